@@ -1,0 +1,41 @@
+namespace SamCluster.Messages;
+
+/// <summary>Where a trial's data comes from and which part of it to use.</summary>
+/// <param name="Dataset">"fashion-mnist" or "stanford-dogs".</param>
+/// <param name="Root">Folder of the Fashion-MNIST IDX .gz files, or the Stanford Dogs Images/ folder.</param>
+/// <param name="Classes">Fashion-MNIST: class indices ("0".."9") or names; Stanford Dogs: breed folder names or synsets (n02085620).</param>
+/// <param name="TrainLimit">Use at most this many training images (0 = all), taken evenly across classes.</param>
+/// <param name="TestLimit">Use at most this many test images (0 = all).</param>
+/// <param name="ImageSize">Side of the square images the model sees (Stanford Dogs is resized to it).</param>
+/// <param name="TestPerClass">Stanford Dogs only: images per breed held out for the test split.</param>
+/// <param name="SplitSeed">Stanford Dogs only: seed of the per-breed train/test split.</param>
+/// <param name="CacheDir">Where decoded images are cached as uint8 (null = beside the data, else a temp folder).</param>
+public sealed record DataSpec(
+    string Dataset,
+    string Root,
+    IReadOnlyList<string> Classes,
+    int TrainLimit = 0,
+    int TestLimit = 0,
+    int ImageSize = 28,
+    int TestPerClass = 36,
+    int SplitSeed = 0,
+    string? CacheDir = null);
+
+/// <summary>The training recipe of the study (defaults are its values).</summary>
+/// <param name="Stem">"imagenet" (torchvision's 7×7/2 conv + max-pool) or "small" (3×3/1 conv, no max-pool).</param>
+/// <param name="Adaptive">Adaptive SAM (ASAM, Kwon et al. 2021) instead of plain SAM.</param>
+public sealed record Recipe(
+    int Epochs = 20,
+    int BatchSize = 128,
+    double LearningRate = 0.001,
+    double Momentum = 0.9,
+    double WeightDecay = 0.0,
+    double Rho = 0.05,
+    bool Adaptive = false,
+    double PlateauFactor = 0.5,
+    int PlateauPatience = 3,
+    double MinLearningRate = 1e-6,
+    string Stem = "imagenet");
+
+/// <summary>Everything a worker needs to run one trial; sent over the wire as is.</summary>
+public sealed record TrialSpec(TrialKey Key, long Seed, DataSpec Data, Recipe Recipe);
