@@ -1,0 +1,56 @@
+using System.CommandLine;
+using SamCluster.Cli.Hosting;
+
+namespace SamCluster.Cli.Commands;
+
+/// <summary>`samcluster coordinator GRID.yaml --out DIR --port P [--host H]`: the cluster's seed node; runs the grid
+/// with whatever nodes join, writes the outputs, prints the table, exits 0 (unless --stay).</summary>
+public static class CoordinatorCommand
+{
+    public static Command Create()
+    {
+        var grid = new Argument<string>("grid") { Description = "The grid file (YAML)." };
+        var options = new ClusterOptionsSet();
+        var port = new Option<int>("--port") { Description = "TCP port nodes join (the seed node's port).", Required = true };
+        var command = new Command("coordinator", "Run the coordinator of a grid; GPU nodes join it with `samcluster node --coordinator HOST:PORT`.")
+        {
+            grid, port,
+        };
+        options.AddTo(command);
+        command.SetAction((parse, _) =>
+        {
+            using var signal = new ShutdownSignal();
+            return Task.FromResult(Program.Run(() => CoordinatorRun.RunAsync(
+                options.Request(parse, parse.GetValue(grid)!, parse.GetValue(port), checkLocalData: false), startNodes: null, signal.Token)
+                .GetAwaiter().GetResult()));
+        });
+        return command;
+    }
+}
+
+/// <summary>Options shared by `coordinator` and `local`.</summary>
+public sealed class ClusterOptionsSet
+{
+    public readonly Option<string> Out = new("--out") { Description = "Run folder for every output (created; a folder holding this grid's run is resumed).", Required = true };
+    public readonly Option<string> Host = new("--host") { Description = "Address remoting listens on.", DefaultValueFactory = _ => "127.0.0.1" };
+    public readonly Option<string?> PublicHost = new("--public-host") { Description = "Host name other machines use to reach this one (default: --host)." };
+    public readonly Option<bool> Stay = new("--stay") { Description = "Keep the coordinator running after the grid is done." };
+    public readonly Option<int> Retries = new("--retries") { Description = "Retries of a failed trial, same seed (default 1).", DefaultValueFactory = _ => 1 };
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(Out);
+        command.Options.Add(Host);
+        command.Options.Add(PublicHost);
+        command.Options.Add(Stay);
+        command.Options.Add(Retries);
+    }
+
+    public CoordinatorRequest Request(ParseResult parse, string grid, int port, bool checkLocalData)
+    {
+        var retries = parse.GetValue(Retries);
+        if (retries < 0) throw new Messages.UserInputException($"--retries must be 0 or more, got {retries}");
+        return new CoordinatorRequest(grid, parse.GetValue(Out)!, parse.GetValue(Host)!, port, parse.GetValue(PublicHost),
+            parse.GetValue(Stay), retries, checkLocalData);
+    }
+}

@@ -1,0 +1,45 @@
+using System.CommandLine;
+using SamCluster.Cli.Hosting;
+using SamCluster.Messages;
+
+namespace SamCluster.Cli.Commands;
+
+/// <summary>`samcluster local GRID.yaml --nodes N --out DIR`: a coordinator plus N node processes on 127.0.0.1.</summary>
+public static class LocalCommand
+{
+    public static Command Create()
+    {
+        var grid = new Argument<string>("grid") { Description = "The grid file (YAML)." };
+        var nodes = new Option<int>("--nodes") { Description = "Node processes to start.", DefaultValueFactory = _ => 2 };
+        var devices = new Option<string>("--devices") { Description = "Devices of every node (cpu, cuda:0, ...).", DefaultValueFactory = _ => "cpu" };
+        var slots = new Option<int>("--slots") { Description = "Trials per device at once.", DefaultValueFactory = _ => 1 };
+        var threads = new Option<int?>("--threads") { Description = "Torch CPU threads per node (default: cores / nodes)." };
+        var port = new Option<int>("--port") { Description = "Coordinator port (default: a free one).", DefaultValueFactory = _ => 0 };
+        var libtorch = new Option<string?>("--libtorch") { Description = "Load libtorch from this folder (e.g. a PyTorch install's torch/lib)." };
+        var options = new ClusterOptionsSet();
+        var command = new Command("local", "Run a grid on this machine: a coordinator and N node processes on 127.0.0.1.")
+        {
+            grid, nodes, devices, slots, threads, port, libtorch,
+        };
+        options.AddTo(command);
+        command.SetAction((parse, _) =>
+        {
+            using var signal = new ShutdownSignal();
+            return Task.FromResult(Program.Run(() =>
+            {
+                var count = parse.GetValue(nodes);
+                if (count < 1) throw new UserInputException($"--nodes must be at least 1, got {count}");
+                var slotCount = parse.GetValue(slots);
+                if (slotCount < 1) throw new UserInputException($"--slots must be at least 1, got {slotCount}");
+                var threadCount = parse.GetValue(threads) ?? Math.Max(1, Environment.ProcessorCount / count);
+                if (threadCount < 1) throw new UserInputException($"--threads must be at least 1, got {threadCount}");
+                var request = options.Request(parse, parse.GetValue(grid)!, parse.GetValue(port), checkLocalData: true);
+                return CoordinatorRun.RunAsync(request,
+                    (coordinatorPort, folder) => LocalNodes.Start(count, coordinatorPort, folder.LogsDir, parse.GetValue(devices)!,
+                        slotCount, threadCount, parse.GetValue(libtorch)),
+                    signal.Token).GetAwaiter().GetResult();
+            }));
+        });
+        return command;
+    }
+}

@@ -1,0 +1,88 @@
+using System.CommandLine;
+using SamCluster.Cli.Hosting;
+using SamCluster.GpuNode;
+using SamCluster.Messages;
+using SamCluster.Training;
+using Serilog;
+using TorchSharp;
+
+namespace SamCluster.Cli.Commands;
+
+/// <summary>`samcluster node --coordinator H:P [--devices cpu|cuda:0,cuda:1] [--slots K]`: a GPU node.</summary>
+public static class NodeCommand
+{
+    public static Command Create()
+    {
+        var coordinator = new Option<string>("--coordinator") { Description = "The coordinator's HOST:PORT.", Required = true };
+        var devices = new Option<string?>("--devices") { Description = "Devices to train on: cpu, or cuda:0,cuda:1,... (default: every visible GPU, else cpu)." };
+        var slots = new Option<int>("--slots") { Description = "Trials per device at once.", DefaultValueFactory = _ => 1 };
+        var threads = new Option<int?>("--threads") { Description = "Torch CPU threads for this node (default: all cores)." };
+        var host = new Option<string>("--host") { Description = "Address this node's remoting listens on.", DefaultValueFactory = _ => "127.0.0.1" };
+        var port = new Option<int>("--port") { Description = "Port this node listens on (default: any free one).", DefaultValueFactory = _ => 0 };
+        var publicHost = new Option<string?>("--public-host") { Description = "Host name the coordinator uses to reach this node (default: --host)." };
+        var name = new Option<string?>("--name") { Description = "Node name in logs and trials.csv (default: machine name and process id)." };
+        var libtorch = new Option<string?>("--libtorch") { Description = $"Load libtorch from this folder, e.g. a PyTorch install's torch/lib (or set {TorchRuntime.LibTorchEnvironmentVariable})." };
+        var joinTimeout = new Option<int>("--join-timeout") { Description = "Seconds to wait for the coordinator at start before giving up.", DefaultValueFactory = _ => 60 };
+        var parentPid = new Option<int?>("--parent-pid") { Description = "Exit when this process exits (used by `local`).", Hidden = true };
+        var command = new Command("node", "Run a GPU node: one worker per device slot, pulling trials from the coordinator.")
+        {
+            coordinator, devices, slots, threads, host, port, publicHost, name, libtorch, joinTimeout, parentPid,
+        };
+        command.SetAction((parse, _) =>
+        {
+            using var signal = new ShutdownSignal(parse.GetValue(parentPid));
+            return Task.FromResult(Program.Run(() =>
+            {
+                var (coordinatorHost, coordinatorPort) = ParseHostPort(parse.GetValue(coordinator)!);
+                var slotCount = parse.GetValue(slots);
+                if (slotCount < 1) throw new UserInputException($"--slots must be at least 1, got {slotCount}");
+                var join = parse.GetValue(joinTimeout);
+                if (join < 1) throw new UserInputException($"--join-timeout must be at least 1 second, got {join}");
+
+                TorchRuntime.Initialize(TorchRuntime.ResolveDirectory(parse.GetValue(libtorch)));
+                var deviceList = DeviceList(parse.GetValue(devices));
+                var threadCount = parse.GetValue(threads) ?? Environment.ProcessorCount;
+                if (threadCount < 1) throw new UserInputException($"--threads must be at least 1, got {threadCount}");
+                torch.set_num_threads(threadCount);
+
+                var nodeName = parse.GetValue(name) ?? $"{Environment.MachineName}-{Environment.ProcessId}";
+                using var log = new LoggerConfiguration().MinimumLevel.Information()
+                    .WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss} [{Level:u3}] " + nodeName + ": {Message:lj}{NewLine}{Exception}")
+                    .CreateLogger();
+                using var executor = new TorchTrialExecutor();
+                var settings = new NodeSettings(coordinatorHost, coordinatorPort, parse.GetValue(host)!, parse.GetValue(port),
+                    parse.GetValue(publicHost), nodeName, deviceList, slotCount, TimeSpan.FromSeconds(join), TimeSpan.FromSeconds(3));
+                log.Information("Node {Node}: {Workers} workers on {Devices}, {Threads} torch threads; joining {Host}:{Port}",
+                    nodeName, deviceList.Count * slotCount, string.Join(",", deviceList), threadCount, coordinatorHost, coordinatorPort);
+                NodeHost.RunAsync(settings, executor, log, signal.Token).GetAwaiter().GetResult();
+                log.Information("Node {Node} stopped", nodeName);
+                return Program.Ok;
+            }));
+        });
+        return command;
+    }
+
+    /// <summary>"cpu" / "cuda:0,cuda:1" checked against this machine; none given = every visible GPU, else the CPU.</summary>
+    public static IReadOnlyList<string> DeviceList(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            var gpus = torch.TryInitializeDeviceType(DeviceType.CUDA) ? torch.cuda.device_count() : 0;
+            return gpus > 0 ? Enumerable.Range(0, gpus).Select(i => $"cuda:{i}").ToList() : ["cpu"];
+        }
+        var list = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToList();
+        if (list.Count == 0) throw new UserInputException("--devices is empty");
+        var duplicates = list.GroupBy(d => d).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+        if (duplicates.Count > 0) throw new UserInputException($"--devices names {duplicates[0]} twice (use --slots for several trials per device)");
+        foreach (var device in list) TrainingDevice.Resolve(device);
+        return list;
+    }
+
+    public static (string Host, int Port) ParseHostPort(string text)
+    {
+        var colon = text.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(text[(colon + 1)..], out var port) || port is < 1 or > 65535)
+            throw new UserInputException($"--coordinator '{text}' is not HOST:PORT");
+        return (text[..colon], port);
+    }
+}

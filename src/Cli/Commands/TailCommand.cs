@@ -1,0 +1,74 @@
+using System.CommandLine;
+using SamCluster.Coordinator.Grid;
+using SamCluster.Cli.Hosting;
+using SamCluster.Coordinator.Run;
+using SamCluster.Messages;
+
+namespace SamCluster.Cli.Commands;
+
+/// <summary>`samcluster tail RUN_DIR TRIAL_ID`: follows one trial's log like tail -f, until the trial finishes.</summary>
+public static class TailCommand
+{
+    public static Command Create()
+    {
+        var runDir = new Argument<string>("run-dir") { Description = "The run folder (--out of coordinator/local)." };
+        var trialId = new Argument<string>("trial-id") { Description = "dataset/model/optimizer/repeat, e.g. fashion-mnist/resnet18/sam/1." };
+        var noFollow = new Option<bool>("--no-follow") { Description = "Print what is there and exit." };
+        var command = new Command("tail", "Follow one trial's log (logs/<trial-id>.log) until the trial finishes.") { runDir, trialId, noFollow };
+        command.SetAction((parse, _) =>
+        {
+            using var signal = new ShutdownSignal();
+            return Task.FromResult(Program.Run(() =>
+                Follow(parse.GetValue(runDir)!, parse.GetValue(trialId)!, !parse.GetValue(noFollow), Console.Out, signal.Token)));
+        });
+        return command;
+    }
+
+    public static int Follow(string runDir, string trialId, bool follow, TextWriter output, CancellationToken stop)
+    {
+        var gridCopy = Path.Combine(runDir, "grid.yaml");
+        if (!Directory.Exists(runDir)) throw new UserInputException($"run folder '{runDir}' does not exist");
+        if (!File.Exists(gridCopy)) throw new UserInputException($"'{runDir}' is not a SamCluster run folder (no grid.yaml)");
+        TrialKey key;
+        try { key = TrialKey.Parse(trialId); }
+        catch (FormatException e) { throw new UserInputException(e.Message); }
+        var trials = GridExpander.Expand(GridConfigLoader.Load(gridCopy));
+        if (trials.All(t => t.Key.Id != key.Id))
+            throw new UserInputException($"no trial '{key.Id}' in {runDir} (e.g. {string.Join(", ", trials.Take(3).Select(t => t.Key.Id))})");
+
+        var path = Path.Combine(runDir, "logs", key.Id + ".log");
+        long position = 0;
+        var pending = "";
+        while (!stop.IsCancellationRequested)
+        {
+            if (File.Exists(path))
+            {
+                using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                if (stream.Length > position)
+                {
+                    stream.Seek(position, SeekOrigin.Begin);
+                    using var reader = new StreamReader(stream);
+                    var text = pending + reader.ReadToEnd();
+                    position = stream.Length;
+                    var lastNewline = text.LastIndexOf('\n');
+                    pending = text[(lastNewline + 1)..];
+                    if (lastNewline >= 0)
+                    {
+                        var complete = text[..(lastNewline + 1)];
+                        output.Write(complete);
+                        output.Flush();
+                        if (complete.Contains(RunLog.TrialEndMarker)) return Program.Ok;
+                    }
+                }
+            }
+            else if (!follow)
+            {
+                throw new UserInputException($"trial '{key.Id}' has no log yet in {runDir} (it has not started)");
+            }
+            if (!follow) break;
+            try { Task.Delay(250, stop).Wait(stop); } catch (OperationCanceledException) { break; }
+        }
+        if (pending.Length > 0) output.Write(pending);
+        return Program.Ok;
+    }
+}

@@ -1,0 +1,52 @@
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Hosting.SBR;
+using SamCluster.Coordinator.Serialization;
+
+namespace SamCluster.Cli.Hosting;
+
+/// <summary>Akka settings shared by the coordinator and the GPU nodes.</summary>
+public static class ClusterHocon
+{
+    public const string SystemName = "samcluster";
+    public const string CoordinatorRole = "coordinator";
+    public const string GpuRole = "gpu";
+    public const string TrialsTypeName = "trials";
+    public const string CoordinatorSingletonName = "grid-coordinator";
+
+    public static string SeedAddress(string host, int port) => $"akka.tcp://{SystemName}@{host}:{port}";
+
+    /// <summary>
+    /// Keep-oldest with the coordinator as the oldest: the coordinator (started first) is the authority. A GPU node cut off
+    /// from it downs itself and rejoins later (nothing can be done without the coordinator, and its journal is the truth);
+    /// a node the coordinator cannot reach is downed and its trials go back to the queue. down-if-alone is off because a
+    /// lone coordinator is still the right side to keep. Failure detection is lenient because training saturates the CPUs
+    /// of small machines and delays heartbeats.
+    /// </summary>
+    public static ClusterOptions Clustering(string role, string seed) => new()
+    {
+        Roles = [role],
+        SeedNodes = [seed],
+        SplitBrainResolver = new KeepOldestOption { DownIfAlone = false, Role = CoordinatorRole },
+    };
+
+    public static string Hocon => ClusterMessageSerializer.Hocon + """
+
+        akka {
+          loglevel = INFO
+          stdout-loglevel = WARNING
+          actor.serialize-messages = off
+          remote.dot-netty.tcp.maximum-frame-size = 16MiB
+          cluster {
+            failure-detector {
+              acceptable-heartbeat-pause = 10s
+              threshold = 12.0
+            }
+            split-brain-resolver.stable-after = 7s
+            run-coordinated-shutdown-when-down = on
+            log-info = off
+          }
+          coordinated-shutdown.exit-clr = off
+          coordinated-shutdown.run-by-clr-shutdown-hook = on
+        }
+        """;
+}

@@ -1,0 +1,97 @@
+using Akka.Actor;
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Sharding;
+using Akka.Hosting;
+using Akka.Persistence.Sql;
+using Akka.Remote.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SamCluster.Coordinator.Actors;
+using SamCluster.Coordinator.Run;
+using Serilog.Extensions.Logging;
+
+namespace SamCluster.Cli.Hosting;
+
+/// <summary>How to start a coordinator.</summary>
+public sealed record CoordinatorSettings(
+    GridPlan Plan,
+    RunFolder Folder,
+    string Host,
+    int Port,
+    string? PublicHost,
+    TimeSpan ProgressInterval,
+    Func<RunFolder, string> WriteReport);
+
+/// <summary>Registry key of the grid coordinator singleton (a proxy to it on every node).</summary>
+public sealed class GridCoordinatorSingleton;
+
+/// <summary>Registry key of the report aggregator.</summary>
+public sealed class ReportAggregatorActor;
+
+/// <summary>
+/// The coordinator process: the cluster's seed node (role "coordinator") hosting the trial entities (sharded and
+/// journaled in the run folder's SQLite database), the grid coordinator singleton and the report aggregator.
+/// </summary>
+public static class CoordinatorHost
+{
+    public static IHost Build(CoordinatorSettings settings, RunLog log, RunCompletion completion)
+    {
+        var seed = ClusterHocon.SeedAddress(settings.PublicHost ?? settings.Host, settings.Port);
+        var builder = new HostBuilder().ConfigureServices(services =>
+        {
+            services.AddSingleton<ILoggerFactory>(new SerilogLoggerFactory(log.Infrastructure as Serilog.ILogger));
+            services.AddAkka(ClusterHocon.SystemName, (akka, _) =>
+            {
+                akka.AddHocon(ClusterHocon.Hocon + PersistenceHocon(settings.Folder.Journal), HoconAddMode.Prepend)
+                    .AddHocon(SqlPersistence.DefaultConfiguration, HoconAddMode.Append)
+                    .ConfigureLoggers(loggers =>
+                    {
+                        loggers.ClearLoggers();
+                        loggers.AddLoggerFactory();
+                    })
+                    .WithRemoting(settings.Host, settings.Port, settings.PublicHost)
+                    .WithClustering(ClusterHocon.Clustering(ClusterHocon.CoordinatorRole, seed))
+                    .WithActors((system, registry) =>
+                        registry.Register<ReportAggregatorActor>(system.ActorOf(ReportAggregator.Props(settings.WriteReport), "report-aggregator")))
+                    .WithShardRegion<TrialShardRegion>(ClusterHocon.TrialsTypeName,
+                        (_, registry) => trialId => TrialEntity.Props(trialId, registry.Get<GridCoordinatorSingleton>()),
+                        new TrialMessageExtractor(),
+                        new ShardOptions { Role = ClusterHocon.CoordinatorRole, RememberEntities = false, StateStoreMode = StateStoreMode.DData })
+                    .WithSingleton<GridCoordinatorSingleton>(ClusterHocon.CoordinatorSingletonName,
+                        (_, registry, _) => GridCoordinator.Props(settings.Plan, registry.Get<TrialShardRegion>(),
+                            registry.Get<ReportAggregatorActor>(), settings.Folder, log, completion, settings.ProgressInterval),
+                        new ClusterSingletonOptions { Role = ClusterHocon.CoordinatorRole },
+                        createProxyToo: true);
+            });
+        });
+        return builder.Build();
+    }
+
+    /// <summary>Trial journal and snapshots in SQLite inside the run folder (README: PostgreSQL for real clusters).</summary>
+    static string PersistenceHocon(string journalFile)
+    {
+        var connection = $"Data Source={journalFile}";
+        return $$"""
+
+            akka.persistence {
+              journal {
+                plugin = "akka.persistence.journal.sql"
+                sql {
+                  connection-string = "{{connection}}"
+                  provider-name = "SQLite.MS"
+                  auto-initialize = on
+                }
+              }
+              snapshot-store {
+                plugin = "akka.persistence.snapshot-store.sql"
+                sql {
+                  connection-string = "{{connection}}"
+                  provider-name = "SQLite.MS"
+                  auto-initialize = on
+                }
+              }
+            }
+            """;
+    }
+}

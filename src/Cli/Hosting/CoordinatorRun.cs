@@ -1,0 +1,105 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Hosting;
+using SamCluster.Coordinator.Actors;
+using SamCluster.Coordinator.Grid;
+using SamCluster.Coordinator.Reporting;
+using SamCluster.Coordinator.Run;
+using SamCluster.Messages;
+
+namespace SamCluster.Cli.Hosting;
+
+/// <summary>What `coordinator` and `local` ask of a coordinator run.</summary>
+public sealed record CoordinatorRequest(
+    string GridPath,
+    string OutDir,
+    string Host,
+    int Port,
+    string? PublicHost,
+    bool Stay,
+    int Retries,
+    bool CheckLocalData);
+
+/// <summary>
+/// Runs a coordinator from a grid file to the printed report: validates everything before starting, prepares (or
+/// resumes) the run folder, starts the cluster's seed node, optionally starts local node processes, and waits for the
+/// grid to finish.
+/// </summary>
+public static class CoordinatorRun
+{
+    /// <param name="startNodes">Given the coordinator's port, starts node processes (for `local`); disposed at the end.</param>
+    public static async Task<int> RunAsync(CoordinatorRequest request, Func<int, RunFolder, IDisposable>? startNodes, CancellationToken stop)
+    {
+        var grid = GridConfigLoader.Load(request.GridPath);
+        if (request.CheckLocalData) grid.CheckLocalDataPaths();
+        var trials = TrialOrder.LongestFirst(GridExpander.Expand(grid));
+        var port = request.Port == 0 ? FreePort(request.Host) : request.Port;
+        EnsurePortFree(request.Host, port);
+        var folder = RunFolder.Prepare(request.OutDir, request.GridPath, grid.Fingerprint);
+
+        using var log = new RunLog(folder);
+        var completion = new RunCompletion();
+        var plan = new GridPlan(trials, request.Retries, TrialOrder.EstimatedCost);
+        var settings = new CoordinatorSettings(plan, folder, request.Host, port, request.PublicHost, TimeSpan.FromSeconds(5),
+            f => MarkdownReport.Write(RunReport.WriteAll(f.Root, new ReportOptions())));
+        using var host = CoordinatorHost.Build(settings, log, completion);
+        await host.StartAsync(stop);
+        log.Main.Information("Coordinator up at {Address} — {Trials} trials; run folder {Folder}",
+            ClusterHocon.SeedAddress(request.PublicHost ?? request.Host, port), trials.Count, folder.Root);
+        using var nodes = startNodes?.Invoke(port, folder);
+        try
+        {
+            var finished = await completion.Task.WaitAsync(stop);
+            Console.Out.WriteLine();
+            Console.Out.WriteLine(finished.Table);
+            log.Main.Information("Grid finished: {Completed} completed, {Failed} failed ({Recovered} read back from the journal). Outputs in {Folder}",
+                finished.Completed, finished.Failed, finished.Recovered, folder.Root);
+            if (request.Stay)
+            {
+                log.Main.Information("--stay: the coordinator keeps running; Ctrl-C to stop");
+                await Task.Delay(Timeout.Infinite, stop).ContinueWith(_ => { });
+            }
+            return Program.Ok;
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            log.Main.Warning("Interrupted. Finished trials are in the journal; run the same command with the same --out to resume");
+            return Program.Failure;
+        }
+        finally
+        {
+            await host.StopAsync(CancellationToken.None);
+        }
+    }
+
+    static int FreePort(string host)
+    {
+        using var listener = new TcpListener(Address(host), 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Refuses a port already in use with one clear line, before anything is written.</summary>
+    public static void EnsurePortFree(string host, int port)
+    {
+        if (port is < 1 or > 65535) throw new UserInputException($"--port {port} is not a TCP port (1-65535)");
+        try
+        {
+            using var listener = new TcpListener(Address(host), port);
+            listener.Start();
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            throw new UserInputException($"port {port} on {host} is already in use; choose another --port");
+        }
+        catch (SocketException e)
+        {
+            throw new UserInputException($"cannot listen on {host}:{port}: {e.Message}");
+        }
+    }
+
+    static IPAddress Address(string host) =>
+        IPAddress.TryParse(host, out var ip) ? ip
+        : host == "localhost" ? IPAddress.Loopback
+        : Dns.GetHostAddresses(host).FirstOrDefault() ?? throw new UserInputException($"--host {host} does not resolve to an address");
+}

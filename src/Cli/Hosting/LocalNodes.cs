@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace SamCluster.Cli.Hosting;
+
+/// <summary>
+/// The node processes of `samcluster local`: N copies of this program in `node` mode on 127.0.0.1, each logging to
+/// logs/node-K.log and watching this process (--parent-pid) so none outlives it. Disposing asks them to stop (SIGTERM,
+/// so they leave the cluster cleanly) and kills what is left after a grace period.
+/// </summary>
+public sealed partial class LocalNodes : IDisposable
+{
+    readonly List<(Process Process, StreamWriter Log)> _nodes = new();
+
+    public IReadOnlyList<int> ProcessIds => _nodes.Select(n => n.Process.Id).ToList();
+
+    public static LocalNodes Start(int count, int coordinatorPort, string logsDir, string devices, int slots, int threadsPerNode, string? libtorch)
+    {
+        var nodes = new LocalNodes();
+        for (var k = 1; k <= count; k++)
+        {
+            var args = new List<string>
+            {
+                "node", "--coordinator", $"127.0.0.1:{coordinatorPort}", "--name", $"node-{k}", "--devices", devices,
+                "--slots", slots.ToString(), "--threads", threadsPerNode.ToString(), "--parent-pid", Environment.ProcessId.ToString(),
+            };
+            if (libtorch != null) args.AddRange(["--libtorch", libtorch]);
+            nodes.Launch(args, Path.Combine(logsDir, $"node-{k}.log"));
+        }
+        return nodes;
+    }
+
+    void Launch(IReadOnlyList<string> args, string logPath)
+    {
+        var start = SelfStartInfo(args);
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.UseShellExecute = false;
+        var log = new StreamWriter(logPath, append: true) { AutoFlush = true };
+        var process = new Process { StartInfo = start };
+        process.OutputDataReceived += (_, e) => { if (e.Data != null) lock (log) log.WriteLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (log) log.WriteLine(e.Data); };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _nodes.Add((process, log));
+    }
+
+    /// <summary>This same program: the apphost, or `dotnet samcluster.dll` when started that way.</summary>
+    public static ProcessStartInfo SelfStartInfo(IEnumerable<string> args)
+    {
+        var processPath = Environment.ProcessPath ?? "dotnet";
+        var viaDotnet = Path.GetFileNameWithoutExtension(processPath) == "dotnet";
+        var start = new ProcessStartInfo(processPath);
+        if (viaDotnet) start.ArgumentList.Add(typeof(Program).Assembly.Location);
+        foreach (var a in args) start.ArgumentList.Add(a);
+        return start;
+    }
+
+    public void Dispose()
+    {
+        foreach (var (process, _) in _nodes)
+            if (!process.HasExited) Terminate(process.Id);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        foreach (var (process, log) in _nodes)
+        {
+            var left = deadline - DateTime.UtcNow;
+            if (!process.WaitForExit(left > TimeSpan.Zero ? left : TimeSpan.Zero))
+                process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+            lock (log) log.Dispose();
+            process.Dispose();
+        }
+        _nodes.Clear();
+    }
+
+    const int SigTerm = 15;
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+
+    static void Terminate(int pid)
+    {
+        if (OperatingSystem.IsWindows()) { Process.GetProcessById(pid).Kill(entireProcessTree: true); return; }
+        Kill(pid, SigTerm);
+    }
+}

@@ -1,0 +1,115 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Hosting;
+using Akka.Hosting;
+using Akka.Remote.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SamCluster.Coordinator.Actors;
+using SamCluster.GpuNode;
+using SamCluster.Messages;
+using Serilog.Extensions.Logging;
+
+namespace SamCluster.Cli.Hosting;
+
+/// <summary>How to start a GPU node.</summary>
+/// <param name="Devices">Devices to use ("cpu", "cuda:0", ...); one worker per device and slot.</param>
+public sealed record NodeSettings(
+    string CoordinatorHost,
+    int CoordinatorPort,
+    string Host,
+    int Port,
+    string? PublicHost,
+    string NodeName,
+    IReadOnlyList<string> Devices,
+    int SlotsPerDevice,
+    TimeSpan JoinTimeout,
+    TimeSpan ResendInterval);
+
+/// <summary>
+/// A GPU node process (role "gpu"): one <see cref="TrialWorker"/> per device slot, talking to the coordinator singleton
+/// and the trial shard region through proxies. If the node loses the coordinator (it restarted, or the network split),
+/// the node's actor system is downed; <see cref="RunAsync"/> then starts a fresh one and rejoins, backing off.
+/// </summary>
+public static class NodeHost
+{
+    public static IHost Build(NodeSettings settings, ITrialExecutor executor, Serilog.ILogger log)
+    {
+        var seed = ClusterHocon.SeedAddress(settings.CoordinatorHost, settings.CoordinatorPort);
+        return new HostBuilder().ConfigureServices(services =>
+        {
+            services.AddSingleton<ILoggerFactory>(new SerilogLoggerFactory(log));
+            services.AddAkka(ClusterHocon.SystemName, (akka, _) =>
+            {
+                akka.AddHocon(ClusterHocon.Hocon, HoconAddMode.Prepend)
+                    .ConfigureLoggers(loggers =>
+                    {
+                        loggers.ClearLoggers();
+                        loggers.AddLoggerFactory();
+                    })
+                    .WithRemoting(settings.Host, settings.Port, settings.PublicHost)
+                    .WithClustering(ClusterHocon.Clustering(ClusterHocon.GpuRole, seed))
+                    .WithShardRegionProxy<TrialShardRegion>(ClusterHocon.TrialsTypeName, ClusterHocon.CoordinatorRole, new TrialMessageExtractor())
+                    .WithSingletonProxy<GridCoordinatorSingleton>(ClusterHocon.CoordinatorSingletonName,
+                        new ClusterSingletonOptions { Role = ClusterHocon.CoordinatorRole })
+                    .WithActors((system, registry) =>
+                    {
+                        var coordinator = registry.Get<GridCoordinatorSingleton>();
+                        var trials = registry.Get<TrialShardRegion>();
+                        var index = 0;
+                        foreach (var device in settings.Devices)
+                            for (var slot = 0; slot < settings.SlotsPerDevice; slot++, index++)
+                            {
+                                var id = $"w{index}";
+                                var workerSlot = new TrialWorker.Slot(id, settings.NodeName, device);
+                                system.ActorOf(TrialWorker.Props(workerSlot, coordinator, trials, executor, settings.ResendInterval), "worker-" + index);
+                            }
+                    });
+            });
+        }).Build();
+    }
+
+    /// <summary>
+    /// Runs the node until <paramref name="stop"/>: joins, works, and rejoins with backoff whenever the coordinator is
+    /// lost. The first join must succeed within the join timeout, else the coordinator is taken to be unreachable.
+    /// </summary>
+    public static async Task RunAsync(NodeSettings settings, ITrialExecutor executor, Serilog.ILogger log, CancellationToken stop)
+    {
+        var backoff = TimeSpan.FromSeconds(1);
+        var everJoined = false;
+        while (!stop.IsCancellationRequested)
+        {
+            using var host = Build(settings, executor, log);
+            await host.StartAsync(stop);
+            var system = host.Services.GetRequiredService<ActorSystem>();
+            var joined = await WaitUntilUp(system, settings.JoinTimeout, stop);
+            if (joined)
+            {
+                log.Information("Node {Node} joined the cluster at {Host}:{Port} with {Workers} workers on {Devices}",
+                    settings.NodeName, settings.CoordinatorHost, settings.CoordinatorPort, settings.Devices.Count * settings.SlotsPerDevice,
+                    string.Join(",", settings.Devices));
+                everJoined = true;
+                backoff = TimeSpan.FromSeconds(1);
+                await Task.WhenAny(system.WhenTerminated, Task.Delay(Timeout.Infinite, stop));
+            }
+            var lost = !stop.IsCancellationRequested;
+            await host.StopAsync(CancellationToken.None);
+            if (!lost) break;
+            if (!joined && !everJoined)
+                throw new UserInputException(
+                    $"cannot reach the coordinator at {settings.CoordinatorHost}:{settings.CoordinatorPort} (no answer within {settings.JoinTimeout.TotalSeconds:0} s)");
+            log.Warning("Lost the coordinator at {Host}:{Port}; rejoining in {Backoff:0} s", settings.CoordinatorHost, settings.CoordinatorPort, backoff.TotalSeconds);
+            try { await Task.Delay(backoff, stop); } catch (OperationCanceledException) { break; }
+            backoff = TimeSpan.FromSeconds(Math.Min(30, backoff.TotalSeconds * 2));
+        }
+    }
+
+    static async Task<bool> WaitUntilUp(ActorSystem system, TimeSpan timeout, CancellationToken stop)
+    {
+        var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Cluster.Get(system).RegisterOnMemberUp(() => up.TrySetResult());
+        var finished = await Task.WhenAny(up.Task, system.WhenTerminated, Task.Delay(timeout, stop).ContinueWith(_ => { }));
+        return finished == up.Task;
+    }
+}

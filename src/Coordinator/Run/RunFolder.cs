@@ -1,0 +1,87 @@
+using System.Text.Json;
+using SamCluster.Messages;
+
+namespace SamCluster.Coordinator.Run;
+
+/// <summary>
+/// The --out folder of one grid run: its fixed layout, and the guard that a folder holds one grid only. A folder that
+/// already holds a run of the same grid is resumed (the journal says what is done); of a different grid, refused.
+/// </summary>
+public sealed class RunFolder
+{
+    public string Root { get; }
+    public string GridCopy => Path.Combine(Root, "grid.yaml");
+    public string Manifest => Path.Combine(Root, "run.json");
+    public string TrialsCsv => Path.Combine(Root, "trials.csv");
+    public string EpochsCsv => Path.Combine(Root, "epochs.csv");
+    public string LogsDir => Path.Combine(Root, "logs");
+    public string EventLog => Path.Combine(Root, "logs", "run.clef");
+    public string Journal => Path.Combine(Root, "journal.db");
+
+    /// <summary>True when the folder already held this grid's run (a restart).</summary>
+    public bool Resumed { get; }
+
+    RunFolder(string root, bool resumed) { Root = root; Resumed = resumed; }
+
+    public string TrialLog(string trialId) => Path.Combine(LogsDir, trialId + ".log");
+
+    /// <summary>Creates or reopens the run folder for a grid, refusing anything that would mix or overwrite runs.</summary>
+    public static RunFolder Prepare(string outDir, string gridFile, string gridFingerprint)
+    {
+        var root = Path.GetFullPath(outDir);
+        if (File.Exists(root)) throw new UserInputException($"--out {outDir} is a file, not a folder");
+        var manifestPath = Path.Combine(root, "run.json");
+        bool resumed = false;
+        if (File.Exists(manifestPath))
+        {
+            var manifest = ReadManifest(manifestPath);
+            if (manifest.GridFingerprint != gridFingerprint)
+                throw new UserInputException(
+                    $"--out {outDir} holds a run of a different grid (its grid.yaml); refusing to mix runs — choose another --out folder");
+            resumed = true;
+        }
+        else if (Directory.Exists(root) && Directory.EnumerateFileSystemEntries(root).Any())
+        {
+            throw new UserInputException($"--out {outDir} is not empty and holds no SamCluster run; refusing to write into it");
+        }
+
+        Directory.CreateDirectory(root);
+        Directory.CreateDirectory(Path.Combine(root, "logs"));
+        var folder = new RunFolder(root, resumed);
+        if (!resumed)
+        {
+            File.Copy(gridFile, folder.GridCopy, overwrite: false);
+            AtomicFile.WriteAllText(manifestPath, JsonSerializer.Serialize(
+                new RunManifest(gridFingerprint, Path.GetFullPath(gridFile), DateTimeOffset.UtcNow), ManifestJson));
+        }
+        return folder;
+    }
+
+    static RunManifest ReadManifest(string path)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<RunManifest>(File.ReadAllText(path), ManifestJson)
+                   ?? throw new JsonException("empty");
+        }
+        catch (JsonException e)
+        {
+            throw new UserInputException($"{path} is not a SamCluster run manifest ({e.Message}); refusing to touch this folder");
+        }
+    }
+
+    static readonly JsonSerializerOptions ManifestJson = new() { WriteIndented = true };
+
+    sealed record RunManifest(string GridFingerprint, string GridSource, DateTimeOffset Created);
+}
+
+/// <summary>Write-to-temp-then-rename, so readers never see half a file and a crash never leaves one.</summary>
+public static class AtomicFile
+{
+    public static void WriteAllText(string path, string contents)
+    {
+        var tmp = path + ".tmp-" + Environment.ProcessId;
+        File.WriteAllText(tmp, contents);
+        File.Move(tmp, path, overwrite: true);
+    }
+}

@@ -1,0 +1,54 @@
+using System.Text.Json;
+using SamCluster.Messages;
+using SamCluster.Training;
+using SamCluster.Training.Data;
+
+namespace SamCluster.GpuNode;
+
+/// <summary>
+/// Trains trials with TorchSharp. A node loads each dataset once (decoded, cached) and copies it once to each of its
+/// devices; every trial on that device shares those tensors (read-only), so the per-trial cost is the training alone.
+/// </summary>
+public sealed class TorchTrialExecutor : ITrialExecutor, IDisposable
+{
+    readonly Dictionary<string, ImageDataset> _hostData = new();
+    readonly Dictionary<(string Data, string Device), TrainingTensors> _deviceData = new();
+    readonly Lock _gate = new();
+
+    public TrialSummary Run(TrialSpec trial, string device, Action<EpochMetrics> onEpoch, CancellationToken cancel)
+    {
+        var torchDevice = TrainingDevice.Resolve(device);
+        var data = DataOn(trial.Data, device, torchDevice);
+        return TrialRunner.Run(trial, data, torchDevice, onEpoch, cancel);
+    }
+
+    TrainingTensors DataOn(DataSpec spec, string device, TorchSharp.torch.Device torchDevice)
+    {
+        var key = JsonSerializer.Serialize(spec); // records holding lists compare by reference; their JSON does not
+        lock (_gate)
+        {
+            if (_deviceData.TryGetValue((key, device), out var cached)) return cached;
+            if (!_hostData.TryGetValue(key, out var host))
+                _hostData[key] = host = DatasetLoader.Load(spec);
+            var onDevice = host.To(torchDevice);
+            var tensors = new TrainingTensors(onDevice.TrainImages, onDevice.TrainLabels, onDevice.TestImages, onDevice.TestLabels,
+                onDevice.Mean, onDevice.Std, onDevice.ClassNames.Count);
+            _deviceData[(key, device)] = tensors;
+            return tensors;
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            foreach (var t in _deviceData.Values)
+            {
+                t.TrainImages.Dispose(); t.TrainLabels.Dispose(); t.TestImages.Dispose(); t.TestLabels.Dispose();
+            }
+            foreach (var d in _hostData.Values) d.Dispose();
+            _deviceData.Clear();
+            _hostData.Clear();
+        }
+    }
+}
