@@ -79,17 +79,27 @@ public static partial class GridConfigLoader
     static YamlMappingNode? RootMapping(string yaml, GridProblems problems)
     {
         var stream = new YamlStream();
+        var parser = new Parser(new StringReader(yaml));
         try
         {
-            stream.Load(new StringReader(yaml));
+            stream.Load(parser);
         }
         catch (YamlException e)
         {
             problems.Add(e.Start, $"not valid YAML: {WithoutPosition(e)}");
             return null;
         }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner fails this way (no YamlException) when the text ends inside a flow collection.
+            problems.Add(parser.Current?.Start ?? Mark.Empty, "not valid YAML: the file ends before this '[' or '{' is closed");
+            return null;
+        }
         if (stream.Documents.Count > 1)
+        {
             problems.Add(stream.Documents[1].RootNode.Start, "a grid file holds one YAML document, this one holds several ('---')");
+            return null;
+        }
         var root = stream.Documents.FirstOrDefault()?.RootNode;
         switch (root)
         {
