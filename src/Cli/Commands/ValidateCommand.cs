@@ -1,0 +1,45 @@
+using System.CommandLine;
+using SamCluster.Coordinator.Grid;
+using SamCluster.Messages;
+
+namespace SamCluster.Cli.Commands;
+
+/// <summary>`samcluster validate GRID.yaml`: checks a grid file completely without running anything.</summary>
+public static class ValidateCommand
+{
+    public static Command Create()
+    {
+        var grid = new Argument<string>("grid") { Description = "The grid file (YAML; see deploy/grids/README.md)." };
+        var checkData = new Option<bool>("--check-data")
+        {
+            Description = "Also require each dataset's data folder to exist on this machine.",
+        };
+        var trials = new Option<bool>("--trials") { Description = "List the trials in the order they will start." };
+        var command = new Command("validate", "Check a grid file and print what it would run; exit 2 if it has problems.")
+        {
+            grid, checkData, trials,
+        };
+        command.SetAction(parse => Program.Run(() =>
+            Validate(parse.GetValue(grid)!, parse.GetValue(checkData), parse.GetValue(trials), Console.Out, Console.Error)));
+        return command;
+    }
+
+    /// <summary>Prints the summary (and the trials) to <paramref name="output"/> and returns 0; when the grid has
+    /// problems, writes all but the last to <paramref name="errors"/> and throws UserInputException with the last.</summary>
+    public static int Validate(string path, bool checkData, bool listTrials, TextWriter output, TextWriter errors)
+    {
+        var check = GridConfigLoader.Check(path);
+        if (!check.Ok)
+        {
+            if (check.Problems.Count == 1) throw new UserInputException(check.Problems[0].ToString());
+            foreach (var problem in check.Problems) errors.WriteLine(problem);
+            throw new UserInputException($"{path}: {check.Problems.Count} problems (listed above)");
+        }
+        var config = check.Grid!;
+        if (checkData) config.CheckLocalDataPaths();
+        output.WriteLine($"{path}: ok — {GridSummary.Describe(config)}");
+        if (listTrials)
+            foreach (var line in GridSummary.TrialLines(config)) output.WriteLine(line);
+        return Program.Ok;
+    }
+}
