@@ -25,6 +25,7 @@ public static class Program
 
     static IEnumerable<Command> Commands() =>
     [
+        SamCluster.Cli.Commands.ReportCommand.Create(),
     ];
 
     /// <summary>Runs a command body, turning user errors into one line and exit code 2.</summary>
