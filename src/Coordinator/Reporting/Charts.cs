@@ -42,56 +42,63 @@ public static class Charts
         return multiplot.Render(Width, Height).GetImageBytes(ImageFormat.Png);
     }
 
-    /// <summary>Bars: mean test accuracy per (dataset, model) and optimizer, error bars ±1 std; the y axis starts near
-    /// the lowest bar so differences of a few points stay visible.</summary>
+    /// <summary>Bars: mean test accuracy per model and optimizer, error bars ±1 std, one panel per dataset. Each panel's
+    /// y axis starts just below its lowest bar (said in its title) so differences of a fraction of a point stay visible.</summary>
     public static byte[] TestAccuracyBarsPng(Report report)
     {
         EnsureFont();
-        var plot = new Plot();
+        var datasets = report.Groups.Select(g => g.Dataset).Distinct().ToList();
+        var multiplot = new Multiplot();
+        multiplot.AddPlots(Math.Max(1, datasets.Count));
+        multiplot.Layout = new ScottPlot.MultiplotLayouts.Columns();
         var perGroup = report.Optimizers.Count;
-        var ticks = new List<Tick>();
-        var low = double.MaxValue;
-        var high = double.MinValue;
-        for (var gi = 0; gi < report.Groups.Count; gi++)
+        for (var di = 0; di < datasets.Count; di++)
         {
-            var group = report.Groups[gi];
-            var center = gi * (perGroup + 1) + (perGroup - 1) / 2.0;
-            ticks.Add(new Tick(center, $"{group.Dataset}\n{group.Model}"));
-            for (var oi = 0; oi < perGroup; oi++)
+            var plot = multiplot.GetPlot(di);
+            var groups = report.Groups.Where(g => g.Dataset == datasets[di]).ToList();
+            var ticks = new List<Tick>();
+            double low = double.MaxValue, high = double.MinValue;
+            for (var gi = 0; gi < groups.Count; gi++)
             {
-                var test = group.Arm(report.Optimizers[oi])?.Test;
-                if (test is null) continue;
-                var sd = test.N > 1 ? test.Sd : 0;
-                var bar = new Bar
+                ticks.Add(new Tick(gi * (perGroup + 1) + (perGroup - 1) / 2.0, groups[gi].Model));
+                for (var oi = 0; oi < perGroup; oi++)
                 {
-                    Position = gi * (perGroup + 1) + oi,
-                    Value = test.Mean,
-                    Error = sd,
-                    FillColor = ColorOf(report.Optimizers[oi], report.Optimizers),
-                    Label = test.Mean.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture),
-                };
-                plot.Add.Bar(bar);
-                low = Math.Min(low, test.Mean - sd);
-                high = Math.Max(high, test.Mean + sd);
+                    if (groups[gi].Arm(report.Optimizers[oi])?.Test is not { } test) continue;
+                    var sd = test.N > 1 ? test.Sd : 0;
+                    plot.Add.Bar(new Bar
+                    {
+                        Position = gi * (perGroup + 1) + oi,
+                        Value = test.Mean,
+                        Error = sd,
+                        FillColor = ColorOf(report.Optimizers[oi], report.Optimizers),
+                        Label = test.Mean.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture),
+                        CenterLabel = true,
+                    });
+                    low = Math.Min(low, test.Mean - sd);
+                    high = Math.Max(high, test.Mean + sd);
+                }
             }
+            plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks.ToArray());
+            plot.Axes.Bottom.MajorTickStyle.Length = 0;
+            plot.YLabel("test accuracy (%)");
+            plot.Legend.ManualItems.AddRange(report.Optimizers.Select(o => new LegendItem
+            {
+                LabelText = o.ToUpperInvariant(),
+                FillColor = ColorOf(o, report.Optimizers),
+            }));
+            plot.ShowLegend(Edge.Bottom);
+            Style(plot);
+            var title = $"{datasets[di]}: test accuracy, mean ± std";
+            if (low <= high)
+            {
+                var pad = Math.Max(0.2, (high - low) * 0.25);
+                var bottom = Math.Max(0, low - pad);
+                plot.Axes.SetLimitsY(bottom, high + pad);
+                if (bottom > 0) title += $" (y axis from {bottom:0.#})";
+            }
+            plot.Title(title);
         }
-        plot.Legend.ManualItems.AddRange(report.Optimizers.Select(o => new LegendItem
-        {
-            LabelText = o.ToUpperInvariant(),
-            FillColor = ColorOf(o, report.Optimizers),
-        }));
-        plot.ShowLegend(Alignment.UpperRight);
-        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks.ToArray());
-        plot.Axes.Bottom.MajorTickStyle.Length = 0;
-        plot.Title("Test accuracy, mean ± std over repeats");
-        plot.YLabel("test accuracy (%)");
-        Style(plot);
-        if (low <= high)
-        {
-            var pad = Math.Max(1, (high - low) * 0.15);
-            plot.Axes.SetLimitsY(Math.Max(0, low - pad), Math.Min(100, high) + pad);
-        }
-        return plot.GetImageBytes(Math.Max(600, 220 * Math.Max(1, report.Groups.Count)), Height, ImageFormat.Png);
+        return multiplot.Render(Math.Max(600, 480 * datasets.Count), Height).GetImageBytes(ImageFormat.Png);
     }
 
     static void Style(Plot plot)

@@ -34,13 +34,17 @@ public sealed record ReportGroup(
 {
     public ArmStats? Arm(string optimizer) => Arms.FirstOrDefault(a => a.Optimizer == optimizer);
 
-    /// <summary>The comparison the flat top-level fields describe: "sam" if present, else the first one.</summary>
-    public Comparison? Primary => Comparisons.FirstOrDefault(c => c.Treatment == "sam") ?? Comparisons.FirstOrDefault();
+    public Comparison? ComparisonOf(string? treatment) => Comparisons.FirstOrDefault(c => c.Treatment == treatment);
 }
 
 public sealed record Report(ReportOptions Options, IReadOnlyList<string> Optimizers, IReadOnlyList<ReportGroup> Groups,
     IReadOnlyList<string> Notes)
 {
+    /// <summary>The optimizer whose comparison the flat top-level fields (t, df, p_value, ...) describe: "sam" if
+    /// present, else the first non-control optimizer.</summary>
+    public string? PrimaryTreatment =>
+        Options.Control != "sam" && Optimizers.Contains("sam") ? "sam" : Optimizers.FirstOrDefault(o => o != Options.Control);
+
     public int ComparisonCount => Groups.Sum(g => g.Comparisons.Count(c => c.Result.PValue is not null));
 
     /// <summary>Describes the test the way the report header states it.</summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace SamCluster.Coordinator.Reporting;
@@ -45,10 +46,10 @@ public static class MarkdownReport
             {
                 var r = c.Result;
                 var n = $"{g.Arm(c.Treatment)?.N ?? 0} vs {g.Arm(c.Control)?.N ?? 0}" + (r.Pairs is { } p ? $" ({p} pairs)" : "");
-                var stat = r.Statistic is { } st ? (r.Test == TestKind.MannWhitney ? "U = " : "t = ") + F(st, "0.###") : "–";
-                var ci = r.CiLow is { } lo && r.CiHigh is { } hi ? $"[{F(lo, "0.###")}, {F(hi, "0.###")}]" : "–";
-                Row(md, [g.Dataset, g.Model, $"{Up(c.Treatment)} vs {Up(c.Control)}", n, Num(r.MeanDifference, "0.###"), stat,
-                    Num(r.Df, "0.##"), P(r.PValue), P(c.PHolm), Num(r.HedgesG, "0.###"), ci, r.Method]);
+                var stat = r.Statistic is { } st ? (r.Test == TestKind.MannWhitney ? "U = " : "t = ") + F(st, "0.000") : "–";
+                var ci = r.CiLow is { } lo && r.CiHigh is { } hi ? $"[{F(lo, "0.000")}, {F(hi, "0.000")}]" : "–";
+                Row(md, [g.Dataset, g.Model, $"{Up(c.Treatment)} vs {Up(c.Control)}", n, Num(r.MeanDifference, "0.000"), stat,
+                    Num(r.Df, "0.00"), P(r.PValue), P(c.PHolm), Num(r.HedgesG, "0.000"), ci, r.Method]);
             }
 
         var notes = report.Notes.Concat(report.Groups.SelectMany(g => g.Notes.Select(n => $"{g.Dataset}/{g.Model}: {n}"))).ToList();
@@ -93,19 +94,20 @@ public static class MarkdownReport
     internal static string Up(string optimizer) => optimizer.ToUpperInvariant();
 }
 
-/// <summary>report.csv: one row per (dataset, model), flat columns; arm columns per optimizer, comparison columns per
-/// non-control optimizer ("sam_vs_sgd_p_value", ...), plus unprefixed t/df/p for the primary comparison.</summary>
+/// <summary>report.csv: one row per (dataset, model), flat columns: arm columns per optimizer ("sgd_test_mean", ...),
+/// unprefixed t/df/p... for the primary comparison (SAM vs SGD) and prefixed ones ("asam_vs_sgd_p_value", ...) for
+/// any other optimizer.</summary>
 public static class CsvReport
 {
     public static string Write(Report report)
     {
         var control = report.Options.Control;
-        var treatments = report.Optimizers.Where(o => o != control).ToList();
+        var others = report.Optimizers.Where(o => o != control && o != report.PrimaryTreatment).ToList();
         var header = new List<string> { "dataset", "model", "epochs" };
         foreach (var o in report.Optimizers)
             header.AddRange(ArmColumns.Select(c => $"{o}_{c}"));
         header.AddRange(["test", "alternative", "t", "df", "p_value", "p_holm", "hedges_g", "diff_mean", "diff_ci95_lo", "diff_ci95_hi"]);
-        foreach (var t in treatments)
+        foreach (var t in others)
             header.AddRange(ComparisonColumns.Select(c => $"{t}_vs_{control}_{c}"));
         header.Add("notes");
 
@@ -120,11 +122,11 @@ public static class CsvReport
                 cells.AddRange([I(a?.N ?? 0), I(a?.Failed ?? 0), N(a?.Train?.Mean), N(Sd(a?.Train)), N(a?.Test?.Mean), N(Sd(a?.Test)),
                     N(a?.Seconds?.Mean), N(Sd(a?.Seconds))]);
             }
-            var primary = g.Primary;
+            var primary = g.ComparisonOf(report.PrimaryTreatment);
             cells.AddRange([ReportOptions.Name(report.Options.Test), ReportOptions.Name(report.Options.Alternative)]);
             cells.AddRange(Stats(primary));
-            foreach (var t in treatments)
-                cells.AddRange(Stats(g.Comparisons.FirstOrDefault(c => c.Treatment == t)));
+            foreach (var t in others)
+                cells.AddRange(Stats(g.ComparisonOf(t)));
             cells.Add(string.Join("; ", g.Notes));
             csv.AppendLine(string.Join(",", cells.Select(Quote)));
         }
@@ -156,7 +158,7 @@ public static class JsonReport
     public static string Write(Report report)
     {
         using var stream = new MemoryStream();
-        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             json.WriteStartArray();
             foreach (var g in report.Groups) WriteGroup(json, g, report);
@@ -187,11 +189,11 @@ public static class JsonReport
         }
         json.WriteString("test", ReportOptions.Name(report.Options.Test));
         json.WriteString("alternative", ReportOptions.Name(report.Options.Alternative));
-        var primary = g.Primary;
-        if (primary is not null)
+        var primary = g.ComparisonOf(report.PrimaryTreatment);
+        if (report.PrimaryTreatment is { } treatment)
         {
-            json.WriteString("treatment", primary.Treatment);
-            json.WriteString("control", primary.Control);
+            json.WriteString("treatment", treatment);
+            json.WriteString("control", report.Options.Control);
         }
         Stats(json, primary);
         json.WriteStartArray("comparisons");
