@@ -71,8 +71,6 @@ public static class Charts
                         Value = test.Mean,
                         Error = sd,
                         FillColor = ColorOf(report.Optimizers[oi], report.Optimizers),
-                        Label = test.Mean.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture),
-                        CenterLabel = true,
                     });
                     low = Math.Min(low, test.Mean - sd);
                     high = Math.Max(high, test.Mean + sd);
@@ -80,7 +78,7 @@ public static class Charts
             }
             plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks.ToArray());
             plot.Axes.Bottom.MajorTickStyle.Length = 0;
-            plot.YLabel("test accuracy (%)");
+            plot.YLabel("test accuracy (%), mean ± std");
             plot.Legend.ManualItems.AddRange(report.Optimizers.Select(o => new LegendItem
             {
                 LabelText = o.ToUpperInvariant(),
@@ -88,17 +86,17 @@ public static class Charts
             }));
             plot.ShowLegend(Edge.Bottom);
             Style(plot);
-            var title = $"{datasets[di]}: test accuracy, mean ± std";
+            var title = $"{datasets[di]}: test accuracy";
             if (low <= high)
             {
                 var pad = Math.Max(0.2, (high - low) * 0.25);
                 var bottom = Math.Max(0, low - pad);
                 plot.Axes.SetLimitsY(bottom, high + pad);
-                if (bottom > 0) title += $" (y axis from {bottom:0.#})";
+                if (bottom > 0) title += $" (axis from {bottom.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture)})";
             }
             plot.Title(title);
         }
-        return multiplot.Render(Math.Max(600, 480 * datasets.Count), Height).GetImageBytes(ImageFormat.Png);
+        return multiplot.Render(Math.Max(600, 560 * datasets.Count), Height).GetImageBytes(ImageFormat.Png);
     }
 
     static void Style(Plot plot)
