@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SamCluster.Cli.Commands;
 using SamCluster.Messages;
 
 namespace SamCluster.Cli;
@@ -25,7 +26,14 @@ public static class Program
 
     static IEnumerable<Command> Commands() =>
     [
-        SamCluster.Cli.Commands.ValidateCommand.Create(),
+        LocalCommand.Create(),
+        CoordinatorCommand.Create(),
+        NodeCommand.Create(),
+        ValidateCommand.Create(),
+        TailCommand.Create(),
+        ReportCommand.Create(),
+        TrainOneCommand.Create(),
+        BenchCommand.Create(),
     ];
 
     /// <summary>Runs a command body, turning user errors into one line and exit code 2.</summary>

@@ -1,0 +1,57 @@
+using System.CommandLine;
+using SamCluster.Coordinator.Reporting;
+using SamCluster.Messages;
+
+namespace SamCluster.Cli.Commands;
+
+/// <summary>`samcluster report PATH`: the statistics table of a run folder (or a trials.csv) on stdout; with --write,
+/// also (re)writes report.md/csv/json and curves/*.png into the run folder, as the coordinator does at the end of a run.</summary>
+public static class ReportCommand
+{
+    public static Command Create()
+    {
+        var path = new Argument<string>("PATH") { Description = "a run folder (uses its trials.csv) or a trials.csv file" };
+        var format = new Option<string>("--format") { Description = "output format", DefaultValueFactory = _ => "md" };
+        format.AcceptOnlyFromAmong("md", "csv", "json");
+        var alternative = new Option<string>("--alternative")
+        {
+            Description = "alternative hypothesis for optimizer vs sgd on test accuracy (greater = one-sided SAM > SGD)",
+            DefaultValueFactory = _ => "greater",
+        };
+        alternative.AcceptOnlyFromAmong("greater", "two-sided", "less");
+        var test = new Option<string>("--test") { Description = "statistical test", DefaultValueFactory = _ => "welch" };
+        test.AcceptOnlyFromAmong("welch", "student", "paired", "mann-whitney");
+        var write = new Option<bool>("--write")
+        {
+            Description = "also write report.md, report.csv, report.json and curves/*.png into the run folder",
+        };
+
+        var command = new Command("report", "Statistics of a run: per (dataset, model) mean ± std per optimizer and a test of each optimizer vs SGD.")
+        {
+            path, format, alternative, test, write,
+        };
+        command.SetAction(parse => Program.Run(() =>
+        {
+            var options = new ReportOptions(
+                ReportOptions.ParseAlternative(parse.GetValue(alternative)!),
+                ReportOptions.ParseTest(parse.GetValue(test)!));
+            var target = parse.GetValue(path)!;
+            Report report;
+            if (parse.GetValue(write))
+            {
+                if (!Directory.Exists(target)) throw new UserInputException($"{target}: --write needs a run folder");
+                report = RunReport.WriteAll(target, options);
+                Console.Error.WriteLine($"wrote {RunReport.Markdown}, {RunReport.Csv}, {RunReport.Json} and {RunReport.CurvesFolder}/*.png in {target}");
+            }
+            else report = RunReport.Build(target, options);
+            Console.Out.Write(parse.GetValue(format) switch
+            {
+                "csv" => CsvReport.Write(report),
+                "json" => JsonReport.Write(report),
+                _ => MarkdownReport.Write(report),
+            });
+            return Program.Ok;
+        }));
+        return command;
+    }
+}

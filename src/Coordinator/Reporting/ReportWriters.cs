@@ -1,0 +1,245 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace SamCluster.Coordinator.Reporting;
+
+/// <summary>report.md: laid out like the study's Figure 8 (rows dataset/model; per optimizer train and test accuracy
+/// mean ± std and seconds; p-value), then the test details, notes and failed trials.</summary>
+public static class MarkdownReport
+{
+    public static string Write(Report report)
+    {
+        var md = new StringBuilder();
+        var treatments = report.Optimizers.Where(o => o != report.Options.Control).ToList();
+        md.AppendLine("# SAM vs SGD: results").AppendLine();
+        md.AppendLine($"Accuracies in percent, mean ± sample std (n − 1) over completed repeats; time = mean seconds per trial. " +
+                      $"p-value: {report.Describe()}. Holm adjustment over the {report.ComparisonCount} comparison(s) of this report.")
+          .AppendLine();
+
+        var header = new List<string> { "Dataset", "Model", "Epochs" };
+        foreach (var o in report.Optimizers)
+            header.AddRange([$"{Up(o)} train acc", $"{Up(o)} test acc", $"{Up(o)} time (s)"]);
+        header.AddRange(treatments.Select(t => treatments.Count == 1 ? "p-value" : $"p ({Up(t)} vs {Up(report.Options.Control)})"));
+        Row(md, header);
+        Row(md, header.Select((_, i) => i < 3 ? "---" : "---:"));
+        foreach (var g in report.Groups)
+        {
+            var cells = new List<string> { g.Dataset, g.Model, g.Epochs?.ToString(CultureInfo.InvariantCulture) ?? "–" };
+            foreach (var o in report.Optimizers)
+            {
+                var arm = g.Arm(o);
+                cells.AddRange([MeanStd(arm?.Train), MeanStd(arm?.Test), arm?.Seconds is { } s ? F(s.Mean, "0") : "–"]);
+            }
+            cells.AddRange(treatments.Select(t => P(g.Comparisons.FirstOrDefault(c => c.Treatment == t)?.Result.PValue)));
+            Row(md, cells);
+        }
+
+        md.AppendLine().AppendLine("## Test details (test accuracy)").AppendLine();
+        var details = new[] { "Dataset", "Model", "Comparison", "n", "Difference (pp)", "Statistic", "df", "p", "p (Holm)",
+            "Hedges' g", "95% CI of difference", "Method" };
+        Row(md, details);
+        Row(md, details.Select((_, i) => i < 3 || i == details.Length - 1 ? "---" : "---:"));
+        foreach (var g in report.Groups)
+            foreach (var c in g.Comparisons)
+            {
+                var r = c.Result;
+                var n = $"{g.Arm(c.Treatment)?.N ?? 0} vs {g.Arm(c.Control)?.N ?? 0}" + (r.Pairs is { } p ? $" ({p} pairs)" : "");
+                var stat = r.Statistic is { } st ? (r.Test == TestKind.MannWhitney ? "U = " : "t = ") + F(st, "0.000") : "–";
+                var ci = r.CiLow is { } lo && r.CiHigh is { } hi ? $"[{F(lo, "0.000")}, {F(hi, "0.000")}]" : "–";
+                Row(md, [g.Dataset, g.Model, $"{Up(c.Treatment)} vs {Up(c.Control)}", n, Num(r.MeanDifference, "0.000"), stat,
+                    Num(r.Df, "0.00"), P(r.PValue), P(c.PHolm), Num(r.HedgesG, "0.000"), ci, r.Method]);
+            }
+
+        var notes = report.Notes.Concat(report.Groups.SelectMany(g => g.Notes.Select(n => $"{g.Dataset}/{g.Model}: {n}"))).ToList();
+        if (report.Options.Test == TestKind.MannWhitney)
+            notes.Add("Mann–Whitney: the statistic is U of the optimizer named first; the CI shown is Welch's CI of the mean difference.");
+        if (notes.Count > 0)
+        {
+            md.AppendLine().AppendLine("## Notes").AppendLine();
+            foreach (var note in notes) md.AppendLine($"- {note}");
+        }
+
+        var failed = report.Groups.SelectMany(g => g.FailedTrials).ToList();
+        md.AppendLine().AppendLine($"## Failed trials ({failed.Count}, excluded from every figure above)").AppendLine();
+        if (failed.Count == 0) md.AppendLine("None.");
+        else
+        {
+            Row(md, ["Dataset", "Model", "Optimizer", "Repeat", "Reason"]);
+            Row(md, ["---", "---", "---", "---:", "---"]);
+            foreach (var f in failed)
+                Row(md, [f.Dataset, f.Model, f.Optimizer, f.Repeat.ToString(CultureInfo.InvariantCulture),
+                    string.IsNullOrWhiteSpace(f.Reason) ? "–" : f.Reason.ReplaceLineEndings(" ")]);
+        }
+        return md.ToString();
+    }
+
+    static void Row(StringBuilder md, IEnumerable<string> cells) =>
+        md.Append("| ").Append(string.Join(" | ", cells.Select(c => c.Replace("|", "\\|")))).AppendLine(" |");
+
+    static string MeanStd(SampleSummary? s) => s is null ? "–" : s.N < 2 ? $"{F(s.Mean, "0.000")} (n = 1)" : $"{F(s.Mean, "0.000")} ± {F(s.Sd, "0.000")}";
+
+    internal static string P(double? p) => p switch
+    {
+        null => "–",
+        < 0.001 => p.Value.ToString("0.0e+0", CultureInfo.InvariantCulture),
+        _ => F(p.Value, "0.000"),
+    };
+
+    static string Num(double? x, string format) => x is null ? "–" : F(x.Value, format);
+
+    static string F(double x, string format) => x.ToString(format, CultureInfo.InvariantCulture);
+
+    internal static string Up(string optimizer) => optimizer.ToUpperInvariant();
+}
+
+/// <summary>report.csv: one row per (dataset, model), flat columns: arm columns per optimizer ("sgd_test_mean", ...),
+/// unprefixed t/df/p... for the primary comparison (SAM vs SGD) and prefixed ones ("asam_vs_sgd_p_value", ...) for
+/// any other optimizer.</summary>
+public static class CsvReport
+{
+    public static string Write(Report report)
+    {
+        var control = report.Options.Control;
+        var others = report.Optimizers.Where(o => o != control && o != report.PrimaryTreatment).ToList();
+        var header = new List<string> { "dataset", "model", "epochs" };
+        foreach (var o in report.Optimizers)
+            header.AddRange(ArmColumns.Select(c => $"{o}_{c}"));
+        header.AddRange(["test", "alternative", "t", "df", "p_value", "p_holm", "hedges_g", "diff_mean", "diff_ci95_lo", "diff_ci95_hi"]);
+        foreach (var t in others)
+            header.AddRange(ComparisonColumns.Select(c => $"{t}_vs_{control}_{c}"));
+        header.Add("notes");
+
+        var csv = new StringBuilder();
+        csv.AppendLine(string.Join(",", header));
+        foreach (var g in report.Groups)
+        {
+            var cells = new List<string> { g.Dataset, g.Model, g.Epochs?.ToString(CultureInfo.InvariantCulture) ?? "" };
+            foreach (var o in report.Optimizers)
+            {
+                var a = g.Arm(o);
+                cells.AddRange([I(a?.N ?? 0), I(a?.Failed ?? 0), N(a?.Train?.Mean), N(Sd(a?.Train)), N(a?.Test?.Mean), N(Sd(a?.Test)),
+                    N(a?.Seconds?.Mean), N(Sd(a?.Seconds))]);
+            }
+            var primary = g.ComparisonOf(report.PrimaryTreatment);
+            cells.AddRange([ReportOptions.Name(report.Options.Test), ReportOptions.Name(report.Options.Alternative)]);
+            cells.AddRange(Stats(primary));
+            foreach (var t in others)
+                cells.AddRange(Stats(g.ComparisonOf(t)));
+            cells.Add(string.Join("; ", g.Notes));
+            csv.AppendLine(string.Join(",", cells.Select(Quote)));
+        }
+        return csv.ToString();
+    }
+
+    static readonly string[] ArmColumns = ["n", "failed", "train_mean", "train_std", "test_mean", "test_std", "seconds_mean", "seconds_std"];
+    static readonly string[] ComparisonColumns = ["t", "df", "p_value", "p_holm", "hedges_g", "diff_mean", "diff_ci95_lo", "diff_ci95_hi"];
+
+    static IEnumerable<string> Stats(Comparison? c)
+    {
+        var r = c?.Result;
+        return [N(r?.Statistic), N(r?.Df), N(r?.PValue), N(c?.PHolm), N(r?.HedgesG), N(r?.MeanDifference), N(r?.CiLow), N(r?.CiHigh)];
+    }
+
+    internal static double? Sd(SampleSummary? s) => s is { N: >= 2 } ? s.Sd : null;
+
+    static string N(double? x) => x?.ToString("R", CultureInfo.InvariantCulture) ?? "";
+    static string I(int x) => x.ToString(CultureInfo.InvariantCulture);
+
+    static string Quote(string cell) =>
+        cell.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + cell.Replace("\"", "\"\"") + "\"" : cell;
+}
+
+/// <summary>report.json: an array, one object per (dataset, model). Undefined figures are null, never NaN, and the
+/// object's "notes" says why.</summary>
+public static class JsonReport
+{
+    public static string Write(Report report)
+    {
+        using var stream = new MemoryStream();
+        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            json.WriteStartArray();
+            foreach (var g in report.Groups) WriteGroup(json, g, report);
+            json.WriteEndArray();
+        }
+        return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
+    }
+
+    static void WriteGroup(Utf8JsonWriter json, ReportGroup g, Report report)
+    {
+        json.WriteStartObject();
+        json.WriteString("dataset", g.Dataset);
+        json.WriteString("model", g.Model);
+        if (g.Epochs is { } e) json.WriteNumber("epochs", e); else json.WriteNull("epochs");
+        foreach (var o in report.Optimizers)
+        {
+            var a = g.Arm(o);
+            json.WriteStartObject(o);
+            json.WriteNumber("n", a?.N ?? 0);
+            json.WriteNumber("failed", a?.Failed ?? 0);
+            Number(json, "train_mean", a?.Train?.Mean);
+            Number(json, "train_std", CsvReport.Sd(a?.Train));
+            Number(json, "test_mean", a?.Test?.Mean);
+            Number(json, "test_std", CsvReport.Sd(a?.Test));
+            Number(json, "seconds_mean", a?.Seconds?.Mean);
+            Number(json, "seconds_std", CsvReport.Sd(a?.Seconds));
+            json.WriteEndObject();
+        }
+        json.WriteString("test", ReportOptions.Name(report.Options.Test));
+        json.WriteString("alternative", ReportOptions.Name(report.Options.Alternative));
+        var primary = g.ComparisonOf(report.PrimaryTreatment);
+        if (report.PrimaryTreatment is { } treatment)
+        {
+            json.WriteString("treatment", treatment);
+            json.WriteString("control", report.Options.Control);
+        }
+        Stats(json, primary);
+        json.WriteStartArray("comparisons");
+        foreach (var c in g.Comparisons)
+        {
+            json.WriteStartObject();
+            json.WriteString("treatment", c.Treatment);
+            json.WriteString("control", c.Control);
+            Stats(json, c);
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+        json.WriteNumber("failed", g.FailedTrials.Count);
+        json.WriteStartArray("notes");
+        foreach (var n in g.Notes) json.WriteStringValue(n);
+        json.WriteEndArray();
+        json.WriteEndObject();
+    }
+
+    static void Stats(Utf8JsonWriter json, Comparison? c)
+    {
+        var r = c?.Result;
+        if (r is not null) json.WriteString("method", r.Method);
+        Number(json, "t", r?.Test == TestKind.MannWhitney ? null : r?.Statistic);
+        if (r?.Test == TestKind.MannWhitney) Number(json, "u", r.Statistic);
+        Number(json, "df", r?.Df);
+        Number(json, "p_value", r?.PValue);
+        Number(json, "p_holm", c?.PHolm);
+        Number(json, "hedges_g", r?.HedgesG);
+        Number(json, "diff_mean", r?.MeanDifference);
+        if (r?.CiLow is { } lo && r.CiHigh is { } hi)
+        {
+            json.WriteStartArray("diff_ci95");
+            json.WriteNumberValue(lo);
+            json.WriteNumberValue(hi);
+            json.WriteEndArray();
+            json.WriteString("ci_method", r.CiMethod);
+        }
+        else json.WriteNull("diff_ci95");
+        if (r?.Pairs is { } pairs) json.WriteNumber("pairs", pairs);
+    }
+
+    /// <summary>Null for a missing or non-finite figure: JSON has no NaN.</summary>
+    static void Number(Utf8JsonWriter json, string name, double? value)
+    {
+        if (value is { } v && double.IsFinite(v)) json.WriteNumber(name, v);
+        else json.WriteNull(name);
+    }
+}

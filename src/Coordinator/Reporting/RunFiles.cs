@@ -1,0 +1,75 @@
+using SamCluster.Messages;
+
+namespace SamCluster.Coordinator.Reporting;
+
+/// <summary>One row of trials.csv. Only the minimal columns are required; the rest may be absent (null).</summary>
+public sealed record TrialRow(
+    string Dataset,
+    string Model,
+    string Optimizer,
+    int Repeat,
+    bool Completed,
+    double? TrainAcc,
+    double? TestAcc,
+    double? Seconds,
+    int? Epochs,
+    string? Reason,
+    int Line);
+
+/// <summary>One row of epochs.csv (accuracies in percent).</summary>
+public sealed record EpochRow(
+    string Dataset,
+    string Model,
+    string Optimizer,
+    int Repeat,
+    int Epoch,
+    double TrainAcc,
+    double TestAcc,
+    double? TrainLoss,
+    double? TestLoss,
+    int Line);
+
+/// <summary>Reads the coordinator's trials.csv and epochs.csv.</summary>
+public static class RunFiles
+{
+    public const string TrialsFile = "trials.csv", EpochsFile = "epochs.csv";
+
+    static readonly string[] TrialKeyColumns = ["dataset", "model", "optimizer", "repeat"];
+
+    public static IReadOnlyList<TrialRow> ReadTrials(string path) => ParseTrials(CsvTable.Read(path));
+
+    public static IReadOnlyList<TrialRow> ParseTrials(CsvTable table)
+    {
+        table.Require([.. TrialKeyColumns, "train_acc", "test_acc", "seconds"]);
+        var rows = new List<TrialRow>(table.Rows.Count);
+        foreach (var row in table.Rows)
+        {
+            var status = row.OptionalText("status");
+            var completed = status is null || status.Length == 0 || status.Equals("completed", StringComparison.OrdinalIgnoreCase);
+            if (!completed && !status!.Equals("failed", StringComparison.OrdinalIgnoreCase))
+                throw new UserInputException($"{table.Path}:{row.Line}: column 'status' must be 'completed' or 'failed', got '{status}'");
+            // A failed trial may have empty figures; a completed one must have all three.
+            rows.Add(new TrialRow(
+                row.NonEmpty("dataset"), row.NonEmpty("model"), row.NonEmpty("optimizer").ToLowerInvariant(), row.Integer("repeat"),
+                completed,
+                completed ? row.Number("train_acc") : row.OptionalNumber("train_acc"),
+                completed ? row.Number("test_acc") : row.OptionalNumber("test_acc"),
+                completed ? row.Number("seconds") : row.OptionalNumber("seconds"),
+                row.Has("epochs") && row.Text("epochs").Length > 0 ? row.Integer("epochs") : null,
+                row.OptionalText("reason"),
+                row.Line));
+        }
+        return rows;
+    }
+
+    public static IReadOnlyList<EpochRow> ReadEpochs(string path) => ParseEpochs(CsvTable.Read(path));
+
+    public static IReadOnlyList<EpochRow> ParseEpochs(CsvTable table)
+    {
+        table.Require([.. TrialKeyColumns, "epoch", "train_acc", "test_acc"]);
+        return table.Rows.Select(row => new EpochRow(
+            row.NonEmpty("dataset"), row.NonEmpty("model"), row.NonEmpty("optimizer").ToLowerInvariant(), row.Integer("repeat"),
+            row.Integer("epoch"), row.Number("train_acc"), row.Number("test_acc"),
+            row.OptionalNumber("train_loss"), row.OptionalNumber("test_loss"), row.Line)).ToList();
+    }
+}

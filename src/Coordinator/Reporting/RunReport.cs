@@ -1,0 +1,58 @@
+using SamCluster.Messages;
+
+namespace SamCluster.Coordinator.Reporting;
+
+/// <summary>The one entry point of reporting: reads a run folder's trials.csv (and epochs.csv for the curves) and writes
+/// report.md, report.csv, report.json and curves/*.png into it.</summary>
+public static class RunReport
+{
+    public const string Markdown = "report.md", Csv = "report.csv", Json = "report.json", CurvesFolder = "curves";
+
+    /// <summary>Returns the report it wrote. Throws <see cref="UserInputException"/> for a missing or malformed input file.</summary>
+    public static Report WriteAll(string runDir, ReportOptions options)
+    {
+        if (!Directory.Exists(runDir)) throw new UserInputException($"{runDir}: run folder not found");
+        var trials = RunFiles.ReadTrials(Path.Combine(runDir, RunFiles.TrialsFile));
+        var report = ReportBuilder.Build(trials, options);
+        if (options.Curves)
+            report = report with { Notes = [.. report.Notes, .. WriteCurves(runDir, trials, report)] };
+        AtomicFile.WriteAllText(Path.Combine(runDir, Csv), CsvReport.Write(report));
+        AtomicFile.WriteAllText(Path.Combine(runDir, Json), JsonReport.Write(report));
+        AtomicFile.WriteAllText(Path.Combine(runDir, Markdown), MarkdownReport.Write(report));
+        return report;
+    }
+
+    /// <summary>Reads a run folder or a trials.csv path, as the `report` command accepts either.</summary>
+    public static Report Build(string path, ReportOptions options)
+    {
+        var file = Directory.Exists(path) ? Path.Combine(path, RunFiles.TrialsFile) : path;
+        if (!File.Exists(file))
+            throw new UserInputException(Directory.Exists(path) ? $"{path}: run folder has no {RunFiles.TrialsFile}" : $"{path}: no such file or folder");
+        return ReportBuilder.Build(RunFiles.ReadTrials(file), options);
+    }
+
+    static IEnumerable<string> WriteCurves(string runDir, IReadOnlyList<TrialRow> trials, Report report)
+    {
+        var curvesDir = Path.Combine(runDir, CurvesFolder);
+        Directory.CreateDirectory(curvesDir);
+        var notes = new List<string>();
+        var epochsPath = Path.Combine(runDir, RunFiles.EpochsFile);
+        if (File.Exists(epochsPath))
+        {
+            var curves = LearningCurve.From(RunFiles.ReadEpochs(epochsPath), trials);
+            foreach (var group in report.Groups)
+            {
+                var mine = curves.Where(c => c.Dataset == group.Dataset && c.Model == group.Model).ToList();
+                if (mine.Count == 0) { notes.Add($"{group.Dataset}/{group.Model}: no epochs in {RunFiles.EpochsFile}, no learning-curve plot"); continue; }
+                AtomicFile.WriteAllBytes(Path.Combine(curvesDir, $"{Safe(group.Dataset)}_{Safe(group.Model)}.png"),
+                    Charts.LearningCurvePng(group.Dataset, group.Model, mine, report.Optimizers));
+            }
+        }
+        else notes.Add($"no {RunFiles.EpochsFile} in the run folder: learning-curve plots skipped");
+        AtomicFile.WriteAllBytes(Path.Combine(curvesDir, "test_accuracy.png"), Charts.TestAccuracyBarsPng(report));
+        notes.AddRange(Charts.FontNotes());
+        return notes;
+    }
+
+    static string Safe(string name) => string.Concat(name.Select(c => char.IsLetterOrDigit(c) || c is '-' or '.' ? c : '_'));
+}
