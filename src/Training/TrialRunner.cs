@@ -19,13 +19,10 @@ public static class TrialRunner
         ValidateRecipe(recipe);
         if (data.TrainImages.shape[0] < 2) throw new UserInputException("the training split has fewer than 2 images");
 
-        torch.manual_seed(spec.Seed);   // model init (and any other default-generator use) follows from the seed
-        if (device.type == DeviceType.CUDA) torch.cuda.manual_seed_all(spec.Seed);
-        using var model = ModelFactory.Create(spec.Key.Model, data.Channels, data.Classes, recipe.Stem);
+        using var model = CreateSeededModel(spec, data);
         model.to(device);
         using var step = TrainingStep.Create(spec.Key.Optimizer, model, recipe);
-        var scheduler = optim.lr_scheduler.ReduceLROnPlateau(step.Optimizer, mode: "min", factor: recipe.PlateauFactor,
-            patience: recipe.PlateauPatience, min_lr: [recipe.MinLearningRate]);
+        var scheduler = PlateauSchedule.Create(step.Optimizer, recipe);
         using var normaliser = new BatchNormaliser(data.Mean, data.Std, device);
 
         var epochs = new List<EpochMetrics>();
@@ -43,6 +40,19 @@ public static class TrialRunner
             onEpoch(metrics);
         }
         return TrialSummary.From(epochs);
+    }
+
+    // Model init draws from torch's one global generator; trials started side by side in one process (a worker with
+    // several GPUs) must not interleave seeding and drawing, or a rerun would not reproduce.
+    private static readonly Lock GlobalGeneratorLock = new();
+
+    private static Models.ResNet CreateSeededModel(TrialSpec spec, TrainingTensors data)
+    {
+        lock (GlobalGeneratorLock)
+        {
+            torch.manual_seed(spec.Seed);
+            return ModelFactory.Create(spec.Key.Model, data.Channels, data.Classes, spec.Recipe.Stem);
+        }
     }
 
     public static double CurrentLearningRate(optim.Optimizer optimizer) => optimizer.ParamGroups.First().LearningRate;
