@@ -9,7 +9,7 @@ namespace SamCluster.Tests.Training;
 [Collection(TorchGlobalState.Name)]
 public class TrialRunnerTests
 {
-    private static TrainingTensors Synthetic(int train = 64, int test = 32, float std = 0.3f)
+    private static TrainingTensors Synthetic(int train = 48, int test = 16, float std = 0.3f)
     {
         var generator = new Generator(7, CPU);
         return new TrainingTensors(
