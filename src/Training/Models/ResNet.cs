@@ -1,0 +1,132 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace SamCluster.Training.Models;
+
+/// <summary>torchvision's BasicBlock: two 3×3 convs with BN, ReLU, identity (or 1×1 conv + BN) shortcut.
+/// Field names follow torchvision so state-dict keys match (conv1, bn1, conv2, bn2, downsample.0, downsample.1).</summary>
+public sealed class BasicBlock : Module<Tensor, Tensor>
+{
+    private readonly Conv2d conv1;
+    private readonly BatchNorm2d bn1;
+    private readonly Conv2d conv2;
+    private readonly BatchNorm2d bn2;
+    private readonly Module<Tensor, Tensor>? downsample;
+
+    public BasicBlock(string name, long inPlanes, long planes, long stride) : base(name)
+    {
+        conv1 = Conv2d(inPlanes, planes, 3, stride: stride, padding: 1, bias: false);
+        bn1 = BatchNorm2d(planes);
+        conv2 = Conv2d(planes, planes, 3, stride: 1, padding: 1, bias: false);
+        bn2 = BatchNorm2d(planes);
+        if (stride != 1 || inPlanes != planes)
+            downsample = Sequential(
+                ("0", Conv2d(inPlanes, planes, 1, stride: stride, bias: false)),
+                ("1", BatchNorm2d(planes)));
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor input)
+    {
+        // In-place ReLU and add as torchvision does: BN's backward does not need its output, so this is safe and
+        // saves two allocations per block.
+        var residual = downsample is null ? input : downsample.call(input);
+        var output = bn2.call(conv2.call(bn1.call(conv1.call(input)).relu_()));
+        return output.add_(residual).relu_();
+    }
+}
+
+/// <summary>torchvision's ResNet with BasicBlocks, for any input channel count and class count.</summary>
+public sealed class ResNet : Module<Tensor, Tensor>
+{
+    private readonly Conv2d conv1;
+    private readonly BatchNorm2d bn1;
+    private readonly Module<Tensor, Tensor> maxpool;
+    private readonly Sequential layer1, layer2, layer3, layer4;
+    private readonly AdaptiveAvgPool2d avgpool;
+    private readonly Linear fc;
+
+    /// <param name="blocksPerLayer">[2,2,2,2] for ResNet-18, [3,4,6,3] for ResNet-34.</param>
+    /// <param name="smallStem">3×3/1 stem conv and no max-pool (for 28×28 inputs) instead of 7×7/2 + max-pool.</param>
+    public ResNet(string name, IReadOnlyList<int> blocksPerLayer, long inputChannels, long classes, bool smallStem) : base(name)
+    {
+        if (blocksPerLayer.Count != 4) throw new ArgumentException("a ResNet has four layers", nameof(blocksPerLayer));
+        conv1 = smallStem
+            ? Conv2d(inputChannels, 64, 3, stride: 1, padding: 1, bias: false)
+            : Conv2d(inputChannels, 64, 7, stride: 2, padding: 3, bias: false);
+        bn1 = BatchNorm2d(64);
+        maxpool = smallStem ? Identity() : MaxPool2d(3, stride: 2, padding: 1);
+        long inPlanes = 64;
+        layer1 = MakeLayer(ref inPlanes, 64, blocksPerLayer[0], 1);
+        layer2 = MakeLayer(ref inPlanes, 128, blocksPerLayer[1], 2);
+        layer3 = MakeLayer(ref inPlanes, 256, blocksPerLayer[2], 2);
+        layer4 = MakeLayer(ref inPlanes, 512, blocksPerLayer[3], 2);
+        avgpool = AdaptiveAvgPool2d(1);
+        fc = Linear(512, classes);
+        RegisterComponents();
+        InitializeLikeTorchvision();
+    }
+
+    private static Sequential MakeLayer(ref long inPlanes, long planes, int blocks, long stride)
+    {
+        var modules = new List<(string, Module<Tensor, Tensor>)>();
+        for (int i = 0; i < blocks; i++)
+        {
+            modules.Add((i.ToString(), new BasicBlock($"block{i}", inPlanes, planes, i == 0 ? stride : 1)));
+            inPlanes = planes;
+        }
+        return Sequential(modules);
+    }
+
+    /// <summary>Kaiming-normal (fan_out, ReLU) convs, BN weight 1 / bias 0; fc keeps Linear's default init, as in torchvision.</summary>
+    private void InitializeLikeTorchvision()
+    {
+        using var noGrad = torch.no_grad();
+        foreach (var module in modules())
+        {
+            switch (module)
+            {
+                case Conv2d conv:
+                    init.kaiming_normal_(conv.weight, mode: init.FanInOut.FanOut, nonlinearity: init.NonlinearityType.ReLU);
+                    break;
+                case BatchNorm2d bn:
+                    init.ones_(bn.weight);
+                    init.zeros_(bn.bias!);
+                    break;
+            }
+        }
+    }
+
+    public override Tensor forward(Tensor input)
+    {
+        var x = maxpool.call(bn1.call(conv1.call(input)).relu_());
+        x = layer4.call(layer3.call(layer2.call(layer1.call(x))));
+        return fc.call(avgpool.call(x).flatten(1));
+    }
+}
+
+/// <summary>Builds the study's models by name.</summary>
+public static class ModelFactory
+{
+    public static readonly IReadOnlyList<string> Names = ["resnet18", "resnet34"];
+
+    /// <param name="stem">"imagenet" or "small" (Recipe.Stem).</param>
+    public static ResNet Create(string model, long inputChannels, long classes, string stem = "imagenet")
+    {
+        bool smallStem = stem switch
+        {
+            "imagenet" => false,
+            "small" => true,
+            _ => throw new SamCluster.Messages.UserInputException($"unknown stem '{stem}' (expected imagenet or small)"),
+        };
+        int[] blocks = model switch
+        {
+            "resnet18" => [2, 2, 2, 2],
+            "resnet34" => [3, 4, 6, 3],
+            _ => throw new SamCluster.Messages.UserInputException($"unknown model '{model}' (expected {string.Join(" or ", Names)})"),
+        };
+        return new ResNet(model, blocks, inputChannels, classes, smallStem);
+    }
+}

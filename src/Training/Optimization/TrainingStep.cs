@@ -1,0 +1,88 @@
+using SamCluster.Messages;
+using static TorchSharp.torch;
+
+namespace SamCluster.Training.Optimization;
+
+/// <summary>One optimisation step on one batch: SGD, or SAM over SGD. Shared by the trial loop and the benchmark so
+/// both measure the same code.</summary>
+public abstract class TrainingStep : IDisposable
+{
+    protected readonly nn.Module<Tensor, Tensor> Model;
+    protected readonly Func<Tensor, Tensor, Tensor> Loss;
+    public optim.Optimizer Optimizer { get; }
+
+    protected TrainingStep(nn.Module<Tensor, Tensor> model, optim.Optimizer optimizer, Func<Tensor, Tensor, Tensor>? loss)
+    {
+        Model = model;
+        Optimizer = optimizer;
+        Loss = loss ?? ((logits, target) => nn.functional.cross_entropy(logits, target));
+    }
+
+    /// <summary>Updates the model from (input, target). Returns the first forward pass's logits and loss, detached,
+    /// for the epoch's running figures.</summary>
+    public abstract (Tensor Logits, Tensor Loss) Run(Tensor input, Tensor target);
+
+    public virtual void Dispose() => Optimizer.Dispose();
+
+    /// <summary>"sgd" or "sam" with the recipe's SGD (momentum, weight decay) and SAM (rho, adaptive) settings.</summary>
+    public static TrainingStep Create(string optimizer, nn.Module<Tensor, Tensor> model, Recipe recipe,
+        Func<Tensor, Tensor, Tensor>? loss = null)
+    {
+        var sgd = optim.SGD(model.parameters(), recipe.LearningRate, momentum: recipe.Momentum, weight_decay: recipe.WeightDecay);
+        return optimizer switch
+        {
+            "sgd" => new SgdStep(model, sgd, loss),
+            "sam" => new SamStep(model, sgd, recipe.Rho, recipe.Adaptive, loss),
+            _ => throw new UserInputException($"unknown optimizer '{optimizer}' (expected sgd or sam)"),
+        };
+    }
+}
+
+public sealed class SgdStep(nn.Module<Tensor, Tensor> model, optim.Optimizer sgd, Func<Tensor, Tensor, Tensor>? loss)
+    : TrainingStep(model, sgd, loss)
+{
+    public override (Tensor Logits, Tensor Loss) Run(Tensor input, Tensor target)
+    {
+        Optimizer.zero_grad();
+        var logits = Model.call(input);
+        var loss = Loss(logits, target);
+        loss.backward();
+        Optimizer.step();
+        return (logits.detach(), loss.detach());
+    }
+}
+
+public sealed class SamStep : TrainingStep
+{
+    private readonly Sam sam;
+    private readonly BatchNormStatsGuard batchNormStats;
+
+    public SamStep(nn.Module<Tensor, Tensor> model, optim.Optimizer sgd, double rho, bool adaptive,
+        Func<Tensor, Tensor, Tensor>? loss) : base(model, sgd, loss)
+    {
+        sam = new Sam(model.parameters(), sgd, rho, adaptive);
+        batchNormStats = new BatchNormStatsGuard(model);
+    }
+
+    public override (Tensor Logits, Tensor Loss) Run(Tensor input, Tensor target)
+    {
+        Optimizer.zero_grad();
+        var logits = Model.call(input);
+        var loss = Loss(logits, target);
+        loss.backward();
+        sam.FirstStep();
+
+        batchNormStats.Save();              // running stats as the first pass left them
+        Loss(Model.call(input), target).backward();
+        batchNormStats.Restore();           // the second pass at w + e must not count
+        sam.SecondStep();
+        return (logits.detach(), loss.detach());
+    }
+
+    public override void Dispose()
+    {
+        sam.Dispose();
+        batchNormStats.Dispose();
+        base.Dispose();
+    }
+}

@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using SamCluster.Messages;
+using SamCluster.Training.Models;
+using SamCluster.Training.Optimization;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SamCluster.Training;
+
+/// <summary>Runs one trial: model and optimizer from the spec, Recipe.Epochs epochs of shuffled mini-batches, a test
+/// pass after each, ReduceLROnPlateau on the test loss. Everything per step stays on the device; figures are read
+/// back once per epoch.</summary>
+public static class TrialRunner
+{
+    public static TrialSummary Run(TrialSpec spec, TrainingTensors data, Device device, Action<EpochMetrics> onEpoch,
+        CancellationToken ct = default)
+    {
+        var recipe = spec.Recipe;
+        ValidateRecipe(recipe);
+        if (data.TrainImages.shape[0] < 2) throw new UserInputException("the training split has fewer than 2 images");
+
+        using var model = CreateSeededModel(spec, data);
+        model.to(device);
+        using var step = TrainingStep.Create(spec.Key.Optimizer, model, recipe);
+        var scheduler = PlateauSchedule.Create(step.Optimizer, recipe);
+        using var normaliser = new BatchNormaliser(data.Mean, data.Std, device);
+
+        var epochs = new List<EpochMetrics>();
+        for (int epoch = 1; epoch <= recipe.Epochs; epoch++)
+        {
+            var clock = Stopwatch.StartNew();
+            var learningRate = CurrentLearningRate(step.Optimizer);
+            var (trainLoss, trainAcc) = TrainEpoch(model, step, normaliser, data, recipe.BatchSize, spec.Seed, epoch, device, ct);
+            var trainSeconds = clock.Elapsed.TotalSeconds;
+            var (testLoss, testAcc) = Evaluate(model, normaliser, data.TestImages, data.TestLabels, recipe.BatchSize, ct);
+            scheduler.step(testLoss);
+            var metrics = new EpochMetrics(epoch, trainLoss, trainAcc, testLoss, testAcc, learningRate,
+                clock.Elapsed.TotalSeconds, data.TrainImages.shape[0] / trainSeconds);
+            epochs.Add(metrics);
+            onEpoch(metrics);
+        }
+        return TrialSummary.From(epochs);
+    }
+
+    // Model init draws from torch's one global generator; trials started side by side in one process (a worker with
+    // several GPUs) must not interleave seeding and drawing, or a rerun would not reproduce.
+    private static readonly Lock GlobalGeneratorLock = new();
+
+    private static Models.ResNet CreateSeededModel(TrialSpec spec, TrainingTensors data)
+    {
+        lock (GlobalGeneratorLock)
+        {
+            torch.manual_seed(spec.Seed);
+            return ModelFactory.Create(spec.Key.Model, data.Channels, data.Classes, spec.Recipe.Stem);
+        }
+    }
+
+    public static double CurrentLearningRate(optim.Optimizer optimizer) => optimizer.ParamGroups.First().LearningRate;
+
+    private static void ValidateRecipe(Recipe recipe)
+    {
+        if (recipe.Epochs < 1) throw new UserInputException($"epochs must be at least 1, got {recipe.Epochs}");
+        if (recipe.BatchSize < 2) throw new UserInputException($"batch size must be at least 2 (BatchNorm), got {recipe.BatchSize}");
+        if (!(recipe.LearningRate > 0)) throw new UserInputException($"learning rate must be positive, got {recipe.LearningRate}");
+        if (!(recipe.PlateauFactor is > 0 and < 1)) throw new UserInputException($"plateau factor must be in (0, 1), got {recipe.PlateauFactor}");
+        if (recipe.PlateauPatience < 0) throw new UserInputException($"plateau patience must be >= 0, got {recipe.PlateauPatience}");
+    }
+
+    private static (double Loss, double Accuracy) TrainEpoch(nn.Module<Tensor, Tensor> model, TrainingStep step,
+        BatchNormaliser normaliser, TrainingTensors data, int batchSize, long seed, int epoch, Device device, CancellationToken ct)
+    {
+        model.train();
+        using var epochScope = NewDisposeScope();
+        long count = data.TrainImages.shape[0];
+        // The order comes from a CPU generator so CPU and CUDA runs of the same seed see the same batches.
+        using var generator = new Generator(unchecked((ulong)(seed + epoch)), CPU);
+        var order = randperm(count, generator: generator).to(device);
+        var batches = BatchRanges(count, batchSize);
+        var stepLosses = zeros(batches.Count, device: device);
+        var correct = zeros(1, ScalarType.Int64, device: device);
+
+        for (int s = 0; s < batches.Count; s++)
+        {
+            ct.ThrowIfCancellationRequested();
+            using var stepScope = NewDisposeScope();
+            var (start, length) = batches[s];
+            var indices = order.narrow(0, start, length);
+            var input = normaliser.Apply(data.TrainImages.index_select(0, indices));
+            var target = data.TrainLabels.index_select(0, indices);
+            var (logits, loss) = step.Run(input, target);
+            stepLosses[s].copy_(loss);
+            correct.add_(logits.argmax(1).eq(target).sum());
+        }
+
+        // One read-back per epoch: the per-step losses (to find the first NaN/inf) and the correct count.
+        var losses = stepLosses.cpu().data<float>().ToArray();
+        for (int s = 0; s < losses.Length; s++)
+            if (!float.IsFinite(losses[s]))
+                throw new TrialFailedException($"loss became {(float.IsNaN(losses[s]) ? "NaN" : "infinite")} at epoch {epoch}, step {s + 1}");
+        long used = batches.Sum(b => b.Length);
+        double lossSum = 0;
+        for (int s = 0; s < losses.Length; s++) lossSum += losses[s] * batches[s].Length;
+        return (lossSum / used, 100.0 * correct.cpu().item<long>() / used);
+    }
+
+    /// <summary>Consecutive (start, length) batches; a last batch of one image is dropped (BatchNorm cannot train on it).</summary>
+    public static IReadOnlyList<(long Start, long Length)> BatchRanges(long count, int batchSize)
+    {
+        var ranges = new List<(long, long)>();
+        for (long start = 0; start < count; start += batchSize)
+        {
+            var length = Math.Min(batchSize, count - start);
+            if (length >= 2 || start == 0) ranges.Add((start, length));
+        }
+        return ranges;
+    }
+
+    /// <summary>Test loss (mean cross-entropy) and accuracy in %, eval mode, no autograd.</summary>
+    public static (double Loss, double Accuracy) Evaluate(nn.Module<Tensor, Tensor> model, BatchNormaliser normaliser,
+        Tensor images, Tensor labels, int batchSize, CancellationToken ct = default)
+    {
+        model.eval();
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        long count = images.shape[0];
+        if (count == 0) return (double.NaN, double.NaN);
+        var lossSum = zeros(1, ScalarType.Float64, device: images.device);
+        var correct = zeros(1, ScalarType.Int64, device: images.device);
+        for (long start = 0; start < count; start += batchSize)
+        {
+            ct.ThrowIfCancellationRequested();
+            using var stepScope = NewDisposeScope();
+            var length = Math.Min(batchSize, count - start);
+            var target = labels.narrow(0, start, length);
+            var logits = model.call(normaliser.Apply(images.narrow(0, start, length)));
+            lossSum.add_(nn.functional.cross_entropy(logits, target, reduction: nn.Reduction.Sum).to(ScalarType.Float64));
+            correct.add_(logits.argmax(1).eq(target).sum());
+        }
+        return (lossSum.cpu().item<double>() / count, 100.0 * correct.cpu().item<long>() / count);
+    }
+}
