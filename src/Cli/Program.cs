@@ -32,8 +32,6 @@ public static class Program
         ValidateCommand.Create(),
         TailCommand.Create(),
         ReportCommand.Create(),
-        TrainOneCommand.Create(),
-        BenchCommand.Create(),
     ];
 
     /// <summary>Runs a command body, turning user errors into one line and exit code 2.</summary>
