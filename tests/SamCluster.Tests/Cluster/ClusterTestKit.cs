@@ -1,0 +1,54 @@
+using Akka.Actor;
+using SamCluster.Coordinator.Actors;
+using SamCluster.Coordinator.Run;
+using SamCluster.Messages;
+
+namespace SamCluster.Tests.Cluster;
+
+/// <summary>Stands in for the shard region inside one test actor system: routes each trial message to a
+/// <see cref="TrialEntity"/> child named by its id (in-memory journal), creating it on first use.</summary>
+/// Entities reach the coordinator through a forwarder, as they reach it through the singleton proxy in a real
+/// cluster: a restarted coordinator is found again.
+sealed class LocalTrialRegion : ReceiveActor
+{
+    public LocalTrialRegion(Func<IActorRef> coordinator)
+    {
+        var proxy = Context.ActorOf(Props.Create(() => new Forwarder(coordinator)), "coordinator-proxy");
+        Receive<ITrialMessage>(m =>
+        {
+            var name = Uri.EscapeDataString(m.TrialId);
+            var child = Context.Child(name);
+            if (child.IsNobody()) child = Context.ActorOf(TrialEntity.Props(m.TrialId, proxy), name);
+            child.Forward(m);
+        });
+    }
+
+    sealed class Forwarder : ReceiveActor
+    {
+        public Forwarder(Func<IActorRef> target) => ReceiveAny(m => target().Forward(m));
+    }
+}
+
+static class ClusterFixtures
+{
+    public const string Hocon = """
+        akka.loglevel = WARNING
+        akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
+        akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.local"
+        akka.persistence.snapshot-store.local.dir = "/tmp/samcluster-test-snapshots"
+        """;
+
+    public static TrialSpec Trial(string optimizer, int repeat, int epochs = 2) =>
+        new(new TrialKey("fashion-mnist", "resnet18", optimizer, repeat), 42 + repeat,
+            new DataSpec("fashion-mnist", "/nowhere", ["0", "1"]), new Recipe(Epochs: epochs));
+
+    public static EpochMetrics Epoch(int epoch, double testAcc = 80) => new(epoch, 0.5, 85, 0.6, testAcc, 0.001, 1.0, 100);
+
+    public static RunFolder TempRunFolder()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "samcluster-test-run-" + Guid.NewGuid().ToString("N")[..8]);
+        var grid = Path.Combine(Path.GetTempPath(), "samcluster-test-grid-" + Guid.NewGuid().ToString("N")[..8] + ".yaml");
+        File.WriteAllText(grid, "datasets: [fashion-mnist]\n");
+        return RunFolder.Prepare(dir, grid, "fingerprint-1");
+    }
+}
