@@ -27,7 +27,9 @@ public sealed class DogsCache
         Key = ComputeKey(split, imageSize);
     }
 
-    sealed record Manifest(string Format, string Key, int ImageSize, int Channels, int TrainCount, int TestCount, DateTime Created);
+    /// <summary>What an entry holds. Source and Classes are for people reading the cache folder; the key decides validity.</summary>
+    sealed record Manifest(string Format, string Key, int ImageSize, int Channels, int TrainCount, int TestCount,
+        DateTime Created, string? Source = null, IReadOnlyList<string>? Classes = null);
 
     static string ComputeKey(DogsSplit split, int imageSize)
     {
@@ -98,12 +100,13 @@ public sealed class DogsCache
 
     /// <summary>Stores both splits; an existing entry with the same key (written by a concurrent process) is replaced
     /// by identical bytes.</summary>
-    public void Write(Tensor train, Tensor test, int imageSize)
+    public void Write(Tensor train, Tensor test, int imageSize, string source, IReadOnlyList<string> classes)
     {
         System.IO.Directory.CreateDirectory(Directory);
         WriteAtomically(SplitPath("train"), file => file.Write(train.bytes));
         WriteAtomically(SplitPath("test"), file => file.Write(test.bytes));
-        var manifest = new Manifest(FormatVersion, Key, imageSize, 3, (int)train.shape[0], (int)test.shape[0], DateTime.UtcNow);
+        var manifest = new Manifest(FormatVersion, Key, imageSize, 3, (int)train.shape[0], (int)test.shape[0], DateTime.UtcNow,
+            source, classes);
         WriteAtomically(ManifestPath, file => JsonSerializer.Serialize(file, manifest, new JsonSerializerOptions { WriteIndented = true }));
     }
 

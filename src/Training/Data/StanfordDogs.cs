@@ -49,7 +49,7 @@ public static class StanfordDogs
             {
                 DecodeAll(split.Train, trainImages, side);
                 DecodeAll(split.Test, testImages, side);
-                cache.Write(trainImages, testImages, side);
+                cache.Write(trainImages, testImages, side, imagesRoot, breeds.Select(b => b.Folder).ToArray());
             }
             catch
             {
