@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Ballistic fault test: runs a grid on a coordinator and N node processes (127.0.0.1) while killing (kill -9) a random
+# node or the coordinator every MIN..MAX seconds, up to KILLS times, restarting whatever it killed; then lets the grid
+# finish and checks that every trial appears exactly once in trials.csv and that the report was written.
+#   tests/ballistic/ballistic.sh [--grid deploy/grids/quick.yaml] [--kills 10] [--min-gap 5] [--max-gap 20] [--nodes 2]
+#                                [--out DIR] [--timeout 1800]
+# Prints: kills survived / trials / duplicates / wall time. Exit 0 when the run is whole, 1 otherwise.
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+grid="$root/deploy/grids/quick.yaml"; kills=10; min_gap=5; max_gap=20; nodes=2; out=""; timeout_s=1800
+samcluster_dll="${SAMCLUSTER_DLL:-}"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --grid) grid="$2"; shift 2 ;; --kills) kills="$2"; shift 2 ;; --min-gap) min_gap="$2"; shift 2 ;;
+    --max-gap) max_gap="$2"; shift 2 ;; --nodes) nodes="$2"; shift 2 ;; --out) out="$2"; shift 2 ;;
+    --timeout) timeout_s="$2"; shift 2 ;;
+    *) echo "ballistic: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+if [ -z "$samcluster_dll" ]; then
+  "$root/samcluster" --version >/dev/null || exit 1   # builds once
+  samcluster_dll="$root/.build/samcluster/samcluster.dll"
+fi
+work="$(mktemp -d /tmp/samcluster-ballistic-XXXXXX)"
+[ -n "$out" ] || out="$work/run"
+port=$(( 20000 + RANDOM % 30000 ))
+sc() { dotnet "$samcluster_dll" "$@"; }
+expected=$(sc validate "$grid" --trials | tail -n +2 | grep -c . ) || { echo "ballistic: grid $grid does not validate" >&2; exit 2; }
+
+declare -A pid
+start_coordinator() { sc coordinator "$grid" --out "$out" --port "$port" >>"$work/coordinator.log" 2>&1 & pid[coordinator]=$!; }
+start_node() { sc node --coordinator "127.0.0.1:$port" --devices cpu --threads 1 --name "node-$1" --join-timeout 600 >>"$work/node-$1.log" 2>&1 & pid[node-$1]=$!; }
+cleanup() { for p in "${pid[@]}"; do kill -TERM "$p" 2>/dev/null; done; sleep 2; for p in "${pid[@]}"; do kill -KILL "$p" 2>/dev/null; done; }
+trap cleanup EXIT
+
+began=$(date +%s)
+start_coordinator
+sleep 2
+for k in $(seq 1 "$nodes"); do start_node "$k"; done
+
+survived=0; coordinator_kills=0; node_kills=0
+while [ "$survived" -lt "$kills" ]; do
+  sleep $(( min_gap + RANDOM % (max_gap - min_gap + 1) ))
+  kill -0 "${pid[coordinator]}" 2>/dev/null || break          # the grid finished (or the coordinator failed)
+  victims=(coordinator); for k in $(seq 1 "$nodes"); do victims+=("node-$k"); done
+  victim=${victims[$(( RANDOM % ${#victims[@]} ))]}
+  kill -KILL "${pid[$victim]}" 2>/dev/null; wait "${pid[$victim]}" 2>/dev/null
+  echo "ballistic: $(date +%T) killed $victim (kill $((survived + 1)) of $kills)"
+  if [ "$victim" = coordinator ]; then coordinator_kills=$((coordinator_kills + 1)); start_coordinator
+  else node_kills=$((node_kills + 1)); start_node "${victim#node-}"; fi
+  survived=$((survived + 1))
+done
+
+# Let it finish.
+deadline=$(( began + timeout_s ))
+while kill -0 "${pid[coordinator]}" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do sleep 1; done
+if kill -0 "${pid[coordinator]}" 2>/dev/null; then echo "ballistic: grid not finished within ${timeout_s}s" >&2; rc_coord=124
+else wait "${pid[coordinator]}"; rc_coord=$?; fi
+wall=$(( $(date +%s) - began ))
+
+rows=0; unique=0
+if [ -f "$out/trials.csv" ]; then
+  rows=$(tail -n +2 "$out/trials.csv" | grep -c .)
+  unique=$(tail -n +2 "$out/trials.csv" | cut -d, -f1-4 | sort -u | grep -c .)
+fi
+duplicates=$(( rows - unique ))
+echo "ballistic: kills survived $survived (coordinator $coordinator_kills, nodes $node_kills) / trials $unique of $expected / duplicates $duplicates / wall time ${wall}s"
+ok=1
+[ "$rc_coord" -eq 0 ] || { echo "ballistic: FAIL coordinator exit code $rc_coord (log: $work/coordinator.log)"; ok=0; }
+[ "$unique" -eq "$expected" ] || { echo "ballistic: FAIL $unique of $expected trials in trials.csv"; ok=0; }
+[ "$duplicates" -eq 0 ] || { echo "ballistic: FAIL $duplicates duplicate rows in trials.csv"; ok=0; }
+for f in report.md report.json report.csv; do [ -f "$out/$f" ] || { echo "ballistic: FAIL no $f"; ok=0; }; done
+if [ "$ok" -eq 1 ]; then echo "ballistic: PASS (run folder $out, logs $work)"; exit 0; fi
+echo "--- coordinator log tail"; tail -30 "$work/coordinator.log"
+exit 1
