@@ -3,17 +3,17 @@
 # node or the coordinator every MIN..MAX seconds, up to KILLS times, restarting whatever it killed; then lets the grid
 # finish and checks that every trial appears exactly once in trials.csv and that the report was written.
 #   tests/ballistic/ballistic.sh [--grid deploy/grids/quick.yaml] [--kills 10] [--min-gap 5] [--max-gap 20] [--nodes 2]
-#                                [--out DIR] [--timeout 1800]
+#                                [--out DIR] [--timeout 1800] [--only coordinator|nodes]
 # Prints: kills survived / trials / duplicates / wall time. Exit 0 when the run is whole, 1 otherwise.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-grid="$root/deploy/grids/quick.yaml"; kills=10; min_gap=5; max_gap=20; nodes=2; out=""; timeout_s=1800
+grid="$root/deploy/grids/quick.yaml"; kills=10; min_gap=5; max_gap=20; nodes=2; out=""; timeout_s=1800; only=""
 samcluster_dll="${SAMCLUSTER_DLL:-}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --grid) grid="$2"; shift 2 ;; --kills) kills="$2"; shift 2 ;; --min-gap) min_gap="$2"; shift 2 ;;
     --max-gap) max_gap="$2"; shift 2 ;; --nodes) nodes="$2"; shift 2 ;; --out) out="$2"; shift 2 ;;
-    --timeout) timeout_s="$2"; shift 2 ;;
+    --timeout) timeout_s="$2"; shift 2 ;; --only) only="$2"; shift 2 ;;
     *) echo "ballistic: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -42,7 +42,8 @@ survived=0; coordinator_kills=0; node_kills=0
 while [ "$survived" -lt "$kills" ]; do
   sleep $(( min_gap + RANDOM % (max_gap - min_gap + 1) ))
   kill -0 "${pid[coordinator]}" 2>/dev/null || break          # the grid finished (or the coordinator failed)
-  victims=(coordinator); for k in $(seq 1 "$nodes"); do victims+=("node-$k"); done
+  victims=(); [ "$only" = nodes ] || victims+=(coordinator)
+  if [ "$only" != coordinator ]; then for k in $(seq 1 "$nodes"); do victims+=("node-$k"); done; fi
   victim=${victims[$(( RANDOM % ${#victims[@]} ))]}
   kill -KILL "${pid[$victim]}" 2>/dev/null; wait "${pid[$victim]}" 2>/dev/null
   echo "ballistic: $(date +%T) killed $victim (kill $((survived + 1)) of $kills)"

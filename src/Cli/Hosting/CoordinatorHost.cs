@@ -61,7 +61,7 @@ public static class CoordinatorHost
                     .WithSingleton<GridCoordinatorSingleton>(ClusterHocon.CoordinatorSingletonName,
                         (_, registry, _) => GridCoordinator.Props(settings.Plan, registry.Get<TrialShardRegion>(),
                             registry.Get<ReportAggregatorActor>(), settings.Folder, log, completion, settings.ProgressInterval),
-                        new ClusterSingletonOptions { Role = ClusterHocon.CoordinatorRole },
+                        new ClusterSingletonOptions { Role = ClusterHocon.CoordinatorRole, LogSingletonIdentificationFailure = false },
                         createProxyToo: true);
             });
         });

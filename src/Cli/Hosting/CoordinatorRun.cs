@@ -86,6 +86,9 @@ public static class CoordinatorRun
         try
         {
             using var listener = new TcpListener(Address(host), port);
+            // As Akka's transport does on Linux: a restarted coordinator may reuse its port while old connections
+            // linger in TIME_WAIT; a live listener still makes this fail.
+            listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
             listener.Start();
         }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
