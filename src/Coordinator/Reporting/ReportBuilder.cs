@@ -65,7 +65,7 @@ public static class ReportBuilder
         if (control is null || control.N == 0 || treatment.N == 0)
         {
             var missing = treatment.N == 0 ? a : b;
-            return new TestResult(options.Test, options.Alternative, ReportOptions.Name(options.Test), null, null, null, null,
+            return new TestResult(options.Test, options.Alternative, TwoSampleTests.MethodOf(options.Test), null, null, null, null,
                 null, null, null, null, null, [$"no test: no completed {missing} trials"]);
         }
         return options.Test switch
