@@ -10,7 +10,9 @@ public static class ReportBuilder
         var trials = LatestPerTrial(rows, notes);
         var control = options.Control;
         var optimizers = OrderOptimizers(trials.Select(t => t.Optimizer).Distinct(), control);
-        if (!optimizers.Contains(control))
+        if (trials.Count == 0)
+            notes.Add("no trials in the trials file yet: nothing to report");
+        else if (!optimizers.Contains(control))
             notes.Add($"no '{control}' trials at all: nothing to compare against");
 
         var datasets = trials.Select(t => t.Dataset).Distinct().ToList();   // order of first appearance
