@@ -33,7 +33,7 @@ public static class Charts
                 line.MarkerSize = 4;
                 line.LegendText = $"{curve.Optimizer.ToUpperInvariant()} (n = {curve.Repeats})";
             }
-            plot.Title($"{dataset} / {model}: {(train ? "train" : "test")} accuracy");
+            plot.Title($"{dataset} / {model}: {(train ? "train" : "test")} accuracy, mean ± std over repeats");
             plot.XLabel("epoch");
             plot.YLabel("accuracy (%)");
             plot.ShowLegend(Alignment.LowerRight);

@@ -57,11 +57,14 @@ public sealed record Report(ReportOptions Options, IReadOnlyList<string> Optimiz
             TestKind.Paired => "paired t-test (pairs matched by repeat number; only repeats present in both arms)",
             _ => "Mann–Whitney U test (exact when no ties and an arm has ≤ 8 values, else normal approximation with tie and continuity correction; see each row)",
         };
+        var treatments = string.Join("/", Optimizers.Where(o => o != Options.Control).Select(o => o.ToUpperInvariant()));
+        if (treatments.Length == 0) treatments = "optimizer";
+        var control = Options.Control.ToUpperInvariant();
         var side = Options.Alternative switch
         {
-            Alternative.Greater => "one-sided, alternative: optimizer > " + Options.Control,
-            Alternative.Less => "one-sided, alternative: optimizer < " + Options.Control,
-            _ => "two-sided",
+            Alternative.Greater => $"one-sided ({treatments} > {control})",
+            Alternative.Less => $"one-sided ({treatments} < {control})",
+            _ => $"two-sided ({treatments} ≠ {control})",
         };
         return $"{test}, {side}, on final test accuracy";
     }

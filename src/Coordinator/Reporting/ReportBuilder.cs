@@ -10,7 +10,9 @@ public static class ReportBuilder
         var trials = LatestPerTrial(rows, notes);
         var control = options.Control;
         var optimizers = OrderOptimizers(trials.Select(t => t.Optimizer).Distinct(), control);
-        if (!optimizers.Contains(control))
+        if (trials.Count == 0)
+            notes.Add("no trials in the trials file yet: nothing to report");
+        else if (!optimizers.Contains(control))
             notes.Add($"no '{control}' trials at all: nothing to compare against");
 
         var datasets = trials.Select(t => t.Dataset).Distinct().ToList();   // order of first appearance
@@ -65,7 +67,7 @@ public static class ReportBuilder
         if (control is null || control.N == 0 || treatment.N == 0)
         {
             var missing = treatment.N == 0 ? a : b;
-            return new TestResult(options.Test, options.Alternative, ReportOptions.Name(options.Test), null, null, null, null,
+            return new TestResult(options.Test, options.Alternative, TwoSampleTests.MethodOf(options.Test), null, null, null, null,
                 null, null, null, null, null, [$"no test: no completed {missing} trials"]);
         }
         return options.Test switch

@@ -15,7 +15,8 @@ public static class MarkdownReport
         var treatments = report.Optimizers.Where(o => o != report.Options.Control).ToList();
         md.AppendLine("# SAM vs SGD: results").AppendLine();
         md.AppendLine($"Accuracies in percent, mean ± sample std (n − 1) over completed repeats; time = mean seconds per trial. " +
-                      $"p-value: {report.Describe()}. Holm adjustment over the {report.ComparisonCount} comparison(s) of this report.")
+                      $"p-value: {report.Describe()}. " +
+                      (report.ComparisonCount > 0 ? $"p (Holm): Holm-adjusted over the {report.ComparisonCount} comparison(s) of this report that have a p-value." : "No comparison has a p-value (see Notes)."))
           .AppendLine();
 
         var header = new List<string> { "Dataset", "Model", "Epochs" };
@@ -46,7 +47,7 @@ public static class MarkdownReport
             {
                 var r = c.Result;
                 var n = $"{g.Arm(c.Treatment)?.N ?? 0} vs {g.Arm(c.Control)?.N ?? 0}" + (r.Pairs is { } p ? $" ({p} pairs)" : "");
-                var stat = r.Statistic is { } st ? (r.Test == TestKind.MannWhitney ? "U = " : "t = ") + F(st, "0.000") : "–";
+                var stat = r.Statistic is { } st ? (r.Test == TestKind.MannWhitney ? "U = " + F(st, "0.#") : "t = " + F(st, "0.000")) : "–";
                 var ci = r.CiLow is { } lo && r.CiHigh is { } hi ? $"[{F(lo, "0.000")}, {F(hi, "0.000")}]" : "–";
                 Row(md, [g.Dataset, g.Model, $"{Up(c.Treatment)} vs {Up(c.Control)}", n, Num(r.MeanDifference, "0.000"), stat,
                     Num(r.Df, "0.00"), P(r.PValue), P(c.PHolm), Num(r.HedgesG, "0.000"), ci, r.Method]);

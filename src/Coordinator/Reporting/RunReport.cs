@@ -31,26 +31,33 @@ public static class RunReport
         return ReportBuilder.Build(RunFiles.ReadTrials(file), options);
     }
 
+    /// <summary>Bad epochs.csv content is the user's to fix (thrown before anything is written); a failure to draw
+    /// (e.g. SkiaSharp's native library missing on this machine) only costs the pictures and is stated in the report.</summary>
     static IEnumerable<string> WriteCurves(string runDir, IReadOnlyList<TrialRow> trials, Report report)
     {
-        var curvesDir = Path.Combine(runDir, CurvesFolder);
-        Directory.CreateDirectory(curvesDir);
-        var notes = new List<string>();
         var epochsPath = Path.Combine(runDir, RunFiles.EpochsFile);
-        if (File.Exists(epochsPath))
+        var epochs = File.Exists(epochsPath) ? RunFiles.ReadEpochs(epochsPath) : null;
+        var notes = new List<string>();
+        if (epochs is null) notes.Add($"no {RunFiles.EpochsFile} in the run folder: learning-curve plots skipped");
+        try
         {
-            var curves = LearningCurve.From(RunFiles.ReadEpochs(epochsPath), trials);
-            foreach (var group in report.Groups)
+            var curvesDir = Path.Combine(runDir, CurvesFolder);
+            Directory.CreateDirectory(curvesDir);
+            var curves = epochs is null ? [] : LearningCurve.From(epochs, trials);
+            foreach (var group in report.Groups.Where(_ => epochs is not null))
             {
                 var mine = curves.Where(c => c.Dataset == group.Dataset && c.Model == group.Model).ToList();
                 if (mine.Count == 0) { notes.Add($"{group.Dataset}/{group.Model}: no epochs in {RunFiles.EpochsFile}, no learning-curve plot"); continue; }
                 AtomicFile.WriteAllBytes(Path.Combine(curvesDir, $"{Safe(group.Dataset)}_{Safe(group.Model)}.png"),
                     Charts.LearningCurvePng(group.Dataset, group.Model, mine, report.Optimizers));
             }
+            AtomicFile.WriteAllBytes(Path.Combine(curvesDir, "test_accuracy.png"), Charts.TestAccuracyBarsPng(report));
+            notes.AddRange(Charts.FontNotes());
         }
-        else notes.Add($"no {RunFiles.EpochsFile} in the run folder: learning-curve plots skipped");
-        AtomicFile.WriteAllBytes(Path.Combine(curvesDir, "test_accuracy.png"), Charts.TestAccuracyBarsPng(report));
-        notes.AddRange(Charts.FontNotes());
+        catch (Exception e) when (e is not UserInputException)
+        {
+            notes.Add($"pictures not drawn: {e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}");
+        }
         return notes;
     }
 

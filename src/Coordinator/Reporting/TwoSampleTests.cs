@@ -31,11 +31,20 @@ public static class TwoSampleTests
 {
     public const double Confidence = 0.95;
 
+    /// <summary>The test's name as results state it (Mann–Whitney's says exact or approximate once it has run).</summary>
+    public static string MethodOf(TestKind test) => test switch
+    {
+        TestKind.Welch => "Welch's t-test (unequal variances, Welch–Satterthwaite df)",
+        TestKind.Student => "Student's t-test (pooled variance)",
+        TestKind.Paired => "paired t-test (matched by repeat)",
+        _ => "Mann–Whitney U test",
+    };
+
     /// <summary>Welch's unequal-variance t-test from summary statistics, with Welch–Satterthwaite df; the CI uses the
     /// t quantile at that df.</summary>
     public static TestResult Welch(SampleSummary a, SampleSummary b, Alternative alternative, string nameA = "A", string nameB = "B")
     {
-        const string method = "Welch's t-test (unequal variances, Welch–Satterthwaite df)";
+        var method = MethodOf(TestKind.Welch);
         if (TooSmall(a, b) is { } why) return Undefined(TestKind.Welch, alternative, method, a, b, why);
         var va = a.Variance / a.N;
         var vb = b.Variance / b.N;
@@ -48,7 +57,7 @@ public static class TwoSampleTests
     /// <summary>Student's t-test with pooled variance, df = nA + nB − 2.</summary>
     public static TestResult Student(SampleSummary a, SampleSummary b, Alternative alternative, string nameA = "A", string nameB = "B")
     {
-        const string method = "Student's t-test (pooled variance)";
+        var method = MethodOf(TestKind.Student);
         if (TooSmall(a, b) is { } why) return Undefined(TestKind.Student, alternative, method, a, b, why);
         var df = a.N + b.N - 2.0;
         var pooled = ((a.N - 1) * a.Variance + (b.N - 1) * b.Variance) / df;
@@ -61,7 +70,7 @@ public static class TwoSampleTests
     /// between-arm effect size of the two samples, so it is comparable across tests.</summary>
     public static TestResult Paired(IReadOnlyList<(double A, double B)> pairs, Alternative alternative, string nameA = "A")
     {
-        const string method = "paired t-test (matched by repeat)";
+        var method = MethodOf(TestKind.Paired);
         if (pairs.Count < 2)
             return new TestResult(TestKind.Paired, alternative, method, null, null, null,
                 pairs.Count == 1 ? pairs[0].A - pairs[0].B : null, null, null, null, null, pairs.Count,
@@ -92,7 +101,7 @@ public static class TwoSampleTests
     {
         int n1 = a.Count, n2 = b.Count;
         if (n1 < 2 || n2 < 2)
-            return Undefined(TestKind.MannWhitney, alternative, "Mann–Whitney U test", Summ(a), Summ(b), SmallNote(n1, n2));
+            return Undefined(TestKind.MannWhitney, alternative, MethodOf(TestKind.MannWhitney), Summ(a), Summ(b), SmallNote(n1, n2));
         var all = a.Concat(b).ToArray();
         var ranks = all.Ranks(RankDefinition.Average);
         var u1 = ranks.Take(n1).Sum() - n1 * (n1 + 1) / 2.0;
