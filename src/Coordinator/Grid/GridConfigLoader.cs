@@ -30,6 +30,7 @@ public static partial class GridConfigLoader
     public static GridCheck CheckText(string yaml, string fileNameForMessages)
     {
         var problems = new GridProblems(fileNameForMessages);
+        yaml = yaml.TrimStart('\uFEFF');   // a byte order mark read as text; YamlDotNet would take it for content
         if (yaml.Contains('\0'))
         {
             problems.AddWithoutLine("is a binary file (it holds NUL bytes), not a YAML grid");
@@ -64,7 +65,7 @@ public static partial class GridConfigLoader
         }
         try
         {
-            return new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(bytes).TrimStart('\uFEFF');
+            return new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(bytes);
         }
         catch (DecoderFallbackException e)
         {

@@ -55,7 +55,7 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
     List<(string Name, YamlScalarNode Node)> Names(YamlSection top, string key, string what, IReadOnlyCollection<string> known)
     {
         var names = new List<(string, YamlScalarNode)>();
-        foreach (var item in top.ScalarList(key, $"a {what} name") ?? [])
+        foreach (var item in top.ScalarList(key, $"{what} name") ?? [])
         {
             var name = item.Value!;
             if (!known.Contains(name))
@@ -127,7 +127,7 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
 
     List<string>? Classes(DatasetFacts facts, YamlSection? section)
     {
-        if (section?.ScalarList("classes", "a class") is not { } items) return null;
+        if (section?.ScalarList("classes", "class") is not { } items) return null;
         var classes = new List<string>();
         foreach (var item in items)
         {
