@@ -105,6 +105,7 @@ public class GridValidationTests
     [InlineData("models: [resnet18]\n  foo: bar\n", "grid.yaml:2:3: not valid YAML: While parsing a block mapping, did not find expected key")]
     [InlineData("datasets: [fashion-mnist]\ndatasets: [stanford-dogs]\n", "grid.yaml:2:1: not valid YAML: Duplicate key datasets")]
     [InlineData("datasets: *nowhere\n", "grid.yaml:1:1")]
+    [InlineData("datasets: [fashion-mnist]\nrecipe:\n  lr: 0.1\n\tepochs: 3\n", "grid.yaml:4:1: not valid YAML: While scanning a plain scalar, found a tab character")]
     public void Malformed_yaml_is_reported_with_the_parsers_line(string yaml, string expectedStart)
     {
         var problem = Assert.Single(Problems(yaml));
