@@ -71,6 +71,7 @@ public class GridValidationTests
         { After("recipe: {scheduler: {patience: -1}}"), "grid.yaml:5:32: 'recipe.scheduler.patience' must be at least 0, not -1" },
         { After("recipe: {scheduler: {min_lr: -1.0e-6}}"), "grid.yaml:5:30: 'recipe.scheduler.min_lr' must be at least 0, not -1.0e-6" },
         { After("recipe: {lr: .inf}"), "grid.yaml:5:14: 'recipe.lr' must be a number, not '.inf'" },
+        { After("data:\n  fashion-mnist:\n    test_limit: 4"), "grid.yaml:7:17: 'data.fashion-mnist.test_limit' must be 0 (all) or at least the number of classes (5), not 4" },
         { After("data:\n  fashion-mnist:\n    train_limit: -1"), "grid.yaml:7:18: 'data.fashion-mnist.train_limit' must be at least 0, not -1" },
         { After("data:\n  fashion-mnist:\n    epochs: 0"), "grid.yaml:7:13: 'data.fashion-mnist.epochs' must be at least 1, not 0" },
         { After("optimizer_overrides:\n  sgd: {momentum: 1.5}"), "grid.yaml:6:19: 'optimizer_overrides.sgd.momentum' must be in [0, 1), not 1.5" },
