@@ -13,6 +13,9 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
     static readonly IReadOnlyList<string> DataOnlyKeys =
         ["path", "classes", "train_limit", "test_limit", "image_size", "test_per_class", "split_seed", "cache_dir"];
 
+    // Far beyond any study, low enough that a typo (500000) is caught before it expands into millions of trials.
+    const int MaxRepeats = 1000;
+
     static readonly IReadOnlyList<string> DogsOnlyKeys = ["image_size", "test_per_class", "split_seed"];
 
     static readonly IReadOnlyList<string> DataKeys = [.. DataOnlyKeys, .. RecipeOverride.Keys];
@@ -28,7 +31,7 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
         var datasets = Names(top, "datasets", "dataset", KnownNames.Datasets.Keys.ToList());
         var models = Names(top, "models", "model", KnownNames.Models);
         var optimizers = Names(top, "optimizers", "optimizer", KnownNames.Optimizers);
-        var repeats = top.Int("repeats", min: 1);
+        var repeats = top.Int("repeats", min: 1, max: MaxRepeats);
         var recipe = top.Section("recipe", RecipeOverride.Keys) is { } recipeSection
             ? RecipeOverride.Read(recipeSection)
             : new RecipeOverride();

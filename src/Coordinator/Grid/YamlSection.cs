@@ -109,12 +109,12 @@ sealed class YamlSection
         return null;
     }
 
-    public int? Int(string key, int min)
+    public int? Int(string key, int min, int max = int.MaxValue)
     {
         var value = Long(key, min);
         if (value is null) return null;
-        if (value <= int.MaxValue) return (int)value;
-        Problems.Add(Node(key)!.Start, $"{Name(key)} is too large ({value}; at most {int.MaxValue})");
+        if (value <= max) return (int)value;
+        Problems.Add(Node(key)!.Start, $"{Name(key)} must be at most {max}, not {value}");
         return null;
     }
 

@@ -59,6 +59,8 @@ public class GridValidationTests
         { "datasets: []\nmodels: [resnet18]\noptimizers: [sgd]\nrepeats: 1", "grid.yaml:1:11: 'datasets' is empty: list at least one dataset name" },
         // out of range
         { "datasets: [fashion-mnist]\nmodels: [resnet18]\noptimizers: [sgd]\nrepeats: 0", "grid.yaml:4:10: 'repeats' must be at least 1, not 0" },
+        { "datasets: [fashion-mnist]\nmodels: [resnet18]\noptimizers: [sgd]\nrepeats: 50000", "grid.yaml:4:10: 'repeats' must be at most 1000, not 50000" },
+        { After("recipe: {epochs: 99999999999}"), "grid.yaml:5:18: 'recipe.epochs' must be at most 2147483647, not 99999999999" },
         { After("recipe: {epochs: 0}"), "grid.yaml:5:18: 'recipe.epochs' must be at least 1, not 0" },
         { After("recipe: {batch_size: -1}"), "grid.yaml:5:22: 'recipe.batch_size' must be at least 1, not -1" },
         { After("recipe: {lr: 0}"), "grid.yaml:5:14: 'recipe.lr' must be above 0, not 0" },
