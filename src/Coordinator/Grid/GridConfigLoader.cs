@@ -30,6 +30,7 @@ public static partial class GridConfigLoader
     public static GridCheck CheckText(string yaml, string fileNameForMessages)
     {
         var problems = new GridProblems(fileNameForMessages);
+        yaml = yaml.TrimStart('\uFEFF');   // a byte order mark read as text; YamlDotNet would take it for content
         if (yaml.Contains('\0'))
         {
             problems.AddWithoutLine("is a binary file (it holds NUL bytes), not a YAML grid");
@@ -64,7 +65,7 @@ public static partial class GridConfigLoader
         }
         try
         {
-            return new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(bytes).TrimStart('\uFEFF');
+            return new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(bytes);
         }
         catch (DecoderFallbackException e)
         {
@@ -86,7 +87,7 @@ public static partial class GridConfigLoader
         }
         catch (YamlException e)
         {
-            problems.Add(e.Start, $"not valid YAML: {WithoutPosition(e)}");
+            problems.Add(TabIndentation(yaml, e) ?? e.Start, $"not valid YAML: {WithoutPosition(e)}");
             return null;
         }
         catch (InvalidOperationException)
@@ -113,6 +114,21 @@ public static partial class GridConfigLoader
                 problems.Add(root.Start, $"a grid is a mapping of keys (datasets:, models:, ...), not {YamlSection.Describe(root)}");
                 return null;
         }
+    }
+
+    /// <summary>YamlDotNet reports a tab in the indentation at the start of the enclosing mapping; the tab's own line is
+    /// what the user needs.</summary>
+    static Mark? TabIndentation(string yaml, YamlException e)
+    {
+        if (!e.Message.Contains("tab", StringComparison.OrdinalIgnoreCase)) return null;
+        var lines = yaml.Split('\n');
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var indentation = lines[i].Length - lines[i].TrimStart(' ', '\t').Length;
+            var tab = lines[i].IndexOf('\t', 0, indentation);
+            if (tab >= 0) return new Mark(0, i + 1, tab + 1);
+        }
+        return null;
     }
 
     // YamlDotNet puts "(Line: 3, Col: 5, Idx: 20) - (Line: 3, Col: 6, Idx: 21): " before its message; we print file:line:col.

@@ -13,6 +13,9 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
     static readonly IReadOnlyList<string> DataOnlyKeys =
         ["path", "classes", "train_limit", "test_limit", "image_size", "test_per_class", "split_seed", "cache_dir"];
 
+    // Far beyond any study, low enough that a typo (500000) is caught before it expands into millions of trials.
+    const int MaxRepeats = 1000;
+
     static readonly IReadOnlyList<string> DogsOnlyKeys = ["image_size", "test_per_class", "split_seed"];
 
     static readonly IReadOnlyList<string> DataKeys = [.. DataOnlyKeys, .. RecipeOverride.Keys];
@@ -28,7 +31,7 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
         var datasets = Names(top, "datasets", "dataset", KnownNames.Datasets.Keys.ToList());
         var models = Names(top, "models", "model", KnownNames.Models);
         var optimizers = Names(top, "optimizers", "optimizer", KnownNames.Optimizers);
-        var repeats = top.Int("repeats", min: 1);
+        var repeats = top.Int("repeats", min: 1, max: MaxRepeats);
         var recipe = top.Section("recipe", RecipeOverride.Keys) is { } recipeSection
             ? RecipeOverride.Read(recipeSection)
             : new RecipeOverride();
@@ -47,15 +50,16 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
                 DatasetPlan(name, listedAt: null, data, recipe, [], optimizerOverrides);
 
         if (problems.Any || repeats is null) return null;
-        return new GridConfig(problems.File, seed, datasets.Select(d => d.Name).ToList(), models.Select(m => m.Name).ToList(),
-            optimizers.Select(o => o.Name).ToList(), repeats.Value, plans);
+        return new GridConfig(problems.File, seed, datasets.Select(d => d.Name).ToList().AsReadOnly(),
+            models.Select(m => m.Name).ToList().AsReadOnly(), optimizers.Select(o => o.Name).ToList().AsReadOnly(),
+            repeats.Value, plans.AsReadOnly());
     }
 
     /// <summary>A list of known names without repeats; each name kept with its node (for later messages).</summary>
     List<(string Name, YamlScalarNode Node)> Names(YamlSection top, string key, string what, IReadOnlyCollection<string> known)
     {
         var names = new List<(string, YamlScalarNode)>();
-        foreach (var item in top.ScalarList(key, $"a {what} name") ?? [])
+        foreach (var item in top.ScalarList(key, $"{what} name") ?? [])
         {
             var name = item.Value!;
             if (!known.Contains(name))
@@ -91,13 +95,13 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
                     $"{section.Name(key)} applies only to {KnownNames.StanfordDogs} ({name} images are {facts.DefaultImageSize}x{facts.DefaultImageSize})");
 
         var (root, origin) = DataRoot(name, facts, section, listedAt);
-        var classes = Classes(facts, section);
+        var classes = Classes(facts, section) ?? facts.DefaultClasses;
         var spec = new DataSpec(
             Dataset: name,
             Root: root ?? "",
-            Classes: classes ?? facts.DefaultClasses,
-            TrainLimit: section?.Int("train_limit", min: 0) ?? 0,
-            TestLimit: section?.Int("test_limit", min: 0) ?? 0,
+            Classes: classes.ToArray(),   // a plain array: TrialSpec travels between nodes, keep it simple to serialize
+            TrainLimit: Limit(section, "train_limit", classes.Count),
+            TestLimit: Limit(section, "test_limit", classes.Count),
             ImageSize: (isDogs ? section?.Int("image_size", min: 1) : null) ?? facts.DefaultImageSize,
             TestPerClass: (isDogs ? section?.Int("test_per_class", min: 1) : null) ?? 36,
             SplitSeed: (isDogs ? section?.Int("split_seed", min: int.MinValue) : null) ?? 0,
@@ -114,6 +118,19 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
         return root is null ? null : new DatasetPlan(spec, origin, recipes);
     }
 
+    /// <summary>An image limit, 0 (all) or enough to take at least one image of each class.</summary>
+    int Limit(YamlSection? section, string key, int classCount)
+    {
+        var limit = section?.Int(key, min: 0) ?? 0;
+        if (limit > 0 && limit < classCount)
+        {
+            problems.Add(section!.Node(key)!.Start,
+                $"{section.Name(key)} must be 0 (all) or at least the number of classes ({classCount}), not {limit}");
+            return 0;
+        }
+        return limit;
+    }
+
     (string? Root, string Origin) DataRoot(string name, DatasetFacts facts, YamlSection? section, YamlNode? listedAt)
     {
         if (section?.Node("path") is { } pathNode)
@@ -127,7 +144,7 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
 
     List<string>? Classes(DatasetFacts facts, YamlSection? section)
     {
-        if (section?.ScalarList("classes", "a class") is not { } items) return null;
+        if (section?.ScalarList("classes", "class") is not { } items) return null;
         var classes = new List<string>();
         foreach (var item in items)
         {

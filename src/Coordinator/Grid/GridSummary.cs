@@ -13,7 +13,7 @@ public static class GridSummary
         var ordered = TrialOrder.LongestFirst(GridExpander.Expand(grid));
         var total = ordered.Sum(TrialOrder.EstimatedCost);
         var longest = ordered[0];
-        return $"{grid.TrialCount} trials ({Count(grid.Datasets.Count, "dataset")} × {Count(grid.Models.Count, "model")} × "
+        return $"{Count(grid.TrialCount, "trial")} ({Count(grid.Datasets.Count, "dataset")} × {Count(grid.Models.Count, "model")} × "
             + $"{Count(grid.Optimizers.Count, "optimizer")} × {Count(grid.Repeats, "repeat")}), "
             + $"estimated compute {Gmac(total)}, longest trial {longest.Key.Id} ({Gmac(TrialOrder.EstimatedCost(longest))}), "
             + $"fingerprint {grid.Fingerprint[..12]}";

@@ -12,7 +12,7 @@ static class Suggestions
         var bestDistance = int.MaxValue;
         foreach (var candidate in known)
         {
-            var distance = Levenshtein(wanted, Normalize(candidate));
+            var distance = EditDistance(wanted, Normalize(candidate));
             if (distance < bestDistance)
             {
                 best = candidate;
@@ -33,21 +33,21 @@ static class Suggestions
     static string Normalize(string s) =>
         new(s.Where(c => c is not ('-' or '_' or ' ')).Select(char.ToLowerInvariant).ToArray());
 
-    static int Levenshtein(string a, string b)
+    /// <summary>Edits (insert, delete, substitute, swap two neighbours) from a to b: optimal string alignment distance,
+    /// so the common typo "sma" is one edit from "sam".</summary>
+    static int EditDistance(string a, string b)
     {
-        var previous = new int[b.Length + 1];
-        var current = new int[b.Length + 1];
-        for (var j = 0; j <= b.Length; j++) previous[j] = j;
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (var i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (var j = 0; j <= b.Length; j++) d[0, j] = j;
         for (var i = 1; i <= a.Length; i++)
-        {
-            current[0] = i;
             for (var j = 1; j <= b.Length; j++)
             {
-                var substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-                current[j] = Math.Min(substitution, Math.Min(previous[j], current[j - 1]) + 1);
+                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                    d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
             }
-            (previous, current) = (current, previous);
-        }
-        return previous[b.Length];
+        return d[a.Length, b.Length];
     }
 }

@@ -60,6 +60,7 @@ sealed class YamlSection
         Mapping(key) is { } mapping ? new YamlSection(mapping, Path is null ? key : $"{Path}.{key}", knownKeys, Problems) : null;
 
     /// <summary>A list of plain values; a single plain value is taken as a list of one.</summary>
+    /// <param name="itemWhat">What an item is, for messages: "dataset name".</param>
     public IReadOnlyList<YamlScalarNode>? ScalarList(string key, string itemWhat)
     {
         var node = Node(key);
@@ -77,7 +78,7 @@ sealed class YamlSection
                 foreach (var item in sequence.Children)
                 {
                     if (item is YamlScalarNode itemScalar && !IsNull(itemScalar)) items.Add(itemScalar);
-                    else Problems.Add(item.Start, $"each item of {Name(key)} must be {itemWhat}, not {Describe(item)}");
+                    else Problems.Add(item.Start, $"each item of {Name(key)} must be a {itemWhat}, not {Describe(item)}");
                 }
                 if (sequence.Children.Count == 0) Problems.Add(node.Start, $"{Name(key)} is empty: list at least one {itemWhat}");
                 return items;
@@ -108,12 +109,12 @@ sealed class YamlSection
         return null;
     }
 
-    public int? Int(string key, int min)
+    public int? Int(string key, int min, int max = int.MaxValue)
     {
         var value = Long(key, min);
         if (value is null) return null;
-        if (value <= int.MaxValue) return (int)value;
-        Problems.Add(Node(key)!.Start, $"{Name(key)} is too large ({value}; at most {int.MaxValue})");
+        if (value <= max) return (int)value;
+        Problems.Add(Node(key)!.Start, $"{Name(key)} must be at most {max}, not {value}");
         return null;
     }
 
