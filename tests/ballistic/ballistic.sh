@@ -28,8 +28,15 @@ sc() { dotnet "$samcluster_dll" "$@"; }
 expected=$(sc validate "$grid" --trials | tail -n +2 | grep -c . ) || { echo "ballistic: grid $grid does not validate" >&2; exit 2; }
 
 declare -A pid
-start_coordinator() { sc coordinator "$grid" --out "$out" --port "$port" >>"$work/coordinator.log" 2>&1 & pid[coordinator]=$!; }
-start_node() { sc node --coordinator "127.0.0.1:$port" --devices cpu --threads 1 --name "node-$1" --join-timeout 600 >>"$work/node-$1.log" 2>&1 & pid[node-$1]=$!; }
+# dotnet is started directly (not through a function) so that $! is its pid, the process kill -9 must hit.
+start_coordinator() {
+  dotnet "$samcluster_dll" coordinator "$grid" --out "$out" --port "$port" >>"$work/coordinator.log" 2>&1 &
+  pid[coordinator]=$!
+}
+start_node() {
+  dotnet "$samcluster_dll" node --coordinator "127.0.0.1:$port" --devices cpu --threads 1 --name "node-$1" --join-timeout 600 >>"$work/node-$1.log" 2>&1 &
+  pid[node-$1]=$!
+}
 cleanup() { for p in "${pid[@]}"; do kill -TERM "$p" 2>/dev/null; done; sleep 2; for p in "${pid[@]}"; do kill -KILL "$p" 2>/dev/null; done; }
 trap cleanup EXIT
 

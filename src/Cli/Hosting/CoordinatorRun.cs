@@ -86,9 +86,11 @@ public static class CoordinatorRun
         try
         {
             using var listener = new TcpListener(Address(host), port);
-            // As Akka's transport does on Linux: a restarted coordinator may reuse its port while old connections
-            // linger in TIME_WAIT; a live listener still makes this fail.
-            listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            // A restarted coordinator must get its port back while old connections linger in TIME_WAIT, so set
+            // SO_REUSEADDR — raw, because .NET's ReuseAddress also sets SO_REUSEPORT on Linux, which would let this
+            // bind beside a live coordinator (Akka's transport sets both, so this check is what keeps one per port).
+            if (OperatingSystem.IsLinux())
+                listener.Server.SetRawSocketOption(SolSocket, SoReuseAddr, BitConverter.GetBytes(1));
             listener.Start();
         }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
@@ -100,6 +102,8 @@ public static class CoordinatorRun
             throw new UserInputException($"cannot listen on {host}:{port}: {e.Message}");
         }
     }
+
+    const int SolSocket = 1, SoReuseAddr = 2; // <sys/socket.h> on Linux
 
     static IPAddress Address(string host) =>
         IPAddress.TryParse(host, out var ip) ? ip
