@@ -9,12 +9,19 @@
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out="${OUT:-$here/out}"
-samcluster="$here/bin/samcluster"
+# The program is carried packed; it is unpacked once into a work folder (the package folder may be read-only).
+work="${SAMCLUSTER_GPU_WORK:-${TMPDIR:-/tmp}/samcluster-gpu}"
+samcluster="$work/bin/samcluster"
 python="${PYTHON:-python3}"
 
 fail() { echo "run-on-gpu: $*" >&2; exit 2; }
 
-[ -x "$samcluster" ] || fail "$samcluster is missing; run this from the folder deploy/gpu/package.sh made"
+[ -f "$here/samcluster-bin.tar.gz" ] || fail "$here/samcluster-bin.tar.gz is missing; run this from the folder deploy/gpu/package.sh made"
+if [ ! -x "$samcluster" ] || [ "$here/samcluster-bin.tar.gz" -nt "$samcluster" ]; then
+  rm -rf "$work/bin" && mkdir -p "$work" && tar -xzf "$here/samcluster-bin.tar.gz" -C "$work" \
+    || fail "cannot unpack $here/samcluster-bin.tar.gz into $work (set SAMCLUSTER_GPU_WORK to a writable folder)"
+  touch "$samcluster"
+fi
 command -v "$python" >/dev/null 2>&1 || fail "no $python on PATH (PyTorch with CUDA is needed; set PYTHON=... to pick another)"
 torch_dir="$("$python" -c "import torch, os; print(os.path.dirname(torch.__file__))" 2>/dev/null)" \
   || fail "$python cannot import torch: install PyTorch with CUDA (pip install torch) or set PYTHON=..."

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using SamCluster.Messages;
@@ -73,5 +74,42 @@ public static class RemotingTls
     {
         if (text.Any(char.IsControl)) throw new UserInputException("TLS certificate path or password contains a control character");
         return "\"" + text.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+    }
+}
+
+/// <summary>The TLS options of `coordinator` and `node`: --tls-cert, --tls-password (else SAMCLUSTER_TLS_PASSWORD),
+/// --tls-no-verify.</summary>
+public sealed class RemotingTlsOptions
+{
+    public readonly Option<string?> Certificate = new("--tls-cert")
+    {
+        Description = "Encrypt remoting with TLS using this PKCS#12 (.pfx) certificate and key; every process of the cluster needs one.",
+    };
+    public readonly Option<string?> Password = new("--tls-password")
+    {
+        Description = $"Password of --tls-cert (default: ${RemotingTls.PasswordEnvironmentVariable}; the variable keeps it out of `ps`).",
+    };
+    public readonly Option<bool> NoVerify = new("--tls-no-verify")
+    {
+        Description = "Accept peer certificates that do not chain to a trusted root (self-signed): encrypts, but does not authenticate peers.",
+    };
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(Certificate);
+        command.Options.Add(Password);
+        command.Options.Add(NoVerify);
+    }
+
+    /// <summary>The remoting TLS HOCON for the parsed command line ("" without --tls-cert).</summary>
+    public string Hocon(ParseResult parse)
+    {
+        var certificate = parse.GetValue(Certificate);
+        if (string.IsNullOrWhiteSpace(certificate))
+        {
+            if (parse.GetValue(NoVerify)) throw new UserInputException("--tls-no-verify needs --tls-cert");
+            return "";
+        }
+        return RemotingTls.Hocon(certificate, RemotingTls.ResolvePassword(parse.GetValue(Password)), parse.GetValue(NoVerify));
     }
 }

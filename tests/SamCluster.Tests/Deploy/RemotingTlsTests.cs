@@ -53,6 +53,34 @@ public sealed class RemotingTlsTests : IDisposable
     }
 
     [Fact]
+    public async Task Untrusted_certificate_is_refused_when_validation_is_on()
+    {
+        // The self-signed certificate chains to no trusted root, so with validation both handshakes fail.
+        var certificate = WriteSelfSignedPfx("cluster.pfx", Password);
+        var tls = RemotingTls.Hocon(certificate, Password, suppressValidation: false);
+        var server = Start("server", tls);
+        server.ActorOf(Props.Create(() => new Echo()), "echo");
+        var client = Start("client", tls);
+
+        await Assert.ThrowsAsync<AskTimeoutException>(() =>
+            client.ActorSelection(EchoPath(server)).Ask<string>("ping", TimeSpan.FromSeconds(3)));
+    }
+
+    [Fact]
+    public void Command_line_options_build_the_hocon()
+    {
+        var certificate = WriteSelfSignedPfx("cluster.pfx", Password);
+        var options = new RemotingTlsOptions();
+        var command = new System.CommandLine.Command("node");
+        options.AddTo(command);
+
+        Assert.Equal("", options.Hocon(command.Parse([])));
+        Assert.Contains("suppress-validation = true",
+            options.Hocon(command.Parse(["--tls-cert", certificate, "--tls-password", Password, "--tls-no-verify"])));
+        Assert.Throws<UserInputException>(() => options.Hocon(command.Parse(["--tls-no-verify"])));
+    }
+
+    [Fact]
     public void No_certificate_means_no_tls_settings() =>
         Assert.Equal("", RemotingTls.Hocon(null, "ignored", suppressValidation: false));
 
