@@ -11,14 +11,20 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 out="${1:-$root/.carry/gpu}"
 limit_mib=60
 fashion=/usr/share/datasets/fashion-mnist
-peer="$root/../shared/bench/pytorch_peer.py"
+# shared/ lies beside the checkout (CI: ../shared; a worktree under wt/: ../../shared); PYTORCH_PEER overrides.
+peer="${PYTORCH_PEER:-}"
+if [ -z "$peer" ]; then
+  for candidate in "$root/../shared/bench/pytorch_peer.py" "$root/../../shared/bench/pytorch_peer.py"; do
+    [ -f "$candidate" ] && { peer="$candidate"; break; }
+  done
+fi
 
 fail() { echo "package: $*" >&2; exit 2; }
 command -v dotnet >/dev/null || fail "the .NET SDK is required to build the package"
 for f in train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz; do
   [ -f "$fashion/$f" ] || fail "missing $fashion/$f (run deploy/setup.sh)"
 done
-[ -f "$peer" ] || fail "missing $peer (the PyTorch peer of 'samcluster bench')"
+[ -n "$peer" ] && [ -f "$peer" ] || fail "pytorch_peer.py not found in ../shared/bench beside the checkout (set PYTORCH_PEER=path)"
 # Never wipe a folder someone else filled: only one that holds our marker.
 if [ -e "$out" ] && [ -n "$(ls -A "$out" 2>/dev/null)" ] && [ ! -f "$out/.samcluster-gpu-package" ]; then
   fail "$out exists, is not empty and is not a package folder; choose another OUT_DIR"
@@ -49,7 +55,7 @@ for lib in "$bin"/libtorch*.so* "$bin"/libc10*.so* "$bin"/libgomp*.so* "$bin"/li
            "$bin"/libjitbackend_test.so "$bin"/libtorchbind_test.so "$bin"/libshm.so "$bin"/libfbjni.so \
            "$bin"/libpytorch_jni.so "$bin"/libnnapi_backend.so "$bin"/libaoti_custom_ops.so \
            "$bin"/libmscordaccore.so "$bin"/libmscordbi.so "$bin"/createdump "$bin"/libcoreclrtraceptprovider.so; do
-  rm -f "$lib"; removed=$((removed + 1))
+  [ -e "$lib" ] && { rm -f "$lib"; removed=$((removed + 1)); }
 done
 [ -f "$bin/libLibTorchSharp.so" ] || fail "libLibTorchSharp.so missing from the publish output"
 [ -x "$bin/samcluster" ] || fail "the samcluster executable is missing from the publish output"
