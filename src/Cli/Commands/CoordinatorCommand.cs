@@ -17,12 +17,14 @@ public static class CoordinatorCommand
             grid, port,
         };
         options.AddTo(command);
+        var tls = new RemotingTlsOptions();
+        tls.AddTo(command);
         command.SetAction((parse, _) =>
         {
             using var signal = new ShutdownSignal();
             return Task.FromResult(Program.Run(() => CoordinatorRun.RunAsync(
-                options.Request(parse, parse.GetValue(grid)!, parse.GetValue(port), checkLocalData: false), startNodes: null, signal.Token)
-                .GetAwaiter().GetResult()));
+                options.Request(parse, parse.GetValue(grid)!, parse.GetValue(port), checkLocalData: false) with { RemotingTlsHocon = tls.Hocon(parse) },
+                startNodes: null, signal.Token).GetAwaiter().GetResult()));
         });
         return command;
     }

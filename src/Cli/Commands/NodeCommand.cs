@@ -28,6 +28,8 @@ public static class NodeCommand
         {
             coordinator, devices, slots, threads, host, port, publicHost, name, libtorch, joinTimeout, parentPid,
         };
+        var tls = new RemotingTlsOptions();
+        tls.AddTo(command);
         command.SetAction((parse, _) =>
         {
             using var signal = new ShutdownSignal(parse.GetValue(parentPid));
@@ -38,6 +40,7 @@ public static class NodeCommand
                 if (slotCount < 1) throw new UserInputException($"--slots must be at least 1, got {slotCount}");
                 var join = parse.GetValue(joinTimeout);
                 if (join < 1) throw new UserInputException($"--join-timeout must be at least 1 second, got {join}");
+                var tlsHocon = tls.Hocon(parse);
 
                 TorchRuntime.Initialize(TorchRuntime.ResolveDirectory(parse.GetValue(libtorch)));
                 var deviceList = DeviceList(parse.GetValue(devices));
@@ -51,7 +54,7 @@ public static class NodeCommand
                     .CreateLogger();
                 using var executor = new TorchTrialExecutor();
                 var settings = new NodeSettings(coordinatorHost, coordinatorPort, parse.GetValue(host)!, parse.GetValue(port),
-                    parse.GetValue(publicHost), nodeName, deviceList, slotCount, TimeSpan.FromSeconds(join), TimeSpan.FromSeconds(3));
+                    parse.GetValue(publicHost), nodeName, deviceList, slotCount, TimeSpan.FromSeconds(join), TimeSpan.FromSeconds(3), tlsHocon);
                 log.Information("Node {Node}: {Workers} workers on {Devices}, {Threads} torch threads; joining {Host}:{Port}",
                     nodeName, deviceList.Count * slotCount, string.Join(",", deviceList), threadCount, coordinatorHost, coordinatorPort);
                 NodeHost.RunAsync(settings, executor, log, signal.Token).GetAwaiter().GetResult();

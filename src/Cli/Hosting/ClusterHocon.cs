@@ -13,7 +13,9 @@ public static class ClusterHocon
     public const string TrialsTypeName = "trials";
     public const string CoordinatorSingletonName = "grid-coordinator";
 
-    public static string SeedAddress(string host, int port) => $"akka.tcp://{SystemName}@{host}:{port}";
+    /// <param name="tls">Remoting with TLS (<see cref="RemotingTls"/>): its addresses say akka.ssl.tcp.</param>
+    public static string SeedAddress(string host, int port, bool tls = false) =>
+        $"{(tls ? RemotingTls.Protocol : "akka.tcp")}://{SystemName}@{host}:{port}";
 
     /// <summary>
     /// Keep-oldest with the coordinator as the oldest: the coordinator (started first) is the authority. A GPU node cut off

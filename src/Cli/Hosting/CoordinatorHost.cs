@@ -21,7 +21,8 @@ public sealed record CoordinatorSettings(
     int Port,
     string? PublicHost,
     TimeSpan ProgressInterval,
-    Func<RunFolder, string> WriteReport);
+    Func<RunFolder, string> WriteReport,
+    string RemotingTlsHocon = "");
 
 /// <summary>Registry key of the grid coordinator singleton (a proxy to it on every node).</summary>
 public sealed class GridCoordinatorSingleton;
@@ -37,13 +38,13 @@ public static class CoordinatorHost
 {
     public static IHost Build(CoordinatorSettings settings, RunLog log, RunCompletion completion)
     {
-        var seed = ClusterHocon.SeedAddress(settings.PublicHost ?? settings.Host, settings.Port);
+        var seed = ClusterHocon.SeedAddress(settings.PublicHost ?? settings.Host, settings.Port, tls: settings.RemotingTlsHocon != "");
         var builder = new HostBuilder().ConfigureServices(services =>
         {
             services.AddSingleton<ILoggerFactory>(new SerilogLoggerFactory(log.Infrastructure as Serilog.ILogger));
             services.AddAkka(ClusterHocon.SystemName, (akka, _) =>
             {
-                akka.AddHocon(ClusterHocon.Hocon + PersistenceHocon(settings.Folder.Journal), HoconAddMode.Prepend)
+                akka.AddHocon(ClusterHocon.Hocon + settings.RemotingTlsHocon + PersistenceHocon(settings.Folder.Journal), HoconAddMode.Prepend)
                     .AddHocon(SqlPersistence.DefaultConfiguration, HoconAddMode.Append)
                     .ConfigureLoggers(loggers =>
                     {

@@ -18,7 +18,8 @@ public sealed record CoordinatorRequest(
     string? PublicHost,
     bool Stay,
     int Retries,
-    bool CheckLocalData);
+    bool CheckLocalData,
+    string RemotingTlsHocon = "");
 
 /// <summary>
 /// Runs a coordinator from a grid file to the printed report: validates everything before starting, prepares (or
@@ -41,11 +42,11 @@ public static class CoordinatorRun
         var completion = new RunCompletion();
         var plan = new GridPlan(trials, request.Retries, TrialOrder.EstimatedCost);
         var settings = new CoordinatorSettings(plan, folder, request.Host, port, request.PublicHost, TimeSpan.FromSeconds(5),
-            f => MarkdownReport.Write(RunReport.WriteAll(f.Root, new ReportOptions())));
+            f => MarkdownReport.Write(RunReport.WriteAll(f.Root, new ReportOptions())), request.RemotingTlsHocon);
         using var host = CoordinatorHost.Build(settings, log, completion);
         await host.StartAsync(stop);
         log.Main.Information("Coordinator up at {Address} — {Trials} trials; run folder {Folder}",
-            ClusterHocon.SeedAddress(request.PublicHost ?? request.Host, port), trials.Count, folder.Root);
+            ClusterHocon.SeedAddress(request.PublicHost ?? request.Host, port, tls: request.RemotingTlsHocon != ""), trials.Count, folder.Root);
         using var nodes = startNodes?.Invoke(port, folder);
         try
         {

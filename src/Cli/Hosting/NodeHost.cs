@@ -25,7 +25,8 @@ public sealed record NodeSettings(
     IReadOnlyList<string> Devices,
     int SlotsPerDevice,
     TimeSpan JoinTimeout,
-    TimeSpan ResendInterval);
+    TimeSpan ResendInterval,
+    string RemotingTlsHocon = "");
 
 /// <summary>
 /// A GPU node process (role "gpu"): one <see cref="TrialWorker"/> per device slot, talking to the coordinator singleton
@@ -36,13 +37,13 @@ public static class NodeHost
 {
     public static IHost Build(NodeSettings settings, ITrialExecutor executor, Serilog.ILogger log)
     {
-        var seed = ClusterHocon.SeedAddress(settings.CoordinatorHost, settings.CoordinatorPort);
+        var seed = ClusterHocon.SeedAddress(settings.CoordinatorHost, settings.CoordinatorPort, tls: settings.RemotingTlsHocon != "");
         return new HostBuilder().ConfigureServices(services =>
         {
             services.AddSingleton<ILoggerFactory>(new SerilogLoggerFactory(log));
             services.AddAkka(ClusterHocon.SystemName, (akka, _) =>
             {
-                akka.AddHocon(ClusterHocon.Hocon, HoconAddMode.Prepend)
+                akka.AddHocon(ClusterHocon.Hocon + settings.RemotingTlsHocon, HoconAddMode.Prepend)
                     .ConfigureLoggers(loggers =>
                     {
                         loggers.ClearLoggers();
