@@ -25,6 +25,8 @@ public static class Program
 
     static IEnumerable<Command> Commands() =>
     [
+        global::SamCluster.Cli.Commands.TrainOneCommand.Create(),
+        global::SamCluster.Cli.Commands.BenchCommand.Create(),
     ];
 
     /// <summary>Runs a command body, turning user errors into one line and exit code 2.</summary>
