@@ -32,6 +32,8 @@ public static class Program
         ValidateCommand.Create(),
         TailCommand.Create(),
         ReportCommand.Create(),
+        TrainOneCommand.Create(),
+        BenchCommand.Create(),
     ];
 
     /// <summary>Runs a command body, turning user errors into one line and exit code 2.</summary>

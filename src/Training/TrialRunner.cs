@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using SamCluster.Messages;
+using SamCluster.Training.Data;
 using SamCluster.Training.Models;
 using SamCluster.Training.Optimization;
 using TorchSharp;
@@ -12,6 +13,11 @@ namespace SamCluster.Training;
 /// back once per epoch.</summary>
 public static class TrialRunner
 {
+    /// <summary>Runs the trial on a dataset already moved to <paramref name="device"/> (ImageDataset.To(device)).</summary>
+    public static TrialSummary Run(TrialSpec spec, ImageDataset dataOnDevice, Device device, Action<EpochMetrics> onEpoch,
+        CancellationToken ct = default) =>
+        Run(spec, TrainingTensors.From(dataOnDevice), device, onEpoch, ct);
+
     public static TrialSummary Run(TrialSpec spec, TrainingTensors data, Device device, Action<EpochMetrics> onEpoch,
         CancellationToken ct = default)
     {
