@@ -18,7 +18,9 @@ public static class Program
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            Console.Error.WriteLine($"samcluster: {parse.Errors[0].Message} (see 'samcluster {string.Join(' ', args.Take(1))} --help')");
+            // Some System.CommandLine messages span lines (AcceptOnlyFromAmong lists one choice per line): keep to one.
+            var message = string.Join(' ', parse.Errors[0].Message.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            Console.Error.WriteLine($"samcluster: {message} (see 'samcluster {string.Join(' ', args.Take(1))} --help')");
             return BadInput;
         }
         return Run(() => parse.Invoke());

@@ -72,6 +72,7 @@ public static class TrainOneCommand
             var spec = new TrialSpec(key, parse.GetValue(seed) ?? key.DeriveSeed(), dataSpec, recipe);
             var threadCount = parse.GetValue(threads);
             if (threadCount < 1) throw new UserInputException($"--threads must be at least 1, got {threadCount}");
+            TrialRunner.Validate(spec); // before loading data: a typo costs no wait
 
             TorchRuntime.Initialize(TorchRuntime.ResolveDirectory(parse.GetValue(libtorch)));
             var torchDevice = TrainingDevice.Resolve(parse.GetValue(device)!);

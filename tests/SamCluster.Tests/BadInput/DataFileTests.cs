@@ -15,8 +15,14 @@ public sealed class DataFileTests(ITestOutputHelper log) : BadInputTest(log)
     static readonly byte[] TrainLabels = Enumerable.Range(0, 20).Select(i => (byte)(i % 5)).ToArray();
     static readonly byte[] TestLabels = Enumerable.Range(0, 10).Select(i => (byte)(i % 5)).ToArray();
 
-    CliRun TrainOne(string dataFolder, params string[] more) =>
-        Run(["train-one", "--data", dataFolder, "--epochs", "1", "--batch-size", "8", "--threads", "1", .. more]);
+    /// <summary>train-one on <paramref name="dataFolder"/> with small settings; a flag given in <paramref name="flagsAndValues"/>
+    /// replaces its default.</summary>
+    CliRun TrainOne(string dataFolder, params string[] flagsAndValues)
+    {
+        var flags = new Dictionary<string, string> { ["--data"] = dataFolder, ["--epochs"] = "1", ["--batch-size"] = "8", ["--threads"] = "1" };
+        for (var i = 0; i < flagsAndValues.Length; i += 2) flags[flagsAndValues[i]] = flagsAndValues[i + 1];
+        return Run(["train-one", .. flags.SelectMany(f => new[] { f.Key, f.Value })]);
+    }
 
     [Fact]
     public void A_bad_idx_magic_is_refused_naming_the_file()

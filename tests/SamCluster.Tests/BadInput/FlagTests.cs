@@ -45,10 +45,12 @@ public sealed class FlagTests(ITestOutputHelper log) : BadInputTest(log)
     [InlineData("--devices", "cuda:7", "cuda:7")]
     [InlineData("--devices", "cpu,cpu", "--devices names cpu twice")]
     [InlineData("--devices", ",", "--devices is empty")]
+    [InlineData("--devices", "cuda:0,cuda:0", "--devices names cuda:0 twice")]
     [InlineData("--slots", "two", "--slots")]
     public void Node_refuses_a_bad_flag_value(string flag, string value, string problem)
     {
-        Refused(RunQuick("node", "--coordinator", $"127.0.0.1:{ProcessTests.FreePort()}", "--devices", "cpu", flag, value), problem);
+        string[] devices = flag == "--devices" ? [] : ["--devices", "cpu"];
+        Refused(RunQuick(["node", "--coordinator", $"127.0.0.1:{ProcessTests.FreePort()}", .. devices, flag, value]), problem);
     }
 
     [Fact]

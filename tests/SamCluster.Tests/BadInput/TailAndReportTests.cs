@@ -65,7 +65,7 @@ public sealed class TailAndReportTests(ITestOutputHelper log) : BadInputTest(log
 
     [Theory]
     [InlineData("", "empty file")]
-    [InlineData("dataset,model\nfashion-mnist,resnet18\n", "no column")]
+    [InlineData("dataset,model\nfashion-mnist,resnet18\n", "missing columns 'optimizer', 'repeat'")]
     [InlineData(Header + "\nfashion-mnist,resnet18,sgd,1,completed,90.1,eighty,12.5,2\n", "trials.csv:2:")]
     [InlineData(Header + "\nfashion-mnist,resnet18,sgd,1,done,90.1,80.2,12.5,2\n", "trials.csv:2:")]
     [InlineData(Header + "\nfashion-mnist,resnet18,sgd,1,completed,90.1,80.2,12.5,2\n\"fashion-mnist,resnet18,sam,1,completed,91,81,13,2\n", "trials.csv:3:")]
@@ -90,7 +90,7 @@ public sealed class TailAndReportTests(ITestOutputHelper log) : BadInputTest(log
     public void Report_refuses_a_bad_option_value()
     {
         WriteFile("trials.csv", Header + "\n");
-        Refused(Run("report", "trials.csv", "--test", "anova"), "anova");
+        Refused(Run("report", "trials.csv", "--test", "anova"), "anova", "'welch' 'student' 'paired' 'mann-whitney'");
         Refused(Run("report", "trials.csv", "--format", "xlsx"), "xlsx");
     }
 }
