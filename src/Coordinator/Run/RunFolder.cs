@@ -45,8 +45,15 @@ public sealed class RunFolder
             throw new UserInputException($"--out {outDir} is not empty and holds no SamCluster run; refusing to write into it");
         }
 
-        Directory.CreateDirectory(root);
-        Directory.CreateDirectory(Path.Combine(root, "logs"));
+        try
+        {
+            Directory.CreateDirectory(root);
+            Directory.CreateDirectory(Path.Combine(root, "logs"));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UserInputException($"--out {outDir} cannot be created ({e.Message})");
+        }
         var folder = new RunFolder(root, resumed);
         if (!resumed)
         {

@@ -47,6 +47,7 @@ public sealed class FlagTests(ITestOutputHelper log) : BadInputTest(log)
     [InlineData("--devices", ",", "--devices is empty")]
     [InlineData("--devices", "cuda:0,cuda:0", "--devices names cuda:0 twice")]
     [InlineData("--slots", "two", "--slots")]
+    [InlineData("--libtorch", "/no/such/libtorch", "libtorch folder '/no/such/libtorch' does not exist")]
     public void Node_refuses_a_bad_flag_value(string flag, string value, string problem)
     {
         string[] devices = flag == "--devices" ? [] : ["--devices", "cpu"];
@@ -95,6 +96,28 @@ public sealed class FlagTests(ITestOutputHelper log) : BadInputTest(log)
     {
         WriteFile("grid.yaml", ValidGrid(Work));
         Refused(RunQuick("coordinator", "grid.yaml", "--out", "run"), "--port");
+    }
+
+    [Theory]
+    [InlineData("--steps", "0", "--steps must be at least 1")]
+    [InlineData("--batch-size", "-1", "--batch-size must be at least 1")]
+    [InlineData("--threads", "0", "--threads must be at least 1")]
+    [InlineData("--models", "resnet50", "--models entry 'resnet50' is unknown")]
+    [InlineData("--optimizers", "adam", "--optimizers entry 'adam' is unknown")]
+    [InlineData("--inputs", "3xabc", "--inputs entry '3xabc' is not CxS")]
+    [InlineData("--device", "gpu", "device 'gpu' is not valid")]
+    [InlineData("--device", "cuda:7", "cuda:7")]
+    [InlineData("--peer", "/no/such/peer.py", "--peer '/no/such/peer.py' does not exist")]
+    [InlineData("--libtorch", "/no/such/libtorch", "libtorch folder '/no/such/libtorch' does not exist")]
+    public void Bench_refuses_a_bad_flag_value(string flag, string value, string problem)
+    {
+        // The smallest benchmark, so a check that fails to refuse costs seconds, not minutes.
+        var flags = new Dictionary<string, string>
+        {
+            ["--models"] = "resnet18", ["--optimizers"] = "sgd", ["--inputs"] = "1x28", ["--steps"] = "1", ["--threads"] = "1", ["--batch-size"] = "2",
+            [flag] = value,
+        };
+        Refused(RunQuick(["bench", .. flags.SelectMany(f => new[] { f.Key, f.Value })]), problem);
     }
 
     [Fact]

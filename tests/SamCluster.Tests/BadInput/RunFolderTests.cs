@@ -76,6 +76,15 @@ public sealed class RunFolderTests(ITestOutputHelper log) : BadInputTest(log)
     }
 
     [Fact]
+    public void An_out_folder_that_cannot_be_created_is_refused()
+    {
+        var grid = WriteFile("grid.yaml", ValidGrid(Work));
+        File.WriteAllText(Path.Combine(Work, "a-file"), "a file");
+        Refused(Run("coordinator", grid, "--out", "a-file/run", "--port", Port()), "--out a-file/run", "cannot be created");
+        Assert.Equal("a file", File.ReadAllText(Path.Combine(Work, "a-file")));
+    }
+
+    [Fact]
     public void A_port_in_use_is_refused_before_anything_is_written()
     {
         var grid = WriteFile("grid.yaml", ValidGrid(Work));
