@@ -109,7 +109,8 @@ public sealed class DataFileTests(ITestOutputHelper log) : BadInputTest(log)
     [InlineData("--classes", "Sock", "unknown fashion-mnist class 'Sock'")]
     [InlineData("--device", "gpu", "device 'gpu' is not valid")]
     [InlineData("--device", "cuda:7", "cuda:7")]
-    [InlineData("--epochs", "many", "--epochs")]
+    [InlineData("--epochs", "many", "'many' for option '--epochs' (expected a whole number)")]
+    [InlineData("--lr", "fast", "'fast' for option '--lr' (expected a number)")]
     public void Train_one_refuses_a_bad_flag_value(string flag, string value, string problem)
     {
         using var data = new IdxFixture(TrainLabels, TestLabels);

@@ -46,7 +46,7 @@ public sealed class FlagTests(ITestOutputHelper log) : BadInputTest(log)
     [InlineData("--devices", "cpu,cpu", "--devices names cpu twice")]
     [InlineData("--devices", ",", "--devices is empty")]
     [InlineData("--devices", "cuda:0,cuda:0", "--devices names cuda:0 twice")]
-    [InlineData("--slots", "two", "--slots")]
+    [InlineData("--slots", "two", "'two' for option '--slots' (expected a whole number)")]
     [InlineData("--libtorch", "/no/such/libtorch", "libtorch folder '/no/such/libtorch' does not exist")]
     public void Node_refuses_a_bad_flag_value(string flag, string value, string problem)
     {
@@ -123,7 +123,7 @@ public sealed class FlagTests(ITestOutputHelper log) : BadInputTest(log)
     [Fact]
     public void An_unknown_command_or_option_is_refused()
     {
-        Refused(RunQuick("launch", "grid.yaml"), "launch");
+        Refused(RunQuick("launch", "grid.yaml"), "unknown command 'launch'", "local, coordinator, node");
         Refused(RunQuick("validate", "grid.yaml", "--fast"), "--fast");
     }
 }
