@@ -52,6 +52,16 @@ public sealed class RunFolderTests(ITestOutputHelper log) : BadInputTest(log)
     }
 
     [Fact]
+    public void An_out_folder_whose_journal_is_not_a_database_is_refused_and_left_as_it_was()
+    {
+        var grid = ExistingRun();
+        File.WriteAllText(Path.Combine(OutDir, "journal.db"), string.Concat(Enumerable.Repeat("not a database ", 100)));
+        var before = FolderSnapshot.Take(OutDir);
+        Refused(Run("coordinator", grid, "--out", "run", "--port", Port()), "--out run", "journal.db is not a readable SQLite database");
+        FolderSnapshot.AssertUnchanged(before, OutDir);
+    }
+
+    [Fact]
     public void An_out_folder_that_is_not_empty_and_not_a_run_is_refused_and_left_as_it_was()
     {
         var grid = WriteFile("grid.yaml", ValidGrid(Work));
