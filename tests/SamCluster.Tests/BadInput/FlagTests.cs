@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using SamCluster.Tests.Cluster;
 using Xunit;
 using Xunit.Abstractions;
@@ -20,6 +22,17 @@ public sealed class FlagTests(ITestOutputHelper log) : BadInputTest(log)
         var run = RunQuick("node", "--coordinator", $"127.0.0.1:{port}", "--join-timeout", "3", "--devices", "cpu", "--threads", "1");
         Refused(run, "cannot reach the coordinator", $"127.0.0.1:{port}", "3 s");
         // 3 s of waiting plus start-up and shutdown; the default join timeout is 60 s.
+        Assert.True(run.Elapsed < TimeSpan.FromSeconds(20), $"took {run.Elapsed.TotalSeconds:F1} s");
+    }
+
+    [Fact]
+    public void A_node_gives_up_on_an_address_where_something_else_listens()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0); // accepts connections (backlog), never speaks Akka
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var run = RunQuick("node", "--coordinator", $"127.0.0.1:{port}", "--join-timeout", "3", "--devices", "cpu", "--threads", "1");
+        Refused(run, "cannot reach the coordinator", $"127.0.0.1:{port}");
         Assert.True(run.Elapsed < TimeSpan.FromSeconds(20), $"took {run.Elapsed.TotalSeconds:F1} s");
     }
 
