@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text.RegularExpressions;
 using SamCluster.Cli.Commands;
 using SamCluster.Messages;
 
@@ -18,10 +19,24 @@ public static class Program
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            Console.Error.WriteLine($"samcluster: {parse.Errors[0].Message} (see 'samcluster {string.Join(' ', args.Take(1))} --help')");
+            Console.Error.WriteLine($"samcluster: {ParseErrorLine(root, parse, args)}");
             return BadInput;
         }
         return Run(() => parse.Invoke());
+    }
+
+    /// <summary>System.CommandLine's first parse error as one plain line, with the help to read.</summary>
+    static string ParseErrorLine(RootCommand root, ParseResult parse, string[] args)
+    {
+        var commandName = args.FirstOrDefault();
+        if (commandName is not null && !commandName.StartsWith('-') && root.Subcommands.All(c => c.Name != commandName))
+            return $"unknown command '{commandName}' (commands: {string.Join(", ", root.Subcommands.Select(c => c.Name))})";
+        // Some messages span lines (AcceptOnlyFromAmong lists one choice per line) or name .NET types: keep to one plain line.
+        var message = string.Join(' ', parse.Errors[0].Message.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        message = Regex.Replace(message, @"as expected type 'System\.(?:Nullable`1\[System\.)?(\w+)\]?'",
+            m => m.Groups[1].Value is "Double" or "Single" ? "(expected a number)" : "(expected a whole number)");
+        var help = commandName is null || commandName.StartsWith('-') ? "samcluster --help" : $"samcluster {commandName} --help";
+        return $"{message} (see '{help}')";
     }
 
     static IEnumerable<Command> Commands() =>
@@ -32,6 +47,8 @@ public static class Program
         ValidateCommand.Create(),
         TailCommand.Create(),
         ReportCommand.Create(),
+        TrainOneCommand.Create(),
+        BenchCommand.Create(),
     ];
 
     /// <summary>Runs a command body, turning user errors into one line and exit code 2.</summary>

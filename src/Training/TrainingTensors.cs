@@ -14,6 +14,10 @@ public sealed record TrainingTensors(
     int Classes)
 {
     public int Channels => (int)TrainImages.shape[1];
+
+    /// <summary>A view of the dataset's tensors (not a copy; the dataset still owns them).</summary>
+    public static TrainingTensors From(Data.ImageDataset dataset) => new(dataset.TrainImages, dataset.TrainLabels,
+        dataset.TestImages, dataset.TestLabels, dataset.Mean, dataset.Std, dataset.ClassNames.Count);
 }
 
 /// <summary>uint8 images → float, /255, normalised per channel, as one fused multiply-add on the device.</summary>

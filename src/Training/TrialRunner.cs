@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using SamCluster.Messages;
+using SamCluster.Training.Data;
 using SamCluster.Training.Models;
 using SamCluster.Training.Optimization;
 using TorchSharp;
@@ -12,11 +13,16 @@ namespace SamCluster.Training;
 /// back once per epoch.</summary>
 public static class TrialRunner
 {
+    /// <summary>Runs the trial on a dataset already moved to <paramref name="device"/> (ImageDataset.To(device)).</summary>
+    public static TrialSummary Run(TrialSpec spec, ImageDataset dataOnDevice, Device device, Action<EpochMetrics> onEpoch,
+        CancellationToken ct = default) =>
+        Run(spec, TrainingTensors.From(dataOnDevice), device, onEpoch, ct);
+
     public static TrialSummary Run(TrialSpec spec, TrainingTensors data, Device device, Action<EpochMetrics> onEpoch,
         CancellationToken ct = default)
     {
         var recipe = spec.Recipe;
-        ValidateRecipe(recipe);
+        Validate(spec);
         if (data.TrainImages.shape[0] < 2) throw new UserInputException("the training split has fewer than 2 images");
 
         using var model = CreateSeededModel(spec, data);
@@ -57,11 +63,21 @@ public static class TrialRunner
 
     public static double CurrentLearningRate(optim.Optimizer optimizer) => optimizer.ParamGroups.First().LearningRate;
 
-    private static void ValidateRecipe(Recipe recipe)
+    /// <summary>Refuses a spec that can never train (unknown model/optimizer/stem, out-of-range recipe) with one line;
+    /// callers that load data first (train-one) call it before loading, so the user waits for nothing.</summary>
+    public static void Validate(TrialSpec spec)
     {
+        if (!ModelFactory.Names.Contains(spec.Key.Model))
+            throw new UserInputException($"unknown model '{spec.Key.Model}' (expected {string.Join(" or ", ModelFactory.Names)})");
+        if (!TrainingStep.Names.Contains(spec.Key.Optimizer))
+            throw new UserInputException($"unknown optimizer '{spec.Key.Optimizer}' (expected {string.Join(", ", TrainingStep.Names)})");
+        var recipe = spec.Recipe;
+        if (!ModelFactory.Stems.Contains(recipe.Stem))
+            throw new UserInputException($"unknown stem '{recipe.Stem}' (expected {string.Join(" or ", ModelFactory.Stems)})");
         if (recipe.Epochs < 1) throw new UserInputException($"epochs must be at least 1, got {recipe.Epochs}");
         if (recipe.BatchSize < 2) throw new UserInputException($"batch size must be at least 2 (BatchNorm), got {recipe.BatchSize}");
         if (!(recipe.LearningRate > 0)) throw new UserInputException($"learning rate must be positive, got {recipe.LearningRate}");
+        if (!(recipe.Rho >= 0)) throw new UserInputException($"rho must be 0 or more, got {recipe.Rho}");
         if (!(recipe.PlateauFactor is > 0 and < 1)) throw new UserInputException($"plateau factor must be in (0, 1), got {recipe.PlateauFactor}");
         if (recipe.PlateauPatience < 0) throw new UserInputException($"plateau patience must be >= 0, got {recipe.PlateauPatience}");
     }

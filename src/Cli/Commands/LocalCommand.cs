@@ -1,6 +1,7 @@
 using System.CommandLine;
 using SamCluster.Cli.Hosting;
 using SamCluster.Messages;
+using SamCluster.Training;
 
 namespace SamCluster.Cli.Commands;
 
@@ -34,6 +35,9 @@ public static class LocalCommand
                 var threadCount = parse.GetValue(threads) ?? Math.Max(1, Environment.ProcessorCount / count);
                 if (threadCount < 1) throw new UserInputException($"--threads must be at least 1, got {threadCount}");
                 var request = options.Request(parse, parse.GetValue(grid)!, parse.GetValue(port), checkLocalData: true);
+                // The nodes would refuse bad devices and exit, leaving the coordinator waiting for workers forever.
+                TorchRuntime.Initialize(TorchRuntime.ResolveDirectory(parse.GetValue(libtorch)));
+                NodeCommand.DeviceList(parse.GetValue(devices));
                 return CoordinatorRun.RunAsync(request,
                     (coordinatorPort, folder) => LocalNodes.Start(count, coordinatorPort, folder.LogsDir, parse.GetValue(devices)!,
                         slotCount, threadCount, parse.GetValue(libtorch)),

@@ -41,7 +41,7 @@ public sealed record RecipeOverride(
         var scheduler = section.Section("scheduler", SchedulerKeys);
         return new RecipeOverride(
             Epochs: section.Int("epochs", min: 1),
-            BatchSize: section.Int("batch_size", min: 1),
+            BatchSize: section.Int("batch_size", min: 2), // BatchNorm needs 2 images a batch; the trial refuses 1
             LearningRate: section.Double("lr", v => v > 0, "above 0"),
             Momentum: section.Double("momentum", v => v is >= 0 and < 1, "in [0, 1)"),
             WeightDecay: section.Double("weight_decay", v => v >= 0, "at least 0"),

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Data.Sqlite;
 using SamCluster.Messages;
 
 namespace SamCluster.Coordinator.Run;
@@ -38,6 +39,7 @@ public sealed class RunFolder
             if (manifest.GridFingerprint != gridFingerprint)
                 throw new UserInputException(
                     $"--out {outDir} holds a run of a different grid (its grid.yaml); refusing to mix runs — choose another --out folder");
+            CheckJournal(Path.Combine(root, "journal.db"), outDir);
             resumed = true;
         }
         else if (Directory.Exists(root) && Directory.EnumerateFileSystemEntries(root).Any())
@@ -45,8 +47,15 @@ public sealed class RunFolder
             throw new UserInputException($"--out {outDir} is not empty and holds no SamCluster run; refusing to write into it");
         }
 
-        Directory.CreateDirectory(root);
-        Directory.CreateDirectory(Path.Combine(root, "logs"));
+        try
+        {
+            Directory.CreateDirectory(root);
+            Directory.CreateDirectory(Path.Combine(root, "logs"));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UserInputException($"--out {outDir} cannot be created ({e.Message})");
+        }
         var folder = new RunFolder(root, resumed);
         if (!resumed)
         {
@@ -55,6 +64,30 @@ public sealed class RunFolder
                 new RunManifest(gridFingerprint, Path.GetFullPath(gridFile), DateTimeOffset.UtcNow), ManifestJson));
         }
         return folder;
+    }
+
+    /// <summary>A journal SQLite cannot read makes the cluster's persistence fail and retry forever, printing traces:
+    /// refuse it up front instead. Opened read-write without create, so a missing journal is left missing.</summary>
+    static void CheckJournal(string path, string outDir)
+    {
+        if (!File.Exists(path)) return;
+        string? verdict;
+        try
+        {
+            var connection = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWrite, Pooling = false };
+            using var db = new SqliteConnection(connection.ToString());
+            db.Open();
+            using var check = db.CreateCommand();
+            check.CommandText = "PRAGMA quick_check";
+            verdict = check.ExecuteScalar() as string;
+        }
+        catch (SqliteException e)
+        {
+            verdict = e.Message;
+        }
+        if (verdict != "ok")
+            throw new UserInputException(
+                $"--out {outDir}: its journal.db is not a readable SQLite database ({verdict}); refusing to touch this folder — restore journal.db or choose another --out folder");
     }
 
     static RunManifest ReadManifest(string path)

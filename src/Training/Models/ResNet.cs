@@ -111,6 +111,7 @@ public sealed class ResNet : Module<Tensor, Tensor>
 public static class ModelFactory
 {
     public static readonly IReadOnlyList<string> Names = ["resnet18", "resnet34"];
+    public static readonly IReadOnlyList<string> Stems = ["imagenet", "small"];
 
     /// <param name="stem">"imagenet" or "small" (Recipe.Stem).</param>
     public static ResNet Create(string model, long inputChannels, long classes, string stem = "imagenet")

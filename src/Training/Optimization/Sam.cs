@@ -17,7 +17,8 @@ public sealed class Sam : IDisposable
 
     public Sam(IEnumerable<Parameter> parameters, optim.Optimizer baseOptimizer, double rho, bool adaptive = false)
     {
-        if (!(rho > 0)) throw new SamCluster.Messages.UserInputException($"SAM's rho must be positive, got {rho}");
+        // rho 0 is allowed (the grid accepts it): SAM then steps exactly as its base optimizer, a useful control.
+        if (!(rho >= 0)) throw new SamCluster.Messages.UserInputException($"SAM's rho must be 0 or more, got {rho}");
         this.parameters = parameters.Where(p => p.requires_grad).ToArray();
         perturbations = this.parameters.Select(p => zeros_like(p).DetachFromDisposeScope()).ToArray();
         this.baseOptimizer = baseOptimizer;

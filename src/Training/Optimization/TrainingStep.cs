@@ -24,7 +24,10 @@ public abstract class TrainingStep : IDisposable
 
     public virtual void Dispose() => Optimizer.Dispose();
 
-    /// <summary>"sgd" or "sam" with the recipe's SGD (momentum, weight decay) and SAM (rho, adaptive) settings.</summary>
+    /// <summary>The optimizers a trial may name; "asam" is what a grid's asam trials are called (SAM, adaptive).</summary>
+    public static readonly IReadOnlyList<string> Names = ["sgd", "sam", "asam"];
+
+    /// <summary>"sgd", "sam" or "asam" with the recipe's SGD (momentum, weight decay) and SAM (rho, adaptive) settings.</summary>
     public static TrainingStep Create(string optimizer, nn.Module<Tensor, Tensor> model, Recipe recipe,
         Func<Tensor, Tensor, Tensor>? loss = null)
     {
@@ -33,7 +36,8 @@ public abstract class TrainingStep : IDisposable
         {
             "sgd" => new SgdStep(model, sgd, loss),
             "sam" => new SamStep(model, sgd, recipe.Rho, recipe.Adaptive, loss),
-            _ => throw new UserInputException($"unknown optimizer '{optimizer}' (expected sgd or sam)"),
+            "asam" => new SamStep(model, sgd, recipe.Rho, adaptive: true, loss),
+            _ => throw new UserInputException($"unknown optimizer '{optimizer}' (expected {string.Join(", ", Names)})"),
         };
     }
 }

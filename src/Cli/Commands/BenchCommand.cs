@@ -1,0 +1,155 @@
+using System.CommandLine;
+using System.Diagnostics;
+using SamCluster.Messages;
+using SamCluster.Training;
+using TorchSharp;
+
+namespace SamCluster.Cli.Commands;
+
+/// <summary>`samcluster bench`: training-step img/s of our models and optimizers, each next to the PyTorch peer
+/// (shared/bench/pytorch_peer.py) run with the same arguments in the same run.</summary>
+public static class BenchCommand
+{
+    public static Command Create()
+    {
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
+        var threads = new Option<int>("--threads") { Description = "torch intra-op threads (ours and the peer's)", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var steps = new Option<int>("--steps") { Description = "timed steps per case, after 5 warm-up steps", DefaultValueFactory = _ => 20 };
+        var peer = new Option<string?>("--peer") { Description = "path of pytorch_peer.py (default: ../shared/bench/ beside the repository)" };
+        var models = new Option<string>("--models") { DefaultValueFactory = _ => "resnet18,resnet34" };
+        var optimizers = new Option<string>("--optimizers") { DefaultValueFactory = _ => "sgd,sam" };
+        var inputs = new Option<string>("--inputs") { Description = "comma-separated CxS (1x28: Fashion-MNIST, 3x256: Stanford Dogs)", DefaultValueFactory = _ => "1x28,3x256" };
+        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 128 };
+        var libtorch = new Option<string?>("--libtorch") { Description = $"folder of a libtorch to bind to (else ${TorchRuntime.LibTorchEnvironmentVariable})" };
+
+        var command = new Command("bench", "Training-step throughput (img/s) of ResNet-18/34 x SGD/SAM, side by side with PyTorch.");
+        foreach (var option in new Option[] { device, threads, steps, peer, models, optimizers, inputs, batch, libtorch })
+            command.Options.Add(option);
+
+        command.SetAction(parse => Program.Run(() =>
+        {
+            var threadCount = Positive(parse.GetValue(threads), "--threads");
+            var stepCount = Positive(parse.GetValue(steps), "--steps");
+            var batchSize = Positive(parse.GetValue(batch), "--batch-size");
+            var deviceText = parse.GetValue(device)!;
+            var cases = Cases(List(parse.GetValue(models)!), List(parse.GetValue(optimizers)!), List(parse.GetValue(inputs)!), batchSize);
+
+            TorchRuntime.Initialize(TorchRuntime.ResolveDirectory(parse.GetValue(libtorch)));
+            var torchDevice = TrainingDevice.Resolve(deviceText);
+            torch.set_num_threads(threadCount);
+            var peerRunner = PytorchPeer.Find(parse.GetValue(peer));
+
+            Console.WriteLine($"samcluster bench: device {torchDevice}, {threadCount} threads, batch {batchSize}, {StepBenchmark.WarmUpSteps} warm-up + {stepCount} timed steps");
+            if (peerRunner.Problem is not null) Console.WriteLine($"pytorch peer: {peerRunner.Problem}");
+            Console.WriteLine($"{"model",-9} {"optim",-5} {"input",-9} {"ours img/s",10} {"pytorch img/s",13} {"ratio",6} {"rss MiB",8}");
+            foreach (var benchCase in cases)
+            {
+                var ours = StepBenchmark.ImagesPerSecond(benchCase, stepCount, torchDevice);
+                var rss = Environment.WorkingSet / (1 << 20);
+                var (peerLine, peerImagesPerSecond) = peerRunner.Run(benchCase, deviceText, threadCount, stepCount);
+                var ratio = peerImagesPerSecond is > 0 ? $"{ours / peerImagesPerSecond.Value,6:F2}" : $"{"-",6}";
+                var theirs = peerImagesPerSecond is { } p ? $"{p,13:F1}" : $"{"-",13}";
+                Console.WriteLine($"{benchCase.Model,-9} {benchCase.Optimizer,-5} {benchCase.Input,-9} {ours,10:F1} {theirs} {ratio} {rss,8}");
+                if (peerLine is not null) Console.WriteLine($"  peer: {peerLine}");
+            }
+            return Program.Ok;
+        }));
+        return command;
+    }
+
+    private static int Positive(int value, string flag) =>
+        value >= 1 ? value : throw new UserInputException($"{flag} must be at least 1, got {value}");
+
+    private static string[] List(string text) => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>Fashion-MNIST-shaped inputs get 5 classes, Stanford-Dogs-shaped ones 8, as in the study.</summary>
+    private static List<StepBenchmarkCase> Cases(string[] models, string[] optimizers, string[] inputs, int batchSize)
+    {
+        var cases = new List<StepBenchmarkCase>();
+        foreach (var input in inputs)
+        {
+            var parts = input.Split('x');
+            if (parts.Length != 2 || !int.TryParse(parts[0], out var channels) || !int.TryParse(parts[1], out var size) || channels < 1 || size < 32 && size != 28)
+                throw new UserInputException($"--inputs entry '{input}' is not CxS (e.g. 1x28 or 3x256)");
+            foreach (var model in models)
+            {
+                if (!SamCluster.Training.Models.ModelFactory.Names.Contains(model))
+                    throw new UserInputException($"--models entry '{model}' is unknown (expected resnet18 or resnet34)");
+                foreach (var optimizer in optimizers)
+                {
+                    if (optimizer is not ("sgd" or "sam"))
+                        throw new UserInputException($"--optimizers entry '{optimizer}' is unknown (expected sgd or sam)");
+                    cases.Add(new StepBenchmarkCase(model, optimizer, channels, size, channels == 1 ? 5 : 8, batchSize));
+                }
+            }
+        }
+        return cases;
+    }
+}
+
+/// <summary>Runs shared/bench/pytorch_peer.py with a python3 that has torch, or says why it cannot.</summary>
+public sealed class PytorchPeer
+{
+    private readonly string? python, script;
+    public string? Problem { get; }
+
+    private PytorchPeer(string? python, string? script, string? problem) => (this.python, this.script, Problem) = (python, script, problem);
+
+    public static PytorchPeer Find(string? peerPath)
+    {
+        var script = peerPath ?? DefaultScript();
+        if (peerPath is not null && !File.Exists(peerPath))
+            throw new UserInputException($"--peer '{peerPath}' does not exist");
+        if (script is null)
+            return new PytorchPeer(null, null, "pytorch_peer.py not found in ../shared/bench beside the repository (pass --peer PATH); showing our figures only");
+        // The first python3 on PATH may be a pyenv without torch; Debian's python3-torch lives under /usr/bin/python3.
+        foreach (var candidate in new[] { "python3", "/usr/bin/python3" })
+            if (Execute(candidate, ["-c", "import torch"], out _) == 0)
+                return new PytorchPeer(candidate, script, null);
+        return new PytorchPeer(null, null, "python3 with torch not found (apt-get install -y python3-torch); showing our figures only");
+    }
+
+    /// <summary>The repository root's ../shared/bench/pytorch_peer.py, looking up from the working folder and from the program.</summary>
+    private static string? DefaultScript()
+    {
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                var candidate = Path.Combine(dir.FullName, "shared", "bench", "pytorch_peer.py");
+                if (File.Exists(candidate)) return candidate;
+            }
+        return null;
+    }
+
+    public (string? Line, double? ImagesPerSecond) Run(StepBenchmarkCase c, string device, int threads, int steps)
+    {
+        if (python is null || script is null) return (null, null);
+        var exit = Execute(python, [script, "--depth", c.Model.Replace("resnet", ""), "--device", device, "--batch", $"{c.BatchSize}",
+            "--size", $"{c.Size}", "--channels", $"{c.Channels}", "--classes", $"{c.Classes}", "--optimizer", c.Optimizer,
+            "--threads", $"{threads}", "--steps", $"{steps}"], out var output);
+        var line = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "";
+        var marker = line.LastIndexOf("img/s=", StringComparison.Ordinal);
+        if (exit != 0 || marker < 0 || !double.TryParse(line[(marker + 6)..], System.Globalization.CultureInfo.InvariantCulture, out var rate))
+            return ($"failed (exit {exit}): {line}", null);
+        return (line, rate);
+    }
+
+    private static int Execute(string file, string[] args, out string output)
+    {
+        try
+        {
+            var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var arg in args) info.ArgumentList.Add(arg);
+            using var process = Process.Start(info)!;
+            var stderr = process.StandardError.ReadToEndAsync();
+            output = process.StandardOutput.ReadToEnd() + stderr.Result;
+            process.WaitForExit();
+            return process.ExitCode;
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            output = e.Message;
+            return -1;
+        }
+    }
+}

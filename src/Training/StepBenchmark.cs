@@ -1,0 +1,47 @@
+using System.Diagnostics;
+using SamCluster.Messages;
+using SamCluster.Training.Models;
+using SamCluster.Training.Optimization;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SamCluster.Training;
+
+/// <summary>One benchmark case, shaped like shared/bench/pytorch_peer.py's arguments.</summary>
+public sealed record StepBenchmarkCase(string Model, string Optimizer, int Channels, int Size, int Classes, int BatchSize)
+{
+    public string Input => $"{Channels}x{Size}x{Size}";
+}
+
+/// <summary>Training-step throughput, measured as the PyTorch peer measures it: ImageNet-stem model, SGD lr 1e-3
+/// momentum 0.9 (SAM rho 0.05 over it), one random batch reused, 5 warm-up steps, then N timed steps.</summary>
+public static class StepBenchmark
+{
+    public const int WarmUpSteps = 5;
+
+    public static double ImagesPerSecond(StepBenchmarkCase benchCase, int steps, Device device)
+    {
+        torch.manual_seed(0);
+        using var scope = NewDisposeScope();
+        using var model = ModelFactory.Create(benchCase.Model, benchCase.Channels, benchCase.Classes);
+        model.to(device).train();
+        using var step = TrainingStep.Create(benchCase.Optimizer, model, new Recipe(LearningRate: 1e-3, Momentum: 0.9, Rho: 0.05));
+        var input = randn(benchCase.BatchSize, benchCase.Channels, benchCase.Size, benchCase.Size, device: device);
+        var target = randint(0, benchCase.Classes, [benchCase.BatchSize], device: device);
+
+        void RunSteps(int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                using var stepScope = NewDisposeScope();
+                step.Run(input, target);
+            }
+            if (device.type == DeviceType.CUDA) cuda.synchronize(device);
+        }
+
+        RunSteps(WarmUpSteps);
+        var clock = Stopwatch.StartNew();
+        RunSteps(steps);
+        return steps * benchCase.BatchSize / clock.Elapsed.TotalSeconds;
+    }
+}

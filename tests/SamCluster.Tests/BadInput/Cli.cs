@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace SamCluster.Tests.BadInput;
+
+/// <summary>What one run of this build's samcluster printed and returned.</summary>
+public sealed record CliRun(string[] Args, int ExitCode, string Stdout, string Stderr, TimeSpan Elapsed)
+{
+    public override string ToString() =>
+        $"samcluster {string.Join(' ', Args)}\nexit {ExitCode} after {Elapsed.TotalSeconds:F1} s\n--- stderr:\n{Stderr}\n--- stdout:\n{Stdout}";
+}
+
+/// <summary>Runs this build's samcluster.dll as a separate process and checks the bad-input contract: exit code 2,
+/// exactly one non-empty stderr line "samcluster: ..." naming the problem, and no stack trace anywhere.</summary>
+public static class Cli
+{
+    public static readonly TimeSpan DefaultLimit = TimeSpan.FromSeconds(60);
+
+    public static CliRun Run(string workDir, params string[] args) => RunWithin(DefaultLimit, workDir, args);
+
+    public static CliRun RunWithin(TimeSpan limit, string workDir, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = workDir,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "samcluster.dll"));
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        var clock = Stopwatch.StartNew();
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(limit))
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+            Assert.Fail($"samcluster {string.Join(' ', args)} did not exit within {limit.TotalSeconds:F0} s\n--- stderr:\n{stderr.Result}\n--- stdout:\n{stdout.Result}");
+        }
+        process.WaitForExit(); // drains the redirected streams
+        return new CliRun(args, process.ExitCode, stdout.Result, stderr.Result, clock.Elapsed);
+    }
+
+    /// <summary>Asserts the contract and that the one line contains every one of <paramref name="mentions"/>; returns the line.</summary>
+    public static string AssertRefused(CliRun run, ITestOutputHelper? log, params string[] mentions)
+    {
+        log?.WriteLine($"samcluster {string.Join(' ', run.Args)}\n  -> exit {run.ExitCode}, {run.Elapsed.TotalSeconds:F1} s: {run.Stderr.Trim()}");
+        var lines = run.Stderr.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Trim().Length > 0).ToList();
+        Assert.True(run.ExitCode == 2, $"expected exit code 2\n{run}");
+        Assert.True(lines.Count == 1, $"expected exactly one line on stderr, got {lines.Count}\n{run}");
+        Assert.True(lines[0].StartsWith("samcluster: ", StringComparison.Ordinal), $"the line must start with 'samcluster: '\n{run}");
+        Assert.False(lines[0].Contains("internal error"), $"a user error reported as an internal error\n{run}");
+        foreach (var output in new[] { run.Stderr, run.Stdout })
+        {
+            Assert.False(output.Contains("   at "), $"stack frames in the output\n{run}");
+            Assert.False(output.Contains("Exception:"), $"an exception's text in the output\n{run}");
+        }
+        foreach (var mention in mentions)
+            Assert.True(lines[0].Contains(mention, StringComparison.Ordinal), $"the line should mention '{mention}'\n{run}");
+        return lines[0];
+    }
+}
+
+/// <summary>Every file under a folder with a hash of its bytes, to prove a refused command left the folder as it was.</summary>
+public static class FolderSnapshot
+{
+    public static IReadOnlyDictionary<string, string> Take(string root) =>
+        Directory.EnumerateFileSystemEntries(root, "*", SearchOption.AllDirectories)
+            .Order(StringComparer.Ordinal)
+            .ToDictionary(path => Path.GetRelativePath(root, path),
+                path => Directory.Exists(path) ? "folder" : Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path))));
+
+    public static void AssertUnchanged(IReadOnlyDictionary<string, string> before, string root)
+    {
+        var after = Take(root);
+        Assert.Equal(before.Keys.Order(StringComparer.Ordinal), after.Keys.Order(StringComparer.Ordinal));
+        foreach (var (path, hash) in before)
+            Assert.True(after[path] == hash, $"{path} changed");
+    }
+}
+
+/// <summary>A temp folder per test class instance, with a valid tiny grid whose lines tests break one at a time.</summary>
+public abstract class BadInputTest(ITestOutputHelper log) : IDisposable
+{
+    protected readonly ITestOutputHelper Log = log;
+    protected readonly string Work = Directory.CreateTempSubdirectory("samcluster-badinput-").FullName;
+
+    /// <summary>Line numbers below matter: tests assert that messages name them.</summary>
+    protected static string ValidGrid(string dataFolder) => $"""
+        datasets: [fashion-mnist]
+        models: [resnet18]
+        optimizers: [sgd, sam]
+        repeats: 2
+        recipe:
+          epochs: 2
+          batch_size: 64
+          lr: 0.001
+          rho: 0.05
+        data:
+          fashion-mnist:
+            path: {dataFolder}
+
+        """;
+
+    /// <summary>Writes <paramref name="text"/> as Work/<paramref name="name"/> and returns its path.</summary>
+    protected string WriteFile(string name, string text)
+    {
+        var path = Path.Combine(Work, name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    protected string Refused(CliRun run, params string[] mentions) => Cli.AssertRefused(run, Log, mentions);
+
+    protected CliRun Run(params string[] args) => Cli.Run(Work, args);
+
+    public void Dispose() => Directory.Delete(Work, recursive: true);
+}

@@ -1,0 +1,142 @@
+using System.Net;
+using System.Net.Sockets;
+using SamCluster.Tests.Cluster;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace SamCluster.Tests.BadInput;
+
+/// <summary>Bad flag values of `node`, `local` and `coordinator`, refused before anything starts, and a coordinator that
+/// never answers.</summary>
+[Collection(ProcessTests.Name)]
+public sealed class FlagTests(ITestOutputHelper log) : BadInputTest(log)
+{
+    static readonly TimeSpan Quick = TimeSpan.FromSeconds(30);
+
+    CliRun RunQuick(params string[] args) => Cli.RunWithin(Quick, Work, args);
+
+    [Fact]
+    public void A_node_gives_up_on_an_unreachable_coordinator_within_its_join_timeout()
+    {
+        var port = ProcessTests.FreePort();
+        var run = RunQuick("node", "--coordinator", $"127.0.0.1:{port}", "--join-timeout", "3", "--devices", "cpu", "--threads", "1");
+        Refused(run, "cannot reach the coordinator", $"127.0.0.1:{port}", "3 s");
+        // 3 s of waiting plus start-up and shutdown; the default join timeout is 60 s.
+        Assert.True(run.Elapsed < TimeSpan.FromSeconds(20), $"took {run.Elapsed.TotalSeconds:F1} s");
+    }
+
+    [Fact]
+    public void A_node_gives_up_on_an_address_where_something_else_listens()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0); // accepts connections (backlog), never speaks Akka
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var run = RunQuick("node", "--coordinator", $"127.0.0.1:{port}", "--join-timeout", "3", "--devices", "cpu", "--threads", "1");
+        Refused(run, "cannot reach the coordinator", $"127.0.0.1:{port}");
+        Assert.True(run.Elapsed < TimeSpan.FromSeconds(20), $"took {run.Elapsed.TotalSeconds:F1} s");
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1")]
+    [InlineData("127.0.0.1:")]
+    [InlineData("127.0.0.1:http")]
+    [InlineData("127.0.0.1:0")]
+    [InlineData("127.0.0.1:70000")]
+    [InlineData(":4053")]
+    public void Node_refuses_a_coordinator_address_without_a_valid_port(string address)
+    {
+        Refused(RunQuick("node", "--coordinator", address, "--devices", "cpu"), $"--coordinator '{address}'", "HOST:PORT");
+    }
+
+    [Theory]
+    [InlineData("--slots", "0", "--slots must be at least 1")]
+    [InlineData("--slots", "-2", "--slots must be at least 1")]
+    [InlineData("--threads", "0", "--threads must be at least 1")]
+    [InlineData("--join-timeout", "0", "--join-timeout must be at least 1")]
+    [InlineData("--devices", "gpu0", "device 'gpu0' is not valid")]
+    [InlineData("--devices", "cpu:1", "device 'cpu:1' is not valid")]
+    [InlineData("--devices", "cuda:7", "cuda:7")]
+    [InlineData("--devices", "cpu,cpu", "--devices names cpu twice")]
+    [InlineData("--devices", ",", "--devices is empty")]
+    [InlineData("--devices", "cuda:0,cuda:0", "--devices names cuda:0 twice")]
+    [InlineData("--slots", "two", "'two' for option '--slots' (expected a whole number)")]
+    [InlineData("--libtorch", "/no/such/libtorch", "libtorch folder '/no/such/libtorch' does not exist")]
+    public void Node_refuses_a_bad_flag_value(string flag, string value, string problem)
+    {
+        string[] devices = flag == "--devices" ? [] : ["--devices", "cpu"];
+        Refused(RunQuick(["node", "--coordinator", $"127.0.0.1:{ProcessTests.FreePort()}", .. devices, flag, value]), problem);
+    }
+
+    [Fact]
+    public void Node_refuses_a_missing_coordinator_flag()
+    {
+        Refused(RunQuick("node", "--devices", "cpu"), "--coordinator");
+    }
+
+    [Theory]
+    [InlineData("--nodes", "0", "--nodes must be at least 1")]
+    [InlineData("--nodes", "-1", "--nodes must be at least 1")]
+    [InlineData("--slots", "0", "--slots must be at least 1")]
+    [InlineData("--threads", "0", "--threads must be at least 1")]
+    [InlineData("--retries", "-1", "--retries must be 0 or more")]
+    [InlineData("--devices", "garbage", "device 'garbage' is not valid")]
+    [InlineData("--devices", "cuda:7", "cuda:7")]
+    [InlineData("--devices", "cpu,cpu", "--devices names cpu twice")]
+    [InlineData("--nodes", "many", "--nodes")]
+    public void Local_refuses_a_bad_flag_value_before_starting_anything(string flag, string value, string problem)
+    {
+        WriteFile("grid.yaml", ValidGrid(Work));
+        Refused(RunQuick("local", "grid.yaml", "--out", "run", flag, value), problem);
+        Assert.False(Directory.Exists(Path.Combine(Work, "run")), "a refused run created its --out folder");
+    }
+
+    [Theory]
+    [InlineData("--retries", "-1", "--retries must be 0 or more")]
+    [InlineData("--port", "abc", "--port")]
+    [InlineData("--host", "no-such-host.invalid", "no-such-host.invalid")]
+    public void Coordinator_refuses_a_bad_flag_value_before_starting_anything(string flag, string value, string problem)
+    {
+        WriteFile("grid.yaml", ValidGrid(Work));
+        string[] args = flag == "--port"
+            ? ["coordinator", "grid.yaml", "--out", "run", flag, value]
+            : ["coordinator", "grid.yaml", "--out", "run", "--port", ProcessTests.FreePort().ToString(), flag, value];
+        Refused(RunQuick(args), problem);
+        Assert.False(Directory.Exists(Path.Combine(Work, "run")), "a refused run created its --out folder");
+    }
+
+    [Fact]
+    public void Coordinator_refuses_a_missing_port_flag()
+    {
+        WriteFile("grid.yaml", ValidGrid(Work));
+        Refused(RunQuick("coordinator", "grid.yaml", "--out", "run"), "--port");
+    }
+
+    [Theory]
+    [InlineData("--steps", "0", "--steps must be at least 1")]
+    [InlineData("--batch-size", "-1", "--batch-size must be at least 1")]
+    [InlineData("--threads", "0", "--threads must be at least 1")]
+    [InlineData("--models", "resnet50", "--models entry 'resnet50' is unknown")]
+    [InlineData("--optimizers", "adam", "--optimizers entry 'adam' is unknown")]
+    [InlineData("--inputs", "3xabc", "--inputs entry '3xabc' is not CxS")]
+    [InlineData("--device", "gpu", "device 'gpu' is not valid")]
+    [InlineData("--device", "cuda:7", "cuda:7")]
+    [InlineData("--peer", "/no/such/peer.py", "--peer '/no/such/peer.py' does not exist")]
+    [InlineData("--libtorch", "/no/such/libtorch", "libtorch folder '/no/such/libtorch' does not exist")]
+    public void Bench_refuses_a_bad_flag_value(string flag, string value, string problem)
+    {
+        // The smallest benchmark, so a check that fails to refuse costs seconds, not minutes.
+        var flags = new Dictionary<string, string>
+        {
+            ["--models"] = "resnet18", ["--optimizers"] = "sgd", ["--inputs"] = "1x28", ["--steps"] = "1", ["--threads"] = "1", ["--batch-size"] = "2",
+            [flag] = value,
+        };
+        Refused(RunQuick(["bench", .. flags.SelectMany(f => new[] { f.Key, f.Value })]), problem);
+    }
+
+    [Fact]
+    public void An_unknown_command_or_option_is_refused()
+    {
+        Refused(RunQuick("launch", "grid.yaml"), "unknown command 'launch'", "local, coordinator, node");
+        Refused(RunQuick("validate", "grid.yaml", "--fast"), "--fast");
+    }
+}
