@@ -95,14 +95,22 @@ public sealed class ProcessTests
     }
 
     /// <summary>Starts this build's samcluster with its output going to the test log.</summary>
-    public static Process Start(ITestOutputHelper output, params string[] args)
+    public static Process Start(ITestOutputHelper output, params string[] args) => Start(output, sink: null, args);
+
+    /// <summary>As above, also collecting every line of output into <paramref name="sink"/>.</summary>
+    public static Process Start(ITestOutputHelper output, System.Collections.Concurrent.ConcurrentQueue<string>? sink, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "samcluster.dll"));
         foreach (var a in args) start.ArgumentList.Add(a);
         var process = Process.Start(start)!;
         var tag = args[0];
-        process.OutputDataReceived += (_, e) => { if (e.Data != null) TryLog(output, $"[{tag} {process.Id}] {e.Data}"); };
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data == null) return;
+            sink?.Enqueue(e.Data);
+            TryLog(output, $"[{tag} {process.Id}] {e.Data}");
+        };
         process.ErrorDataReceived += (_, e) => { if (e.Data != null) TryLog(output, $"[{tag} {process.Id} err] {e.Data}"); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -127,4 +135,134 @@ public sealed class ProcessTests
         using var kill = Process.Start("kill", ["-KILL", process.Id.ToString()]);
         kill.WaitForExit();
     }
+}
+
+/// <summary>kill -9 in the middle of a grid: of a node (its trial runs elsewhere) and of the coordinator (restarted with
+/// the same command, it reads finished trials back from the journal and the nodes rejoin by themselves).</summary>
+[Collection(ProcessTests.Name)]
+public sealed class FaultToleranceTests(ITestOutputHelper output) : IDisposable
+{
+    readonly string _work = Directory.CreateTempSubdirectory("samcluster-faults-").FullName;
+
+    static bool WaitFor(Func<bool> condition, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (condition()) return true;
+            Thread.Sleep(250);
+        }
+        return false;
+    }
+
+    static int FinishedRows(string outDir)
+    {
+        var csv = Path.Combine(outDir, "trials.csv");
+        try { return File.Exists(csv) ? File.ReadAllLines(csv).Skip(1).Count(l => l.Length > 0) : 0; }
+        catch (IOException) { return 0; }
+    }
+
+    static void AssertEachTrialOnce(string outDir, int expected)
+    {
+        var rows = File.ReadAllLines(Path.Combine(outDir, "trials.csv")).Skip(1).ToList();
+        Assert.Equal(expected, rows.Count);
+        Assert.Equal(expected, rows.Select(r => string.Join(',', r.Split(',').Take(4))).Distinct().Count());
+        Assert.All(rows, r => Assert.Contains(",completed,", r));
+        Assert.True(File.Exists(Path.Combine(outDir, "report.md")));
+    }
+
+    [Fact]
+    public void A_node_killed_mid_trial_loses_nothing()
+    {
+        var grid = ProcessTests.WriteTinyGrid(_work, optimizers: "[sgd, sam]", repeats: 2, epochs: 3);
+        var outDir = Path.Combine(_work, "run");
+        var port = ProcessTests.FreePort();
+        using var coordinator = ProcessTests.Start(output, "coordinator", grid, "--out", outDir, "--port", port.ToString());
+        using var doomed = ProcessTests.Start(output, "node", "--coordinator", $"127.0.0.1:{port}", "--devices", "cpu", "--threads", "1", "--name", "doomed");
+        var trialLogs = Path.Combine(outDir, "logs", "fashion-mnist");
+        Assert.True(WaitFor(() => Directory.Exists(trialLogs) && Directory.EnumerateFiles(trialLogs, "*.log", SearchOption.AllDirectories)
+            .Any(f => File.ReadAllText(f).Contains("started on w0@doomed")), TimeSpan.FromMinutes(2)), "no trial started on the doomed node");
+        using var survivor = ProcessTests.Start(output, "node", "--coordinator", $"127.0.0.1:{port}", "--devices", "cpu", "--threads", "1", "--name", "survivor");
+        Thread.Sleep(2000);
+        ProcessTests.KillHard(doomed);
+
+        Assert.True(coordinator.WaitForExit(TimeSpan.FromMinutes(4)), "grid not finished after the node was killed");
+        Assert.Equal(0, coordinator.ExitCode);
+        ProcessTests.Terminate(survivor);
+        Assert.True(survivor.WaitForExit(TimeSpan.FromSeconds(30)));
+        AssertEachTrialOnce(outDir, 4);
+        var events = File.ReadAllText(Path.Combine(outDir, "logs", "run.clef"));
+        Assert.Contains("back in the queue", events);
+    }
+
+    [Fact]
+    public void A_restarted_coordinator_resumes_from_the_journal_and_nodes_rejoin()
+    {
+        var grid = ProcessTests.WriteTinyGrid(_work, optimizers: "[sgd, sam]", repeats: 3, epochs: 2);
+        var outDir = Path.Combine(_work, "run");
+        var port = ProcessTests.FreePort();
+        string[] coordinatorArgs = ["coordinator", grid, "--out", outDir, "--port", port.ToString()];
+        var first = ProcessTests.Start(output, coordinatorArgs);
+        using var node1 = ProcessTests.Start(output, "node", "--coordinator", $"127.0.0.1:{port}", "--devices", "cpu", "--threads", "1", "--name", "node-a");
+        using var node2 = ProcessTests.Start(output, "node", "--coordinator", $"127.0.0.1:{port}", "--devices", "cpu", "--threads", "1", "--name", "node-b");
+        Assert.True(WaitFor(() => FinishedRows(outDir) >= 2, TimeSpan.FromMinutes(3)), "no trial finished before the kill");
+        ProcessTests.KillHard(first);
+        first.WaitForExit();
+        first.Dispose();
+        var finishedBefore = FinishedRows(outDir);
+
+        var secondOutput = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var second = ProcessTests.Start(output, secondOutput, coordinatorArgs);
+        Assert.True(second.WaitForExit(TimeSpan.FromMinutes(4)), "restarted coordinator did not finish the grid");
+        Assert.Equal(0, second.ExitCode);
+        foreach (var node in new[] { node1, node2 })
+        {
+            ProcessTests.Terminate(node);
+            Assert.True(node.WaitForExit(TimeSpan.FromSeconds(30)));
+        }
+        AssertEachTrialOnce(outDir, 6);
+        // The journal may hold one more than trials.csv did (killed between persisting and rewriting the table).
+        var recovered = secondOutput.Select(l => System.Text.RegularExpressions.Regex.Match(l, @"Recovered from the journal: (\d+) of 6 trials"))
+            .Where(m => m.Success).Select(m => int.Parse(m.Groups[1].Value)).ToList();
+        Assert.Single(recovered);
+        Assert.InRange(recovered[0], Math.Max(2, finishedBefore), 6);
+    }
+
+    public void Dispose() => Directory.Delete(_work, recursive: true);
+}
+
+/// <summary>The ballistic fault test (tests/ballistic/ballistic.sh) in its short form: a tiny grid, three kills of
+/// random processes. The long form is run by hand (see the README).</summary>
+[Collection(ProcessTests.Name)]
+public sealed class BallisticTests(ITestOutputHelper output) : IDisposable
+{
+    readonly string _work = Directory.CreateTempSubdirectory("samcluster-ballistic-test-").FullName;
+
+    [Fact]
+    public void Every_trial_appears_exactly_once_whatever_is_killed()
+    {
+        var grid = ProcessTests.WriteTinyGrid(_work, optimizers: "[sgd, sam]", repeats: 3, epochs: 2);
+        var script = Path.Combine(RepositoryRoot(), "tests", "ballistic", "ballistic.sh");
+        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { script, "--grid", grid, "--kills", "3", "--min-gap", "5", "--max-gap", "9", "--timeout", "400", "--out", Path.Combine(_work, "run") })
+            start.ArgumentList.Add(a);
+        start.Environment["SAMCLUSTER_DLL"] = Path.Combine(AppContext.BaseDirectory, "samcluster.dll");
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(8)), "ballistic run did not end");
+        output.WriteLine(stdout.Result);
+        output.WriteLine(stderr.Result);
+        Assert.Equal(0, process.ExitCode);
+        Assert.Matches(@"kills survived \d+ .* / trials 6 of 6 / duplicates 0 / wall time", stdout.Result);
+    }
+
+    static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "SamCluster.sln"))) return dir.FullName;
+        throw new InvalidOperationException("SamCluster.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    public void Dispose() => Directory.Delete(_work, recursive: true);
 }
