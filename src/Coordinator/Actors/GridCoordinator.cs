@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using SamCluster.Coordinator.Reporting;
 using SamCluster.Coordinator.Run;
 using SamCluster.Messages;
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using SamCluster.Coordinator.Reporting;
 using Microsoft.Data.Sqlite;
 using SamCluster.Messages;
 
@@ -106,15 +107,4 @@ public sealed class RunFolder
     static readonly JsonSerializerOptions ManifestJson = new() { WriteIndented = true };
 
     sealed record RunManifest(string GridFingerprint, string GridSource, DateTimeOffset Created);
-}
-
-/// <summary>Write-to-temp-then-rename, so readers never see half a file and a crash never leaves one.</summary>
-public static class AtomicFile
-{
-    public static void WriteAllText(string path, string contents)
-    {
-        var tmp = path + ".tmp-" + Environment.ProcessId;
-        File.WriteAllText(tmp, contents);
-        File.Move(tmp, path, overwrite: true);
-    }
 }
