@@ -49,7 +49,7 @@ public sealed record TrialState(
     string? Device,
     IReadOnlyList<EpochMetrics> Epochs,
     TrialSummary? Summary,
-    string? LastFailure)
+    string? LastFailure) : IClusterMessage
 {
     public static TrialState New(string trialId) => new(trialId, TrialStatus.Queued, 0, 0, null, null, [], null, null);
 }
