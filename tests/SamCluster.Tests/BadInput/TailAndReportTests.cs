@@ -90,7 +90,7 @@ public sealed class TailAndReportTests(ITestOutputHelper log) : BadInputTest(log
     public void Report_refuses_a_bad_option_value()
     {
         WriteFile("trials.csv", Header + "\n");
-        Refused(Run("report", "trials.csv", "--test", "anova"), "anova", "'welch' 'student' 'paired' 'mann-whitney'");
+        Refused(Run("report", "trials.csv", "--test", "anova"), "anova", "welch, student, paired or mann-whitney");
         Refused(Run("report", "trials.csv", "--format", "xlsx"), "xlsx");
     }
 }

@@ -196,6 +196,32 @@ public sealed class FaultToleranceTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void A_node_stopped_with_SIGTERM_leaves_cleanly_and_hands_its_trial_back()
+    {
+        var grid = ProcessTests.WriteTinyGrid(_work, optimizers: "[sgd, sam]", repeats: 1, epochs: 4);
+        var outDir = Path.Combine(_work, "run");
+        var port = ProcessTests.FreePort();
+        var coordinatorOutput = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var coordinator = ProcessTests.Start(output, coordinatorOutput, "coordinator", grid, "--out", outDir, "--port", port.ToString());
+        using var leaving = ProcessTests.Start(output, "node", "--coordinator", $"127.0.0.1:{port}", "--devices", "cpu", "--threads", "1", "--name", "leaving");
+        Assert.True(WaitFor(() => coordinatorOutput.Any(l => l.Contains("on w0@leaving/cpu")), TimeSpan.FromMinutes(2)), "no trial started on the node");
+        ProcessTests.Terminate(leaving);
+        Assert.True(leaving.WaitForExit(TimeSpan.FromSeconds(30)), "the node did not stop on SIGTERM");
+        Assert.Equal(0, leaving.ExitCode);
+        // Handed back at once (its worker stopped), not after failure detection.
+        Assert.True(WaitFor(() => coordinatorOutput.Any(l => l.Contains("back in the queue: worker w0@leaving/cpu lost")), TimeSpan.FromSeconds(10)),
+            "the trial was not handed back");
+
+        using var stayer = ProcessTests.Start(output, "node", "--coordinator", $"127.0.0.1:{port}", "--devices", "cpu", "--threads", "1", "--name", "stayer");
+        Assert.True(coordinator.WaitForExit(TimeSpan.FromMinutes(4)), "grid not finished");
+        Assert.Equal(0, coordinator.ExitCode);
+        ProcessTests.Terminate(stayer);
+        Assert.True(stayer.WaitForExit(TimeSpan.FromSeconds(30)));
+        AssertEachTrialOnce(outDir, 2);
+        Assert.All(File.ReadAllLines(Path.Combine(outDir, "trials.csv")).Skip(1), r => Assert.Contains(",stayer,cpu,", r));
+    }
+
+    [Fact]
     public void A_restarted_coordinator_resumes_from_the_journal_and_nodes_rejoin()
     {
         var grid = ProcessTests.WriteTinyGrid(_work, optimizers: "[sgd, sam]", repeats: 3, epochs: 2);

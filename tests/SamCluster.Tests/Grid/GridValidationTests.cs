@@ -62,7 +62,7 @@ public class GridValidationTests
         { "datasets: [fashion-mnist]\nmodels: [resnet18]\noptimizers: [sgd]\nrepeats: 50000", "grid.yaml:4:10: 'repeats' must be at most 1000, not 50000" },
         { After("recipe: {epochs: 99999999999}"), "grid.yaml:5:18: 'recipe.epochs' must be at most 2147483647, not 99999999999" },
         { After("recipe: {epochs: 0}"), "grid.yaml:5:18: 'recipe.epochs' must be at least 1, not 0" },
-        { After("recipe: {batch_size: -1}"), "grid.yaml:5:22: 'recipe.batch_size' must be at least 1, not -1" },
+        { After("recipe: {batch_size: -1}"), "grid.yaml:5:22: 'recipe.batch_size' must be at least 2, not -1" },
         { After("recipe: {lr: 0}"), "grid.yaml:5:14: 'recipe.lr' must be above 0, not 0" },
         { After("recipe: {rho: -0.05}"), "grid.yaml:5:15: 'recipe.rho' must be at least 0, not -0.05" },
         { After("recipe: {momentum: 1}"), "grid.yaml:5:20: 'recipe.momentum' must be in [0, 1), not 1" },
