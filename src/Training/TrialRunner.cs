@@ -22,7 +22,7 @@ public static class TrialRunner
         CancellationToken ct = default)
     {
         var recipe = spec.Recipe;
-        ValidateRecipe(recipe);
+        Validate(spec);
         if (data.TrainImages.shape[0] < 2) throw new UserInputException("the training split has fewer than 2 images");
 
         using var model = CreateSeededModel(spec, data);
@@ -63,10 +63,27 @@ public static class TrialRunner
 
     public static double CurrentLearningRate(optim.Optimizer optimizer) => optimizer.ParamGroups.First().LearningRate;
 
+    /// <summary>Checks the names and recipe values of a spec before any data is loaded (UserInputException).</summary>
+    public static void Validate(TrialSpec spec)
+    {
+        if (!ModelFactory.Names.Contains(spec.Key.Model))
+            throw new UserInputException($"unknown model '{spec.Key.Model}' (expected {string.Join(" or ", ModelFactory.Names)})");
+        if (!TrainingStep.Optimizers.Contains(spec.Key.Optimizer))
+            throw new UserInputException($"unknown optimizer '{spec.Key.Optimizer}' (expected {string.Join(" or ", TrainingStep.Optimizers)})");
+        if (spec.Recipe.Stem is not ("imagenet" or "small"))
+            throw new UserInputException($"unknown stem '{spec.Recipe.Stem}' (expected imagenet or small)");
+        if (spec.Key.Optimizer == "sam" && !(spec.Recipe.Rho > 0))
+            throw new UserInputException($"SAM's rho must be positive, got {spec.Recipe.Rho}");
+        ValidateRecipe(spec.Recipe);
+    }
+
     private static void ValidateRecipe(Recipe recipe)
     {
         if (recipe.Epochs < 1) throw new UserInputException($"epochs must be at least 1, got {recipe.Epochs}");
         if (recipe.BatchSize < 2) throw new UserInputException($"batch size must be at least 2 (BatchNorm), got {recipe.BatchSize}");
+        if (!(recipe.Momentum >= 0)) throw new UserInputException($"momentum must be >= 0, got {recipe.Momentum}");
+        if (!(recipe.WeightDecay >= 0)) throw new UserInputException($"weight decay must be >= 0, got {recipe.WeightDecay}");
+        if (!(recipe.MinLearningRate >= 0)) throw new UserInputException($"min learning rate must be >= 0, got {recipe.MinLearningRate}");
         if (!(recipe.LearningRate > 0)) throw new UserInputException($"learning rate must be positive, got {recipe.LearningRate}");
         if (!(recipe.PlateauFactor is > 0 and < 1)) throw new UserInputException($"plateau factor must be in (0, 1), got {recipe.PlateauFactor}");
         if (recipe.PlateauPatience < 0) throw new UserInputException($"plateau patience must be >= 0, got {recipe.PlateauPatience}");

@@ -73,6 +73,8 @@ public static class TrainOneCommand
             var threadCount = parse.GetValue(threads);
             if (threadCount < 1) throw new UserInputException($"--threads must be at least 1, got {threadCount}");
 
+            TrialRunner.Validate(spec);
+
             TorchRuntime.Initialize(TorchRuntime.ResolveDirectory(parse.GetValue(libtorch)));
             var torchDevice = TrainingDevice.Resolve(parse.GetValue(device)!);
             torch.set_num_threads(threadCount);
