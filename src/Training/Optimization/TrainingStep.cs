@@ -26,6 +26,10 @@ public abstract class TrainingStep : IDisposable
 
     public virtual void Dispose() => Optimizer.Dispose();
 
+    /// <summary>Drops the gradients instead of zero-filling them (PyTorch's set_to_none): backward then writes fresh
+    /// ones instead of adding into zeros, which saves two passes over all weights per step.</summary>
+    protected void ClearGradients() => Model.zero_grad(true);
+
     /// <summary>"sgd" or "sam" with the recipe's SGD (momentum, weight decay) and SAM (rho, adaptive) settings.</summary>
     public static TrainingStep Create(string optimizer, nn.Module<Tensor, Tensor> model, Recipe recipe,
         Func<Tensor, Tensor, Tensor>? loss = null)
@@ -45,7 +49,7 @@ public sealed class SgdStep(nn.Module<Tensor, Tensor> model, optim.Optimizer sgd
 {
     public override (Tensor Logits, Tensor Loss) Run(Tensor input, Tensor target)
     {
-        Optimizer.zero_grad();
+        ClearGradients();
         var logits = Model.call(input);
         var loss = Loss(logits, target);
         loss.backward();
@@ -68,11 +72,12 @@ public sealed class SamStep : TrainingStep
 
     public override (Tensor Logits, Tensor Loss) Run(Tensor input, Tensor target)
     {
-        Optimizer.zero_grad();
+        ClearGradients();
         var logits = Model.call(input);
         var loss = Loss(logits, target);
         loss.backward();
-        sam.FirstStep();
+        sam.FirstStep(zeroGrad: false);
+        ClearGradients();
 
         batchNormStats.Save();              // running stats as the first pass left them
         Loss(Model.call(input), target).backward();
