@@ -24,7 +24,7 @@ public static class IdxFile
         if ((long)count * rows * cols > Array.MaxLength)
             throw new UserInputException($"{path}: {count} images of {rows}x{cols} are too many to load at once");
         var pixels = new byte[(long)count * rows * cols];
-        ReadBody(stream, path, pixels, $"{count} images of {rows}x{cols}");
+        Fill(stream, path, pixels, $"{count} images of {rows}x{cols}");
         return new Images(pixels, count, rows, cols);
     }
 
@@ -33,7 +33,7 @@ public static class IdxFile
         using var stream = OpenGzip(path);
         var dims = ReadHeader(stream, path, LabelsMagic);
         var labels = new byte[dims[0]];
-        ReadBody(stream, path, labels, $"{dims[0]} labels");
+        Fill(stream, path, labels, $"{dims[0]} labels");
         return labels;
     }
 
@@ -71,8 +71,6 @@ public static class IdxFile
         }
         return dims;
     }
-
-    static void ReadBody(Stream stream, string path, Span<byte> buffer, string what) => Fill(stream, path, buffer, what);
 
     static void Fill(Stream stream, string path, Span<byte> buffer, string what)
     {

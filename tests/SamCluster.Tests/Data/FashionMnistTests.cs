@@ -97,11 +97,15 @@ public sealed class FashionMnistTests : IDisposable
     public void To_gives_an_independent_copy()
     {
         var data = DatasetLoader.Load(Spec());
+        var (mean, std) = (data.Mean, data.Std);
         using var copy = data.To(CPU);
         data.Dispose();
         Assert.Equal(10, copy.TrainImages.shape[0]);
         Assert.Equal(IdxFixture.PixelOf(1, 0), copy.TrainImages[1, 0, 0, 0].item<byte>());
-        Assert.Equal(copy.Mean, copy.Mean);
+        Assert.Equal(new long[] { 0, 1, 2, 3, 4 }, copy.TestLabels.data<long>().ToArray());
+        Assert.Equal(mean, copy.Mean);
+        Assert.Equal(std, copy.Std);
+        Assert.Equal(data.ClassNames, copy.ClassNames);
     }
 
     [Fact]
