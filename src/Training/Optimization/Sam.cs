@@ -27,9 +27,8 @@ public sealed class Sam : IDisposable
 
     public optim.Optimizer BaseOptimizer => baseOptimizer;
 
-    /// <summary>w += e, computed from the gradients now in the parameters; then clears the gradients (unless the
-    /// caller does it more cheaply, e.g. by dropping them: Module.zero_grad(set_to_none: true)).</summary>
-    public void FirstStep(bool zeroGrad = true)
+    /// <summary>w += e, computed from the gradients now in the parameters; then clears the gradients.</summary>
+    public void FirstStep()
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -42,7 +41,7 @@ public sealed class Sam : IDisposable
             else e.copy_(parameters[i].grad!).mul_(scale);
             parameters[i].add_(e);
         }
-        if (zeroGrad) baseOptimizer.zero_grad();
+        baseOptimizer.zero_grad();
     }
 
     /// <summary>w -= e, then the base optimizer's step with the gradients taken at w + e.</summary>

@@ -26,10 +26,6 @@ public abstract class TrainingStep : IDisposable
 
     public virtual void Dispose() => Optimizer.Dispose();
 
-    /// <summary>Drops the gradients instead of zero-filling them (PyTorch's set_to_none): backward then writes fresh
-    /// ones instead of adding into zeros, which saves two passes over all weights per step.</summary>
-    protected void ClearGradients() => Model.zero_grad(true);
-
     /// <summary>"sgd" or "sam" with the recipe's SGD (momentum, weight decay) and SAM (rho, adaptive) settings.</summary>
     public static TrainingStep Create(string optimizer, nn.Module<Tensor, Tensor> model, Recipe recipe,
         Func<Tensor, Tensor, Tensor>? loss = null)
@@ -49,7 +45,7 @@ public sealed class SgdStep(nn.Module<Tensor, Tensor> model, optim.Optimizer sgd
 {
     public override (Tensor Logits, Tensor Loss) Run(Tensor input, Tensor target)
     {
-        ClearGradients();
+        Optimizer.zero_grad();
         var logits = Model.call(input);
         var loss = Loss(logits, target);
         loss.backward();
@@ -72,12 +68,11 @@ public sealed class SamStep : TrainingStep
 
     public override (Tensor Logits, Tensor Loss) Run(Tensor input, Tensor target)
     {
-        ClearGradients();
+        Optimizer.zero_grad();
         var logits = Model.call(input);
         var loss = Loss(logits, target);
         loss.backward();
-        sam.FirstStep(zeroGrad: false);
-        ClearGradients();
+        sam.FirstStep();
 
         batchNormStats.Save();              // running stats as the first pass left them
         Loss(Model.call(input), target).backward();
