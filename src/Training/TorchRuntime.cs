@@ -8,7 +8,10 @@ namespace SamCluster.Training;
 /// <summary>Chooses which native libtorch TorchSharp binds to. Call <see cref="Initialize"/> once, before anything
 /// touches torch: given a folder (e.g. a PyTorch install's site-packages/torch/lib), its libraries are loaded by full
 /// path first, so when TorchSharp then loads LibTorchSharp the dynamic linker finds libc10/libtorch* already loaded
-/// under their sonames and binds to those instead of the NuGet copies.</summary>
+/// under their sonames and binds to those. TorchSharp itself dlopens "torch_cpu"/"torch_cuda" by name when it starts and
+/// finds a bundled copy in the app folder first (a second libtorch in the process aborts on duplicate operator
+/// registration), so use a build without one: -p:TorchBackend=external. The libtorch must be the version LibTorchSharp
+/// was built for (TorchSharp 0.107: libtorch 2.10).</summary>
 public static class TorchRuntime
 {
     public const string LibTorchEnvironmentVariable = "SAMCLUSTER_LIBTORCH";
@@ -32,6 +35,9 @@ public static class TorchRuntime
 
     public static void Initialize(string? libtorchDir)
     {
+        if (libtorchDir is not null) CheckFolder(libtorchDir);
+        else if (!HasBundledLibTorch())
+            throw new UserInputException($"this build has no bundled libtorch (TorchBackend=external): pass --libtorch DIR or set {LibTorchEnvironmentVariable}");
         lock (Gate)
         {
             if (initialized)
@@ -49,19 +55,28 @@ public static class TorchRuntime
     /// <summary>Loads the native backend for the device's type; for CUDA this is where a CPU-only libtorch shows up.</summary>
     public static void InitializeDevice(torch.Device device)
     {
+        if (device.type == DeviceType.CUDA && initializedWith is not null && !Preloaded.ContainsKey("libtorch_cuda.so"))
+            throw new UserInputException($"device '{device}' asked for, but libtorch folder '{initializedWith}' has no libtorch_cuda.so");
         if (device.type == DeviceType.CUDA && !torch.TryInitializeDeviceType(DeviceType.CUDA))
             throw new UserInputException(
                 $"device '{device}' asked for, but CUDA is not available here (this build's libtorch is {(initializedWith is null ? "the bundled one; build with -p:TorchBackend=cuda or pass --libtorch DIR" : $"from {initializedWith}")})");
     }
 
-    private static void Preload(string dir)
+    private static bool HasBundledLibTorch() =>
+        new[] { AppContext.BaseDirectory, Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native") }
+            .Any(dir => File.Exists(Path.Combine(dir, "libtorch_cpu.so")) || File.Exists(Path.Combine(dir, "torch_cpu.dll")));
+
+    private static void CheckFolder(string dir)
     {
         if (!Directory.Exists(dir))
             throw new UserInputException($"libtorch folder '{dir}' does not exist (--libtorch / {LibTorchEnvironmentVariable})");
         var missing = Libraries.Where(l => l.Required && !File.Exists(Path.Combine(dir, l.File))).Select(l => l.File).ToList();
         if (missing.Count > 0)
             throw new UserInputException($"libtorch folder '{dir}' lacks {string.Join(", ", missing)} (expected e.g. a PyTorch install's site-packages/torch/lib)");
+    }
 
+    private static void Preload(string dir)
+    {
         foreach (var (file, _) in Libraries)
         {
             var path = Path.Combine(dir, file);
@@ -75,22 +90,5 @@ public static class TorchRuntime
                 throw new UserInputException($"cannot load {path}: {e.Message.Split('\n')[0]}");
             }
         }
-        // TorchSharp also asks for "torch_cpu" / "torch_cuda" by name relative to its assembly; answer with the
-        // preloaded handles so a second copy from the app folder is never mapped next to ours.
-        try
-        {
-            NativeLibrary.SetDllImportResolver(typeof(torch).Assembly, ResolveFromPreloaded);
-        }
-        catch (InvalidOperationException)
-        {
-            // A resolver is already set (by TorchSharp or a host); soname preloading alone still applies.
-        }
-    }
-
-    private static IntPtr ResolveFromPreloaded(string name, Assembly assembly, DllImportSearchPath? searchPath)
-    {
-        var file = name.StartsWith("lib", StringComparison.Ordinal) ? name : "lib" + name;
-        if (!file.EndsWith(".so", StringComparison.Ordinal)) file += ".so";
-        return Preloaded.TryGetValue(file, out var handle) ? handle : IntPtr.Zero;
     }
 }

@@ -76,6 +76,9 @@ public static class TrialRunner
             throw new UserInputException($"unknown stem '{recipe.Stem}' (expected {string.Join(" or ", ModelFactory.Stems)})");
         if (recipe.Epochs < 1) throw new UserInputException($"epochs must be at least 1, got {recipe.Epochs}");
         if (recipe.BatchSize < 2) throw new UserInputException($"batch size must be at least 2 (BatchNorm), got {recipe.BatchSize}");
+        if (!(recipe.Momentum >= 0)) throw new UserInputException($"momentum must be >= 0, got {recipe.Momentum}");
+        if (!(recipe.WeightDecay >= 0)) throw new UserInputException($"weight decay must be >= 0, got {recipe.WeightDecay}");
+        if (!(recipe.MinLearningRate >= 0)) throw new UserInputException($"min learning rate must be >= 0, got {recipe.MinLearningRate}");
         if (!(recipe.LearningRate > 0)) throw new UserInputException($"learning rate must be positive, got {recipe.LearningRate}");
         if (!(recipe.Rho >= 0)) throw new UserInputException($"rho must be 0 or more, got {recipe.Rho}");
         if (!(recipe.PlateauFactor is > 0 and < 1)) throw new UserInputException($"plateau factor must be in (0, 1), got {recipe.PlateauFactor}");

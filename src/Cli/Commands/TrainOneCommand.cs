@@ -74,6 +74,8 @@ public static class TrainOneCommand
             if (threadCount < 1) throw new UserInputException($"--threads must be at least 1, got {threadCount}");
             TrialRunner.Validate(spec); // before loading data: a typo costs no wait
 
+            TrialRunner.Validate(spec);
+
             TorchRuntime.Initialize(TorchRuntime.ResolveDirectory(parse.GetValue(libtorch)));
             var torchDevice = TrainingDevice.Resolve(parse.GetValue(device)!);
             torch.set_num_threads(threadCount);

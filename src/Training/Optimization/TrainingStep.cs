@@ -9,6 +9,7 @@ public abstract class TrainingStep : IDisposable
 {
     protected readonly nn.Module<Tensor, Tensor> Model;
     protected readonly Func<Tensor, Tensor, Tensor> Loss;
+
     public optim.Optimizer Optimizer { get; }
 
     protected TrainingStep(nn.Module<Tensor, Tensor> model, optim.Optimizer optimizer, Func<Tensor, Tensor, Tensor>? loss)
