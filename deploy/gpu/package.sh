@@ -39,7 +39,7 @@ trap 'rm -rf "$stage"' EXIT
 # assemblies, 89 -> 38 MB; Akka, TorchSharp, linq2db and the rest, which bind by reflection, are kept whole. Reflection
 # JSON stays on (the run folder's run.json). Not single-file: TorchSharp finds libLibTorchSharp.so beside its assembly.
 echo "package: publishing samcluster (self-contained linux-x64, framework trimmed)..." >&2
-dotnet publish "$root/src/Cli/SamCluster.Cli.csproj" -c Release -r linux-x64 --self-contained true \
+dotnet publish "$root/src/Cli/SamCluster.Cli.csproj" -c Release -r linux-x64 --self-contained true -p:TorchBackend=external \
   -p:PublishTrimmed=true -p:TrimMode=partial -p:SuppressTrimAnalysisWarnings=true \
   -p:JsonSerializerIsReflectionEnabledByDefault=true \
   -p:DebugType=none -p:DebugSymbols=false -p:GenerateDocumentationFile=false \
