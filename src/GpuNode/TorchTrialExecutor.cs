@@ -14,12 +14,21 @@ public sealed class TorchTrialExecutor : ITrialExecutor, IDisposable
     readonly Dictionary<string, ImageDataset> _hostData = new();
     readonly Dictionary<(string Data, string Device), TrainingTensors> _deviceData = new();
     readonly Lock _gate = new();
+    readonly CountdownEvent _running = new(1); // 1 = the executor itself; each trial adds one while it runs
 
     public TrialSummary Run(TrialSpec trial, string device, Action<EpochMetrics> onEpoch, CancellationToken cancel)
     {
-        var torchDevice = TrainingDevice.Resolve(device);
-        var data = DataOn(trial.Data, device, torchDevice);
-        return TrialRunner.Run(trial, data, torchDevice, onEpoch, cancel);
+        if (!_running.TryAddCount()) throw new OperationCanceledException("the node is shutting down");
+        try
+        {
+            var torchDevice = TrainingDevice.Resolve(device);
+            var data = DataOn(trial.Data, device, torchDevice);
+            return TrialRunner.Run(trial, data, torchDevice, onEpoch, cancel);
+        }
+        finally
+        {
+            _running.Signal();
+        }
     }
 
     TrainingTensors DataOn(DataSpec spec, string device, TorchSharp.torch.Device torchDevice)
@@ -38,8 +47,12 @@ public sealed class TorchTrialExecutor : ITrialExecutor, IDisposable
         }
     }
 
+    /// <summary>Waits for running trials to stop (they were cancelled with their workers and stop at the next step):
+    /// freeing the shared tensors under a step still in native code would crash the process.</summary>
     public void Dispose()
     {
+        _running.Signal();
+        _running.Wait(TimeSpan.FromMinutes(2));
         lock (_gate)
         {
             foreach (var t in _deviceData.Values)

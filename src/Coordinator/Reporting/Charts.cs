@@ -35,6 +35,7 @@ public static class Charts
             }
             plot.Title($"{dataset} / {model}: {(train ? "train" : "test")} accuracy, mean ± std over repeats");
             plot.XLabel("epoch");
+            plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true }; // epochs are whole
             plot.YLabel("accuracy (%)");
             plot.ShowLegend(Alignment.LowerRight);
             Style(plot);
