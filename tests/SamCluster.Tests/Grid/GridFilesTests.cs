@@ -46,7 +46,7 @@ public class GridFilesTests
         Assert.Equal(["fashion-mnist"], grid.Datasets);
         Assert.Equal(3, grid.Repeats);
         var plan = grid.PlanFor("fashion-mnist");
-        Assert.Equal((2000, 1000), (plan.Data.TrainLimit, plan.Data.TestLimit));
+        Assert.Equal((1600, 500), (plan.Data.TrainLimit, plan.Data.TestLimit));
         Assert.All(plan.RecipeByOptimizer.Values, r => Assert.Equal(2, r.Epochs));
     }
 
