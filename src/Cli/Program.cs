@@ -22,7 +22,9 @@ public static class Program
             Console.Error.WriteLine($"samcluster: {ParseErrorLine(root, parse, args)}");
             return BadInput;
         }
-        return Run(() => parse.Invoke());
+        // Commands handle SIGINT/SIGTERM themselves (ShutdownSignal: clean cluster leave, child processes stopped) and
+        // map exceptions in Run; System.CommandLine's own handlers would race them and print traces.
+        return Run(() => parse.Invoke(new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false }));
     }
 
     /// <summary>System.CommandLine's first parse error as one plain line, with the help to read.</summary>

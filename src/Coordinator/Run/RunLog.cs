@@ -21,7 +21,8 @@ public sealed class RunLog : IDisposable
     /// <summary>Console plus CLEF stream.</summary>
     public ILogger Main { get; }
 
-    /// <summary>For Akka's own log: everything to the CLEF stream, only warnings and errors to the console.</summary>
+    /// <summary>For Akka's own log: everything to the CLEF stream, only warnings and errors to the console, without
+    /// their exception traces (a node leaving logs a remoting one; the trace stays in the CLEF stream).</summary>
     public ILogger Infrastructure { get; }
 
     public RunLog(RunFolder folder, bool console = true)
@@ -39,7 +40,7 @@ public sealed class RunLog : IDisposable
         var infrastructure = new LoggerConfiguration().MinimumLevel.Debug().WriteTo.Logger(_stream);
         if (console)
             infrastructure = infrastructure.WriteTo.Console(restrictedToMinimumLevel: Serilog.Events.LogEventLevel.Warning,
-                outputTemplate: "{Timestamp:HH:mm:ss} [{Level:u3}] {Message:lj}{NewLine}{Exception}", standardErrorFromLevel: Serilog.Events.LogEventLevel.Error);
+                outputTemplate: "{Timestamp:HH:mm:ss} [{Level:u3}] {Message:lj}{NewLine}", standardErrorFromLevel: Serilog.Events.LogEventLevel.Error);
         Infrastructure = infrastructure.CreateLogger();
     }
 
