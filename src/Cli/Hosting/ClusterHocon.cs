@@ -45,6 +45,9 @@ public static class ClusterHocon
             }
             split-brain-resolver.stable-after = 7s
             run-coordinated-shutdown-when-down = on
+            # A node joining while crashed members are still being downed waits as Joining instead of taking part
+            # (WeaklyUp) in the split-brain decision with a partial view — seen to down the coordinator under churn.
+            allow-weakly-up-members = off
             log-info = off
           }
           coordinated-shutdown.exit-clr = off

@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
+using Akka.Actor;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using SamCluster.Coordinator.Actors;
 using SamCluster.Coordinator.Grid;
@@ -43,14 +45,27 @@ public static class CoordinatorRun
         var plan = new GridPlan(trials, request.Retries, TrialOrder.EstimatedCost);
         var settings = new CoordinatorSettings(plan, folder, request.Host, port, request.PublicHost, TimeSpan.FromSeconds(5),
             f => MarkdownReport.Write(RunReport.WriteAll(f.Root, new ReportOptions())), request.RemotingTlsHocon);
-        using var host = CoordinatorHost.Build(settings, log, completion);
+        var host = CoordinatorHost.Build(settings, log, completion);
         await host.StartAsync(stop);
         log.Main.Information("Coordinator up at {Address} — {Trials} trials; run folder {Folder}",
             ClusterHocon.SeedAddress(request.PublicHost ?? request.Host, port, tls: request.RemotingTlsHocon != ""), trials.Count, folder.Root);
         using var nodes = startNodes?.Invoke(port, folder);
         try
         {
-            var finished = await completion.Task.WaitAsync(stop);
+            // If the cluster ever downs the coordinator itself (its actor system then terminates), start a fresh one
+            // on the same port over the same journal, exactly as a restart by hand would: nothing finished is lost.
+            while (true)
+            {
+                var system = host.Services.GetRequiredService<ActorSystem>();
+                var first = await Task.WhenAny(completion.Task, system.WhenTerminated).WaitAsync(stop);
+                if (first == completion.Task) break;
+                log.Main.Warning("The coordinator was removed from the cluster; starting it again from the journal");
+                await host.StopAsync(CancellationToken.None);
+                host.Dispose();
+                host = CoordinatorHost.Build(settings, log, completion);
+                await host.StartAsync(stop);
+            }
+            var finished = await completion.Task;
             Console.Out.WriteLine();
             Console.Out.WriteLine(finished.Table);
             log.Main.Information("Grid finished: {Completed} completed, {Failed} failed ({Recovered} read back from the journal). Outputs in {Folder}",
@@ -70,6 +85,7 @@ public static class CoordinatorRun
         finally
         {
             await host.StopAsync(CancellationToken.None);
+            host.Dispose();
         }
     }
 

@@ -84,8 +84,8 @@ public static class NodeHost
             using var host = Build(settings, executor, log);
             await host.StartAsync(stop);
             var system = host.Services.GetRequiredService<ActorSystem>();
-            var joined = await WaitUntilUp(system, settings.JoinTimeout, stop);
-            if (joined)
+            var join = await WaitUntilUp(system, settings.JoinTimeout, stop);
+            if (join == JoinResult.Up)
             {
                 log.Information("Node {Node} joined the cluster at {Host}:{Port} with {Workers} workers on {Devices}",
                     settings.NodeName, settings.CoordinatorHost, settings.CoordinatorPort, settings.Devices.Count * settings.SlotsPerDevice,
@@ -94,23 +94,33 @@ public static class NodeHost
                 backoff = TimeSpan.FromSeconds(1);
                 await Task.WhenAny(system.WhenTerminated, Task.Delay(Timeout.Infinite, stop));
             }
-            var lost = !stop.IsCancellationRequested;
             await host.StopAsync(CancellationToken.None);
-            if (!lost) break;
-            if (!joined && !everJoined)
+            if (stop.IsCancellationRequested) break;
+            // Only silence from the start means the coordinator is unreachable; a node downed while joining (the
+            // cluster was still removing crashed members) or after working simply tries again.
+            if (join == JoinResult.TimedOut && !everJoined)
                 throw new UserInputException(
                     $"cannot reach the coordinator at {settings.CoordinatorHost}:{settings.CoordinatorPort} (no answer within {settings.JoinTimeout.TotalSeconds:0} s)");
-            log.Warning("Lost the coordinator at {Host}:{Port}; rejoining in {Backoff:0} s", settings.CoordinatorHost, settings.CoordinatorPort, backoff.TotalSeconds);
+            log.Warning(join == JoinResult.Up ? "Lost the coordinator at {Host}:{Port}; rejoining in {Backoff:0} s"
+                    : "Not admitted to the cluster at {Host}:{Port}; trying again in {Backoff:0} s",
+                settings.CoordinatorHost, settings.CoordinatorPort, backoff.TotalSeconds);
             try { await Task.Delay(backoff, stop); } catch (OperationCanceledException) { break; }
             backoff = TimeSpan.FromSeconds(Math.Min(30, backoff.TotalSeconds * 2));
         }
     }
 
-    static async Task<bool> WaitUntilUp(ActorSystem system, TimeSpan timeout, CancellationToken stop)
+    enum JoinResult { Up, Terminated, TimedOut }
+
+    static async Task<JoinResult> WaitUntilUp(ActorSystem system, TimeSpan timeout, CancellationToken stop)
     {
         var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Cluster.Get(system).RegisterOnMemberUp(() => up.TrySetResult());
         var finished = await Task.WhenAny(up.Task, system.WhenTerminated, Task.Delay(timeout, stop).ContinueWith(_ => { }));
-        return finished == up.Task;
+        // The coordinator answered (we are a joining member) but admission waits for crashed members to be downed:
+        // that is not an unreachable coordinator, so keep waiting.
+        if (finished != up.Task && finished != system.WhenTerminated && !stop.IsCancellationRequested
+            && Cluster.Get(system).State.Members.Count > 0)
+            finished = await Task.WhenAny(up.Task, system.WhenTerminated, Task.Delay(Timeout.Infinite, stop).ContinueWith(_ => { }));
+        return finished == up.Task ? JoinResult.Up : finished == system.WhenTerminated ? JoinResult.Terminated : JoinResult.TimedOut;
     }
 }
