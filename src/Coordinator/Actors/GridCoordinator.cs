@@ -139,7 +139,7 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
         Receive<Status.Failure>(f =>
         {
             _akkaLog.Warning("Reading trial states from the journal failed ({0}); retrying", f.Cause.Message);
-            Context.System.Scheduler.ScheduleTellOnce(TimeSpan.FromSeconds(2), Self, new RetryRecovery(), Self);
+            Timers.StartSingleTimer("retry-recovery", new RetryRecovery(), TimeSpan.FromSeconds(2));
         });
         Receive<RetryRecovery>(_ => AskAllTrialStates());
         Receive<ProgressTick>(_ => { });

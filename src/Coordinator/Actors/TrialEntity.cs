@@ -12,12 +12,7 @@ public sealed class TrialShardRegion;
 /// <summary>Routes every <see cref="ITrialMessage"/> to the entity named by its trial id.</summary>
 public sealed class TrialMessageExtractor() : HashCodeMessageExtractor(maxNumberOfShards: 32)
 {
-    public override string? EntityId(object message) => message switch
-    {
-        ITrialMessage m => m.TrialId,
-        ShardRegion.StartEntity s => s.EntityId,
-        _ => null,
-    };
+    public override string? EntityId(object message) => message is ITrialMessage m ? m.TrialId : null;
 }
 
 /// <summary>

@@ -56,7 +56,7 @@ public sealed class GridCoordinatorTests : TestKit, IDisposable
     }
 
     [Fact]
-    public void Every_trial_finishes_once_and_the_report_is_asked_for()
+    public async Task Every_trial_finishes_once_and_the_report_is_asked_for()
     {
         var trials = new[] { Trial("sgd", 1), Trial("sam", 1), Trial("sgd", 2), Trial("sam", 2) };
         var coordinator = StartCoordinator(trials);
@@ -78,8 +78,7 @@ public sealed class GridCoordinatorTests : TestKit, IDisposable
             }
 
         Assert.Equal(trials.Select(t => t.Key.Id).OrderBy(x => x), seen.OrderBy(x => x));
-        var finished = _completion.Task.Wait(TimeSpan.FromSeconds(10)) ? _completion.Task.Result : null;
-        Assert.NotNull(finished);
+        var finished = await _completion.Task.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(4, finished!.Completed);
         Assert.Equal("report of 4 trials", finished.Table);
         var rows = File.ReadAllLines(_folder.TrialsCsv).Skip(1).ToList();
@@ -89,7 +88,7 @@ public sealed class GridCoordinatorTests : TestKit, IDisposable
     }
 
     [Fact]
-    public void A_lost_worker_s_trial_goes_back_to_the_queue_and_runs_elsewhere()
+    public async Task A_lost_worker_s_trial_goes_back_to_the_queue_and_runs_elsewhere()
     {
         var trials = new[] { Trial("sgd", 1) };
         var coordinator = StartCoordinator(trials);
@@ -111,13 +110,13 @@ public sealed class GridCoordinatorTests : TestKit, IDisposable
         survivor.ExpectMsg<OutcomeRecorded>();
         region.Tell(Completed(a, node: "n1"), survivor.Ref);
         survivor.ExpectMsg<OutcomeRecorded>();
-        Assert.True(_completion.Task.Wait(TimeSpan.FromSeconds(10)));
+        await _completion.Task.WaitAsync(TimeSpan.FromSeconds(10));
         var row = Assert.Single(File.ReadAllLines(_folder.TrialsCsv).Skip(1));
         Assert.Contains(",n2,cpu,2,", row);
     }
 
     [Fact]
-    public void A_failing_trial_is_retried_with_the_same_seed_then_reported_failed()
+    public async Task A_failing_trial_is_retried_with_the_same_seed_then_reported_failed()
     {
         var trials = new[] { Trial("sam", 1) };
         var coordinator = StartCoordinator(trials, maxRetries: 1);
@@ -136,15 +135,14 @@ public sealed class GridCoordinatorTests : TestKit, IDisposable
         worker.Send(coordinator, new WorkerReady("w0", "n1", "cpu"));
         worker.ExpectNoMsg(TimeSpan.FromMilliseconds(300)); // nothing left: 1 try + 1 retry
         Assert.Single(seeds.Distinct());
-        Assert.True(_completion.Task.Wait(TimeSpan.FromSeconds(10)));
-        Assert.Equal(1, _completion.Task.Result.Failed);
+        Assert.Equal(1, (await _completion.Task.WaitAsync(TimeSpan.FromSeconds(10))).Failed);
         var row = Assert.Single(File.ReadAllLines(_folder.TrialsCsv).Skip(1));
         Assert.Contains(",failed,", row);
         Assert.Contains("loss became NaN at epoch 1", row);
     }
 
     [Fact]
-    public void A_restarted_coordinator_reads_finished_trials_back_from_the_journal()
+    public async Task A_restarted_coordinator_reads_finished_trials_back_from_the_journal()
     {
         var trials = new[] { Trial("sgd", 1), Trial("sam", 1) };
         var coordinator = StartCoordinator(trials);
@@ -159,8 +157,10 @@ public sealed class GridCoordinatorTests : TestKit, IDisposable
         Watch(coordinator);
         Sys.Stop(coordinator);
         ExpectTerminated(coordinator);
-        var restarted = Sys.ActorOf(GridCoordinator.Props(new GridPlan(trials, 1, _ => 1.0), Sys.ActorSelection("/user/trials").ResolveOne(TimeSpan.FromSeconds(3)).Result,
-            Sys.ActorSelection("/user/aggregator").ResolveOne(TimeSpan.FromSeconds(3)).Result, _folder, _log, _completion, TimeSpan.FromSeconds(30)), "coordinator-2");
+        var trialRegion = await Sys.ActorSelection("/user/trials").ResolveOne(TimeSpan.FromSeconds(3));
+        var aggregator = await Sys.ActorSelection("/user/aggregator").ResolveOne(TimeSpan.FromSeconds(3));
+        var restarted = Sys.ActorOf(GridCoordinator.Props(new GridPlan(trials, 1, _ => 1.0), trialRegion, aggregator,
+            _folder, _log, _completion, TimeSpan.FromSeconds(30)), "coordinator-2");
         _coordinator = restarted;
         var fresh = CreateTestProbe();
         fresh.Send(restarted, new WorkerReady("w9", "n2", "cpu"));
@@ -168,8 +168,7 @@ public sealed class GridCoordinatorTests : TestKit, IDisposable
         Assert.NotEqual(a.Trial.Key, next.Trial.Key);
         region.Tell(Completed(next), fresh.Ref);
         fresh.ExpectMsg<OutcomeRecorded>();
-        Assert.True(_completion.Task.Wait(TimeSpan.FromSeconds(10)));
-        Assert.Equal(1, _completion.Task.Result.Recovered);
+        Assert.Equal(1, (await _completion.Task.WaitAsync(TimeSpan.FromSeconds(10))).Recovered);
         Assert.Equal(2, File.ReadAllLines(_folder.TrialsCsv).Length - 1);
     }
 

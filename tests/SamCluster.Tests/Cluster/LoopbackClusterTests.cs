@@ -264,7 +264,7 @@ public sealed class BallisticTests(ITestOutputHelper output) : IDisposable
     readonly string _work = Directory.CreateTempSubdirectory("samcluster-ballistic-test-").FullName;
 
     [Fact]
-    public void Every_trial_appears_exactly_once_whatever_is_killed()
+    public async Task Every_trial_appears_exactly_once_whatever_is_killed()
     {
         var grid = ProcessTests.WriteTinyGrid(_work, optimizers: "[sgd, sam]", repeats: 3, epochs: 2);
         var script = Path.Combine(RepositoryRoot(), "tests", "ballistic", "ballistic.sh");
@@ -276,10 +276,11 @@ public sealed class BallisticTests(ITestOutputHelper output) : IDisposable
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         Assert.True(process.WaitForExit(TimeSpan.FromMinutes(8)), "ballistic run did not end");
-        output.WriteLine(stdout.Result);
-        output.WriteLine(stderr.Result);
+        var printed = await stdout;
+        output.WriteLine(printed);
+        output.WriteLine(await stderr);
         Assert.Equal(0, process.ExitCode);
-        Assert.Matches(@"kills survived \d+ .* / trials 6 of 6 / duplicates 0 / wall time", stdout.Result);
+        Assert.Matches(@"kills survived \d+ .* / trials 6 of 6 / duplicates 0 / wall time", printed);
     }
 
     static string RepositoryRoot()
