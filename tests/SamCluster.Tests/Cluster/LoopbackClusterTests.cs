@@ -49,7 +49,11 @@ public sealed class LoopbackClusterTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("trial finished: completed", log);
     }
 
-    public void Dispose() => Directory.Delete(_work, recursive: true);
+    public void Dispose()
+    {
+        ProcessTests.KillLeftovers();
+        Directory.Delete(_work, recursive: true);
+    }
 }
 
 /// <summary>Helpers for tests that run samcluster processes; they run one at a time (the machine has 2 cores).</summary>
@@ -103,6 +107,7 @@ public sealed class ProcessTests
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "samcluster.dll"));
         foreach (var a in args) start.ArgumentList.Add(a);
         var process = Process.Start(start)!;
+        Started.Add(process);
         var tag = args[0];
         process.OutputDataReceived += (_, e) =>
         {
@@ -119,6 +124,21 @@ public sealed class ProcessTests
     static void TryLog(ITestOutputHelper output, string line)
     {
         try { output.WriteLine(line); } catch (InvalidOperationException) { } // the test already ended
+    }
+
+    static readonly System.Collections.Concurrent.ConcurrentBag<Process> Started = new();
+
+    /// <summary>Kills whatever a test started and left running (a failed assertion skips its clean-up).</summary>
+    public static void KillLeftovers()
+    {
+        foreach (var process in Started)
+        {
+            try
+            {
+                if (!process.HasExited) process.Kill(entireProcessTree: true);
+            }
+            catch (InvalidOperationException) { } // disposed or never started
+        }
     }
 
     public static void Terminate(Process process)
@@ -253,7 +273,11 @@ public sealed class FaultToleranceTests(ITestOutputHelper output) : IDisposable
         Assert.InRange(recovered[0], Math.Max(2, finishedBefore), 6);
     }
 
-    public void Dispose() => Directory.Delete(_work, recursive: true);
+    public void Dispose()
+    {
+        ProcessTests.KillLeftovers();
+        Directory.Delete(_work, recursive: true);
+    }
 }
 
 /// <summary>The ballistic fault test (tests/ballistic/ballistic.sh) in its short form: a tiny grid, three kills of
@@ -290,5 +314,9 @@ public sealed class BallisticTests(ITestOutputHelper output) : IDisposable
         throw new InvalidOperationException("SamCluster.sln not found above " + AppContext.BaseDirectory);
     }
 
-    public void Dispose() => Directory.Delete(_work, recursive: true);
+    public void Dispose()
+    {
+        ProcessTests.KillLeftovers();
+        Directory.Delete(_work, recursive: true);
+    }
 }
