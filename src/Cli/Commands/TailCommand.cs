@@ -26,17 +26,15 @@ public static class TailCommand
 
     public static int Follow(string runDir, string trialId, bool follow, TextWriter output, CancellationToken stop)
     {
-        var gridCopy = Path.Combine(runDir, "grid.yaml");
-        if (!Directory.Exists(runDir)) throw new UserInputException($"run folder '{runDir}' does not exist");
-        if (!File.Exists(gridCopy)) throw new UserInputException($"'{runDir}' is not a SamCluster run folder (no grid.yaml)");
+        var folder = RunFolder.Open(runDir);
         TrialKey key;
         try { key = TrialKey.Parse(trialId); }
         catch (FormatException e) { throw new UserInputException(e.Message); }
-        var trials = GridExpander.Expand(GridConfigLoader.Load(gridCopy));
+        var trials = GridExpander.Expand(GridConfigLoader.Load(folder.GridCopy));
         if (trials.All(t => t.Key.Id != key.Id))
             throw new UserInputException($"no trial '{key.Id}' in {runDir} (e.g. {string.Join(", ", trials.Take(3).Select(t => t.Key.Id))})");
 
-        var path = Path.Combine(runDir, "logs", key.Id + ".log");
+        var path = folder.TrialLog(key.Id);
         long position = 0;
         var pending = "";
         while (!stop.IsCancellationRequested)

@@ -63,13 +63,10 @@ sealed class YamlSection
     /// <param name="itemWhat">What an item is, for messages: "dataset name".</param>
     public IReadOnlyList<YamlScalarNode>? ScalarList(string key, string itemWhat)
     {
-        var node = Node(key);
+        var node = Present(key);
         switch (node)
         {
             case null:
-                return null;
-            case YamlScalarNode scalar when IsNull(scalar):
-                Problems.Add(node.Start, $"{Name(key)} has no value");
                 return null;
             case YamlScalarNode scalar:
                 return [scalar];
@@ -143,15 +140,24 @@ sealed class YamlSection
         return null;
     }
 
-    YamlScalarNode? Scalar(string key, string what)
+    /// <summary>The key's node, or null when the key is absent or written without a value (reported).</summary>
+    YamlNode? Present(string key)
     {
         var node = Node(key);
+        if (node is YamlScalarNode scalar && IsNull(scalar))
+        {
+            Problems.Add(node.Start, $"{Name(key)} has no value");
+            return null;
+        }
+        return node;
+    }
+
+    YamlScalarNode? Scalar(string key, string what)
+    {
+        var node = Present(key);
         switch (node)
         {
             case null:
-                return null;
-            case YamlScalarNode scalar when IsNull(scalar):
-                Problems.Add(node.Start, $"{Name(key)} has no value");
                 return null;
             case YamlScalarNode scalar:
                 return scalar;

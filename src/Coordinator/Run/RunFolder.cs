@@ -14,8 +14,8 @@ public sealed class RunFolder
     public string Root { get; }
     public string GridCopy => Path.Combine(Root, "grid.yaml");
     public string Manifest => Path.Combine(Root, "run.json");
-    public string TrialsCsv => Path.Combine(Root, "trials.csv");
-    public string EpochsCsv => Path.Combine(Root, "epochs.csv");
+    public string TrialsCsv => Path.Combine(Root, RunFiles.TrialsFile);
+    public string EpochsCsv => Path.Combine(Root, RunFiles.EpochsFile);
     public string LogsDir => Path.Combine(Root, "logs");
     public string EventLog => Path.Combine(Root, "logs", "run.clef");
     public string Journal => Path.Combine(Root, "journal.db");
@@ -24,6 +24,16 @@ public sealed class RunFolder
     public bool Resumed { get; }
 
     RunFolder(string root, bool resumed) { Root = root; Resumed = resumed; }
+
+    /// <summary>An existing run folder, for readers (`tail`): its layout only, nothing created or checked beyond
+    /// it being a run folder.</summary>
+    public static RunFolder Open(string dir)
+    {
+        if (!Directory.Exists(dir)) throw new UserInputException($"run folder '{dir}' does not exist");
+        var folder = new RunFolder(Path.GetFullPath(dir), resumed: true);
+        if (!File.Exists(folder.GridCopy)) throw new UserInputException($"'{dir}' is not a SamCluster run folder (no grid.yaml)");
+        return folder;
+    }
 
     public string TrialLog(string trialId) => Path.Combine(LogsDir, trialId + ".log");
 

@@ -25,6 +25,16 @@ public abstract class TrainingStep : IDisposable
 
     public virtual void Dispose() => Optimizer.Dispose();
 
+    /// <summary>The pass every step starts with: fresh gradients, forward, loss, backward.</summary>
+    protected (Tensor Logits, Tensor Loss) ForwardBackward(Tensor input, Tensor target)
+    {
+        Optimizer.zero_grad();
+        var logits = Model.call(input);
+        var loss = Loss(logits, target);
+        loss.backward();
+        return (logits, loss);
+    }
+
     /// <summary>The optimizers a trial may name; "asam" is what a grid's asam trials are called (SAM, adaptive).</summary>
     public static readonly IReadOnlyList<string> Names = ["sgd", "sam", "asam"];
 
@@ -48,10 +58,7 @@ public sealed class SgdStep(nn.Module<Tensor, Tensor> model, optim.Optimizer sgd
 {
     public override (Tensor Logits, Tensor Loss) Run(Tensor input, Tensor target)
     {
-        Optimizer.zero_grad();
-        var logits = Model.call(input);
-        var loss = Loss(logits, target);
-        loss.backward();
+        var (logits, loss) = ForwardBackward(input, target);
         Optimizer.step();
         return (logits.detach(), loss.detach());
     }
@@ -71,10 +78,7 @@ public sealed class SamStep : TrainingStep
 
     public override (Tensor Logits, Tensor Loss) Run(Tensor input, Tensor target)
     {
-        Optimizer.zero_grad();
-        var logits = Model.call(input);
-        var loss = Loss(logits, target);
-        loss.backward();
+        var (logits, loss) = ForwardBackward(input, target);
         sam.FirstStep();
 
         batchNormStats.Save();              // running stats as the first pass left them
