@@ -47,6 +47,7 @@ public static class TorchRuntime
                 return;
             }
             if (libtorchDir is not null) Preload(libtorchDir);
+            HostAllocator.KeepFreedMemory();
             initializedWith = libtorchDir;
             initialized = true;
         }
