@@ -25,14 +25,18 @@ public abstract class TrainingStep : IDisposable
 
     public virtual void Dispose() => Optimizer.Dispose();
 
-    /// <summary>The pass every step starts with: fresh gradients, forward, loss, backward.</summary>
-    protected (Tensor Logits, Tensor Loss) ForwardBackward(Tensor input, Tensor target)
+    /// <summary>Fresh gradients (unless already cleared), forward, loss, backward; returns the logits and loss, detached.</summary>
+    protected (Tensor Logits, Tensor Loss) ForwardBackward(Tensor input, Tensor target, bool gradientsCleared = false)
     {
-        Optimizer.zero_grad();
+        // Every layer's output has a .NET handle that would keep its memory until the step's scope ends; this scope
+        // lets the pass's activations go as soon as it is over, so SAM's second pass does not run beside the first's
+        // (at 3×256×256 that is gigabytes, and on a GPU the difference between fitting and not).
+        using var pass = NewDisposeScope();
+        if (!gradientsCleared) Optimizer.zero_grad();
         var logits = Model.call(input);
         var loss = Loss(logits, target);
         loss.backward();
-        return (logits, loss);
+        return (logits.detach().MoveToOuterDisposeScope(), loss.detach().MoveToOuterDisposeScope());
     }
 
     /// <summary>The optimizers a trial may name; "asam" is what a grid's asam trials are called (SAM, adaptive).</summary>
@@ -58,9 +62,9 @@ public sealed class SgdStep(nn.Module<Tensor, Tensor> model, optim.Optimizer sgd
 {
     public override (Tensor Logits, Tensor Loss) Run(Tensor input, Tensor target)
     {
-        var (logits, loss) = ForwardBackward(input, target);
+        var result = ForwardBackward(input, target);
         Optimizer.step();
-        return (logits.detach(), loss.detach());
+        return result;
     }
 }
 
@@ -78,14 +82,16 @@ public sealed class SamStep : TrainingStep
 
     public override (Tensor Logits, Tensor Loss) Run(Tensor input, Tensor target)
     {
-        var (logits, loss) = ForwardBackward(input, target);
+        var result = ForwardBackward(input, target);
         sam.FirstStep();
 
         batchNormStats.Save();              // running stats as the first pass left them
-        Loss(Model.call(input), target).backward();
+        var atPerturbed = ForwardBackward(input, target, gradientsCleared: true);   // FirstStep cleared them
+        atPerturbed.Logits.Dispose();
+        atPerturbed.Loss.Dispose();
         batchNormStats.Restore();           // the second pass at w + e must not count
         sam.SecondStep();
-        return (logits.detach(), loss.detach());
+        return result;
     }
 
     public override void Dispose()
