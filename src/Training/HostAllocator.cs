@@ -15,22 +15,9 @@ public static partial class HostAllocator
     private const int M_MMAP_THRESHOLD = -3;
     private const int MaxMmapThreshold = 32 * 1024 * 1024;
 
-    /// <summary>Applies the setting once per process; a no-op off glibc, or where the user already tunes malloc
-    /// through the environment (their choice wins). Returns whether it was applied.</summary>
+    /// <summary>Applies the setting (idempotent: a second call sets the same values); a no-op off glibc, or where the
+    /// user already tunes malloc through the environment (their choice wins). Returns whether it was applied.</summary>
     public static bool KeepFreedMemory()
-    {
-        lock (Gate)
-        {
-            if (applied is { } done) return done;
-            applied = TryApply();
-            return applied.Value;
-        }
-    }
-
-    private static readonly Lock Gate = new();
-    private static bool? applied;
-
-    private static bool TryApply()
     {
         if (!OperatingSystem.IsLinux() || UserTunesMalloc()) return false;
         try
