@@ -1,10 +1,14 @@
 using SamCluster.Messages;
+using SamCluster.Training;
 
 namespace SamCluster.GpuNode;
 
-/// <summary>Runs one trial on one device, calling <paramref name="onEpoch"/> (from the training thread) as each epoch ends.
-/// Throws on failure; the exception's message becomes the trial's failure reason.</summary>
+/// <summary>Runs one attempt of a trial on one device. <paramref name="onResume"/> says where training starts (from
+/// which checkpoint, or epoch 0); <paramref name="onEpoch"/> is called as each epoch ends, with the checkpoint saved
+/// after it. Both are called from the training thread. Throws on failure; the exception's message becomes the
+/// attempt's failure reason.</summary>
 public interface ITrialExecutor
 {
-    TrialSummary Run(TrialSpec trial, string device, Action<EpochMetrics> onEpoch, CancellationToken cancel);
+    TrialResult Run(AssignTrial assignment, string device, Action<ResumeReport> onResume,
+        Action<EpochMetrics, CheckpointRef?> onEpoch, CancellationToken cancel);
 }

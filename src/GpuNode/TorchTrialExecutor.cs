@@ -1,6 +1,7 @@
 using System.Text.Json;
 using SamCluster.Messages;
 using SamCluster.Training;
+using SamCluster.Training.Checkpoints;
 using SamCluster.Training.Data;
 
 namespace SamCluster.GpuNode;
@@ -8,22 +9,29 @@ namespace SamCluster.GpuNode;
 /// <summary>
 /// Trains trials with TorchSharp. A node loads each dataset once (decoded, cached) and copies it once to each of its
 /// devices; every trial on that device shares those tensors (read-only), so the per-trial cost is the training alone.
+/// Checkpoints go to the node's own checkpoint store when it has one (--checkpoint-dir), else to the one the
+/// coordinator names (the same folder for `local`).
 /// </summary>
-public sealed class TorchTrialExecutor : ITrialExecutor, IDisposable
+public sealed class TorchTrialExecutor(string? checkpointDir = null) : ITrialExecutor, IDisposable
 {
     readonly Dictionary<string, ImageDataset> _hostData = new();
     readonly Dictionary<(string Data, string Device), TrainingTensors> _deviceData = new();
     readonly Lock _gate = new();
     readonly CountdownEvent _running = new(1); // 1 = the executor itself; each trial adds one while it runs
 
-    public TrialSummary Run(TrialSpec trial, string device, Action<EpochMetrics> onEpoch, CancellationToken cancel)
+    public TrialResult Run(AssignTrial assignment, string device, Action<ResumeReport> onResume,
+        Action<EpochMetrics, CheckpointRef?> onEpoch, CancellationToken cancel)
     {
         if (!_running.TryAddCount()) throw new OperationCanceledException("the node is shutting down");
         try
         {
             var torchDevice = TrainingDevice.Resolve(device);
-            var data = DataOn(trial.Data, device, torchDevice);
-            return TrialRunner.Run(trial, data, torchDevice, onEpoch, cancel);
+            var data = DataOn(assignment.Trial.Data, device, torchDevice);
+            var storeRoot = checkpointDir ?? assignment.CheckpointDir;
+            var checkpointing = storeRoot is null ? null
+                : new TrialCheckpointing(new CheckpointStore(storeRoot), assignment.Attempt, assignment.CheckpointEvery,
+                    assignment.ResumeFrom, SaveWeights: true);
+            return TrialRunner.Run(assignment.Trial, data, torchDevice, onResume, onEpoch, checkpointing, cancel);
         }
         finally
         {

@@ -1,14 +1,17 @@
 using Akka.Actor;
 using Akka.Event;
 using SamCluster.Messages;
+using SamCluster.Training;
 
 namespace SamCluster.GpuNode;
 
 /// <summary>
-/// One device slot of a GPU node. Pulls work: announces itself (<see cref="WorkerReady"/>) while idle, runs the one trial
-/// it is given on a dedicated thread pinned to its device, streams each epoch to the trial's entity, then reports the
-/// outcome and resends it until the entity acknowledges — only then does it ask for more. Stopping the worker (node
-/// shutdown) cancels its trial; the coordinator sees it go and queues the trial again.
+/// One device slot of a GPU node. Pulls work: announces itself (<see cref="WorkerReady"/>) while idle. An assignment is
+/// answered at once — accepted when idle, refused when busy — so the coordinator never waits on silence. While the
+/// attempt trains (on a dedicated thread pinned to the device) the worker numbers every report it makes (accept, resume
+/// point, each epoch with its checkpoint, the outcome), sends it to the trial's entity, and resends what is not yet
+/// acknowledged; it renews its lease with the coordinator meanwhile. It asks for new work once its outcome is
+/// acknowledged. A superseded attempt (lease expired, trial handed out again) is cancelled and never reported on again.
 /// </summary>
 public sealed class TrialWorker : ReceiveActor, IWithTimers
 {
@@ -17,8 +20,10 @@ public sealed class TrialWorker : ReceiveActor, IWithTimers
 
     // ---- protocol (local) ----
     sealed record Announce;
-    sealed record ResendOutcome;
-    sealed record TrainingEnded(AssignTrial Assignment, IReadOnlyList<EpochMetrics> Epochs, TrialSummary? Summary, string? Failure);
+    sealed record Resend;
+    sealed record Resumed(AssignTrial Assignment, ResumeReport Report);
+    sealed record EpochEnded(AssignTrial Assignment, EpochMetrics Metrics, CheckpointRef? Checkpoint);
+    sealed record TrainingEnded(AssignTrial Assignment, TrialResult? Result, string? Failure);
 
     readonly Slot _slot;
     readonly IActorRef _coordinator;
@@ -26,8 +31,16 @@ public sealed class TrialWorker : ReceiveActor, IWithTimers
     readonly ITrialExecutor _executor;
     readonly TimeSpan _resendInterval;
     readonly ILoggingAdapter _log = Context.GetLogger();
+
+    // ---- the attempt in hand ----
+    AssignTrial? _attempt;
     CancellationTokenSource? _cancel;
-    ITrialMessage? _pendingOutcome;
+    bool _training;
+    bool _resumeReported;
+    bool _outcomeMade;
+    bool _superseded;
+    int _lastSeq;
+    readonly SortedDictionary<int, IAttemptReport> _unacknowledged = new();
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -54,6 +67,11 @@ public sealed class TrialWorker : ReceiveActor, IWithTimers
 
     void BecomeIdle()
     {
+        Timers.Cancel("resend");
+        _attempt = null;
+        _cancel?.Dispose();
+        _cancel = null;
+        _unacknowledged.Clear();
         Become(Idle);
         AskForWork();
         // Keep asking while idle: a coordinator that restarted knows nothing of us until we do.
@@ -65,79 +83,138 @@ public sealed class TrialWorker : ReceiveActor, IWithTimers
     void Idle()
     {
         Receive<Announce>(_ => AskForWork());
-        Receive<AssignTrial>(StartTraining);
-        Receive<OutcomeRecorded>(_ => { });
+        Receive<AssignTrial>(StartAttempt);
+        Receive<ReportAck>(_ => { });
+        Receive<AttemptSuperseded>(_ => { });
     }
 
-    void StartTraining(AssignTrial assignment)
+    void StartAttempt(AssignTrial assignment)
     {
         Timers.Cancel("announce");
-        Become(Training);
+        _attempt = assignment;
+        _training = true;
+        _resumeReported = false;
+        _outcomeMade = false;
+        _superseded = false;
+        _lastSeq = 0;
+        Become(Busy);
+        Report(seq => new AcceptAttempt(assignment.Trial.Key.Id, assignment.Attempt, seq));
+        Timers.StartPeriodicTimer("resend", new Resend(), _resendInterval);
+
         var trial = assignment.Trial;
         _log.Info("Training {0} (attempt {1}) on {2}", trial.Key.Id, assignment.Attempt, _slot.Device);
         _cancel = new CancellationTokenSource();
         var cancel = _cancel.Token;
-        var trials = _trials;
-        var epochs = new List<EpochMetrics>();
+        var self = Self;
         Task.Factory.StartNew(() =>
         {
             try
             {
-                var summary = _executor.Run(trial, _slot.Device, metrics =>
-                {
-                    lock (epochs) epochs.Add(metrics);
-                    trials.Tell(new EpochCompleted(trial.Key.Id, assignment.Attempt, metrics));
-                }, cancel);
-                return new TrainingEnded(assignment, Snapshot(epochs), summary, null);
+                var result = _executor.Run(assignment, _slot.Device,
+                    resume => self.Tell(new Resumed(assignment, resume)),
+                    (metrics, checkpoint) => self.Tell(new EpochEnded(assignment, metrics, checkpoint)),
+                    cancel);
+                return new TrainingEnded(assignment, result, null);
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancel.IsCancellationRequested)
             {
-                return new TrainingEnded(assignment, Snapshot(epochs), null, FailureReason(e));
+                return new TrainingEnded(assignment, null, FailureReason(e));
             }
         }, cancel, TaskCreationOptions.LongRunning, TaskScheduler.Default)
-            .PipeTo(Self, failure: e => new TrainingEnded(assignment, [], null, "cancelled"));
-    }
-
-    static IReadOnlyList<EpochMetrics> Snapshot(List<EpochMetrics> epochs)
-    {
-        lock (epochs) return epochs.ToArray();
+            .PipeTo(self, failure: _ => new TrainingEnded(assignment, null, null));
     }
 
     static string FailureReason(Exception e) =>
         e is AggregateException { InnerException: { } inner } ? FailureReason(inner) : $"{e.Message} ({e.GetType().Name})";
 
-    void Training()
+    void Busy()
     {
-        Receive<TrainingEnded>(ended =>
+        Receive<AssignTrial>(a =>
         {
-            _cancel?.Dispose();
-            _cancel = null;
-            var a = ended.Assignment;
-            var id = a.Trial.Key.Id;
-            _pendingOutcome = ended.Summary is { } summary
-                ? new TrialCompleted(id, a.Attempt, _slot.Node, _slot.Device, ended.Epochs, summary)
-                : new TrialFailed(id, a.Attempt, _slot.Node, _slot.Device, ended.Failure ?? "unknown failure");
-            if (ended.Summary is null) _log.Warning("Trial {0} attempt {1} failed: {2}", id, a.Attempt, ended.Failure);
-            Become(Reporting);
-            _trials.Tell(_pendingOutcome);
-            Timers.StartPeriodicTimer("resend", new ResendOutcome(), _resendInterval);
+            if (IsCurrent(a.Trial.Key.Id, a.Attempt)) return; // the same hand-out again
+            // Refuse at once, so the trial goes back to the queue now rather than when the acknowledgement times out.
+            _trials.Tell(new RejectAttempt(a.Trial.Key.Id, a.Attempt, 1, $"{_slot.WorkerId}@{_slot.Node} is busy with {_attempt!.Trial.Key.Id}"));
         });
-        Receive<AssignTrial>(a => _log.Warning("Busy; ignoring a second assignment ({0})", a.Trial.Key.Id));
+        Receive<Resumed>(r =>
+        {
+            if (!ReferenceEquals(r.Assignment, _attempt) || _superseded) return;
+            _resumeReported = true;
+            var id = r.Assignment.Trial.Key.Id;
+            Report(seq => new ReportResume(id, r.Assignment.Attempt, seq, r.Report.From, r.Report.Note));
+        });
+        Receive<EpochEnded>(e =>
+        {
+            if (!ReferenceEquals(e.Assignment, _attempt) || _superseded) return;
+            var id = e.Assignment.Trial.Key.Id;
+            EnsureResumeReported(e.Assignment);
+            Report(seq => new ReportEpoch(id, e.Assignment.Attempt, seq, e.Metrics, e.Checkpoint));
+        });
+        Receive<TrainingEnded>(OnTrainingEnded);
+        Receive<ReportAck>(ack =>
+        {
+            if (!IsCurrent(ack.TrialId, ack.Attempt)) return;
+            foreach (var seq in _unacknowledged.Keys.Where(s => s <= ack.Seq).ToList()) _unacknowledged.Remove(seq);
+            if (_outcomeMade && _unacknowledged.Count == 0) BecomeIdle();
+        });
+        Receive<AttemptSuperseded>(s =>
+        {
+            if (!IsCurrent(s.TrialId, s.Attempt) || _superseded) return;
+            _log.Warning("Attempt {0} of {1} superseded ({2}); stopping it", s.Attempt, s.TrialId, s.Why);
+            _superseded = true;
+            _unacknowledged.Clear();
+            _cancel?.Cancel();
+            if (!_training) BecomeIdle(); // else when the training thread has let go of the device
+        });
+        Receive<Resend>(_ =>
+        {
+            foreach (var report in _unacknowledged.Values) _trials.Tell(report);
+            if (_training && !_superseded) _coordinator.Tell(new RenewLease(_attempt!.Trial.Key.Id, _attempt.Attempt));
+        });
         Receive<Announce>(_ => { });
-        Receive<OutcomeRecorded>(_ => { });
     }
 
-    void Reporting()
+    void OnTrainingEnded(TrainingEnded ended)
     {
-        Receive<ResendOutcome>(_ => _trials.Tell(_pendingOutcome));
-        Receive<OutcomeRecorded>(ack =>
+        if (!ReferenceEquals(ended.Assignment, _attempt)) return;
+        _training = false;
+        if (_superseded)
         {
-            if (_pendingOutcome is null || ack.TrialId != _pendingOutcome.TrialId) return;
-            Timers.Cancel("resend");
-            _pendingOutcome = null;
             BecomeIdle();
-        });
-        Receive<AssignTrial>(a => _log.Warning("Still reporting; ignoring an assignment ({0})", a.Trial.Key.Id));
-        Receive<Announce>(_ => { });
+            return;
+        }
+        var a = ended.Assignment;
+        var id = a.Trial.Key.Id;
+        if (ended.Result is null && ended.Failure is null)
+        {
+            // Cancelled without being superseded: the node is stopping; the coordinator re-queues the trial.
+            return;
+        }
+        EnsureResumeReported(a);
+        _outcomeMade = true;
+        if (ended.Result is { } result)
+            Report(seq => new ReportCompleted(id, a.Attempt, seq, result.Summary, result.Weights));
+        else
+        {
+            _log.Warning("Trial {0} attempt {1} failed: {2}", id, a.Attempt, ended.Failure);
+            Report(seq => new ReportFailed(id, a.Attempt, seq, ended.Failure!));
+        }
     }
+
+    /// <summary>Epochs and outcomes follow the resume point in the entity's rules; an executor that started from
+    /// epoch 0 without saying so gets it said for it.</summary>
+    void EnsureResumeReported(AssignTrial a)
+    {
+        if (_resumeReported) return;
+        _resumeReported = true;
+        Report(seq => new ReportResume(a.Trial.Key.Id, a.Attempt, seq, null, ""));
+    }
+
+    void Report(Func<int, IAttemptReport> make)
+    {
+        var report = make(++_lastSeq);
+        _unacknowledged[report.Seq] = report;
+        _trials.Tell(report);
+    }
+
+    bool IsCurrent(string trialId, int attempt) => _attempt is { } a && a.Trial.Key.Id == trialId && a.Attempt == attempt;
 }

@@ -10,46 +10,114 @@ public interface ITrialMessage : IClusterMessage
     string TrialId { get; }
 }
 
-/// <summary>Worker → coordinator: this worker (one device slot) is free and asks for a trial (work pulling).</summary>
+// ---------------------------------------------------------------------------------------------------------------
+// Worker ↔ coordinator (scheduling)
+// ---------------------------------------------------------------------------------------------------------------
+
+/// <summary>Worker → coordinator: this worker (one device slot) is free and asks for a trial (work pulling). Resent
+/// while idle, so a restarted coordinator learns of it.</summary>
 public sealed record WorkerReady(string WorkerId, string Node, string Device) : IClusterMessage;
 
-/// <summary>Coordinator → worker: run this trial. Attempt counts from 1 and grows on every hand-out.</summary>
-public sealed record AssignTrial(TrialSpec Trial, int Attempt) : IClusterMessage;
+/// <summary>Coordinator → worker: run this attempt of the trial. The worker answers the trial's entity at once with
+/// <see cref="AcceptAttempt"/> or <see cref="RejectAttempt"/>; silence past the acknowledgement timeout puts the trial
+/// back in the queue.</summary>
+/// <param name="Attempt">The fencing token: counts from 1, grows on every hand-out; reports of any other attempt are refused.</param>
+/// <param name="ResumeFrom">Checkpoints to resume from, best first (newest epoch); the worker takes the first that verifies.</param>
+/// <param name="CheckpointEvery">Save a checkpoint after every this many epochs (0 = none).</param>
+/// <param name="CheckpointDir">The coordinator's checkpoint store; a node's own --checkpoint-dir takes precedence.</param>
+public sealed record AssignTrial(
+    TrialSpec Trial,
+    int Attempt,
+    IReadOnlyList<CheckpointRef> ResumeFrom,
+    int CheckpointEvery,
+    string? CheckpointDir) : IClusterMessage;
 
-/// <summary>Coordinator → trial entity: the trial was handed to a worker.</summary>
-public sealed record TrialStarted(string TrialId, int Attempt, string WorkerId, string Node, string Device) : ITrialMessage;
+/// <summary>Worker → coordinator, every few seconds while an attempt runs: the lease on it is renewed (epoch reports
+/// renew it too; this covers epochs longer than the lease).</summary>
+public sealed record RenewLease(string TrialId, int Attempt) : IClusterMessage;
 
-/// <summary>Worker → trial entity, as each epoch ends.</summary>
-public sealed record EpochCompleted(string TrialId, int Attempt, EpochMetrics Metrics) : ITrialMessage;
+/// <summary>Coordinator or trial entity → worker: this attempt is superseded (lease expired, trial finished, handed
+/// out again); stop it and report nothing more of it.</summary>
+public sealed record AttemptSuperseded(string TrialId, int Attempt, string Why) : IClusterMessage;
 
-/// <summary>Worker → trial entity: the trial finished; carries every epoch so the outcome is complete even if an
-/// epoch message was lost. Acknowledged with <see cref="OutcomeRecorded"/>; the worker resends until then.</summary>
-public sealed record TrialCompleted(string TrialId, int Attempt, string Node, string Device,
-    IReadOnlyList<EpochMetrics> Epochs, TrialSummary Summary) : ITrialMessage;
+// ---------------------------------------------------------------------------------------------------------------
+// Commands to a trial's entity
+// ---------------------------------------------------------------------------------------------------------------
 
-/// <summary>Worker → trial entity: the attempt failed (NaN loss, exception). Acknowledged like TrialCompleted.</summary>
-public sealed record TrialFailed(string TrialId, int Attempt, string Node, string Device, string Reason) : ITrialMessage;
+/// <summary>Coordinator → entity: hand the trial to this worker. The entity numbers the attempt and records
+/// <see cref="AttemptStarted"/>, or answers <see cref="StartRefused"/> when the trial is already completed.</summary>
+public sealed record StartAttempt(string TrialId, string WorkerId, string Node, string Device) : ITrialMessage;
 
-/// <summary>Trial entity → worker: the outcome is persisted; the worker may take new work.</summary>
-public sealed record OutcomeRecorded(string TrialId, int Attempt) : IClusterMessage;
+/// <summary>Coordinator → entity: the attempt is given up (its worker was lost, its lease expired).</summary>
+public sealed record ReleaseAttempt(string TrialId, int Attempt, string Why) : ITrialMessage;
 
-/// <summary>Anyone → trial entity: reply with its <see cref="TrialState"/>.</summary>
+/// <summary>Anyone → entity: reply with its <see cref="TrialState"/>.</summary>
 public sealed record GetTrialState(string TrialId) : ITrialMessage;
 
-public enum TrialStatus { Queued, Running, Completed, Failed }
-
-/// <summary>What the journal knows of one trial. Failures counts failed attempts; whether the trial has finally failed
-/// is the coordinator's decision (failures beyond the retry budget).</summary>
-public sealed record TrialState(
-    string TrialId,
-    TrialStatus Status,
-    int Attempt,
-    int Failures,
-    string? Node,
-    string? Device,
-    IReadOnlyList<EpochMetrics> Epochs,
-    TrialSummary? Summary,
-    string? LastFailure) : IClusterMessage
+/// <summary>What a worker reports about its attempt. Reports are numbered from 1 in the order the worker makes them;
+/// the entity applies them strictly in that order, each once, and acknowledges each (<see cref="ReportAck"/>). The
+/// worker resends what is unacknowledged, so a lost message delays a report but never loses or reorders it.</summary>
+public interface IAttemptReport : ITrialMessage
 {
-    public static TrialState New(string trialId) => new(trialId, TrialStatus.Queued, 0, 0, null, null, [], null, null);
+    int Attempt { get; }
+    int Seq { get; }
 }
+
+/// <summary>Worker → entity, report 1: the worker took the attempt; its lease starts.</summary>
+public sealed record AcceptAttempt(string TrialId, int Attempt, int Seq) : IAttemptReport;
+
+/// <summary>Worker → entity, report 1: the worker cannot take the attempt (busy); the trial goes back to the queue.</summary>
+public sealed record RejectAttempt(string TrialId, int Attempt, int Seq, string Reason) : IAttemptReport;
+
+/// <summary>Worker → entity: where training starts. <paramref name="From"/> null means epoch 0;
+/// <paramref name="Note"/> says why when a checkpoint could not be used.</summary>
+public sealed record ReportResume(string TrialId, int Attempt, int Seq, CheckpointRef? From, string Note) : IAttemptReport;
+
+/// <summary>Worker → entity: one epoch's metrics (each epoch crosses the wire once) and the checkpoint saved after it.</summary>
+public sealed record ReportEpoch(string TrialId, int Attempt, int Seq, EpochMetrics Metrics, CheckpointRef? Checkpoint) : IAttemptReport;
+
+/// <summary>Worker → entity: the attempt finished. Carries the summary, not the history: the entity already holds
+/// every epoch (reports are applied in order), and refuses a summary that does not match them.</summary>
+public sealed record ReportCompleted(string TrialId, int Attempt, int Seq, TrialSummary Summary, CheckpointRef? Weights) : IAttemptReport;
+
+/// <summary>Worker → entity: the attempt failed (NaN loss, an exception).</summary>
+public sealed record ReportFailed(string TrialId, int Attempt, int Seq, string Reason) : IAttemptReport;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Replies of a trial's entity
+// ---------------------------------------------------------------------------------------------------------------
+
+/// <summary>Entity → worker: reports 1..Seq of the attempt are persisted.</summary>
+public sealed record ReportAck(string TrialId, int Attempt, int Seq) : IClusterMessage;
+
+/// <summary>Entity → coordinator: the trial cannot be started again (it is completed).</summary>
+public sealed record StartRefused(string TrialId, string Why) : IClusterMessage;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Events: what a trial's entity journals, and publishes to the coordinator (its observers read them)
+// ---------------------------------------------------------------------------------------------------------------
+
+/// <summary>A fact in a trial's life, journaled by its entity. The trial's state is a fold of its events.</summary>
+public interface ITrialEvent : IClusterMessage
+{
+    string TrialId { get; }
+    int Attempt { get; }
+}
+
+public sealed record AttemptStarted(string TrialId, int Attempt, string WorkerId, string Node, string Device, DateTimeOffset At) : ITrialEvent;
+
+public sealed record AttemptAccepted(string TrialId, int Attempt) : ITrialEvent;
+
+/// <summary>The attempt starts after <paramref name="From"/>'s epoch (null: epoch 0); the epochs up to it are the
+/// checkpoint's attempt's.</summary>
+public sealed record AttemptResumed(string TrialId, int Attempt, CheckpointRef? From, string Note) : ITrialEvent;
+
+public sealed record EpochRecorded(string TrialId, int Attempt, EpochMetrics Metrics) : ITrialEvent;
+
+public sealed record CheckpointRecorded(string TrialId, int Attempt, CheckpointRef Checkpoint) : ITrialEvent;
+
+public sealed record TrialCompleted(string TrialId, int Attempt, TrialSummary Summary, CheckpointRef? Weights) : ITrialEvent;
+
+public sealed record AttemptFailed(string TrialId, int Attempt, string Reason) : ITrialEvent;
+
+public sealed record AttemptReleased(string TrialId, int Attempt, string Why) : ITrialEvent;

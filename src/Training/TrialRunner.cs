@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using SamCluster.Messages;
+using SamCluster.Training.Checkpoints;
 using SamCluster.Training.Data;
 using SamCluster.Training.Models;
 using SamCluster.Training.Optimization;
@@ -9,8 +10,8 @@ using static TorchSharp.torch;
 namespace SamCluster.Training;
 
 /// <summary>Runs one trial: model and optimizer from the spec, Recipe.Epochs epochs of shuffled mini-batches, a test
-/// pass after each, ReduceLROnPlateau on the test loss. Everything per step stays on the device; figures are read
-/// back once per epoch.</summary>
+/// pass after each, ReduceLROnPlateau on the test loss; optionally checkpointed and resumed. Everything per step stays
+/// on the device; figures are read back once per epoch.</summary>
 public static class TrialRunner
 {
     /// <summary>Runs the trial on a dataset already moved to <paramref name="device"/> (ImageDataset.To(device)).</summary>
@@ -19,33 +20,116 @@ public static class TrialRunner
         Run(spec, TrainingTensors.From(dataOnDevice), device, onEpoch, ct);
 
     public static TrialSummary Run(TrialSpec spec, TrainingTensors data, Device device, Action<EpochMetrics> onEpoch,
-        CancellationToken ct = default)
+        CancellationToken ct = default) =>
+        Run(spec, data, device, onResume: null, (metrics, _) => onEpoch(metrics), checkpointing: null, ct).Summary;
+
+    /// <summary>Runs the trial, resuming from the newest of checkpointing.ResumeCandidates that loads (else from epoch
+    /// 0), checkpointing every checkpointing.Every epochs and, if asked, writing the final weights.
+    /// <paramref name="onResume"/> is called once before training, saying where it starts and, when candidates failed,
+    /// why; <paramref name="onEpoch"/> once per epoch trained here (not for those before the resume point), with the
+    /// checkpoint written after it, if any. A resumed run ends exactly as an uninterrupted one would on the same
+    /// device and thread count: the checkpoint holds all the state the remaining epochs depend on.</summary>
+    public static TrialResult Run(TrialSpec spec, TrainingTensors data, Device device, Action<ResumeReport>? onResume,
+        Action<EpochMetrics, CheckpointRef?> onEpoch, TrialCheckpointing? checkpointing, CancellationToken ct = default)
     {
         var recipe = spec.Recipe;
         Validate(spec);
         if (data.TrainImages.shape[0] < 2) throw new UserInputException("the training split has fewer than 2 images");
+        if (checkpointing is { Every: < 0 }) throw new ArgumentOutOfRangeException(nameof(checkpointing), checkpointing.Every, "Every must be 0 (off) or more");
+        if (checkpointing is { Attempt: < 1 }) throw new ArgumentOutOfRangeException(nameof(checkpointing), checkpointing.Attempt, "attempts count from 1");
 
-        using var model = CreateSeededModel(spec, data);
-        model.to(device);
-        using var step = TrainingStep.Create(spec.Key.Optimizer, model, recipe);
-        var scheduler = PlateauSchedule.Create(step.Optimizer, recipe);
-        using var normaliser = new BatchNormaliser(data.Mean, data.Std, device);
-
-        var epochs = new List<EpochMetrics>();
-        for (int epoch = 1; epoch <= recipe.Epochs; epoch++)
+        var trainer = Trainer.Create(spec, data, device);
+        try
         {
-            var clock = Stopwatch.StartNew();
-            var learningRate = CurrentLearningRate(step.Optimizer);
-            var (trainLoss, trainAcc) = TrainEpoch(model, step, normaliser, data, recipe.BatchSize, spec.Seed, epoch, device, ct);
-            var trainSeconds = clock.Elapsed.TotalSeconds;
-            var (testLoss, testAcc) = Evaluate(model, normaliser, data.TestImages, data.TestLabels, recipe.BatchSize, ct);
-            scheduler.step(testLoss);
-            var metrics = new EpochMetrics(epoch, trainLoss, trainAcc, testLoss, testAcc, learningRate,
-                clock.Elapsed.TotalSeconds, data.TrainImages.shape[0] / trainSeconds);
-            epochs.Add(metrics);
-            onEpoch(metrics);
+            var history = new List<EpochMetrics>();
+            ResumeReport resume;
+            if (checkpointing is { ResumeCandidates.Count: > 0 })
+                (resume, trainer) = Resume(spec, data, device, checkpointing, trainer, history);
+            else resume = new ResumeReport(null, 0, "no checkpoint to resume from; starting from epoch 0");
+            onResume?.Invoke(resume);
+            using var normaliser = new BatchNormaliser(data.Mean, data.Std, device);
+            var (model, step, scheduler) = (trainer.Model, trainer.Step, trainer.Schedule);
+            for (int epoch = history.Count + 1; epoch <= recipe.Epochs; epoch++)
+            {
+                var clock = Stopwatch.StartNew();
+                var learningRate = CurrentLearningRate(step.Optimizer);
+                var (trainLoss, trainAcc) = TrainEpoch(model, step, normaliser, data, recipe.BatchSize, spec.Seed, epoch, device, ct);
+                var trainSeconds = clock.Elapsed.TotalSeconds;
+                var (testLoss, testAcc) = Evaluate(model, normaliser, data.TestImages, data.TestLabels, recipe.BatchSize, ct);
+                scheduler.Step(testLoss);
+                var metrics = new EpochMetrics(epoch, trainLoss, trainAcc, testLoss, testAcc, learningRate,
+                    clock.Elapsed.TotalSeconds, data.TrainImages.shape[0] / trainSeconds);
+                history.Add(metrics);
+                CheckpointRef? saved = null;
+                if (checkpointing is { Every: > 0 } c && epoch % c.Every == 0)
+                    saved = c.Store.Save(spec, c.Attempt, model, step.Optimizer, scheduler.State, history);
+                onEpoch(metrics, saved);
+            }
+            var weights = checkpointing is { SaveWeights: true }
+                ? checkpointing.Store.SaveWeights(spec.Key.Id, checkpointing.Attempt, history.Count, model)
+                : null;
+            return new TrialResult(TrialSummary.From(history), weights, resume);
         }
-        return TrialSummary.From(epochs);
+        finally
+        {
+            trainer.Dispose();
+        }
+    }
+
+    /// <summary>Loads the newest candidate that verifies into <paramref name="trainer"/> and fills
+    /// <paramref name="history"/>. After a failed candidate the trainer is rebuilt from the spec, so a load that failed
+    /// half-way (TryLoad's one such case: the optimizer's state) leaves nothing behind.</summary>
+    private static (ResumeReport, Trainer) Resume(TrialSpec spec, TrainingTensors data, Device device, TrialCheckpointing checkpointing,
+        Trainer trainer, List<EpochMetrics> history)
+    {
+        var problems = new List<string>();
+        foreach (var candidate in checkpointing.ResumeCandidates.OrderByDescending(c => c.Epoch).ThenByDescending(c => c.Attempt))
+        {
+            var name = CheckpointStore.DisplayName(candidate);
+            if (checkpointing.Store.TryLoad(candidate, spec, trainer.Model, trainer.Step.Optimizer, out var contents, out var problem))
+            {
+                trainer.Schedule.Restore(contents.Plateau);
+                history.AddRange(contents.History);
+                var whose = candidate.Attempt == checkpointing.Attempt ? "this attempt's" : $"attempt {candidate.Attempt}'s";
+                var note = $"resumed from epoch {contents.Epoch} ({whose} checkpoint)";
+                if (problems.Count > 0) note = $"{string.Join("; ", problems)}; {note}";
+                return (new ResumeReport(candidate, contents.Epoch, note), trainer);
+            }
+            problems.Add($"checkpoint {name} {problem}");
+            trainer.Dispose();
+            trainer = Trainer.Create(spec, data, device);
+        }
+        return (new ResumeReport(null, 0, $"no usable checkpoint ({string.Join("; ", problems)}); starting from epoch 0"), trainer);
+    }
+
+    /// <summary>A trial's model, optimizer step and schedule, built from its spec.</summary>
+    private sealed class Trainer : IDisposable
+    {
+        public required Models.ResNet Model { get; init; }
+        public required TrainingStep Step { get; init; }
+        public required PlateauSchedule Schedule { get; init; }
+
+        public static Trainer Create(TrialSpec spec, TrainingTensors data, Device device)
+        {
+            var model = CreateSeededModel(spec, data);
+            try
+            {
+                model.to(device);
+                var step = TrainingStep.Create(spec.Key.Optimizer, model, spec.Recipe);
+                return new Trainer { Model = model, Step = step, Schedule = PlateauSchedule.Create(step.Optimizer, spec.Recipe) };
+            }
+            catch
+            {
+                model.Dispose();
+                throw;
+            }
+        }
+
+        public void Dispose()
+        {
+            Step.Dispose();
+            Model.Dispose();
+        }
     }
 
     // Model init draws from torch's one global generator; trials started side by side in one process (a worker with

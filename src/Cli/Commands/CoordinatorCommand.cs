@@ -38,6 +38,7 @@ public sealed class ClusterOptionsSet
     public readonly Option<string?> PublicHost = new("--public-host") { Description = "Host name other machines use to reach this one (default: --host)." };
     public readonly Option<bool> Stay = new("--stay") { Description = "Keep the coordinator running after the grid is done." };
     public readonly Option<int> Retries = new("--retries") { Description = "Retries of a failed trial, same seed (default 1).", DefaultValueFactory = _ => 1 };
+    public readonly Option<string?> CheckpointDir = new("--checkpoint-dir") { Description = "Checkpoint store every node can reach, e.g. a shared filesystem (default: DIR/checkpoints)." };
 
     public void AddTo(Command command)
     {
@@ -46,6 +47,7 @@ public sealed class ClusterOptionsSet
         command.Options.Add(PublicHost);
         command.Options.Add(Stay);
         command.Options.Add(Retries);
+        command.Options.Add(CheckpointDir);
     }
 
     public CoordinatorRequest Request(ParseResult parse, string grid, int port, bool checkLocalData)
@@ -53,6 +55,6 @@ public sealed class ClusterOptionsSet
         var retries = parse.GetValue(Retries);
         if (retries < 0) throw new Messages.UserInputException($"--retries must be 0 or more, got {retries}");
         return new CoordinatorRequest(grid, parse.GetValue(Out)!, parse.GetValue(Host)!, port, parse.GetValue(PublicHost),
-            parse.GetValue(Stay), retries, checkLocalData);
+            parse.GetValue(Stay), retries, checkLocalData, CheckpointDir: parse.GetValue(CheckpointDir));
     }
 }

@@ -23,10 +23,11 @@ public static class NodeCommand
         var name = new Option<string?>("--name") { Description = "Node name in logs and trials.csv (default: machine name and process id)." };
         var libtorch = new Option<string?>("--libtorch") { Description = $"Load libtorch from this folder, e.g. a PyTorch install's torch/lib (or set {TorchRuntime.LibTorchEnvironmentVariable})." };
         var joinTimeout = new Option<int>("--join-timeout") { Description = "Seconds to wait for the coordinator at start before giving up.", DefaultValueFactory = _ => 60 };
+        var checkpointDir = new Option<string?>("--checkpoint-dir") { Description = "Checkpoint store of this node's trials (default: the coordinator's --checkpoint-dir, as this host sees that path)." };
         var parentPid = new Option<int?>("--parent-pid") { Description = "Exit when this process exits (used by `local`).", Hidden = true };
         var command = new Command("node", "Run a GPU node: one worker per device slot, pulling trials from the coordinator.")
         {
-            coordinator, devices, slots, threads, host, port, publicHost, name, libtorch, joinTimeout, parentPid,
+            coordinator, devices, slots, threads, host, port, publicHost, name, libtorch, joinTimeout, checkpointDir, parentPid,
         };
         var tls = new RemotingTlsOptions();
         tls.AddTo(command);
@@ -52,11 +53,13 @@ public static class NodeCommand
                 using var log = new LoggerConfiguration().MinimumLevel.Information()
                     .WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss} [{Level:u3}] " + nodeName + ": {Message:lj}{NewLine}{Exception}")
                     .CreateLogger();
-                using var executor = new TorchTrialExecutor();
+                var store = parse.GetValue(checkpointDir);
+                if (store is not null && string.IsNullOrWhiteSpace(store)) throw new UserInputException("--checkpoint-dir is empty");
+                using var executor = new TorchTrialExecutor(store is null ? null : Path.GetFullPath(store));
                 var settings = new NodeSettings(coordinatorHost, coordinatorPort, parse.GetValue(host)!, parse.GetValue(port),
                     parse.GetValue(publicHost), nodeName, deviceList, slotCount, TimeSpan.FromSeconds(join), TimeSpan.FromSeconds(3), tlsHocon);
-                log.Information("Node {Node}: {Workers} workers on {Devices}, {Threads} torch threads; joining {Host}:{Port}",
-                    nodeName, deviceList.Count * slotCount, string.Join(",", deviceList), threadCount, coordinatorHost, coordinatorPort);
+                log.Information("Node {Node} (pid {Pid}): {Workers} workers on {Devices}, {Threads} torch threads; joining {Host}:{Port}",
+                    nodeName, Environment.ProcessId, deviceList.Count * slotCount, string.Join(",", deviceList), threadCount, coordinatorHost, coordinatorPort);
                 NodeHost.RunAsync(settings, executor, log, signal.Token).GetAwaiter().GetResult();
                 log.Information("Node {Node} stopped", nodeName);
                 return Program.Ok;

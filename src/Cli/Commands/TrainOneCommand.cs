@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text.Json;
 using SamCluster.Messages;
 using SamCluster.Training;
+using SamCluster.Training.Checkpoints;
 using SamCluster.Training.Data;
 using TorchSharp;
 
@@ -40,10 +41,11 @@ public static class TrainOneCommand
         var classes = new Option<string?>("--classes") { Description = "comma-separated classes (default for fashion-mnist: 0,1,2,3,4)" };
         var imageSize = new Option<int?>("--image-size") { Description = "image side the model sees (default: 28 fashion-mnist, 256 stanford-dogs)" };
         var libtorch = new Option<string?>("--libtorch") { Description = $"folder of a libtorch to bind to (else ${TorchRuntime.LibTorchEnvironmentVariable}, else the bundled one)" };
+        var checkpointDir = new Option<string?>("--checkpoint-dir") { Description = "checkpoint into this folder after every epoch; run again with the same flags to resume from its newest valid checkpoint" };
 
         var command = new Command("train-one", "Train one model on one dataset here and print one JSON line per epoch.");
         foreach (var option in new Option[] { dataset, model, optimizer, epochs, trainLimit, testLimit, device, batchSize, lr, momentum,
-                     weightDecay, rho, adaptive, plateauFactor, plateauPatience, minLr, stem, seed, repeat, threads, data, classes, imageSize, libtorch })
+                     weightDecay, rho, adaptive, plateauFactor, plateauPatience, minLr, stem, seed, repeat, threads, data, classes, imageSize, libtorch, checkpointDir })
             command.Options.Add(option);
 
         command.SetAction(parse => Program.Run(() =>
@@ -73,13 +75,12 @@ public static class TrainOneCommand
             var threadCount = parse.GetValue(threads);
             if (threadCount < 1) throw new UserInputException($"--threads must be at least 1, got {threadCount}");
             TrialRunner.Validate(spec); // before loading data: a typo costs no wait
-
-            TrialRunner.Validate(spec);
+            var checkpoints = CheckpointsIn(parse.GetValue(checkpointDir), spec);
 
             TorchRuntime.Initialize(TorchRuntime.ResolveDirectory(parse.GetValue(libtorch)));
             var torchDevice = TrainingDevice.Resolve(parse.GetValue(device)!);
             torch.set_num_threads(threadCount);
-            return Train(spec, torchDevice);
+            return Train(spec, torchDevice, checkpoints);
         }));
         return command;
     }
@@ -87,7 +88,20 @@ public static class TrainOneCommand
     private static int NonNegative(int value, string flag) =>
         value >= 0 ? value : throw new UserInputException($"{flag} must be 0 (all) or more, got {value}");
 
-    private static int Train(TrialSpec spec, torch.Device device)
+    /// <summary>train-one's checkpointing: attempt 1, every epoch, resuming from whatever the folder holds for this
+    /// trial. A folder holding another spec's checkpoint is refused before anything is loaded or written.</summary>
+    private static TrialCheckpointing? CheckpointsIn(string? folder, TrialSpec spec)
+    {
+        if (folder is null) return null;
+        if (folder.Trim().Length == 0) throw new UserInputException("--checkpoint-dir must name a folder");
+        if (File.Exists(folder)) throw new UserInputException($"--checkpoint-dir {folder} is a file, not a folder");
+        var store = new CheckpointStore(folder);
+        if (store.FindOtherSpec(spec) is { } other)
+            throw new UserInputException($"--checkpoint-dir {folder} holds a checkpoint of a different trial ({other.Difference})");
+        return new TrialCheckpointing(store, Attempt: 1, Every: 1, store.Find(spec.Key.Id), SaveWeights: false);
+    }
+
+    private static int Train(TrialSpec spec, torch.Device device, TrialCheckpointing? checkpoints)
     {
         var clock = Stopwatch.StartNew();
         using var onCpu = DatasetLoader.Load(spec.Data);
@@ -96,7 +110,9 @@ public static class TrainOneCommand
                                 $"{onCpu.Channels}x{onCpu.ImageSize}x{onCpu.ImageSize}, {onCpu.ClassNames.Count} classes, loaded in {clock.Elapsed.TotalSeconds:F1} s; device {device}, {torch.get_num_threads()} threads");
         try
         {
-            var summary = TrialRunner.Run(spec, onDevice, device, metrics => Console.WriteLine(EpochJson(metrics)));
+            var summary = TrialRunner.Run(spec, TrainingTensors.From(onDevice), device,
+                resume => { if (checkpoints is not null) Console.Error.WriteLine($"samcluster: {resume.Note}"); },
+                (metrics, _) => Console.WriteLine(EpochJson(metrics)), checkpoints).Summary;
             Console.Error.WriteLine($"samcluster: done in {clock.Elapsed.TotalSeconds:F1} s: test acc {summary.TestAcc:F2}%, train acc {summary.TrainAcc:F2}%");
             return Program.Ok;
         }

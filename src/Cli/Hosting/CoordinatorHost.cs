@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SamCluster.Coordinator.Actors;
+using SamCluster.Coordinator.Lifecycle;
 using SamCluster.Coordinator.Run;
 using Serilog.Extensions.Logging;
 
@@ -21,7 +22,8 @@ public sealed record CoordinatorSettings(
     int Port,
     string? PublicHost,
     TimeSpan ProgressInterval,
-    Func<RunFolder, string> WriteReport,
+    Func<string> WriteReport,
+    IReadOnlyList<IRunObserver> Observers,
     string RemotingTlsHocon = "");
 
 /// <summary>Registry key of the grid coordinator singleton (a proxy to it on every node).</summary>
@@ -61,7 +63,7 @@ public static class CoordinatorHost
                         new ShardOptions { Role = ClusterHocon.CoordinatorRole, RememberEntities = false, StateStoreMode = StateStoreMode.DData })
                     .WithSingleton<GridCoordinatorSingleton>(ClusterHocon.CoordinatorSingletonName,
                         (_, registry, _) => GridCoordinator.Props(settings.Plan, registry.Get<TrialShardRegion>(),
-                            registry.Get<ReportAggregatorActor>(), settings.Folder, log, completion, settings.ProgressInterval),
+                            registry.Get<ReportAggregatorActor>(), completion, settings.Observers, settings.ProgressInterval),
                         new ClusterSingletonOptions { Role = ClusterHocon.CoordinatorRole, LogSingletonIdentificationFailure = false },
                         createProxyToo: true);
             });

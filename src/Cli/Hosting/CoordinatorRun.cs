@@ -5,6 +5,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using SamCluster.Coordinator.Actors;
 using SamCluster.Coordinator.Grid;
+using SamCluster.Coordinator.Lifecycle;
+using SamCluster.Coordinator.Observers;
+using SamCluster.Training.Checkpoints;
 using SamCluster.Coordinator.Reporting;
 using SamCluster.Coordinator.Run;
 using SamCluster.Messages;
@@ -21,7 +24,8 @@ public sealed record CoordinatorRequest(
     bool Stay,
     int Retries,
     bool CheckLocalData,
-    string RemotingTlsHocon = "");
+    string RemotingTlsHocon = "",
+    string? CheckpointDir = null);
 
 /// <summary>
 /// Runs a coordinator from a grid file to the printed report: validates everything before starting, prepares (or
@@ -42,9 +46,13 @@ public static class CoordinatorRun
 
         using var log = new RunLog(folder);
         var completion = new RunCompletion();
-        var plan = new GridPlan(trials, request.Retries, TrialOrder.EstimatedCost);
+        var checkpointDir = Path.GetFullPath(request.CheckpointDir ?? folder.CheckpointsDir);
+        var plan = new GridPlan(trials, SchedulerOptions.Default with { MaxRetries = request.Retries }, LongestFirstOrder.Instance,
+            grid.CheckpointEvery, checkpointDir);
+        var store = new CheckpointStoreAccess(new CheckpointStore(checkpointDir));
+        IRunObserver[] observers = [new TrialLogWriter(log), new ResultTablesWriter(folder), new WeightsCollector(folder, store, log), new ProgressView(log)];
         var settings = new CoordinatorSettings(plan, folder, request.Host, port, request.PublicHost, TimeSpan.FromSeconds(5),
-            f => MarkdownReport.Write(RunReport.WriteAll(f.Root, new ReportOptions())), request.RemotingTlsHocon);
+            () => MarkdownReport.Write(RunReport.WriteAll(folder.Root, new ReportOptions())), observers, request.RemotingTlsHocon);
         var host = CoordinatorHost.Build(settings, log, completion);
         await host.StartAsync(stop);
         log.Main.Information("Coordinator up at {Address} — {Trials} trials; run folder {Folder}",
@@ -66,6 +74,7 @@ public static class CoordinatorRun
                 await host.StartAsync(stop);
             }
             var finished = await completion.Task;
+            log.Main.Information("Report written to {Folder} (report.md, report.json, report.csv, curves/)", folder.Root);
             Console.Out.WriteLine();
             Console.Out.WriteLine(finished.Table);
             log.Main.Information("Grid finished: {Completed} completed, {Failed} failed ({Recovered} read back from the journal). Outputs in {Folder}",

@@ -1,5 +1,4 @@
 using Akka.Actor;
-using SamCluster.Coordinator.Run;
 
 namespace SamCluster.Coordinator.Actors;
 
@@ -10,18 +9,18 @@ namespace SamCluster.Coordinator.Actors;
 /// </summary>
 public sealed class ReportAggregator : ReceiveActor
 {
-    public sealed record BuildReport(RunFolder Folder);
+    public sealed record BuildReport;
 
-    public ReportAggregator(Func<RunFolder, string> writeReport)
+    public ReportAggregator(Func<string> writeReport)
     {
-        Receive<BuildReport>(build =>
+        Receive<BuildReport>(_ =>
         {
             var replyTo = Sender;
-            Task.Run(() => writeReport(build.Folder))
+            Task.Run(writeReport)
                 .PipeTo(replyTo, success: table => new GridCoordinator.ReportWritten(table), failure: e => new Status.Failure(e));
         });
     }
 
-    public static Props Props(Func<RunFolder, string> writeReport) =>
+    public static Props Props(Func<string> writeReport) =>
         Akka.Actor.Props.Create(() => new ReportAggregator(writeReport));
 }

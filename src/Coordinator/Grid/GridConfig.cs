@@ -11,6 +11,8 @@ public sealed record DatasetPlan(DataSpec Data, string PathOrigin, IReadOnlyDict
 /// <param name="Source">The grid file's name as given, for messages.</param>
 /// <param name="Seed">Mixed into every trial's derived seed (<see cref="TrialKey.DeriveSeed"/>).</param>
 /// <param name="Plans">One per dataset, in <see cref="Datasets"/> order.</param>
+/// <param name="CheckpointEvery">Checkpoint each trial after every this many epochs (0 = never). Not part of the
+/// fingerprint: it changes how a run survives failures, not what it computes.</param>
 public sealed record GridConfig(
     string Source,
     long Seed,
@@ -18,8 +20,11 @@ public sealed record GridConfig(
     IReadOnlyList<string> Models,
     IReadOnlyList<string> Optimizers,
     int Repeats,
-    IReadOnlyList<DatasetPlan> Plans)
+    IReadOnlyList<DatasetPlan> Plans,
+    int CheckpointEvery = GridConfig.DefaultCheckpointEvery)
 {
+    public const int DefaultCheckpointEvery = 1;
+
     public int TrialCount => Datasets.Count * Models.Count * Optimizers.Count * Repeats;
 
     /// <summary>SHA-256 (hex) of the expanded trials' canonical form; equal for grids that run the same trials

@@ -8,7 +8,7 @@ namespace SamCluster.Coordinator.Grid;
 sealed class GridReader(GridProblems problems, string baseDirectory)
 {
     static readonly IReadOnlyList<string> TopLevelKeys =
-        ["seed", "datasets", "models", "optimizers", "repeats", "recipe", "data", "optimizer_overrides"];
+        ["seed", "datasets", "models", "optimizers", "repeats", "recipe", "data", "optimizer_overrides", "checkpoint_every"];
 
     static readonly IReadOnlyList<string> DataOnlyKeys =
         ["path", "classes", "train_limit", "test_limit", "image_size", "test_per_class", "split_seed", "cache_dir"];
@@ -32,6 +32,7 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
         var models = Names(top, "models", "model", KnownNames.Models);
         var optimizers = Names(top, "optimizers", "optimizer", KnownNames.Optimizers);
         var repeats = top.Int("repeats", min: 1, max: MaxRepeats);
+        var checkpointEvery = top.Int("checkpoint_every", min: 0, max: 1_000_000) ?? GridConfig.DefaultCheckpointEvery;
         var recipe = top.Section("recipe", RecipeOverride.Keys) is { } recipeSection
             ? RecipeOverride.Read(recipeSection)
             : new RecipeOverride();
@@ -52,7 +53,7 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
         if (problems.Any || repeats is null) return null;
         return new GridConfig(problems.File, seed, datasets.Select(d => d.Name).ToList().AsReadOnly(),
             models.Select(m => m.Name).ToList().AsReadOnly(), optimizers.Select(o => o.Name).ToList().AsReadOnly(),
-            repeats.Value, plans.AsReadOnly());
+            repeats.Value, plans.AsReadOnly(), checkpointEvery);
     }
 
     /// <summary>A list of known names without repeats; each name kept with its node (for later messages).</summary>

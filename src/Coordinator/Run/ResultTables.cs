@@ -1,14 +1,8 @@
 using System.Globalization;
 using System.Text;
-using SamCluster.Messages;
+using SamCluster.Coordinator.Lifecycle;
 
 namespace SamCluster.Coordinator.Run;
-
-/// <summary>One finished trial as it appears in trials.csv.</summary>
-public sealed record FinishedTrial(TrialSpec Spec, TrialState State, bool Completed)
-{
-    public string Status => Completed ? "completed" : "failed";
-}
 
 /// <summary>
 /// trials.csv (one row per finished trial) and epochs.csv (one row per trial-epoch). Both are rewritten whole from the

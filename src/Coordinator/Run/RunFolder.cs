@@ -37,6 +37,14 @@ public sealed class RunFolder
 
     public string TrialLog(string trialId) => Path.Combine(LogsDir, trialId + ".log");
 
+    public string WeightsDir => Path.Combine(Root, "weights");
+
+    /// <summary>A completed trial's trained weights (a PyTorch state dict), weights/&lt;trial id&gt;.pt.</summary>
+    public string TrialWeights(string trialId) => Path.Combine(WeightsDir, trialId + ".pt");
+
+    /// <summary>Where `local` keeps checkpoints (coordinator and nodes share this machine).</summary>
+    public string CheckpointsDir => Path.Combine(Root, "checkpoints");
+
     /// <summary>Creates or reopens the run folder for a grid, refusing anything that would mix or overwrite runs.</summary>
     public static RunFolder Prepare(string outDir, string gridFile, string gridFingerprint)
     {

@@ -18,15 +18,38 @@ public sealed class ClusterMessageSerializer(ExtendedActorSystem system) : Seria
 
     static readonly FrozenDictionary<string, Type> TypeByManifest = new Dictionary<string, Type>
     {
+        // worker ↔ coordinator
         ["wr"] = typeof(WorkerReady),
-        ["at"] = typeof(AssignTrial),
-        ["ts"] = typeof(TrialStarted),
-        ["ec"] = typeof(EpochCompleted),
-        ["tc"] = typeof(TrialCompleted),
-        ["tf"] = typeof(TrialFailed),
-        ["or"] = typeof(OutcomeRecorded),
+        ["at2"] = typeof(AssignTrial),
+        ["rl"] = typeof(RenewLease),
+        ["as"] = typeof(AttemptSuperseded),
+        // commands to a trial entity, and its replies
+        ["sa"] = typeof(StartAttempt),
+        ["ra"] = typeof(ReleaseAttempt),
         ["gs"] = typeof(GetTrialState),
-        ["st"] = typeof(TrialState),
+        ["acc"] = typeof(AcceptAttempt),
+        ["rej"] = typeof(RejectAttempt),
+        ["rr"] = typeof(ReportResume),
+        ["re"] = typeof(ReportEpoch),
+        ["rc"] = typeof(ReportCompleted),
+        ["rf"] = typeof(ReportFailed),
+        ["ack"] = typeof(ReportAck),
+        ["srf"] = typeof(StartRefused),
+        ["st2"] = typeof(TrialState),
+        // journaled trial events
+        ["e-st"] = typeof(AttemptStarted),
+        ["e-ac"] = typeof(AttemptAccepted),
+        ["e-rs"] = typeof(AttemptResumed),
+        ["e-ep"] = typeof(EpochRecorded),
+        ["e-ck"] = typeof(CheckpointRecorded),
+        ["e-co"] = typeof(TrialCompleted),
+        ["e-fa"] = typeof(AttemptFailed),
+        ["e-re"] = typeof(AttemptReleased),
+        // journal records of earlier versions, read back only (these manifests keep their old meaning)
+        ["ts"] = typeof(LegacyTrialStarted),
+        ["ec"] = typeof(LegacyEpochCompleted),
+        ["tc"] = typeof(LegacyTrialCompleted),
+        ["tf"] = typeof(LegacyTrialFailed),
     }.ToFrozenDictionary();
 
     static readonly FrozenDictionary<Type, string> ManifestByType = TypeByManifest.ToFrozenDictionary(kv => kv.Value, kv => kv.Key);

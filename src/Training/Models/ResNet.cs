@@ -14,6 +14,7 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
     private readonly Conv2d conv2;
     private readonly BatchNorm2d bn2;
     private readonly Module<Tensor, Tensor>? downsample;
+    private readonly Func<Tensor, Tensor>? shortcut;
 
     public BasicBlock(string name, long inPlanes, long planes, long stride) : base(name)
     {
@@ -22,9 +23,14 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
         conv2 = Conv2d(planes, planes, 3, stride: 1, padding: 1, bias: false);
         bn2 = BatchNorm2d(planes);
         if (stride != 1 || inPlanes != planes)
-            downsample = Sequential(
-                ("0", Conv2d(inPlanes, planes, 1, stride: stride, bias: false)),
-                ("1", BatchNorm2d(planes)));
+        {
+            // Registered as torchvision names it (downsample.0 / downsample.1), so state dicts match; called through
+            // Convolve like the block's other convolutions.
+            var projection = Conv2d(inPlanes, planes, 1, stride: stride, bias: false);
+            var norm = BatchNorm2d(planes);
+            downsample = Sequential(("0", projection), ("1", norm));
+            shortcut = input => norm.call(Convolve(projection, input));
+        }
         RegisterComponents();
     }
 
@@ -32,17 +38,21 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
     {
         // In-place ReLU and add as torchvision does: BN's backward does not need its output, so this is safe and
         // saves two allocations per block.
-        var residual = downsample is null ? input : downsample.call(input);
+        var residual = shortcut is null ? input : shortcut(input);
         var output = bn2.call(Convolve(conv2, bn1.call(Convolve(conv1, input)).relu_()));
         return output.add_(residual).relu_();
     }
 
     // On CPU, where it was measured, a convolution over a map its kernel covers entirely (the last stages at 28×28)
-    // is computed as the matrix product it amounts to. CUDA keeps the library's convolution.
-    private static Tensor Convolve(Conv2d conv, Tensor input) =>
-        input.device_type == DeviceType.CPU && SmallMapConvolution.Applies(conv, input)
-            ? SmallMapConvolution.Forward(conv, input)
-            : conv.call(input);
+    // is computed as the matrix product it amounts to, and so is every 1×1 shortcut (oneDNN's kernel was wrong on
+    // one; see PointwiseConvolution). CUDA keeps the library's convolution.
+    private static Tensor Convolve(Conv2d conv, Tensor input)
+    {
+        if (input.device_type != DeviceType.CPU) return conv.call(input);
+        if (SmallMapConvolution.Applies(conv, input)) return SmallMapConvolution.Forward(conv, input);
+        if (PointwiseConvolution.Applies(conv, input)) return PointwiseConvolution.Forward(conv, input);
+        return conv.call(input);
+    }
 }
 
 /// <summary>torchvision's ResNet with BasicBlocks, for any input channel count and class count.</summary>

@@ -15,17 +15,35 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
 {
     static readonly TrialSpec Spec = Trial("sam", 3);
 
+    static readonly CheckpointRef Checkpoint = new(2, 4, Spec.Key.Id + "/attempt-2-epoch-0004.ckpt", new string('e', 64));
+
     public static IEnumerable<object[]> Messages() =>
     [
         [new WorkerReady("w0", "gpu7", "cuda:1")],
-        [new AssignTrial(Spec, 2)],
-        [new TrialStarted(Spec.Key.Id, 2, "w0", "gpu7", "cuda:1")],
-        [new EpochCompleted(Spec.Key.Id, 2, Epoch(4))],
-        [new TrialCompleted(Spec.Key.Id, 2, "gpu7", "cuda:1", [Epoch(1), Epoch(2)], TrialSummary.From([Epoch(1), Epoch(2)]))],
-        [new TrialFailed(Spec.Key.Id, 1, "gpu7", "cuda:1", "loss became NaN at epoch 3, step 17")],
-        [new OutcomeRecorded(Spec.Key.Id, 2)],
+        [new AssignTrial(Spec, 2, [Checkpoint], 1, "/shared/checkpoints")],
+        [new RenewLease(Spec.Key.Id, 2)],
+        [new AttemptSuperseded(Spec.Key.Id, 1, "its lease expired")],
+        [new StartAttempt(Spec.Key.Id, "w0@gpu7/cuda:1#123", "gpu7", "cuda:1")],
+        [new ReleaseAttempt(Spec.Key.Id, 2, "worker lost")],
         [new GetTrialState(Spec.Key.Id)],
-        [new TrialState(Spec.Key.Id, TrialStatus.Failed, 2, 1, "gpu7", "cuda:1", [Epoch(1)], null, "boom")],
+        [new AcceptAttempt(Spec.Key.Id, 2, 1)],
+        [new RejectAttempt(Spec.Key.Id, 2, 1, "busy")],
+        [new ReportResume(Spec.Key.Id, 2, 2, Checkpoint with { Attempt = 1 }, "")],
+        [new ReportEpoch(Spec.Key.Id, 2, 3, Epoch(4), Checkpoint)],
+        [new ReportCompleted(Spec.Key.Id, 2, 9, TrialSummary.From([Epoch(1), Epoch(2)]), Checkpoint)],
+        [new ReportFailed(Spec.Key.Id, 1, 4, "loss became NaN at epoch 3, step 17")],
+        [new ReportAck(Spec.Key.Id, 2, 3)],
+        [new StartRefused(Spec.Key.Id, "completed")],
+        [new AttemptStarted(Spec.Key.Id, 2, "w0", "gpu7", "cuda:1", DateTimeOffset.UnixEpoch)],
+        [new AttemptAccepted(Spec.Key.Id, 2)],
+        [new AttemptResumed(Spec.Key.Id, 2, Checkpoint, "checkpoint of attempt 3 corrupt")],
+        [new EpochRecorded(Spec.Key.Id, 2, Epoch(4))],
+        [new CheckpointRecorded(Spec.Key.Id, 2, Checkpoint)],
+        [new TrialCompleted(Spec.Key.Id, 2, TrialSummary.From([Epoch(1), Epoch(2)]), Checkpoint)],
+        [new AttemptFailed(Spec.Key.Id, 1, "boom")],
+        [new AttemptReleased(Spec.Key.Id, 1, "lease expired")],
+        [new TrialState(Spec.Key.Id, TrialStatus.Failed,
+            [new AttemptRecord(1, "w0", "gpu7", "cuda:1", AttemptPhase.Failed, 3, true, null, [Epoch(1)], Checkpoint with { Attempt = 1 }, "boom")], null, null, 5)],
     ];
 
     [Theory]
@@ -35,11 +53,21 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
         var serializer = Sys.Serialization.FindSerializerFor(message);
         Assert.IsType<ClusterMessageSerializer>(serializer);
         var manifest = Akka.Serialization.Serialization.ManifestFor(serializer, message);
-        Assert.True(manifest.Length <= 2, $"manifest '{manifest}' should be a short code, not a type name");
+        Assert.True(manifest.Length <= 4, $"manifest '{manifest}' should be a short code, not a type name");
         var back = Sys.Serialization.Deserialize(serializer.ToBinary(message), serializer.Identifier, manifest);
         // Records holding lists compare by reference: compare their JSON instead.
         Assert.Equal(System.Text.Json.JsonSerializer.Serialize(message, message.GetType()), System.Text.Json.JsonSerializer.Serialize(back, back.GetType()));
         Assert.Equal(message.GetType(), back.GetType());
+    }
+
+    [Fact]
+    public void Journal_records_of_the_earlier_format_still_read_back()
+    {
+        var serializer = (SerializerWithStringManifest)Sys.Serialization.FindSerializerForType(typeof(WorkerReady));
+        // As the previous version journaled a finished trial (manifest "tc").
+        var json = $$$"""{"TrialId":"{{{Spec.Key.Id}}}","Attempt":2,"Node":"gpu7","Device":"cuda:1","Epochs":[{"Epoch":1,"TrainLoss":0.5,"TrainAcc":85,"TestLoss":0.6,"TestAcc":80,"LearningRate":0.001,"Seconds":1,"ImagesPerSecond":100}],"Summary":{"Epochs":1,"TrainAcc":85,"TestAcc":80,"TrainLoss":0.5,"TestLoss":0.6,"Seconds":1}}""";
+        var old = Assert.IsType<LegacyTrialCompleted>(serializer.FromBinary(System.Text.Encoding.UTF8.GetBytes(json), "tc"));
+        Assert.Equal((2, "gpu7", 1), (old.Attempt, old.Node, old.Epochs.Count));
     }
 
     [Fact]

@@ -1,6 +1,9 @@
 using Akka.Actor;
+using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using SamCluster.Coordinator.Actors;
+using SamCluster.Coordinator.Lifecycle;
+using SamCluster.Coordinator.Observers;
 using SamCluster.Coordinator.Run;
 using SamCluster.Messages;
 using Xunit;
@@ -8,8 +11,8 @@ using static SamCluster.Tests.Cluster.ClusterFixtures;
 
 namespace SamCluster.Tests.Cluster;
 
-/// <summary>The coordinator's work pulling, requeueing, retries and completion, with real trial entities on an
-/// in-memory journal and test probes as workers.</summary>
+/// <summary>The coordinator over real trial entities (in-memory journal), with test probes as workers: work pulling,
+/// leased hand-outs, refusals, lost workers, retries, fencing and recovery from the journal.</summary>
 public sealed class GridCoordinatorTests : TestKit, IDisposable
 {
     readonly RunFolder _folder = TempRunFolder();
@@ -19,17 +22,47 @@ public sealed class GridCoordinatorTests : TestKit, IDisposable
 
     public GridCoordinatorTests() : base(Hocon) => _log = new RunLog(_folder, console: false);
 
-    IActorRef StartCoordinator(IReadOnlyList<TrialSpec> trials, int maxRetries = 1)
+    static readonly SchedulerOptions Quick = new(MaxRetries: 1, AckTimeout: TimeSpan.FromSeconds(1), LeaseTimeout: TimeSpan.FromSeconds(2));
+
+    IActorRef StartCoordinator(IReadOnlyList<TrialSpec> trials, SchedulerOptions? options = null, string name = "coordinator")
     {
-        var region = Sys.ActorOf(Props.Create(() => new LocalTrialRegion(() => _coordinator)), "trials");
-        var aggregator = Sys.ActorOf(ReportAggregator.Props(f => $"report of {File.ReadAllLines(f.TrialsCsv).Length - 1} trials"), "aggregator");
-        _coordinator = Sys.ActorOf(GridCoordinator.Props(new GridPlan(trials, maxRetries, _ => 1.0), region, aggregator,
-            _folder, _log, _completion, TimeSpan.FromSeconds(30)), "coordinator");
+        var region = Sys.ActorSelection("/user/trials").ResolveOne(TimeSpan.FromMilliseconds(200)).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : null).Result
+                     ?? Sys.ActorOf(Props.Create(() => new LocalTrialRegion(() => _coordinator)), "trials");
+        var aggregator = Sys.ActorSelection("/user/aggregator").ResolveOne(TimeSpan.FromMilliseconds(200)).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : null).Result
+                         ?? Sys.ActorOf(ReportAggregator.Props(() => $"report of {File.ReadAllLines(_folder.TrialsCsv).Length - 1} trials"), "aggregator");
+        var plan = new GridPlan(trials, options ?? Quick with { AckTimeout = TimeSpan.FromSeconds(5), LeaseTimeout = TimeSpan.FromSeconds(30) }, new InGivenOrder());
+        IRunObserver[] observers = [new TrialLogWriter(_log), new ResultTablesWriter(_folder)];
+        _coordinator = Sys.ActorOf(GridCoordinator.Props(plan, region, aggregator, _completion, observers, TimeSpan.FromSeconds(30)), name);
         return _coordinator;
     }
 
-    static TrialCompleted Completed(AssignTrial a, string node = "n1") =>
-        new(a.Trial.Key.Id, a.Attempt, node, "cpu", [Epoch(1), Epoch(2)], TrialSummary.From([Epoch(1), Epoch(2)]));
+    sealed class InGivenOrder : ITrialOrderPolicy
+    {
+        public IReadOnlyList<TrialSpec> Order(IEnumerable<TrialSpec> trials) => trials.ToList();
+        public double Cost(TrialSpec trial) => 1;
+    }
+
+    ActorSelection Region => Sys.ActorSelection("/user/trials");
+
+    /// <summary>What a worker does with an assignment: accept, start from epoch 0, report each epoch, complete; every
+    /// report acknowledged.</summary>
+    void RunToCompletion(TestProbe worker, AssignTrial a, int epochs = 2)
+    {
+        var id = a.Trial.Key.Id;
+        var seq = 0;
+        IAttemptReport[] reports =
+        [
+            new AcceptAttempt(id, a.Attempt, ++seq),
+            new ReportResume(id, a.Attempt, ++seq, null, ""),
+            .. Enumerable.Range(1, epochs).Select(e => (IAttemptReport)new ReportEpoch(id, a.Attempt, ++seq, Epoch(e), null)),
+            new ReportCompleted(id, a.Attempt, ++seq, TrialSummary.From(Enumerable.Range(1, epochs).Select(e => Epoch(e)).ToList()), null),
+        ];
+        foreach (var report in reports)
+        {
+            Region.Tell(report, worker.Ref);
+            Assert.Equal(report.Seq, worker.ExpectMsg<ReportAck>().Seq);
+        }
+    }
 
     [Fact]
     public void A_worker_holds_at_most_one_trial_and_gets_the_next_only_after_reporting()
@@ -37,22 +70,20 @@ public sealed class GridCoordinatorTests : TestKit, IDisposable
         var trials = new[] { Trial("sgd", 1), Trial("sam", 1), Trial("sgd", 2) };
         var coordinator = StartCoordinator(trials);
         var worker = CreateTestProbe();
-        var region = Sys.ActorSelection("/user/trials");
 
         worker.Send(coordinator, new WorkerReady("w0", "n1", "cpu"));
         var first = worker.ExpectMsg<AssignTrial>();
-        Assert.Equal(trials[0].Key, first.Trial.Key); // hand-out order is the plan's (longest first)
+        Assert.Equal(trials[0].Key, first.Trial.Key);
         Assert.Equal(1, first.Attempt);
+        Assert.Empty(first.ResumeFrom);
 
         // Asking again while busy (a resend that crossed the assignment) must not yield a second trial.
         worker.Send(coordinator, new WorkerReady("w0", "n1", "cpu"));
         worker.ExpectNoMsg(TimeSpan.FromMilliseconds(500));
 
-        region.Tell(Completed(first), worker.Ref);
-        worker.ExpectMsg<OutcomeRecorded>(m => m.TrialId == first.Trial.Key.Id);
-        // The early ask is honoured once the outcome is in.
-        var second = worker.ExpectMsg<AssignTrial>();
-        Assert.Equal(trials[1].Key, second.Trial.Key);
+        RunToCompletion(worker, first);
+        worker.Send(coordinator, new WorkerReady("w0", "n1", "cpu"));
+        Assert.Equal(trials[1].Key, worker.ExpectMsg<AssignTrial>().Trial.Key);
     }
 
     [Fact]
@@ -60,26 +91,25 @@ public sealed class GridCoordinatorTests : TestKit, IDisposable
     {
         var trials = new[] { Trial("sgd", 1), Trial("sam", 1), Trial("sgd", 2), Trial("sam", 2) };
         var coordinator = StartCoordinator(trials);
-        var region = Sys.ActorSelection("/user/trials");
         var workers = new[] { CreateTestProbe(), CreateTestProbe() };
         for (var i = 0; i < workers.Length; i++) workers[i].Send(coordinator, new WorkerReady($"w{i}", "n1", "cpu"));
 
         var seen = new List<string>();
         for (var round = 0; round < 2; round++)
-            foreach (var w in workers)
+            for (var i = 0; i < workers.Length; i++)
             {
-                var a = w.ExpectMsg<AssignTrial>();
+                var a = workers[i].ExpectMsg<AssignTrial>();
                 seen.Add(a.Trial.Key.Id);
-                region.Tell(Completed(a), w.Ref);
-                region.Tell(Completed(a), w.Ref); // a resend: acknowledged, not recorded twice
-                w.ExpectMsg<OutcomeRecorded>();
-                w.ExpectMsg<OutcomeRecorded>();
-                w.Send(coordinator, new WorkerReady(w == workers[0] ? "w0" : "w1", "n1", "cpu"));
+                RunToCompletion(workers[i], a);
+                // A resent outcome is acknowledged again, and recorded once.
+                Region.Tell(new ReportCompleted(a.Trial.Key.Id, a.Attempt, 5, TrialSummary.From([Epoch(1), Epoch(2)]), null), workers[i].Ref);
+                workers[i].ExpectMsg<ReportAck>();
+                workers[i].Send(coordinator, new WorkerReady($"w{i}", "n1", "cpu"));
             }
 
-        Assert.Equal(trials.Select(t => t.Key.Id).OrderBy(x => x), seen.OrderBy(x => x));
+        Assert.Equal(trials.Select(t => t.Key.Id).Order(), seen.Order());
         var finished = await _completion.Task.WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.Equal(4, finished!.Completed);
+        Assert.Equal(4, finished.Completed);
         Assert.Equal("report of 4 trials", finished.Table);
         var rows = File.ReadAllLines(_folder.TrialsCsv).Skip(1).ToList();
         Assert.Equal(4, rows.Count);
@@ -88,40 +118,125 @@ public sealed class GridCoordinatorTests : TestKit, IDisposable
     }
 
     [Fact]
-    public async Task A_lost_worker_s_trial_goes_back_to_the_queue_and_runs_elsewhere()
+    public async Task A_worker_that_never_answers_does_not_stall_the_grid()
     {
         var trials = new[] { Trial("sgd", 1) };
+        var coordinator = StartCoordinator(trials, Quick);
+        var silent = CreateTestProbe();
+        var healthy = CreateTestProbe();
+        silent.Send(coordinator, new WorkerReady("w0", "n1", "cpu"));
+        var lost = silent.ExpectMsg<AssignTrial>();
+        healthy.Send(coordinator, new WorkerReady("w0", "n2", "cpu"));
+
+        // No accept within the acknowledgement timeout: the silent worker is told, the trial goes to the healthy one.
+        var superseded = silent.ExpectMsg<AttemptSuperseded>(TimeSpan.FromSeconds(5));
+        Assert.Equal(lost.Attempt, superseded.Attempt);
+        var again = healthy.ExpectMsg<AssignTrial>(TimeSpan.FromSeconds(5));
+        Assert.Equal((lost.Trial.Key, 2), (again.Trial.Key, again.Attempt));
+        RunToCompletion(healthy, again);
+
+        // The silent worker's late acceptance of attempt 1 is refused.
+        Region.Tell(new AcceptAttempt(lost.Trial.Key.Id, 1, 1), silent.Ref);
+        silent.ExpectMsg<AttemptSuperseded>();
+        await _completion.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Contains(",n2,cpu,2,", Assert.Single(File.ReadAllLines(_folder.TrialsCsv).Skip(1)));
+    }
+
+    [Fact]
+    public void A_running_attempt_that_stops_reporting_loses_its_lease()
+    {
+        var trials = new[] { Trial("sgd", 1) };
+        var coordinator = StartCoordinator(trials, Quick);
+        var stuck = CreateTestProbe();
+        stuck.Send(coordinator, new WorkerReady("w0", "n1", "cpu"));
+        var a = stuck.ExpectMsg<AssignTrial>();
+        Region.Tell(new AcceptAttempt(a.Trial.Key.Id, a.Attempt, 1), stuck.Ref);
+        stuck.ExpectMsg<ReportAck>();
+        // Renewals keep it for a while...
+        for (var i = 0; i < 4; i++)
+        {
+            Thread.Sleep(700);
+            stuck.Send(coordinator, new RenewLease(a.Trial.Key.Id, a.Attempt));
+        }
+        stuck.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        // ...then silence past the lease.
+        Assert.Contains("lease expired", stuck.ExpectMsg<AttemptSuperseded>(TimeSpan.FromSeconds(5)).Why);
+        var next = CreateTestProbe();
+        next.Send(coordinator, new WorkerReady("w1", "n2", "cpu"));
+        Assert.Equal(2, next.ExpectMsg<AssignTrial>().Attempt);
+    }
+
+    [Fact]
+    public void A_busy_worker_s_refusal_puts_the_trial_back_at_once()
+    {
+        var trials = new[] { Trial("sgd", 1), Trial("sam", 1) };
+        var coordinator = StartCoordinator(trials);
+        var busy = CreateTestProbe();
+        busy.Send(coordinator, new WorkerReady("w0", "n1", "cpu"));
+        var a = busy.ExpectMsg<AssignTrial>();
+        Region.Tell(new RejectAttempt(a.Trial.Key.Id, a.Attempt, 1, "busy with another trial"), busy.Ref);
+        busy.ExpectMsg<ReportAck>();
+
+        var other = CreateTestProbe();
+        other.Send(coordinator, new WorkerReady("w1", "n2", "cpu"));
+        var again = other.ExpectMsg<AssignTrial>();
+        Assert.Equal((a.Trial.Key, 2), (again.Trial.Key, again.Attempt)); // the refused trial first
+    }
+
+    [Fact]
+    public async Task A_lost_worker_s_trial_resumes_elsewhere_from_its_checkpoint_and_its_late_reports_are_refused()
+    {
+        var trials = new[] { Trial("sgd", 1, epochs: 3) };
         var coordinator = StartCoordinator(trials);
         var doomed = CreateTestProbe();
         var survivor = CreateTestProbe();
         doomed.Send(coordinator, new WorkerReady("w0", "n1", "cpu"));
         var a = doomed.ExpectMsg<AssignTrial>();
+        var id = a.Trial.Key.Id;
+        var checkpoint = new CheckpointRef(1, 1, id + "/attempt-1-epoch-0001.ckpt", new string('0', 64));
+        foreach (var report in new IAttemptReport[] { new AcceptAttempt(id, 1, 1), new ReportResume(id, 1, 2, null, ""), new ReportEpoch(id, 1, 3, Epoch(1), checkpoint) })
+        {
+            Region.Tell(report, doomed.Ref);
+            doomed.ExpectMsg<ReportAck>();
+        }
         survivor.Send(coordinator, new WorkerReady("w0", "n2", "cpu"));
         survivor.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
 
+        Watch(doomed.Ref);
         Sys.Stop(doomed.Ref);
+        ExpectTerminated(doomed.Ref);
         var again = survivor.ExpectMsg<AssignTrial>();
-        Assert.Equal(a.Trial.Key, again.Trial.Key);
-        Assert.Equal(2, again.Attempt);
+        Assert.Equal((a.Trial.Key, 2), (again.Trial.Key, again.Attempt));
+        Assert.Equal([checkpoint], again.ResumeFrom);
 
-        // The dead worker's late report of attempt 1 loses against attempt 2's.
-        var region = Sys.ActorSelection("/user/trials");
-        region.Tell(Completed(again, node: "n2"), survivor.Ref);
-        survivor.ExpectMsg<OutcomeRecorded>();
-        region.Tell(Completed(a, node: "n1"), survivor.Ref);
-        survivor.ExpectMsg<OutcomeRecorded>();
+        var seq = 0;
+        foreach (var report in new IAttemptReport[]
+                 {
+                     new AcceptAttempt(id, 2, ++seq), new ReportResume(id, 2, ++seq, checkpoint, ""),
+                     new ReportEpoch(id, 2, ++seq, Epoch(2), null), new ReportEpoch(id, 2, ++seq, Epoch(3), null),
+                     new ReportCompleted(id, 2, ++seq, TrialSummary.From([Epoch(1), Epoch(2), Epoch(3)]), null),
+                 })
+        {
+            Region.Tell(report, survivor.Ref);
+            survivor.ExpectMsg<ReportAck>();
+        }
+        // The lost worker's late epoch and outcome of attempt 1 are refused.
+        var late = CreateTestProbe();
+        Region.Tell(new ReportEpoch(id, 1, 4, Epoch(2), null), late.Ref);
+        late.ExpectMsg<AttemptSuperseded>();
+
         await _completion.Task.WaitAsync(TimeSpan.FromSeconds(10));
-        var row = Assert.Single(File.ReadAllLines(_folder.TrialsCsv).Skip(1));
-        Assert.Contains(",n2,cpu,2,", row);
+        Assert.Contains(",n2,cpu,2,", Assert.Single(File.ReadAllLines(_folder.TrialsCsv).Skip(1)));
+        Assert.Equal(3, File.ReadAllLines(_folder.EpochsCsv).Length - 1);
+        Assert.Contains("resumed from epoch 1", File.ReadAllText(_folder.TrialLog(id)));
     }
 
     [Fact]
     public async Task A_failing_trial_is_retried_with_the_same_seed_then_reported_failed()
     {
         var trials = new[] { Trial("sam", 1) };
-        var coordinator = StartCoordinator(trials, maxRetries: 1);
+        var coordinator = StartCoordinator(trials);
         var worker = CreateTestProbe();
-        var region = Sys.ActorSelection("/user/trials");
         var seeds = new List<long>();
         for (var attempt = 1; attempt <= 2; attempt++)
         {
@@ -129,8 +244,10 @@ public sealed class GridCoordinatorTests : TestKit, IDisposable
             var a = worker.ExpectMsg<AssignTrial>();
             Assert.Equal(attempt, a.Attempt);
             seeds.Add(a.Trial.Seed);
-            region.Tell(new TrialFailed(a.Trial.Key.Id, a.Attempt, "n1", "cpu", "loss became NaN at epoch 1"), worker.Ref);
-            worker.ExpectMsg<OutcomeRecorded>();
+            Region.Tell(new AcceptAttempt(a.Trial.Key.Id, a.Attempt, 1), worker.Ref);
+            worker.ExpectMsg<ReportAck>();
+            Region.Tell(new ReportFailed(a.Trial.Key.Id, a.Attempt, 2, "loss became NaN at epoch 1"), worker.Ref);
+            worker.ExpectMsg<ReportAck>();
         }
         worker.Send(coordinator, new WorkerReady("w0", "n1", "cpu"));
         worker.ExpectNoMsg(TimeSpan.FromMilliseconds(300)); // nothing left: 1 try + 1 retry
@@ -147,27 +264,20 @@ public sealed class GridCoordinatorTests : TestKit, IDisposable
         var trials = new[] { Trial("sgd", 1), Trial("sam", 1) };
         var coordinator = StartCoordinator(trials);
         var worker = CreateTestProbe();
-        var region = Sys.ActorSelection("/user/trials");
         worker.Send(coordinator, new WorkerReady("w0", "n1", "cpu"));
         var a = worker.ExpectMsg<AssignTrial>();
-        region.Tell(Completed(a), worker.Ref);
-        worker.ExpectMsg<OutcomeRecorded>();
+        RunToCompletion(worker, a);
 
         // A new coordinator over the same journal: only the unfinished trial is handed out.
         Watch(coordinator);
         Sys.Stop(coordinator);
         ExpectTerminated(coordinator);
-        var trialRegion = await Sys.ActorSelection("/user/trials").ResolveOne(TimeSpan.FromSeconds(3));
-        var aggregator = await Sys.ActorSelection("/user/aggregator").ResolveOne(TimeSpan.FromSeconds(3));
-        var restarted = Sys.ActorOf(GridCoordinator.Props(new GridPlan(trials, 1, _ => 1.0), trialRegion, aggregator,
-            _folder, _log, _completion, TimeSpan.FromSeconds(30)), "coordinator-2");
-        _coordinator = restarted;
+        var restarted = StartCoordinator(trials, name: "coordinator-2");
         var fresh = CreateTestProbe();
         fresh.Send(restarted, new WorkerReady("w9", "n2", "cpu"));
         var next = fresh.ExpectMsg<AssignTrial>();
         Assert.NotEqual(a.Trial.Key, next.Trial.Key);
-        region.Tell(Completed(next), fresh.Ref);
-        fresh.ExpectMsg<OutcomeRecorded>();
+        RunToCompletion(fresh, next);
         Assert.Equal(1, (await _completion.Task.WaitAsync(TimeSpan.FromSeconds(10))).Recovered);
         Assert.Equal(2, File.ReadAllLines(_folder.TrialsCsv).Length - 1);
     }

@@ -63,12 +63,13 @@ public sealed class ProcessTests
     public const string Name = "samcluster processes";
 
     /// <summary>5 classes of tiny generated images (each image one grey level), and a grid of 2-epoch ResNet-18 trials.</summary>
-    public static string WriteTinyGrid(string dir, string optimizers, int repeats, int epochs = 2, string extra = "")
+    public static string WriteTinyGrid(string dir, string optimizers, int repeats, int epochs = 2, string extra = "",
+        int trainImages = 200, int testImages = 50)
     {
         var data = Path.Combine(dir, "fashion");
         Directory.CreateDirectory(data);
-        var train = Enumerable.Range(0, 200).Select(i => (byte)(i % 5)).ToArray();
-        var test = Enumerable.Range(0, 50).Select(i => (byte)(i % 5)).ToArray();
+        var train = Enumerable.Range(0, trainImages).Select(i => (byte)(i % 5)).ToArray();
+        var test = Enumerable.Range(0, testImages).Select(i => (byte)(i % 5)).ToArray();
         using (var fixture = new IdxFixture(train, test))
             foreach (var file in new[] { FashionMnist.TrainImagesFile, FashionMnist.TrainLabelsFile, FashionMnist.TestImagesFile, FashionMnist.TestLabelsFile })
                 File.Copy(fixture.PathOf(file), Path.Combine(data, file));

@@ -129,7 +129,7 @@ public class OptimizationTests
         var rates = new List<double>();
         for (int epoch = 0; epoch < 16; epoch++)
         {
-            schedule.step(1.0);   // never improves after the first epoch
+            schedule.Step(1.0);   // never improves after the first epoch
             rates.Add(sgd.ParamGroups.First().LearningRate);
         }
         double[] expected = [1, 1, 1, 1, 0.5, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.25, 0.2, 0.2, 0.2, 0.2];
@@ -142,9 +142,9 @@ public class OptimizationTests
         var parameter = new Parameter(zeros(1));
         using var sgd = optim.SGD([parameter], 1.0);
         var schedule = PlateauSchedule.Create(sgd, new Recipe(PlateauPatience: 0));
-        foreach (var loss in new[] { 5.0, 4.0, 3.0, 2.0 }) schedule.step(loss);
+        foreach (var loss in new[] { 5.0, 4.0, 3.0, 2.0 }) schedule.Step(loss);
         Assert.Equal(1.0, sgd.ParamGroups.First().LearningRate);
-        schedule.step(2.0);
+        schedule.Step(2.0);
         Assert.Equal(0.5, sgd.ParamGroups.First().LearningRate);
     }
 

@@ -1,0 +1,94 @@
+using SamCluster.Coordinator.Lifecycle;
+using SamCluster.Coordinator.Run;
+using SamCluster.Messages;
+
+namespace SamCluster.Coordinator.Observers;
+
+/// <summary>Writes each trial's story to logs/&lt;trial id&gt;.log (what `samcluster tail` follows) and the run's main
+/// events to the console and logs/run.clef.</summary>
+public sealed class TrialLogWriter(RunLog log) : IRunObserver
+{
+    public void OnStart(RunView view)
+    {
+        if (view.Recovered > 0)
+            log.Main.Information("Recovered from the journal: {Recovered} of {Total} trials already finished ({Completed} completed, {Failed} failed); {Queued} queued again",
+                view.Recovered, view.Total, view.Completed, view.Failed, view.Queued);
+        else
+            log.Main.Information("Grid of {Total} trials queued, longest expected first; waiting for workers", view.Total);
+    }
+
+    public void OnWorkerJoined(string worker, int workers) =>
+        log.Main.Information("Worker {Worker} joined ({Workers} workers)", worker, workers);
+
+    public void OnWorkerLost(string worker, string why, int workers) =>
+        log.Main.Warning("Worker {Worker} lost ({Why}); {Workers} workers left", worker, why, workers);
+
+    public void OnTrialEvent(TrialSpec spec, ITrialEvent e, TrialState state)
+    {
+        var trial = log.Trial(spec.Key);
+        switch (e)
+        {
+            case AttemptStarted s:
+                trial.Information("attempt {Attempt} started on {Worker} (seed {Seed}, {Epochs} epochs)",
+                    s.Attempt, WorkerName(s.WorkerId), spec.Seed, spec.Recipe.Epochs);
+                log.Main.Information("Started {Trial} (attempt {Attempt}) on {Worker}", spec.Key.Id, s.Attempt, WorkerName(s.WorkerId));
+                break;
+            case AttemptResumed { From: { } from } r:
+                trial.Information("resumed from epoch {Epoch} (checkpoint of attempt {From}){Note}", from.Epoch, from.Attempt, Suffix(r.Note));
+                log.Main.Information("{Trial} attempt {Attempt} resumed from epoch {Epoch}", spec.Key.Id, r.Attempt, from.Epoch);
+                break;
+            case AttemptResumed r:
+                trial.Information("starting from epoch 0{Note}", Suffix(r.Note));
+                break;
+            case EpochRecorded { Metrics: var m }:
+                trial.Information(
+                    "epoch {Epoch}/{Epochs} train_loss {TrainLoss:F4} train_acc {TrainAcc:F2}% test_loss {TestLoss:F4} test_acc {TestAcc:F2}% lr {Lr:G4} {Seconds:F1}s {ImagesPerSecond:F0} img/s",
+                    m.Epoch, spec.Recipe.Epochs, m.TrainLoss, m.TrainAcc, m.TestLoss, m.TestAcc, m.LearningRate, m.Seconds, m.ImagesPerSecond);
+                break;
+            case CheckpointRecorded c:
+                trial.Debug("checkpoint after epoch {Epoch}: {Location} (sha256 {Sha256})", c.Checkpoint.Epoch, c.Checkpoint.Location, c.Checkpoint.Sha256);
+                break;
+            case TrialCompleted c:
+                trial.Information(RunLog.TrialEndMarker + " completed in {Seconds:F1}s: train_acc {TrainAcc:F2}% test_acc {TestAcc:F2}% on {Node}/{Device}",
+                    c.Summary.Seconds, c.Summary.TrainAcc, c.Summary.TestAcc, state.Node, state.Device);
+                log.Main.Information("Completed {Trial}: test acc {TestAcc:F2}% in {Seconds:F1}s on {Node}/{Device}",
+                    spec.Key.Id, c.Summary.TestAcc, c.Summary.Seconds, state.Node, state.Device);
+                break;
+            case AttemptFailed f:
+                trial.Warning("attempt {Attempt} failed: {Reason}", f.Attempt, f.Reason);
+                break;
+            case AttemptReleased r:
+                trial.Warning("attempt {Attempt} released: {Why}", r.Attempt, r.Why);
+                break;
+        }
+    }
+
+    public void OnDecision(TrialSpec spec, SchedulerAction decision, TrialState state)
+    {
+        var trial = log.Trial(spec.Key);
+        var id = spec.Key.Id;
+        switch (decision)
+        {
+            case Retry r:
+                trial.Warning("retrying with the same seed ({Retry} of the retry budget)", r.Failures);
+                log.Main.Warning("{Trial} attempt {Attempt} failed: {Reason}; retrying ({Retry})", id, state.Attempt, state.LastFailure, r.Failures);
+                break;
+            case Finish { Completed: false }:
+                trial.Error(RunLog.TrialEndMarker + " failed after {Attempts} attempts: {Reason}", state.Attempt, state.LastFailure);
+                log.Main.Error("{Trial} failed after {Attempts} attempts: {Reason}", id, state.Attempt, state.LastFailure);
+                break;
+            case Requeued r:
+                trial.Warning("back in the queue: {Why}", r.Why);
+                log.Main.Warning("{Trial} back in the queue: {Why}", id, r.Why);
+                break;
+        }
+    }
+
+    public void OnAllFinished(RunView view) =>
+        log.Main.Information("All {Total} trials finished; building the report", view.Total);
+
+    /// <summary>"w0@node-1/cpu" of the coordinator's worker key "w0@node-1/cpu#uid".</summary>
+    static string WorkerName(string workerId) => workerId.Split('#')[0];
+
+    static string Suffix(string note) => string.IsNullOrWhiteSpace(note) ? "" : "; " + note;
+}

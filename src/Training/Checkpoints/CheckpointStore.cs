@@ -1,0 +1,498 @@
+using System.Buffers.Binary;
+using System.Diagnostics.CodeAnalysis;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+using SamCluster.Messages;
+using SamCluster.Training.Optimization;
+using TorchSharp;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
+
+namespace SamCluster.Training.Checkpoints;
+
+/// <summary>What a checkpoint restores besides the model's and the optimizer's tensors.</summary>
+/// <param name="Epoch">Epochs done; training continues with Epoch + 1.</param>
+/// <param name="DataOrderSeed">The trial's seed. Epoch e's batch order is randperm(Generator(seed + e)), so the seed
+/// and the epoch index decide every later epoch's order; no generator state needs saving.</param>
+/// <param name="History">Every epoch so far (1..Epoch), so a resumed run still reports the whole trial.</param>
+public sealed record CheckpointContents(string TrialId, int Attempt, int Epoch, long DataOrderSeed,
+    IReadOnlyList<EpochMetrics> History, PlateauState Plateau);
+
+/// <summary>A checkpoint whose trial spec is not the one asked about, and what differs.</summary>
+public sealed record ForeignCheckpoint(string Location, string Difference);
+
+/// <summary>Per-epoch checkpoints and final weights of trials, under one root folder (shared by the nodes, or
+/// train-one's --checkpoint-dir). A trial's files live in &lt;root&gt;/&lt;trial id&gt;/ (the id's slashes make
+/// sub-folders): attempt-A-epoch-EEEE.ckpt, only the newest of each attempt kept, and weights-attempt-A.pt.
+/// <para>Checkpoint file: a payload (see <see cref="WritePayload"/>) then a 48-byte trailer: payload length (int64 LE),
+/// its SHA-256 (32 bytes, the hex of which is CheckpointRef.Sha256), "SAMCKEND". Written atomically.</para></summary>
+public sealed partial class CheckpointStore(string root)
+{
+    private const int FormatVersion = 1;
+    private const int TrailerLength = 8 + 32 + 8;
+    private static readonly byte[] Magic = "SAMCKPT1"u8.ToArray();
+    private static readonly byte[] EndMagic = "SAMCKEND"u8.ToArray();
+    private const string CheckpointExtension = ".ckpt";
+
+    /// <summary>The store's root folder; it is created by the first write, not before.</summary>
+    public string Root { get; } = Path.GetFullPath(root);
+
+    public static string CheckpointFileName(int attempt, int epoch) => $"attempt-{attempt}-epoch-{epoch:D4}{CheckpointExtension}";
+
+    public static string WeightsFileName(int attempt) => $"weights-attempt-{attempt}.pt";
+
+    /// <summary>"attempt-2-epoch-0003": how notes and messages name a checkpoint.</summary>
+    public static string DisplayName(CheckpointRef checkpoint) =>
+        Path.GetFileNameWithoutExtension(checkpoint.Location.Split('/')[^1]);
+
+    /// <summary>The absolute path of a store-relative, '/'-separated location.</summary>
+    public string PathOf(string location) => PathOf(Root, location);
+
+    private static string PathOf(string root, string location)
+    {
+        var segments = location.Split('/');
+        if (segments.Any(s => s is "" or "." or ".." || s.Contains('\\')))
+            throw new ArgumentException($"'{location}' is not a location inside a checkpoint store", nameof(location));
+        return Path.Combine([Path.GetFullPath(root), .. segments]);
+    }
+
+    private string FolderOf(string trialId) => PathOf(trialId);
+
+    // ---- writing ----------------------------------------------------------------------------------------------------
+
+    /// <summary>Writes what it takes to continue <paramref name="spec"/>'s trial exactly after its last epoch
+    /// (history.Count epochs done): the model's parameters and buffers, the optimizer's state (SGD momentum buffers and
+    /// learning rate), the plateau schedule's state, the epoch history and the spec's fingerprint. Then deletes the
+    /// attempt's other checkpoints (and temporary files a killed writer of it left).</summary>
+    public CheckpointRef Save(TrialSpec spec, int attempt, nn.Module model, optim.Optimizer optimizer, PlateauState plateau,
+        IReadOnlyList<EpochMetrics> history)
+    {
+        if (attempt < 1) throw new ArgumentOutOfRangeException(nameof(attempt), attempt, "attempts count from 1");
+        if (history.Count == 0 || history[^1].Epoch != history.Count)
+            throw new ArgumentException("the history must hold epochs 1..E in order", nameof(history));
+        int epoch = history.Count;
+        var trialId = spec.Key.Id;
+        var location = $"{trialId}/{CheckpointFileName(attempt, epoch)}";
+        var path = PathOf(location);
+        string sha = "";
+        DurableFile.Write(path, file =>
+        {
+            using var hashing = new HashingWriteStream(file);
+            using (var writer = new BinaryWriter(hashing, Encoding.UTF8, leaveOpen: true))
+                WritePayload(writer, spec, attempt, epoch, model, optimizer, plateau, history);
+            var digest = hashing.Digest();
+            Span<byte> trailer = stackalloc byte[TrailerLength];
+            BinaryPrimitives.WriteInt64LittleEndian(trailer, hashing.Length);
+            digest.CopyTo(trailer[8..]);
+            EndMagic.CopyTo(trailer[40..]);
+            file.Write(trailer);
+            sha = Convert.ToHexStringLower(digest);
+        });
+        DeleteOtherFilesOfAttempt(Path.GetDirectoryName(path)!, attempt, Path.GetFileName(path));
+        return new CheckpointRef(attempt, epoch, location, sha);
+    }
+
+    /// <summary>Payload: "SAMCKPT1", format version, trial id, attempt, epoch, spec fingerprint and JSON, data-order
+    /// seed, history, plateau state, the model's state dict (name, dtype, shape, raw bytes each), then the optimizer's
+    /// own TorchSharp serialization (save_state_dict).</summary>
+    private static void WritePayload(BinaryWriter writer, TrialSpec spec, int attempt, int epoch, nn.Module model,
+        optim.Optimizer optimizer, PlateauState plateau, IReadOnlyList<EpochMetrics> history)
+    {
+        writer.Write(Magic);
+        writer.Write(FormatVersion);
+        writer.Write(spec.Key.Id);
+        writer.Write(attempt);
+        writer.Write(epoch);
+        writer.Write(TrialFingerprint.Of(spec));
+        writer.Write(TrialFingerprint.Json(spec));
+        writer.Write(spec.Seed);   // the data order: epoch e draws randperm(Generator(seed + e))
+        writer.Write(history.Count);
+        foreach (var m in history)
+        {
+            writer.Write(m.Epoch);
+            writer.Write(m.TrainLoss);
+            writer.Write(m.TrainAcc);
+            writer.Write(m.TestLoss);
+            writer.Write(m.TestAcc);
+            writer.Write(m.LearningRate);
+            writer.Write(m.Seconds);
+            writer.Write(m.ImagesPerSecond);
+        }
+        writer.Write(plateau.Best);
+        writer.Write(plateau.BadEpochs);
+        writer.Write(plateau.LearningRate);
+
+        var state = model.state_dict();
+        writer.Write(state.Count);
+        using (no_grad())
+            foreach (var (name, tensor) in state)
+            {
+                writer.Write(name);
+                writer.Write((int)tensor.dtype);
+                writer.Write(tensor.shape.Length);
+                foreach (var d in tensor.shape) writer.Write(d);
+                writer.Write(tensor.NumberOfElements * tensor.ElementSize);
+                // A CPU tensor's memory is written as it is; others are copied to the host first (synchronously).
+                if (tensor.device_type == DeviceType.CPU && tensor.is_contiguous())
+                {
+                    writer.Write(tensor.bytes);
+                    continue;
+                }
+                using var copies = NewDisposeScope();
+                writer.Write(tensor.detach().to(CPU).contiguous().bytes);
+            }
+        Managed(optimizer).save_state_dict(writer);
+    }
+
+    private static void DeleteOtherFilesOfAttempt(string folder, int attempt, string keep)
+    {
+        var prefix = $"attempt-{attempt}-epoch-";
+        foreach (var file in Directory.EnumerateFiles(folder))
+        {
+            var name = Path.GetFileName(file);
+            bool ownCheckpoint = name.StartsWith(prefix, StringComparison.Ordinal) && name.EndsWith(CheckpointExtension, StringComparison.Ordinal);
+            bool ownLeftover = name.StartsWith("." + prefix, StringComparison.Ordinal) && name.EndsWith(DurableFile.TempSuffix, StringComparison.Ordinal);
+            if ((ownCheckpoint || ownLeftover) && name != keep)
+                TryDelete(file);
+        }
+    }
+
+    private static void TryDelete(string file)
+    {
+        try
+        {
+            File.Delete(file);
+        }
+        catch (IOException)
+        {
+            // Another process of the same attempt may hold it; the next save tries again.
+        }
+    }
+
+    // ---- reading ----------------------------------------------------------------------------------------------------
+
+    /// <summary>The checkpoints on disk for a trial, newest (highest epoch, then highest attempt) first. Each ref's
+    /// Sha256 is what its trailer says ("" where it has none), so a damaged file is still listed and TryLoad says why
+    /// it cannot be used.</summary>
+    public IReadOnlyList<CheckpointRef> Find(string trialId)
+    {
+        var folder = FolderOf(trialId);
+        if (!Directory.Exists(folder)) return [];
+        var found = new List<CheckpointRef>();
+        foreach (var file in Directory.EnumerateFiles(folder, "*" + CheckpointExtension))
+        {
+            var match = CheckpointNamePattern().Match(Path.GetFileName(file));
+            if (!match.Success || !int.TryParse(match.Groups[1].Value, out var attempt) || !int.TryParse(match.Groups[2].Value, out var epoch))
+                continue;
+            found.Add(new CheckpointRef(attempt, epoch, $"{trialId}/{Path.GetFileName(file)}", TrailerSha256(file) ?? ""));
+        }
+        return found.OrderByDescending(c => c.Epoch).ThenByDescending(c => c.Attempt).ToList();
+    }
+
+    [GeneratedRegex(@"^attempt-(\d+)-epoch-(\d+)\.ckpt$")]
+    private static partial Regex CheckpointNamePattern();
+
+    private static string? TrailerSha256(string file)
+    {
+        try
+        {
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1);
+            if (stream.Length < TrailerLength) return null;
+            Span<byte> trailer = stackalloc byte[TrailerLength];
+            stream.Seek(-TrailerLength, SeekOrigin.End);
+            stream.ReadExactly(trailer);
+            return trailer[40..].SequenceEqual(EndMagic) ? Convert.ToHexStringLower(trailer[8..40]) : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The first checkpoint (of <paramref name="trialId"/>, or anywhere in the store when null) whose trial
+    /// spec differs from <paramref name="spec"/>, with what differs; null when there is none. Files whose header cannot
+    /// be read are left to TryLoad.</summary>
+    public ForeignCheckpoint? FindOtherSpec(TrialSpec spec, string? trialId = null)
+    {
+        var folder = trialId is null ? Root : FolderOf(trialId);
+        if (!Directory.Exists(folder)) return null;
+        var fingerprint = TrialFingerprint.Of(spec);
+        foreach (var file in Directory.EnumerateFiles(folder, "*" + CheckpointExtension, SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            Header header;
+            try
+            {
+                using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+                header = ReadHeader(stream, stream.Length - TrailerLength, withTensors: false);
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or OverflowException)
+            {
+                continue;
+            }
+            if (header.Fingerprint != fingerprint)
+                return new ForeignCheckpoint(Path.GetRelativePath(Root, file).Replace(Path.DirectorySeparatorChar, '/'),
+                    TrialFingerprint.Difference(header.SpecJson, TrialFingerprint.Json(spec)));
+        }
+        return null;
+    }
+
+    /// <summary>Checks <paramref name="checkpoint"/> completely (present, whole, checksum against its trailer and
+    /// against checkpoint.Sha256, same trial spec, fits the model) and only then loads it into
+    /// <paramref name="model"/> and <paramref name="optimizer"/>. On false, <paramref name="problem"/> completes
+    /// "checkpoint attempt-A-epoch-E ..." (e.g. "is corrupt (sha256 mismatch)"); the model and optimizer are untouched
+    /// unless the failure came while loading the optimizer's state (then rebuild them before training).</summary>
+    public bool TryLoad(CheckpointRef checkpoint, TrialSpec spec, nn.Module model, optim.Optimizer optimizer,
+        [NotNullWhen(true)] out CheckpointContents? contents, [NotNullWhen(false)] out string? problem)
+    {
+        contents = null;
+        string path;
+        try
+        {
+            path = PathOf(checkpoint.Location);
+        }
+        catch (ArgumentException)
+        {
+            problem = $"has an invalid location '{checkpoint.Location}'";
+            return false;
+        }
+        FileStream file;
+        try
+        {
+            file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            problem = "is missing";
+            return false;
+        }
+        catch (IOException e)
+        {
+            problem = $"cannot be read ({e.Message})";
+            return false;
+        }
+        using (file)
+        {
+            problem = CheckIntegrity(file, checkpoint.Sha256, out var payloadLength);
+            if (problem is not null) return false;
+
+            Header header;
+            try
+            {
+                header = ReadHeader(file, payloadLength, withTensors: true);
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or OverflowException)
+            {
+                problem = $"is unreadable ({e.Message})";
+                return false;
+            }
+            problem = CheckHeader(header, checkpoint, spec) ?? CheckFits(header.Tensors, model);
+            if (problem is not null) return false;
+
+            var targets = model.state_dict();
+            using (no_grad())
+                foreach (var (name, entry) in header.Tensors)
+                {
+                    file.Position = entry.Offset;
+                    ReadInto(file, targets[name]);
+                }
+            try
+            {
+                file.Position = header.OptimizerOffset;
+                using (var reader = new BinaryReader(file, Encoding.UTF8, leaveOpen: true))
+                    Managed(optimizer).load_state_dict(reader);
+                if (file.Position != payloadLength) throw new InvalidDataException("the optimizer's state does not end where the payload does");
+                KeepOutOfDisposeScopes(optimizer);
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException)
+            {
+                problem = $"has an optimizer state this optimizer cannot take ({e.Message})";
+                return false;
+            }
+            contents = new CheckpointContents(header.TrialId, header.Attempt, header.Epoch, header.DataOrderSeed, header.History, header.Plateau);
+            return true;
+        }
+    }
+
+    /// <summary>Length, trailer and checksum; returns a problem or null, and the payload's length.</summary>
+    private static string? CheckIntegrity(FileStream file, string expectedSha256, out long payloadLength)
+    {
+        payloadLength = 0;
+        long length = file.Length;
+        if (length < TrailerLength + Magic.Length) return $"is corrupt (truncated: {length} bytes)";
+        Span<byte> trailer = stackalloc byte[TrailerLength];
+        file.Seek(-TrailerLength, SeekOrigin.End);
+        file.ReadExactly(trailer);
+        if (!trailer[40..].SequenceEqual(EndMagic)) return $"is corrupt (no trailer: torn or truncated, {length} bytes)";
+        payloadLength = BinaryPrimitives.ReadInt64LittleEndian(trailer);
+        if (payloadLength + TrailerLength != length)
+            return $"is corrupt (wrong length: {length} bytes, its trailer says {payloadLength + TrailerLength})";
+        var recorded = Convert.ToHexStringLower(trailer[8..40]);
+        if (!string.Equals(recorded, expectedSha256, StringComparison.OrdinalIgnoreCase))
+            return "is corrupt (sha256 mismatch: the file's trailer differs from its reference)";
+
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[1 << 20];
+        file.Position = 0;
+        for (long left = payloadLength; left > 0;)
+        {
+            int read = file.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
+            if (read == 0) return "is corrupt (shorter than it was a moment ago)";
+            hash.AppendData(buffer, 0, read);
+            left -= read;
+        }
+        return Convert.ToHexStringLower(hash.GetHashAndReset()) == recorded ? null : "is corrupt (sha256 mismatch)";
+    }
+
+    private sealed record TensorEntry(ScalarType DType, long[] Shape, long Offset, long ByteCount);
+
+    private sealed record Header(string TrialId, int Attempt, int Epoch, string Fingerprint, string SpecJson, long DataOrderSeed,
+        List<EpochMetrics> History, PlateauState Plateau, List<(string Name, TensorEntry Entry)> Tensors, long OptimizerOffset);
+
+    private static Header ReadHeader(FileStream file, long payloadLength, bool withTensors)
+    {
+        file.Position = 0;
+        using var reader = new BinaryReader(file, Encoding.UTF8, leaveOpen: true);
+        if (!reader.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic)) throw new InvalidDataException("not a SamCluster checkpoint");
+        var version = reader.ReadInt32();
+        if (version != FormatVersion) throw new InvalidDataException($"format version {version}, this build reads {FormatVersion}");
+        var trialId = reader.ReadString();
+        var attempt = reader.ReadInt32();
+        var epoch = reader.ReadInt32();
+        var fingerprint = reader.ReadString();
+        var specJson = reader.ReadString();
+        var seed = reader.ReadInt64();
+        if (!withTensors) return new Header(trialId, attempt, epoch, fingerprint, specJson, seed, [], default, [], 0);
+
+        var count = reader.ReadInt32();
+        if (count is < 0 or > 100_000) throw new InvalidDataException($"history of {count} epochs");
+        var history = new List<EpochMetrics>(count);
+        for (int i = 0; i < count; i++)
+            history.Add(new EpochMetrics(reader.ReadInt32(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(),
+                reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble()));
+        var plateau = new PlateauState(reader.ReadDouble(), reader.ReadInt32(), reader.ReadDouble());
+
+        var tensorCount = reader.ReadInt32();
+        if (tensorCount is < 0 or > 1_000_000) throw new InvalidDataException($"{tensorCount} tensors");
+        var tensors = new List<(string, TensorEntry)>(tensorCount);
+        for (int i = 0; i < tensorCount; i++)
+        {
+            var name = reader.ReadString();
+            var dtype = (ScalarType)reader.ReadInt32();
+            var rank = reader.ReadInt32();
+            if (rank is < 0 or > 16) throw new InvalidDataException($"tensor {name} of rank {rank}");
+            var shape = new long[rank];
+            for (int d = 0; d < rank; d++) shape[d] = reader.ReadInt64();
+            var bytes = reader.ReadInt64();
+            if (bytes < 0 || file.Position + bytes > payloadLength) throw new InvalidDataException($"tensor {name} runs past the payload");
+            tensors.Add((name, new TensorEntry(dtype, shape, file.Position, bytes)));
+            file.Seek(bytes, SeekOrigin.Current);
+        }
+        return new Header(trialId, attempt, epoch, fingerprint, specJson, seed, history, plateau, tensors, file.Position);
+    }
+
+    private static string? CheckHeader(Header header, CheckpointRef checkpoint, TrialSpec spec)
+    {
+        if (header.Fingerprint != TrialFingerprint.Of(spec))
+            return $"is of a different trial spec ({TrialFingerprint.Difference(header.SpecJson, TrialFingerprint.Json(spec))})";
+        if (header.TrialId != spec.Key.Id) return $"belongs to trial {header.TrialId}";
+        if (header.Attempt != checkpoint.Attempt || header.Epoch != checkpoint.Epoch)
+            return $"holds attempt {header.Attempt} epoch {header.Epoch}, not what its name says";
+        if (header.DataOrderSeed != spec.Seed) return $"has data-order seed {header.DataOrderSeed}, not {spec.Seed}";
+        if (header.History.Count != header.Epoch || header.History.Select((m, i) => m.Epoch != i + 1).Any(bad => bad))
+            return "is corrupt (its epoch history does not match its epoch)";
+        if (header.Epoch > spec.Recipe.Epochs) return $"holds epoch {header.Epoch} of a {spec.Recipe.Epochs}-epoch trial";
+        return null;
+    }
+
+    /// <summary>Same names, dtypes and shapes as the model's state dict, so loading cannot fail half-way.</summary>
+    private static string? CheckFits(List<(string Name, TensorEntry Entry)> tensors, nn.Module model)
+    {
+        var state = model.state_dict();
+        var names = tensors.Select(t => t.Name).ToHashSet();
+        var missing = state.Keys.Where(k => !names.Contains(k)).ToList();
+        var extra = names.Where(n => !state.ContainsKey(n)).ToList();
+        if (missing.Count > 0 || extra.Count > 0)
+            return $"does not fit this model (missing {string.Join(", ", missing.Take(3))}{(missing.Count > 3 ? ", …" : "")}; " +
+                   $"unexpected {string.Join(", ", extra.Take(3))}{(extra.Count > 3 ? ", …" : "")})";
+        foreach (var (name, entry) in tensors)
+        {
+            var target = state[name];
+            if (target.dtype != entry.DType || !target.shape.SequenceEqual(entry.Shape) || target.NumberOfElements * target.ElementSize != entry.ByteCount)
+                return $"does not fit this model ({name} is {entry.DType}[{string.Join(", ", entry.Shape)}], the model's {target.dtype}[{string.Join(", ", target.shape)}])";
+        }
+        return null;
+    }
+
+    private static void ReadInto(FileStream file, Tensor target)
+    {
+        if (target.device_type == DeviceType.CPU && target.is_contiguous())
+        {
+            file.ReadExactly(target.bytes);
+            return;
+        }
+        using var host = empty(target.shape, target.dtype, CPU);
+        file.ReadExactly(host.bytes);
+        target.copy_(host);
+    }
+
+    /// <summary>Optimizers implemented in .NET (SGD among them) can serialize their state; native ones cannot.</summary>
+    private static TorchSharp.Modules.OptimizerHelper Managed(optim.Optimizer optimizer) =>
+        optimizer as TorchSharp.Modules.OptimizerHelper
+        ?? throw new ArgumentException($"{optimizer.GetType().Name} cannot save its state", nameof(optimizer));
+
+    /// <summary>Momentum buffers created while loading must live as long as the optimizer, whatever scope the caller has open.</summary>
+    private static void KeepOutOfDisposeScopes(optim.Optimizer optimizer)
+    {
+        foreach (var state in Managed(optimizer).state_dict().State)
+            if (state is TorchSharp.Modules.SGD.State sgd)
+                sgd.momentum_buffer?.DetachFromDisposeScope();
+    }
+
+    // ---- final weights ----------------------------------------------------------------------------------------------
+
+    /// <summary>Writes the model's state dict (parameters and buffers, torchvision's key names) as
+    /// &lt;trial id&gt;/weights-attempt-A.pt in PyTorch's zip format (TorchSharp.PyBridge), loadable with
+    /// torch.load; atomically. Epoch is the epoch the weights are after.</summary>
+    public CheckpointRef SaveWeights(string trialId, int attempt, int epoch, nn.Module model)
+    {
+        if (attempt < 1) throw new ArgumentOutOfRangeException(nameof(attempt), attempt, "attempts count from 1");
+        var location = $"{trialId}/{WeightsFileName(attempt)}";
+        string sha = "";
+        DurableFile.Write(PathOf(location), file =>
+        {
+            model.save_py(file, leaveOpen: true);
+            file.Flush();
+            sha = DurableFile.Sha256Of(file);   // the zip format is written with seeks, so hash what landed
+        });
+        return new CheckpointRef(attempt, epoch, location, sha);
+    }
+
+    /// <summary>Copies a weights file (or any file of the store) to <paramref name="destination"/> atomically, after
+    /// checking its bytes against weights.Sha256; throws InvalidDataException (and writes nothing) when they differ,
+    /// FileNotFoundException when it is gone.</summary>
+    public static void CopyVerified(string storeRoot, CheckpointRef weights, string destination) =>
+        DurableFile.CopyVerified(PathOf(storeRoot, weights.Location), weights.Sha256, Path.GetFullPath(destination));
+
+    // ---- clean-up ---------------------------------------------------------------------------------------------------
+
+    /// <summary>Deletes every file of a trial, then the folders its id made that are left empty.</summary>
+    public void DeleteTrial(string trialId)
+    {
+        var folder = FolderOf(trialId);
+        if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        for (var parent = Path.GetDirectoryName(folder); parent is not null && parent.Length > Root.Length
+             && parent.StartsWith(Root, StringComparison.Ordinal); parent = Path.GetDirectoryName(parent))
+        {
+            if (!Directory.Exists(parent) || Directory.EnumerateFileSystemEntries(parent).Any()) break;
+            try
+            {
+                Directory.Delete(parent);
+            }
+            catch (IOException)
+            {
+                break;   // another trial's writer just created something in it
+            }
+        }
+    }
+}

@@ -1,0 +1,92 @@
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+
+namespace SamCluster.Training.Checkpoints;
+
+/// <summary>Files that are either entirely there or not at all: written under a temporary name in the destination's
+/// folder, flushed to the disk, renamed over the destination, and the folder's entry synced.</summary>
+internal static partial class DurableFile
+{
+    public const string TempSuffix = ".tmp";
+
+    /// <summary>A temporary path beside <paramref name="destination"/>; hidden, and unique per writer.</summary>
+    public static string TempPathFor(string destination) =>
+        Path.Combine(Path.GetDirectoryName(destination)!,
+            $".{Path.GetFileName(destination)}.{Environment.ProcessId}-{Guid.NewGuid():N}{TempSuffix}");
+
+    /// <summary>Creates the destination's folder, lets <paramref name="write"/> fill a temporary file, syncs it and
+    /// renames it into place. The temporary file never outlives the call.</summary>
+    public static void Write(string destination, Action<FileStream> write)
+    {
+        var folder = Path.GetDirectoryName(destination)!;
+        Directory.CreateDirectory(folder);
+        var temp = TempPathFor(destination);
+        try
+        {
+            using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 20))
+            {
+                write(file);
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(temp, destination, overwrite: true);
+            SyncDirectory(folder);
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
+    }
+
+    /// <summary>Copies <paramref name="source"/> to <paramref name="destination"/> atomically, hashing the bytes as
+    /// they are copied; refuses (and writes nothing) when they do not hash to <paramref name="expectedSha256"/>.</summary>
+    public static void CopyVerified(string source, string expectedSha256, string destination)
+    {
+        using var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+        Write(destination, output =>
+        {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var buffer = new byte[1 << 20];
+            int read;
+            while ((read = input.Read(buffer)) > 0)
+            {
+                hash.AppendData(buffer, 0, read);
+                output.Write(buffer, 0, read);
+            }
+            var actual = Convert.ToHexStringLower(hash.GetHashAndReset());
+            if (!string.Equals(actual, expectedSha256, StringComparison.OrdinalIgnoreCase))
+                throw new InvalidDataException($"{source} is corrupt (sha256 mismatch: {actual[..12]}…, expected {expectedSha256[..Math.Min(12, expectedSha256.Length)]}…)");
+        });
+    }
+
+    public static string Sha256Of(Stream stream)
+    {
+        stream.Position = 0;
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+
+    /// <summary>Makes a rename in <paramref name="folder"/> survive a power loss (POSIX: fsync the folder). Best effort:
+    /// a no-op where the platform has no such call.</summary>
+    public static void SyncDirectory(string folder)
+    {
+        if (OperatingSystem.IsWindows()) return;
+        try
+        {
+            var fd = Open(folder, 0 /* O_RDONLY */);
+            if (fd < 0) return;
+            Fsync(fd);
+            Close(fd);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fsync")]
+    private static partial int Fsync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "close")]
+    private static partial int Close(int fd);
+}
