@@ -13,6 +13,7 @@ public static class Program
     static readonly Benchmark[] All =
     [
         new("data-load", "Fashion-MNIST load times; Stanford Dogs decode and cache times on a generated JPEG tree", DataLoadBenchmark.Run),
+        new("checkpoint", "per-epoch checkpoint save time and size vs one Fashion-MNIST epoch, ResNet-18/34", CheckpointOverheadBenchmark.Run),
     ];
 
     const int Ok = 0, Failed = 1, Usage = 2;
