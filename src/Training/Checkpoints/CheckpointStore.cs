@@ -6,7 +6,6 @@ using System.Text.RegularExpressions;
 using SamCluster.Messages;
 using SamCluster.Training.Optimization;
 using TorchSharp;
-using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
 namespace SamCluster.Training.Checkpoints;
@@ -452,7 +451,7 @@ public sealed partial class CheckpointStore(string root)
     // ---- final weights ----------------------------------------------------------------------------------------------
 
     /// <summary>Writes the model's state dict (parameters and buffers, torchvision's key names) as
-    /// &lt;trial id&gt;/weights-attempt-A.pt in PyTorch's zip format (TorchSharp.PyBridge), loadable with
+    /// &lt;trial id&gt;/weights-attempt-A.pt in PyTorch's zip format (<see cref="TorchStateDictFile"/>), loadable with
     /// torch.load; atomically. Epoch is the epoch the weights are after.</summary>
     public CheckpointRef SaveWeights(string trialId, int attempt, int epoch, nn.Module model)
     {
@@ -461,7 +460,7 @@ public sealed partial class CheckpointStore(string root)
         string sha = "";
         DurableFile.Write(PathOf(location), file =>
         {
-            model.save_py(file, leaveOpen: true);
+            TorchStateDictFile.Write(file, model.state_dict().Select(kv => (kv.Key, kv.Value)));
             file.Flush();
             sha = DurableFile.Sha256Of(file);   // the zip format is written with seeks, so hash what landed
         });
