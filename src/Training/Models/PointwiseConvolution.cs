@@ -12,7 +12,7 @@ public static class PointwiseConvolution
     /// <summary>True for a plain 1×1 convolution: no bias, padding, groups or dilation.</summary>
     public static bool Applies(Conv2d conv, Tensor input) =>
         input.dim() == 4 && conv.bias is null && conv.groups == 1 && !conv.transposed
-        && conv.kernel_size.All(k => k == 1) && conv.padding.All(p => p == 0) && conv.padding_type is null
+        && conv.kernel_size.All(k => k == 1) && conv.padding is { } padding && padding.All(p => p == 0) && conv.padding_type is null
         && conv.dilation.All(d => d == 1);
 
     /// <summary>conv(input) for a convolution <see cref="Applies"/> accepts; the result is laid out channels-last.</summary>
