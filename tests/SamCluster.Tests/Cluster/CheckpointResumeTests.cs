@@ -17,16 +17,7 @@ public sealed class CheckpointResumeTests(ITestOutputHelper output) : IDisposabl
 {
     readonly string _work = Directory.CreateTempSubdirectory("samcluster-resume-").FullName;
 
-    static bool WaitFor(Func<bool> condition, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline)
-        {
-            if (condition()) return true;
-            Thread.Sleep(100);
-        }
-        return false;
-    }
+    static bool WaitFor(Func<bool> condition, TimeSpan timeout) => ProcessTests.WaitFor(condition, timeout);
 
     static string ReadShared(string path)
     {

@@ -91,6 +91,18 @@ public sealed class ProcessTests
         return grid;
     }
 
+    /// <summary>Polls <paramref name="condition"/> until it holds or <paramref name="timeout"/> passes.</summary>
+    public static bool WaitFor(Func<bool> condition, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (condition()) return true;
+            Thread.Sleep(100);
+        }
+        return false;
+    }
+
     public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
@@ -164,16 +176,7 @@ public sealed class FaultToleranceTests(ITestOutputHelper output) : IDisposable
 {
     readonly string _work = Directory.CreateTempSubdirectory("samcluster-faults-").FullName;
 
-    static bool WaitFor(Func<bool> condition, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline)
-        {
-            if (condition()) return true;
-            Thread.Sleep(250);
-        }
-        return false;
-    }
+    static bool WaitFor(Func<bool> condition, TimeSpan timeout) => ProcessTests.WaitFor(condition, timeout);
 
     static int FinishedRows(string outDir)
     {
