@@ -42,7 +42,7 @@ public static class CoordinatorRun
         var trials = TrialOrder.LongestFirst(GridExpander.Expand(grid));
         var port = request.Port == 0 ? FreePort(request.Host) : request.Port;
         EnsurePortFree(request.Host, port);
-        var folder = RunFolder.Prepare(request.OutDir, request.GridPath, grid.Fingerprint);
+        using var folder = RunFolder.Prepare(request.OutDir, request.GridPath, grid.Fingerprint);
 
         using var log = new RunLog(folder);
         var completion = new RunCompletion();

@@ -124,6 +124,7 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
             Timers.StartSingleTimer("retry-recovery", new RetryRecovery(), TimeSpan.FromSeconds(2));
         });
         Receive<RetryRecovery>(_ => AskAllTrialStates());
+        Receive<TrialJournalUnreadable>(OnJournalUnreadable);
         ReceiveAny(_ => Stash.Stash());
     }
 
@@ -147,7 +148,12 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
             _completion.Finish(new GridFinished(completed, _finished.Count - completed, _recovered, r.Table));
         });
         Receive<Status.Failure>(f => _completion.Fail(f.Cause));
+        Receive<TrialJournalUnreadable>(OnJournalUnreadable);
     }
+
+    /// <summary>A trial whose journal cannot be replayed would fail its recovery for ever: end the run, naming it.</summary>
+    void OnJournalUnreadable(TrialJournalUnreadable u) => _completion.Fail(new UserInputException(
+        $"the journal cannot be replayed: trial {u.TrialId}'s events are unreadable ({u.Problem}); nothing was changed — restore journal.db from a backup, or choose another --out folder"));
 
     void OnWorkerReady(WorkerReady ready)
     {

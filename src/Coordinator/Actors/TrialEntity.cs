@@ -20,6 +20,9 @@ public sealed class TrialMessageExtractor() : HashCodeMessageExtractor(maxNumber
 /// and the trial's state version after it.</summary>
 public sealed record TrialEventPublished(ITrialEvent Event, long Version);
 
+/// <summary>Trial entity → grid coordinator: the trial's journal cannot be replayed (a damaged event).</summary>
+public sealed record TrialJournalUnreadable(string TrialId, string Problem);
+
 /// <summary>
 /// One trial of the grid as a sharded, persistent entity (persistence id "trial-&lt;trial id&gt;"): the single owner of
 /// the trial's state. Commands go through <see cref="TrialDecider.Decide"/>; the events it returns are journaled, folded
@@ -44,6 +47,16 @@ public sealed class TrialEntity : ReceivePersistentActor
 
         Command<GetTrialState>(_ => Sender.Tell(_state));
         Command<ITrialMessage>(Handle);
+    }
+
+    /// <summary>A journal that cannot be replayed would be retried for ever, so say so at once; the coordinator ends
+    /// the run with the trial named, leaving the folder as it is.</summary>
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        var problem = reason is { InnerException: { } inner } && reason.Message.Contains("recovery", StringComparison.OrdinalIgnoreCase)
+            ? inner.Message : reason.Message;
+        _coordinator.Tell(new TrialJournalUnreadable(_state.TrialId, problem));
+        base.OnRecoveryFailure(reason, message);
     }
 
     void Handle(ITrialMessage command)

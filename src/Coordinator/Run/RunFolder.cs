@@ -1,5 +1,6 @@
 using System.Text.Json;
 using SamCluster.Coordinator.Reporting;
+using SamCluster.Coordinator.Serialization;
 using Microsoft.Data.Sqlite;
 using SamCluster.Messages;
 
@@ -9,7 +10,7 @@ namespace SamCluster.Coordinator.Run;
 /// The --out folder of one grid run: its fixed layout, and the guard that a folder holds one grid only. A folder that
 /// already holds a run of the same grid is resumed (the journal says what is done); of a different grid, refused.
 /// </summary>
-public sealed class RunFolder
+public sealed class RunFolder : IDisposable
 {
     public string Root { get; }
     public string GridCopy => Path.Combine(Root, "grid.yaml");
@@ -23,7 +24,12 @@ public sealed class RunFolder
     /// <summary>True when the folder already held this grid's run (a restart).</summary>
     public bool Resumed { get; }
 
-    RunFolder(string root, bool resumed) { Root = root; Resumed = resumed; }
+    readonly RunFolderLock? _lock;
+
+    RunFolder(string root, bool resumed, RunFolderLock? owner = null) { Root = root; Resumed = resumed; _lock = owner; }
+
+    /// <summary>Gives up ownership (a prepared folder is owned until then, or until the process ends).</summary>
+    public void Dispose() => _lock?.Dispose();
 
     /// <summary>An existing run folder, for readers (`tail`): its layout only, nothing created or checked beyond
     /// it being a run folder.</summary>
@@ -45,11 +51,37 @@ public sealed class RunFolder
     /// <summary>Where `local` keeps checkpoints (coordinator and nodes share this machine).</summary>
     public string CheckpointsDir => Path.Combine(Root, "checkpoints");
 
-    /// <summary>Creates or reopens the run folder for a grid, refusing anything that would mix or overwrite runs.</summary>
+    /// <summary>Creates or reopens the run folder for a grid, refusing anything that would mix or overwrite runs. The
+    /// folder is owned (<see cref="RunFolderLock"/>) from before its contents are read until the RunFolder is disposed,
+    /// so a second coordinator or `local` on it is refused at once.</summary>
     public static RunFolder Prepare(string outDir, string gridFile, string gridFingerprint)
     {
         var root = Path.GetFullPath(outDir);
         if (File.Exists(root)) throw new UserInputException($"--out {outDir} is a file, not a folder");
+        try
+        {
+            Directory.CreateDirectory(root);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UserInputException($"--out {outDir} cannot be created ({e.Message})");
+        }
+        var owner = RunFolderLock.Acquire(root, outDir);
+        try
+        {
+            var folder = PrepareOwned(root, outDir, gridFile, gridFingerprint, owner);
+            owner.RecordOwner();
+            return folder;
+        }
+        catch
+        {
+            owner.Dispose();
+            throw;
+        }
+    }
+
+    static RunFolder PrepareOwned(string root, string outDir, string gridFile, string gridFingerprint, RunFolderLock owner)
+    {
         var manifestPath = Path.Combine(root, "run.json");
         bool resumed = false;
         if (File.Exists(manifestPath))
@@ -58,24 +90,23 @@ public sealed class RunFolder
             if (manifest.GridFingerprint != gridFingerprint)
                 throw new UserInputException(
                     $"--out {outDir} holds a run of a different grid (its grid.yaml); refusing to mix runs — choose another --out folder");
-            CheckJournal(Path.Combine(root, "journal.db"), outDir);
+            CheckJournal(root, outDir);
             resumed = true;
         }
-        else if (Directory.Exists(root) && Directory.EnumerateFileSystemEntries(root).Any())
+        else if (Directory.EnumerateFileSystemEntries(root).Any())
         {
             throw new UserInputException($"--out {outDir} is not empty and holds no SamCluster run; refusing to write into it");
         }
 
         try
         {
-            Directory.CreateDirectory(root);
             Directory.CreateDirectory(Path.Combine(root, "logs"));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new UserInputException($"--out {outDir} cannot be created ({e.Message})");
         }
-        var folder = new RunFolder(root, resumed);
+        var folder = new RunFolder(root, resumed, owner);
         if (!resumed)
         {
             File.Copy(gridFile, folder.GridCopy, overwrite: false);
@@ -85,11 +116,78 @@ public sealed class RunFolder
         return folder;
     }
 
+    /// <summary>Finished trials whose journal is gone would be trained again and trials.csv rewritten with less: refuse
+    /// a folder whose trials.csv has rows but whose journal is missing, empty or unreadable.</summary>
+    static void CheckJournal(string root, string outDir)
+    {
+        var journal = Path.Combine(root, "journal.db");
+        var finished = FinishedRows(Path.Combine(root, RunFiles.TrialsFile));
+        var recover = $"restore journal.db from a backup, or move {RunFiles.TrialsFile} aside to train those trials again";
+        if (!File.Exists(journal))
+        {
+            if (finished > 0)
+                throw new UserInputException($"--out {outDir}: {RunFiles.TrialsFile} lists {finished} finished trials but journal.db is missing; refusing to train them again — {recover}");
+            return;
+        }
+        CheckJournalReadable(journal, outDir);
+        if (UnreadableEvent(journal) is { } unreadable)
+            throw new UserInputException(
+                $"--out {outDir}: the journal cannot be replayed: {unreadable}; nothing was changed — restore journal.db from a backup, or choose another --out folder");
+        if (finished > 0 && JournalEvents(journal) == 0)
+            throw new UserInputException($"--out {outDir}: {RunFiles.TrialsFile} lists {finished} finished trials but journal.db holds no events; refusing to train them again — {recover}");
+    }
+
+    static int FinishedRows(string trialsCsv)
+    {
+        if (!File.Exists(trialsCsv)) return 0;
+        return File.ReadLines(trialsCsv).Skip(1).Count(line => line.Trim().Length > 0);
+    }
+
+    /// <summary>The first event of the journal our serializer cannot read back, described; null when all read. Without
+    /// this check, recovery of that trial fails again on every attempt.</summary>
+    static string? UnreadableEvent(string journal)
+    {
+        var connection = new SqliteConnectionStringBuilder { DataSource = journal, Mode = SqliteOpenMode.ReadOnly, Pooling = false };
+        using var db = new SqliteConnection(connection.ToString());
+        db.Open();
+        using var query = db.CreateCommand();
+        query.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'journal'";
+        if ((long)query.ExecuteScalar()! == 0) return null;
+        query.CommandText = "SELECT persistence_id, sequence_number, manifest, message FROM journal WHERE identifier = $id ORDER BY ordering";
+        query.Parameters.AddWithValue("$id", ClusterMessageSerializer.SerializerId);
+        using var rows = query.ExecuteReader();
+        while (rows.Read())
+        {
+            var trial = rows.GetString(0).StartsWith("trial-", StringComparison.Ordinal) ? rows.GetString(0)["trial-".Length..] : rows.GetString(0);
+            try
+            {
+                ClusterMessageSerializer.Decode((byte[])rows["message"], rows.IsDBNull(2) ? "" : rows.GetString(2));
+            }
+            catch (Exception e) when (e is System.Runtime.Serialization.SerializationException or JsonException or NotSupportedException or ArgumentException)
+            {
+                return $"event {rows.GetInt64(1)} of trial {trial} is unreadable ({e.Message.Split('\n')[0]})";
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Rows in the journal's event table (Akka.Persistence.Sql's "journal"); 0 when it has none yet.</summary>
+    static long JournalEvents(string journal)
+    {
+        var connection = new SqliteConnectionStringBuilder { DataSource = journal, Mode = SqliteOpenMode.ReadOnly, Pooling = false };
+        using var db = new SqliteConnection(connection.ToString());
+        db.Open();
+        using var query = db.CreateCommand();
+        query.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'journal'";
+        if ((long)query.ExecuteScalar()! == 0) return 0;
+        query.CommandText = "SELECT count(*) FROM journal";
+        return (long)query.ExecuteScalar()!;
+    }
+
     /// <summary>A journal SQLite cannot read makes the cluster's persistence fail and retry forever, printing traces:
     /// refuse it up front instead. Opened read-write without create, so a missing journal is left missing.</summary>
-    static void CheckJournal(string path, string outDir)
+    static void CheckJournalReadable(string path, string outDir)
     {
-        if (!File.Exists(path)) return;
         string? verdict;
         try
         {

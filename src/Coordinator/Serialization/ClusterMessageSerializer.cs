@@ -69,7 +69,11 @@ public sealed class ClusterMessageSerializer(ExtendedActorSystem system) : Seria
         return JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Json);
     }
 
-    public override object FromBinary(byte[] bytes, string manifest)
+    public override object FromBinary(byte[] bytes, string manifest) => Decode(bytes, manifest);
+
+    /// <summary>The message under <paramref name="manifest"/>; throws SerializationException or JsonException for
+    /// anything else. Static, so a journal can be checked before any actor system exists.</summary>
+    public static object Decode(byte[] bytes, string manifest)
     {
         if (!TypeByManifest.TryGetValue(manifest, out var type))
             throw new SerializationException($"unknown SamCluster message manifest '{manifest}'");

@@ -18,7 +18,7 @@ public sealed class RunFolderTests(ITestOutputHelper log) : BadInputTest(log)
     string ExistingRun()
     {
         var grid = WriteFile("grid.yaml", ValidGrid(Work));
-        var folder = RunFolder.Prepare(OutDir, grid, GridConfigLoader.Load(grid).Fingerprint);
+        using var folder = RunFolder.Prepare(OutDir, grid, GridConfigLoader.Load(grid).Fingerprint);
         File.WriteAllText(folder.TrialsCsv, "dataset,model,optimizer,repeat,status\nfashion-mnist,resnet18,sgd,1,completed\n");
         var trialLog = folder.TrialLog("fashion-mnist/resnet18/sgd/1");
         Directory.CreateDirectory(Path.GetDirectoryName(trialLog)!);
@@ -58,6 +58,89 @@ public sealed class RunFolderTests(ITestOutputHelper log) : BadInputTest(log)
         File.WriteAllText(Path.Combine(OutDir, "journal.db"), string.Concat(Enumerable.Repeat("not a database ", 100)));
         var before = FolderSnapshot.Take(OutDir);
         Refused(Run("coordinator", grid, "--out", "run", "--port", Port()), "--out run", "journal.db is not a readable SQLite database");
+        FolderSnapshot.AssertUnchanged(before, OutDir);
+    }
+
+    [Fact]
+    public void A_run_folder_in_use_is_refused_at_once_naming_its_holder()
+    {
+        var grid = WriteFile("grid.yaml", ValidGrid(Work));
+        var port = Port();
+        using var first = ProcessTests.Start(Log, "coordinator", grid, "--out", OutDir, "--port", port);
+        try
+        {
+            Assert.True(ProcessTests.WaitFor(() => File.Exists(Path.Combine(OutDir, ".owner")), TimeSpan.FromSeconds(60)), "the first coordinator never took the folder");
+            // The holder keeps writing its logs and journal; what the refused runs could have touched must stay as it is.
+            string[] owned = [".owner", "grid.yaml", "run.json"];
+            var before = owned.ToDictionary(f => f, f => File.ReadAllText(Path.Combine(OutDir, f)));
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            Refused(Run("coordinator", grid, "--out", "run", "--port", Port()), "--out run", $"in use by pid {first.Id} on {Environment.MachineName}");
+            Refused(Run("local", grid, "--out", "run", "--nodes", "1"), "--out run", $"in use by pid {first.Id}");
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"refusing took {clock.Elapsed.TotalSeconds:F0} s");
+            Assert.All(owned, f => Assert.Equal(before[f], File.ReadAllText(Path.Combine(OutDir, f))));
+            Assert.False(File.Exists(Path.Combine(OutDir, "logs", "node-1.log")), "the refused `local` started a node");
+        }
+        finally
+        {
+            ProcessTests.KillHard(first);
+            first.WaitForExit();
+        }
+        // The kernel released the lock with the process: the same command now resumes the folder.
+        using var again = RunFolder.Prepare(OutDir, grid, GridConfigLoader.Load(grid).Fingerprint);
+        Assert.True(again.Resumed);
+    }
+
+    [Fact]
+    public void A_run_folder_is_owned_by_one_preparer_at_a_time()
+    {
+        var grid = WriteFile("grid.yaml", ValidGrid(Work));
+        var fingerprint = GridConfigLoader.Load(grid).Fingerprint;
+        using (RunFolder.Prepare(OutDir, grid, fingerprint))
+        {
+            var refused = Assert.Throws<Messages.UserInputException>(() => RunFolder.Prepare(OutDir, grid, fingerprint));
+            Assert.Contains($"in use by pid {Environment.ProcessId}", refused.Message);
+        }
+        using var next = RunFolder.Prepare(OutDir, grid, fingerprint);
+        Assert.True(next.Resumed);
+    }
+
+    [Theory]
+    [InlineData("missing", "journal.db is missing")]
+    [InlineData("empty", "journal.db holds no events")]
+    public void Finished_trials_whose_journal_is_gone_are_refused_never_trained_again(string journal, string problem)
+    {
+        var grid = ExistingRun();
+        if (journal == "empty") File.WriteAllBytes(Path.Combine(OutDir, "journal.db"), []);
+        var before = FolderSnapshot.Take(OutDir);
+        Refused(Run("coordinator", grid, "--out", "run", "--port", Port()), "--out run", "lists 1 finished trials", problem, "restore journal.db");
+        Refused(Run("local", grid, "--out", "run", "--nodes", "1"), "--out run", problem);
+        FolderSnapshot.AssertUnchanged(before, OutDir);
+    }
+
+    [Fact]
+    public void A_journal_whose_events_cannot_be_replayed_is_refused_within_seconds()
+    {
+        var grid = ExistingRun();
+        // An event of the first trial whose payload is garbage (as a disk error or a bad edit leaves it).
+        var journal = Path.Combine(OutDir, "journal.db");
+        using (var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={journal};Pooling=False"))
+        {
+            db.Open();
+            using var create = db.CreateCommand();
+            create.CommandText = """
+                CREATE TABLE [journal] ([ordering] INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, [created] INTEGER NOT NULL,
+                  [deleted] Bit NOT NULL, [persistence_id] NVarChar(255) NOT NULL, [sequence_number] INTEGER NOT NULL,
+                  [message] VarBinary NOT NULL, [manifest] NVarChar(500) NULL, [identifier] INTEGER NULL, [writer_uuid] NVarChar(128) NULL);
+                INSERT INTO journal (created, deleted, persistence_id, sequence_number, message, manifest, identifier, writer_uuid)
+                VALUES (0, 0, 'trial-fashion-mnist/resnet18/sgd/1', 1, x'00ff13', 'e-st', 4711, 'test');
+                """;
+            create.ExecuteNonQuery();
+        }
+        var before = FolderSnapshot.Take(OutDir);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Refused(Run("coordinator", grid, "--out", "run", "--port", Port()), "journal cannot be replayed", "event 1 of trial fashion-mnist/resnet18/sgd/1", "restore journal.db");
+        Refused(Run("local", grid, "--out", "run", "--nodes", "1"), "journal cannot be replayed");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"refusing took {clock.Elapsed.TotalSeconds:F0} s");
         FolderSnapshot.AssertUnchanged(before, OutDir);
     }
 

@@ -286,6 +286,7 @@ public sealed class GridCoordinatorTests : TestKit, IDisposable
     {
         base.Dispose();
         _log.Dispose();
+        _folder.Dispose();
         Directory.Delete(_folder.Root, recursive: true);
     }
 }
