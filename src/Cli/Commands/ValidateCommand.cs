@@ -12,7 +12,7 @@ public static class ValidateCommand
         var grid = new Argument<string>("grid") { Description = "The grid file (YAML; see deploy/grids/README.md)." };
         var checkData = new Option<bool>("--check-data")
         {
-            Description = "Also require each dataset's data folder to exist on this machine.",
+            Description = "Also read each dataset's data on this machine as the trials will (files, checksums, classes, limits), refusing bad data.",
         };
         var trials = new Option<bool>("--trials") { Description = "List the trials in the order they will start." };
         var command = new Command("validate", "Check a grid file and print what it would run; exit 2 if it has problems.")
@@ -36,7 +36,12 @@ public static class ValidateCommand
             throw new UserInputException($"{path}: {check.Problems.Count} problems (listed above)");
         }
         var config = check.Grid!;
-        if (checkData) config.CheckLocalDataPaths();
+        if (checkData)
+        {
+            config.CheckLocalDataPaths();
+            Training.TorchRuntime.Initialize(Training.TorchRuntime.ResolveDirectory(null));
+            Training.Data.DatasetLoader.CheckAll(GridExpander.Expand(config).Select(t => t.Data));
+        }
         output.WriteLine($"{path}: ok — {GridSummary.Describe(config)}");
         if (listTrials)
             foreach (var line in GridSummary.TrialLines(config)) output.WriteLine(line);

@@ -42,7 +42,10 @@ public static class CoordinatorRun
         var trials = TrialOrder.LongestFirst(GridExpander.Expand(grid));
         var port = request.Port == 0 ? FreePort(request.Host) : request.Port;
         EnsurePortFree(request.Host, port);
-        using var folder = RunFolder.Prepare(request.OutDir, request.GridPath, grid.Fingerprint);
+        // The nodes of `local` read the data from here: read it once, before anything is written, so bad data is one
+        // line and exit 2, not every trial failing in turn.
+        using var folder = RunFolder.Prepare(request.OutDir, request.GridPath, grid.Fingerprint,
+            request.CheckLocalData ? () => Training.Data.DatasetLoader.CheckAll(trials.Select(t => t.Data)) : null);
 
         using var log = new RunLog(folder);
         var completion = new RunCompletion();

@@ -54,10 +54,13 @@ public sealed class RunFolder : IDisposable
     /// <summary>Creates or reopens the run folder for a grid, refusing anything that would mix or overwrite runs. The
     /// folder is owned (<see cref="RunFolderLock"/>) from before its contents are read until the RunFolder is disposed,
     /// so a second coordinator or `local` on it is refused at once.</summary>
-    public static RunFolder Prepare(string outDir, string gridFile, string gridFingerprint)
+    /// <param name="beforeWriting">Checks that take time (reading the data): run once the folder is known to be this
+    /// run's and owned, before anything is written to it; if they refuse, a folder made here is removed again.</param>
+    public static RunFolder Prepare(string outDir, string gridFile, string gridFingerprint, Action? beforeWriting = null)
     {
         var root = Path.GetFullPath(outDir);
         if (File.Exists(root)) throw new UserInputException($"--out {outDir} is a file, not a folder");
+        var made = !Directory.Exists(root);
         try
         {
             Directory.CreateDirectory(root);
@@ -66,21 +69,24 @@ public sealed class RunFolder : IDisposable
         {
             throw new UserInputException($"--out {outDir} cannot be created ({e.Message})");
         }
-        var owner = RunFolderLock.Acquire(root, outDir);
+        RunFolderLock? owner = null;
         try
         {
-            var folder = PrepareOwned(root, outDir, gridFile, gridFingerprint, owner);
+            owner = RunFolderLock.Acquire(root, outDir);
+            var folder = PrepareOwned(root, outDir, gridFile, gridFingerprint, owner, beforeWriting);
             owner.RecordOwner();
             return folder;
         }
         catch
         {
-            owner.Dispose();
+            owner?.Dispose();
+            if (made && Directory.Exists(root) && !Directory.EnumerateFileSystemEntries(root).Any()) Directory.Delete(root);
             throw;
         }
     }
 
-    static RunFolder PrepareOwned(string root, string outDir, string gridFile, string gridFingerprint, RunFolderLock owner)
+    static RunFolder PrepareOwned(string root, string outDir, string gridFile, string gridFingerprint, RunFolderLock owner,
+        Action? beforeWriting)
     {
         var manifestPath = Path.Combine(root, "run.json");
         bool resumed = false;
@@ -97,6 +103,7 @@ public sealed class RunFolder : IDisposable
         {
             throw new UserInputException($"--out {outDir} is not empty and holds no SamCluster run; refusing to write into it");
         }
+        beforeWriting?.Invoke();
 
         try
         {

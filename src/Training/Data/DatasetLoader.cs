@@ -13,4 +13,15 @@ public static class DatasetLoader
         StanfordDogs.DatasetName => StanfordDogs.Load(spec),
         _ => throw new UserInputException($"unknown dataset '{spec.Dataset}' (known: {string.Join(", ", KnownDatasets)})"),
     };
+
+    /// <summary>Reads every distinct data selection once, as the trials will (files, checksums, classes, limits; Stanford
+    /// Dogs is decoded into its cache, which the trials then reuse), so bad data is refused before anything trains.
+    /// Returns how many selections were read.</summary>
+    public static int CheckAll(IEnumerable<DataSpec> specs)
+    {
+        var distinct = specs.GroupBy(s => System.Text.Json.JsonSerializer.Serialize(s)).Select(g => g.First()).ToList();
+        foreach (var spec in distinct)
+            using (Load(spec)) { }
+        return distinct.Count;
+    }
 }

@@ -5,7 +5,9 @@ using SamCluster.Messages;
 namespace SamCluster.Training.Data;
 
 /// <summary>Reads gzip-compressed IDX files (the MNIST / Fashion-MNIST format: big-endian magic 0x0000080N, N dimensions,
-/// then unsigned bytes). Every defect is a <see cref="UserInputException"/> naming the file.</summary>
+/// then unsigned bytes). Every defect is a <see cref="UserInputException"/> naming the file. The gzip trailer is checked:
+/// the size the header claims against the trailer's length before anything is allocated, and the CRC-32 of every
+/// byte read — a flipped byte in a stored block inflates without complaint, and would otherwise train silently.</summary>
 public static class IdxFile
 {
     public const int ImagesMagic = 0x00000803, LabelsMagic = 0x00000801;
@@ -18,39 +20,141 @@ public static class IdxFile
 
     public static Images ReadImages(string path)
     {
-        using var stream = OpenGzip(path);
+        using var stream = CheckedGzip.Open(path);
         var dims = ReadHeader(stream, path, ImagesMagic);
         var (count, rows, cols) = (dims[0], dims[1], dims[2]);
+        var what = $"{count} images of {rows}x{cols}";
+        stream.ExpectPayload((long)count * rows * cols, what);
         if ((long)count * rows * cols > Array.MaxLength)
-            throw new UserInputException($"{path}: {count} images of {rows}x{cols} are too many to load at once");
+            throw new UserInputException($"{path}: {what} are too many to load at once");
         var pixels = new byte[(long)count * rows * cols];
-        Fill(stream, path, pixels, $"{count} images of {rows}x{cols}");
+        Fill(stream, path, pixels, what);
+        stream.VerifyEnd();
         return new Images(pixels, count, rows, cols);
     }
 
     public static byte[] ReadLabels(string path)
     {
-        using var stream = OpenGzip(path);
+        using var stream = CheckedGzip.Open(path);
         var dims = ReadHeader(stream, path, LabelsMagic);
+        stream.ExpectPayload(dims[0], $"{dims[0]} labels");
         var labels = new byte[dims[0]];
         Fill(stream, path, labels, $"{dims[0]} labels");
+        stream.VerifyEnd();
         return labels;
     }
 
-    static GZipStream OpenGzip(string path)
+    /// <summary>A single-member gzip file read through its CRC-32, with its trailer (CRC-32, length mod 2³²) at hand.</summary>
+    sealed class CheckedGzip : Stream
     {
-        if (!File.Exists(path))
-            throw new UserInputException($"{path}: file not found");
-        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        Span<byte> signature = stackalloc byte[2];
-        // Checked up front so a plain (uncompressed) file is named as such, not reported as a corrupt gzip stream.
-        if (file.ReadAtLeast(signature, 2, throwOnEndOfStream: false) < 2 || signature[0] != 0x1f || signature[1] != 0x8b)
+        readonly string _path;
+        readonly GZipStream _inflate;
+        readonly uint _trailerCrc, _trailerLength;
+        uint _crc = 0xFFFFFFFF;
+        long _read;
+
+        CheckedGzip(string path, GZipStream inflate, uint trailerCrc, uint trailerLength)
         {
-            file.Dispose();
-            throw new UserInputException($"{path}: not a gzip file (expected the .gz IDX file as distributed)");
+            _path = path;
+            _inflate = inflate;
+            _trailerCrc = trailerCrc;
+            _trailerLength = trailerLength;
         }
-        file.Position = 0;
-        return new GZipStream(file, CompressionMode.Decompress);
+
+        public static CheckedGzip Open(string path)
+        {
+            if (!File.Exists(path))
+                throw new UserInputException($"{path}: file not found");
+            var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            try
+            {
+                Span<byte> signature = stackalloc byte[2];
+                // Checked up front so a plain (uncompressed) file is named as such, not reported as a corrupt gzip stream.
+                if (file.ReadAtLeast(signature, 2, throwOnEndOfStream: false) < 2 || signature[0] != 0x1f || signature[1] != 0x8b)
+                    throw new UserInputException($"{path}: not a gzip file (expected the .gz IDX file as distributed)");
+                if (file.Length < 18) throw new UserInputException($"{path}: truncated, too short for a gzip file");
+                Span<byte> trailer = stackalloc byte[8];
+                file.Position = file.Length - 8;
+                file.ReadExactly(trailer);
+                file.Position = 0;
+                return new CheckedGzip(path, new GZipStream(file, CompressionMode.Decompress),
+                    BinaryPrimitives.ReadUInt32LittleEndian(trailer), BinaryPrimitives.ReadUInt32LittleEndian(trailer[4..]));
+            }
+            catch
+            {
+                file.Dispose();
+                throw;
+            }
+        }
+
+        /// <summary>Refuses a header whose claimed size disagrees with the file before anything that size is allocated.</summary>
+        public void ExpectPayload(long payloadBytes, string what)
+        {
+            var total = _read + payloadBytes;
+            if ((uint)total != _trailerLength)
+                throw new UserInputException(
+                    $"{_path}: truncated or damaged: its IDX header claims {what} ({total:N0} bytes), but the gzip trailer says the file holds {_trailerLength:N0} bytes");
+        }
+
+        /// <summary>Nothing may follow the data, and what was read must match the trailer's CRC-32.</summary>
+        public void VerifyEnd()
+        {
+            Span<byte> probe = stackalloc byte[1];
+            int extra;
+            try
+            {
+                extra = Read(probe);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new UserInputException($"{_path}: corrupt gzip data at its end ({e.Message})", e);
+            }
+            if (extra != 0) throw new UserInputException($"{_path}: unexpected data after the IDX payload");
+            if ((_crc ^ 0xFFFFFFFF) != _trailerCrc)
+                throw new UserInputException($"{_path}: corrupt: the data does not match its gzip CRC-32 (a damaged download or disk?)");
+        }
+
+        public override int Read(Span<byte> buffer)
+        {
+            var n = _inflate.Read(buffer);
+            _crc = Crc32.Update(_crc, buffer[..n]);
+            _read += n;
+            return n;
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => _read; set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) _inflate.Dispose();
+            base.Dispose(disposing);
+        }
+    }
+
+    /// <summary>CRC-32 as gzip uses it (IEEE 802.3, reflected, polynomial 0xEDB88320).</summary>
+    static class Crc32
+    {
+        static readonly uint[] Table = Enumerable.Range(0, 256).Select(n =>
+        {
+            var c = (uint)n;
+            for (var k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320 ^ (c >> 1) : c >> 1;
+            return c;
+        }).ToArray();
+
+        public static uint Update(uint crc, ReadOnlySpan<byte> bytes)
+        {
+            foreach (var b in bytes) crc = Table[(crc ^ b) & 0xFF] ^ (crc >> 8);
+            return crc;
+        }
     }
 
     static int[] ReadHeader(Stream stream, string path, int expectedMagic)

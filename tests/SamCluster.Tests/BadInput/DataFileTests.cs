@@ -69,6 +69,26 @@ public sealed class DataFileTests(ITestOutputHelper log) : BadInputTest(log)
     }
 
     [Fact]
+    public void Bad_data_is_refused_by_validate_check_data_and_by_local_before_anything_trains()
+    {
+        using var data = new IdxFixture(TrainLabels, TestLabels);
+        data.WriteImages(FashionMnist.TestImagesFile, 10, offset: 0, magic: 0x00000804);
+        var grid = WriteFile("grid.yaml", ValidGrid(data.Root));
+        Refused(Run("validate", grid, "--check-data"), FashionMnist.TestImagesFile, "bad IDX magic 0x00000804");
+        Refused(Run("local", grid, "--out", "run", "--nodes", "1"), FashionMnist.TestImagesFile, "bad IDX magic 0x00000804");
+        Assert.False(Directory.Exists(Path.Combine(Work, "run")), "a run folder was made for a grid whose data is bad");
+    }
+
+    [Fact]
+    public void Good_data_passes_validate_check_data()
+    {
+        using var data = new IdxFixture(TrainLabels, TestLabels);
+        var grid = WriteFile("grid.yaml", ValidGrid(data.Root));
+        var run = Run("validate", grid, "--check-data");
+        Assert.True(run.ExitCode == 0, run.Stderr);
+    }
+
+    [Fact]
     public void A_missing_idx_file_is_refused_naming_it()
     {
         using var data = new IdxFixture(TrainLabels, TestLabels);

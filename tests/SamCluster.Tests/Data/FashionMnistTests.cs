@@ -149,6 +149,47 @@ public sealed class FashionMnistTests : IDisposable
         Assert.Contains(FashionMnist.TrainImagesFile, error.Message);
     }
 
+    [Theory]
+    [InlineData("middle")]
+    [InlineData("crc")]
+    public void A_byte_flipped_inside_the_gzip_data_or_its_checksum_is_refused(string where)
+    {
+        // Stored (uncompressed) deflate blocks: the flipped byte still inflates, only the CRC-32 can tell.
+        var path = _files.PathOf(FashionMnist.TrainImagesFile);
+        var body = Enumerable.Range(0, 20 * 784).Select(i => (byte)(i % 251)).ToArray();
+        using (var gzip = new System.IO.Compression.GZipStream(File.Create(path), System.IO.Compression.CompressionLevel.NoCompression))
+        {
+            gzip.Write(IdxFixture.Header(IdxFile.ImagesMagic, 20, 28, 28));
+            gzip.Write(body);
+        }
+        var bytes = File.ReadAllBytes(path);
+        bytes[where == "crc" ? bytes.Length - 6 : bytes.Length / 2] ^= 0x5A;
+        File.WriteAllBytes(path, bytes);
+        var error = Assert.Throws<UserInputException>(() => DatasetLoader.Load(Spec()));
+        Assert.Contains($"{FashionMnist.TrainImagesFile}: corrupt", error.Message);
+    }
+
+    [Fact]
+    public void A_header_claiming_more_than_the_file_holds_is_refused_before_allocating()
+    {
+        // 2^31 - 1 labels claimed, 20 present: refused from the gzip trailer's length, nothing that size allocated.
+        _files.WriteGzip(FashionMnist.TrainLabelsFile, IdxFixture.Header(IdxFile.LabelsMagic, int.MaxValue), TrainLabels);
+        var before = GC.GetTotalAllocatedBytes();
+        var error = Assert.Throws<UserInputException>(() => DatasetLoader.Load(Spec()));
+        Assert.Contains($"{FashionMnist.TrainLabelsFile}: truncated or damaged: its IDX header claims 2147483647 labels", error.Message);
+        Assert.True(GC.GetTotalAllocatedBytes() - before < 500_000_000, "the claimed size was allocated");
+    }
+
+    [Fact]
+    public void Data_after_the_payload_is_refused()
+    {
+        var labels = TrainLabels.Concat(new byte[] { 1, 2, 3 }).ToArray();
+        _files.WriteGzip(FashionMnist.TrainLabelsFile, IdxFixture.Header(IdxFile.LabelsMagic, TrainLabels.Length), labels);
+        var error = Assert.Throws<UserInputException>(() => DatasetLoader.Load(Spec()));
+        Assert.Contains(FashionMnist.TrainLabelsFile, error.Message);
+        Assert.Contains("IDX header claims", error.Message); // the trailer's length counts the extra bytes
+    }
+
     [Fact]
     public void Label_count_mismatch_is_refused()
     {
