@@ -45,14 +45,13 @@ public static partial class GridConfigLoader
     {
         try
         {
-            if (new FileInfo(path).Length <= MaxBytes) return File.ReadAllBytes(path);
-            problems.AddWithoutLine($"is larger than {MaxBytes / 1024} KiB: not a grid file");
+            return Run.InputFile.ReadAllBytes(path, MaxBytes, "a grid file");
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (SamCluster.Messages.UserInputException e)
         {
-            problems.AddWithoutLine($"cannot be read: {e.Message}");
+            problems.AddWithoutLine(e.Message.StartsWith(path + ": ", StringComparison.Ordinal) ? e.Message[(path.Length + 2)..] : e.Message);
+            return null;
         }
-        return null;
     }
 
     /// <summary>Strict UTF-8 (a BOM is allowed): a binary or Latin-1 file is refused with the line of its first bad byte.</summary>

@@ -92,23 +92,14 @@ public sealed class CsvTable
                 $"{Path}:{HeaderLine}: missing column{(missing.Count > 1 ? "s" : "")} {string.Join(", ", missing.Select(m => $"'{m}'"))}");
     }
 
+    // A results table of a few thousand trials is a few MiB; anything far larger is the wrong file.
+    const long MaxBytes = 256L << 20;
+
     public static CsvTable Read(string path)
     {
-        if (!File.Exists(path)) throw new UserInputException($"{path}: file not found");
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (IOException e)
-        {
-            throw new UserInputException($"{path}: cannot read: {e.Message}", e);
-        }
-        catch (UnauthorizedAccessException e)
-        {
-            throw new UserInputException($"{path}: cannot read: {e.Message}", e);
-        }
-        return Parse(path, text);
+        var bytes = Run.InputFile.ReadAllBytes(path, MaxBytes, "a CSV results table");
+        using var reader = new StreamReader(new MemoryStream(bytes), System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        return Parse(path, reader.ReadToEnd());
     }
 
     public static CsvTable Parse(string path, string text)

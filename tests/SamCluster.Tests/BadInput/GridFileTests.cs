@@ -61,6 +61,21 @@ public sealed class GridFileTests(ITestOutputHelper log) : BadInputTest(log)
     }
 
     [Fact]
+    public void A_pipe_or_a_device_given_as_the_grid_is_refused_within_seconds()
+    {
+        var fifo = Path.Combine(Work, "grid.fifo");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [fifo])) mkfifo.WaitForExit();
+        var piped = Run("validate", "grid.fifo");
+        Refused(piped, "grid.fifo", "not a regular file");
+        Assert.True(piped.Elapsed < TimeSpan.FromSeconds(10), $"took {piped.Elapsed.TotalSeconds:F0} s");
+        var endless = Run("validate", "/dev/zero");
+        Refused(endless, "/dev/zero", "larger than");
+        Assert.True(endless.Elapsed < TimeSpan.FromSeconds(10), $"took {endless.Elapsed.TotalSeconds:F0} s");
+        Refused(Run("local", "grid.fifo", "--out", "run", "--nodes", "1"), "grid.fifo", "not a regular file");
+        Assert.False(Directory.Exists(Path.Combine(Work, "run")));
+    }
+
+    [Fact]
     public void A_binary_file_is_refused()
     {
         File.WriteAllBytes(Path.Combine(Work, "grid.yaml"), [0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0x03]);
