@@ -113,6 +113,22 @@ public abstract class BadInputTest(ITestOutputHelper log) : IDisposable
 
     protected string Refused(CliRun run, params string[] mentions) => Cli.AssertRefused(run, Log, mentions);
 
+    /// <summary>Refused as <see cref="Refused"/>, and within <paramref name="seconds"/> (a hang is a failure too).</summary>
+    protected void RefusedWithin(int seconds, CliRun run, params string[] mentions)
+    {
+        Refused(run, mentions);
+        Assert.True(run.Elapsed < TimeSpan.FromSeconds(seconds), $"refusing took {run.Elapsed.TotalSeconds:F0} s");
+    }
+
+    /// <summary>A named pipe nobody writes to, in the work folder.</summary>
+    protected string MakeFifo(string name)
+    {
+        var path = Path.Combine(Work, name);
+        using var mkfifo = System.Diagnostics.Process.Start("mkfifo", [path]);
+        mkfifo.WaitForExit();
+        return path;
+    }
+
     protected CliRun Run(params string[] args) => Cli.Run(Work, args);
 
     public void Dispose() => Directory.Delete(Work, recursive: true);
