@@ -78,23 +78,19 @@ public sealed class GridScheduler
     public GridScheduler(IEnumerable<TrialSpec> trials, ITrialOrderPolicy order, SchedulerOptions options)
     {
         Options = options;
-        Order = order;
         var ordered = order.Order(trials);
         _specs = ordered.ToDictionary(t => t.Key.Id);
         _trials = ordered.ToDictionary(t => t.Key.Id, _ => new Placement());
         foreach (var t in ordered) _queue.AddLast(t.Key.Id);
     }
 
-    public ITrialOrderPolicy Order { get; }
-    public SchedulerOptions Options { get; }
-    public IReadOnlyCollection<TrialSpec> Trials => _specs.Values;
+    SchedulerOptions Options { get; }
     public TrialSpec Spec(string trialId) => _specs[trialId];
     public bool Knows(string trialId) => _specs.ContainsKey(trialId);
 
     public int Total => _trials.Count;
     public int Finished => _trials.Values.Count(p => p.Stage == Stage.Done);
     public int Completed => _trials.Values.Count(p => p.Stage == Stage.Done && p.Completed);
-    public int Workers => _workers.Count;
     public bool AllFinished => _trials.Values.All(p => p.Stage == Stage.Done);
     public IReadOnlyCollection<string> QueuedTrials => _queue;
     public IReadOnlyList<string> RunningTrials => _trials.Where(t => t.Value.IsOut).Select(t => t.Key).ToList();

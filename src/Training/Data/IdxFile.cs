@@ -6,8 +6,9 @@ namespace SamCluster.Training.Data;
 
 /// <summary>Reads gzip-compressed IDX files (the MNIST / Fashion-MNIST format: big-endian magic 0x0000080N, N dimensions,
 /// then unsigned bytes). Every defect is a <see cref="UserInputException"/> naming the file. The gzip trailer is checked:
-/// the size the header claims against the trailer's length before anything is allocated, and the CRC-32 of every
-/// byte read — a flipped byte in a stored block inflates without complaint, and would otherwise train silently.</summary>
+/// the size the header claims against the trailer's length before anything is allocated, and the CRC-32 by reading the
+/// stream to its end (zlib checks it there; a reader that stops at the last pixel never lets it, and a flipped byte in
+/// a stored block would otherwise train silently).</summary>
 public static class IdxFile
 {
     public const int ImagesMagic = 0x00000803, LabelsMagic = 0x00000801;
@@ -44,20 +45,18 @@ public static class IdxFile
         return labels;
     }
 
-    /// <summary>A single-member gzip file read through its CRC-32, with its trailer (CRC-32, length mod 2³²) at hand.</summary>
+    /// <summary>A single-member gzip file, with its trailer's length (mod 2³²) at hand.</summary>
     sealed class CheckedGzip : Stream
     {
         readonly string _path;
         readonly GZipStream _inflate;
-        readonly uint _trailerCrc, _trailerLength;
-        uint _crc = 0xFFFFFFFF;
+        readonly uint _trailerLength;
         long _read;
 
-        CheckedGzip(string path, GZipStream inflate, uint trailerCrc, uint trailerLength)
+        CheckedGzip(string path, GZipStream inflate, uint trailerLength)
         {
             _path = path;
             _inflate = inflate;
-            _trailerCrc = trailerCrc;
             _trailerLength = trailerLength;
         }
 
@@ -73,12 +72,11 @@ public static class IdxFile
                 if (file.ReadAtLeast(signature, 2, throwOnEndOfStream: false) < 2 || signature[0] != 0x1f || signature[1] != 0x8b)
                     throw new UserInputException($"{path}: not a gzip file (expected the .gz IDX file as distributed)");
                 if (file.Length < 18) throw new UserInputException($"{path}: truncated, too short for a gzip file");
-                Span<byte> trailer = stackalloc byte[8];
-                file.Position = file.Length - 8;
-                file.ReadExactly(trailer);
+                Span<byte> length = stackalloc byte[4];
+                file.Position = file.Length - 4;
+                file.ReadExactly(length);
                 file.Position = 0;
-                return new CheckedGzip(path, new GZipStream(file, CompressionMode.Decompress),
-                    BinaryPrimitives.ReadUInt32LittleEndian(trailer), BinaryPrimitives.ReadUInt32LittleEndian(trailer[4..]));
+                return new CheckedGzip(path, new GZipStream(file, CompressionMode.Decompress), BinaryPrimitives.ReadUInt32LittleEndian(length));
             }
             catch
             {
@@ -96,7 +94,7 @@ public static class IdxFile
                     $"{_path}: truncated or damaged: its IDX header claims {what} ({total:N0} bytes), but the gzip trailer says the file holds {_trailerLength:N0} bytes");
         }
 
-        /// <summary>Nothing may follow the data, and what was read must match the trailer's CRC-32.</summary>
+        /// <summary>Nothing may follow the data; reading on to the end makes zlib check the trailer's CRC-32.</summary>
         public void VerifyEnd()
         {
             Span<byte> probe = stackalloc byte[1];
@@ -107,17 +105,14 @@ public static class IdxFile
             }
             catch (InvalidDataException e)
             {
-                throw new UserInputException($"{_path}: corrupt gzip data at its end ({e.Message})", e);
+                throw new UserInputException($"{_path}: corrupt: its data does not match the gzip trailer's CRC-32, or the trailer is damaged ({e.Message})", e);
             }
             if (extra != 0) throw new UserInputException($"{_path}: unexpected data after the IDX payload");
-            if ((_crc ^ 0xFFFFFFFF) != _trailerCrc)
-                throw new UserInputException($"{_path}: corrupt: the data does not match its gzip CRC-32 (a damaged download or disk?)");
         }
 
         public override int Read(Span<byte> buffer)
         {
             var n = _inflate.Read(buffer);
-            _crc = Crc32.Update(_crc, buffer[..n]);
             _read += n;
             return n;
         }
@@ -137,23 +132,6 @@ public static class IdxFile
         {
             if (disposing) _inflate.Dispose();
             base.Dispose(disposing);
-        }
-    }
-
-    /// <summary>CRC-32 as gzip uses it (IEEE 802.3, reflected, polynomial 0xEDB88320).</summary>
-    static class Crc32
-    {
-        static readonly uint[] Table = Enumerable.Range(0, 256).Select(n =>
-        {
-            var c = (uint)n;
-            for (var k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320 ^ (c >> 1) : c >> 1;
-            return c;
-        }).ToArray();
-
-        public static uint Update(uint crc, ReadOnlySpan<byte> bytes)
-        {
-            foreach (var b in bytes) crc = Table[(crc ^ b) & 0xFF] ^ (crc >> 8);
-            return crc;
         }
     }
 
