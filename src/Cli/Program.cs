@@ -19,7 +19,7 @@ public static class Program
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            Console.Error.WriteLine($"samcluster: {ParseErrorLine(root, parse, args)}");
+            Console.Error.WriteLine($"samcluster: {ConsoleText.Escape(ParseErrorLine(root, parse, args))}");
             return BadInput;
         }
         // Commands handle SIGINT/SIGTERM themselves (ShutdownSignal: clean cluster leave, child processes stopped) and
@@ -62,7 +62,7 @@ public static class Program
         }
         catch (UserInputException e)
         {
-            Console.Error.WriteLine($"samcluster: {e.Message}");
+            Console.Error.WriteLine($"samcluster: {ConsoleText.Escape(e.Message)}");
             return BadInput;
         }
         catch (OperationCanceledException)

@@ -32,7 +32,7 @@ public static class CheckpointBenchmark
         TextWriter? output = null)
     {
         var costs = new List<CheckpointCost>();
-        foreach (var name in ModelFactory.Names)
+        foreach (var name in Vocabulary.ModelNames)
         {
             var cost = MeasureModel(name, device, folder, saves, steps);
             output?.WriteLine(cost);

@@ -33,7 +33,7 @@ public static class TrialRunner
         Action<EpochMetrics, CheckpointRef?> onEpoch, TrialCheckpointing? checkpointing, CancellationToken ct = default)
     {
         var recipe = spec.Recipe;
-        Validate(spec);
+        SpecRules.Validate(spec); // the grid and train-one validated it already; a node checks what it is sent
         if (data.TrainImages.shape[0] < 2) throw new UserInputException("the training split has fewer than 2 images");
         if (checkpointing is { Every: < 0 }) throw new ArgumentOutOfRangeException(nameof(checkpointing), checkpointing.Every, "Every must be 0 (off) or more");
         if (checkpointing is { Attempt: < 1 }) throw new ArgumentOutOfRangeException(nameof(checkpointing), checkpointing.Attempt, "attempts count from 1");
@@ -146,28 +146,6 @@ public static class TrialRunner
     }
 
     public static double CurrentLearningRate(optim.Optimizer optimizer) => optimizer.ParamGroups.First().LearningRate;
-
-    /// <summary>Refuses a spec that can never train (unknown model/optimizer/stem, out-of-range recipe) with one line;
-    /// callers that load data first (train-one) call it before loading, so the user waits for nothing.</summary>
-    public static void Validate(TrialSpec spec)
-    {
-        if (!ModelFactory.Names.Contains(spec.Key.Model))
-            throw new UserInputException($"unknown model '{spec.Key.Model}' (expected {string.Join(" or ", ModelFactory.Names)})");
-        if (!TrainingStep.Names.Contains(spec.Key.Optimizer))
-            throw new UserInputException($"unknown optimizer '{spec.Key.Optimizer}' (expected {string.Join(", ", TrainingStep.Names)})");
-        var recipe = spec.Recipe;
-        if (!ModelFactory.Stems.Contains(recipe.Stem))
-            throw new UserInputException($"unknown stem '{recipe.Stem}' (expected {string.Join(" or ", ModelFactory.Stems)})");
-        if (recipe.Epochs < 1) throw new UserInputException($"epochs must be at least 1, got {recipe.Epochs}");
-        if (recipe.BatchSize < 2) throw new UserInputException($"batch size must be at least 2 (BatchNorm), got {recipe.BatchSize}");
-        if (!(recipe.Momentum >= 0)) throw new UserInputException($"momentum must be >= 0, got {recipe.Momentum}");
-        if (!(recipe.WeightDecay >= 0)) throw new UserInputException($"weight decay must be >= 0, got {recipe.WeightDecay}");
-        if (!(recipe.MinLearningRate >= 0)) throw new UserInputException($"min learning rate must be >= 0, got {recipe.MinLearningRate}");
-        if (!(recipe.LearningRate > 0)) throw new UserInputException($"learning rate must be positive, got {recipe.LearningRate}");
-        if (!(recipe.Rho >= 0)) throw new UserInputException($"rho must be 0 or more, got {recipe.Rho}");
-        if (!(recipe.PlateauFactor is > 0 and < 1)) throw new UserInputException($"plateau factor must be in (0, 1), got {recipe.PlateauFactor}");
-        if (recipe.PlateauPatience < 0) throw new UserInputException($"plateau patience must be >= 0, got {recipe.PlateauPatience}");
-    }
 
     private static (double Loss, double Accuracy) TrainEpoch(nn.Module<Tensor, Tensor> model, TrainingStep step,
         BatchNormaliser normaliser, TrainingTensors data, int batchSize, long seed, int epoch, Device device, CancellationToken ct)

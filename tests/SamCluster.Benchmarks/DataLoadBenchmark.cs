@@ -27,9 +27,9 @@ public static class DataLoadBenchmark
 
     static void FashionMnistLoadTimes()
     {
-        if (!File.Exists(Path.Combine(FashionMnist.DefaultRoot, FashionMnist.TrainImagesFile)))
+        if (!File.Exists(Path.Combine(Vocabulary.FashionMnist.DefaultRoot!, FashionMnist.TrainImagesFile)))
         {
-            Console.WriteLine($"fashion-mnist: SKIPPED, no {FashionMnist.TrainImagesFile} in {FashionMnist.DefaultRoot} " +
+            Console.WriteLine($"fashion-mnist: SKIPPED, no {FashionMnist.TrainImagesFile} in {Vocabulary.FashionMnist.DefaultRoot} " +
                               "(Debian: apt-get install dataset-fashion-mnist)");
             return;
         }
@@ -37,7 +37,7 @@ public static class DataLoadBenchmark
             for (var run = 0; run < 3; run++)
             {
                 var clock = Stopwatch.StartNew();
-                using var data = DatasetLoader.Load(new DataSpec(FashionMnist.DatasetName, "", classes));
+                using var data = DatasetLoader.Load(new DataSpec(Vocabulary.FashionMnist.Name, "", classes));
                 Console.WriteLine($"fashion-mnist {data.ClassNames.Count} classes: {data.TrainCount}/{data.TestCount} in {clock.Elapsed.TotalMilliseconds:F0} ms");
             }
     }
@@ -55,7 +55,7 @@ public static class DataLoadBenchmark
             Parallel.For(0, Breeds * ImagesPerBreed, i => WriteNoisyJpeg(Path.Combine(root, breeds[i / ImagesPerBreed], $"img_{i % ImagesPerBreed:D3}.jpg"), i));
             Console.WriteLine($"wrote {Breeds * ImagesPerBreed} synthetic 500x375 JPEGs to {root} in {clock.Elapsed.TotalSeconds:F1} s");
 
-            var spec = new DataSpec(StanfordDogs.DatasetName, root, breeds, ImageSize: 256, CacheDir: Path.Combine(root, ".cache"));
+            var spec = new DataSpec(Vocabulary.StanfordDogs.Name, root, breeds, ImageSize: 256, CacheDir: Path.Combine(root, ".cache"));
             foreach (var attempt in new[] { "first (decode)", "second (cache)", "third (cache)" })
             {
                 using var data = StanfordDogs.Load(spec, out var report);

@@ -83,7 +83,7 @@ public static class BenchCommand
                 throw new UserInputException($"--inputs entry '{input}' is not CxS (e.g. 1x28 or 3x256)");
             foreach (var model in models)
             {
-                if (!SamCluster.Training.Models.ModelFactory.Names.Contains(model))
+                if (!SamCluster.Messages.Vocabulary.ModelNames.Contains(model))
                     throw new UserInputException($"--models entry '{model}' is unknown (expected resnet18 or resnet34)");
                 foreach (var optimizer in optimizers)
                 {

@@ -23,7 +23,7 @@ public static class CoordinatorCommand
         {
             using var signal = new ShutdownSignal();
             return Task.FromResult(Program.Run(() => CoordinatorRun.RunAsync(
-                options.Request(parse, parse.GetValue(grid)!, parse.GetValue(port), checkLocalData: false) with { RemotingTlsHocon = tls.Hocon(parse) },
+                options.Request(parse, parse.GetValue(grid)!, FlagChecks.Port(parse.GetValue(port), "--port", allowZero: false), checkLocalData: false) with { RemotingTlsHocon = tls.Hocon(parse) },
                 startNodes: null, signal.Token).GetAwaiter().GetResult()));
         });
         return command;
@@ -52,9 +52,11 @@ public sealed class ClusterOptionsSet
 
     public CoordinatorRequest Request(ParseResult parse, string grid, int port, bool checkLocalData)
     {
-        var retries = parse.GetValue(Retries);
-        if (retries < 0) throw new Messages.UserInputException($"--retries must be 0 or more, got {retries}");
-        return new CoordinatorRequest(grid, parse.GetValue(Out)!, parse.GetValue(Host)!, port, parse.GetValue(PublicHost),
-            parse.GetValue(Stay), retries, checkLocalData, CheckpointDir: parse.GetValue(CheckpointDir));
+        var retries = FlagChecks.Retries(parse.GetValue(Retries));
+        var host = FlagChecks.Host(parse.GetValue(Host), "--host");
+        var publicHost = parse.GetValue(PublicHost) is { } given ? FlagChecks.Host(given, "--public-host") : null;
+        var checkpointDir = parse.GetValue(CheckpointDir) is { } store ? FlagChecks.Folder(store, "--checkpoint-dir") : null;
+        return new CoordinatorRequest(grid, FlagChecks.Folder(parse.GetValue(Out), "--out"), host, port, publicHost,
+            parse.GetValue(Stay), retries, checkLocalData, CheckpointDir: checkpointDir);
     }
 }

@@ -28,13 +28,10 @@ public static class LocalCommand
             using var signal = new ShutdownSignal();
             return Task.FromResult(Program.Run(() =>
             {
-                var count = parse.GetValue(nodes);
-                if (count < 1) throw new UserInputException($"--nodes must be at least 1, got {count}");
-                var slotCount = parse.GetValue(slots);
-                if (slotCount < 1) throw new UserInputException($"--slots must be at least 1, got {slotCount}");
-                var threadCount = parse.GetValue(threads) ?? Math.Max(1, Environment.ProcessorCount / count);
-                if (threadCount < 1) throw new UserInputException($"--threads must be at least 1, got {threadCount}");
-                var request = options.Request(parse, parse.GetValue(grid)!, parse.GetValue(port), checkLocalData: true);
+                var count = FlagChecks.Nodes(parse.GetValue(nodes));
+                var slotCount = FlagChecks.Slots(parse.GetValue(slots));
+                var threadCount = FlagChecks.Threads(parse.GetValue(threads) ?? Math.Max(1, Environment.ProcessorCount / count));
+                var request = options.Request(parse, parse.GetValue(grid)!, FlagChecks.Port(parse.GetValue(port), "--port", allowZero: true), checkLocalData: true);
                 // The nodes would refuse bad devices and exit, leaving the coordinator waiting for workers forever.
                 TorchRuntime.Initialize(TorchRuntime.ResolveDirectory(parse.GetValue(libtorch)));
                 NodeCommand.DeviceList(parse.GetValue(devices));

@@ -36,28 +36,27 @@ public static class NodeCommand
             using var signal = new ShutdownSignal(parse.GetValue(parentPid));
             return Task.FromResult(Program.Run(() =>
             {
-                var (coordinatorHost, coordinatorPort) = ParseHostPort(parse.GetValue(coordinator)!);
-                var slotCount = parse.GetValue(slots);
-                if (slotCount < 1) throw new UserInputException($"--slots must be at least 1, got {slotCount}");
-                var join = parse.GetValue(joinTimeout);
-                if (join < 1) throw new UserInputException($"--join-timeout must be at least 1 second, got {join}");
+                var (coordinatorHost, coordinatorPort) = FlagChecks.HostAndPort(parse.GetValue(coordinator)!, "--coordinator");
+                var slotCount = FlagChecks.Slots(parse.GetValue(slots));
+                var join = FlagChecks.JoinTimeout(parse.GetValue(joinTimeout));
+                var threadCount = FlagChecks.Threads(parse.GetValue(threads) ?? Environment.ProcessorCount);
+                var listenHost = FlagChecks.Host(parse.GetValue(host), "--host");
+                var listenPort = FlagChecks.Port(parse.GetValue(port), "--port", allowZero: true);
+                var publicHostName = parse.GetValue(publicHost) is { } given ? FlagChecks.Host(given, "--public-host") : null;
+                var nodeName = parse.GetValue(name) is { } named ? FlagChecks.Name(named, "--name") : $"{Environment.MachineName}-{Environment.ProcessId}";
                 var tlsHocon = tls.Hocon(parse);
 
                 TorchRuntime.Initialize(TorchRuntime.ResolveDirectory(parse.GetValue(libtorch)));
                 var deviceList = DeviceList(parse.GetValue(devices));
-                var threadCount = parse.GetValue(threads) ?? Environment.ProcessorCount;
-                if (threadCount < 1) throw new UserInputException($"--threads must be at least 1, got {threadCount}");
                 torch.set_num_threads(threadCount);
 
-                var nodeName = parse.GetValue(name) ?? $"{Environment.MachineName}-{Environment.ProcessId}";
                 using var log = new LoggerConfiguration().MinimumLevel.Information()
                     .WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss} [{Level:u3}] " + nodeName + ": {Message:lj}{NewLine}{Exception}")
                     .CreateLogger();
-                var store = parse.GetValue(checkpointDir);
-                if (store is not null && string.IsNullOrWhiteSpace(store)) throw new UserInputException("--checkpoint-dir is empty");
+                var store = parse.GetValue(checkpointDir) is { } folder ? FlagChecks.Folder(folder, "--checkpoint-dir") : null;
                 using var executor = new TorchTrialExecutor(store is null ? null : Path.GetFullPath(store));
-                var settings = new NodeSettings(coordinatorHost, coordinatorPort, parse.GetValue(host)!, parse.GetValue(port),
-                    parse.GetValue(publicHost), nodeName, deviceList, slotCount, TimeSpan.FromSeconds(join), TimeSpan.FromSeconds(3), tlsHocon);
+                var settings = new NodeSettings(coordinatorHost, coordinatorPort, listenHost, listenPort,
+                    publicHostName, nodeName, deviceList, slotCount, TimeSpan.FromSeconds(join), TimeSpan.FromSeconds(3), tlsHocon);
                 log.Information("Node {Node} (pid {Pid}): {Workers} workers on {Devices}, {Threads} torch threads; joining {Host}:{Port}",
                     nodeName, Environment.ProcessId, deviceList.Count * slotCount, string.Join(",", deviceList), threadCount, coordinatorHost, coordinatorPort);
                 NodeHost.RunAsync(settings, executor, log, signal.Token).GetAwaiter().GetResult();
@@ -82,13 +81,5 @@ public static class NodeCommand
         if (duplicates.Count > 0) throw new UserInputException($"--devices names {duplicates[0]} twice (use --slots for several trials per device)");
         foreach (var device in list) TrainingDevice.Resolve(device);
         return list;
-    }
-
-    public static (string Host, int Port) ParseHostPort(string text)
-    {
-        var colon = text.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(text[(colon + 1)..], out var port) || port is < 1 or > 65535)
-            throw new UserInputException($"--coordinator '{text}' is not HOST:PORT");
-        return (text[..colon], port);
     }
 }

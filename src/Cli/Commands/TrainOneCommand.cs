@@ -17,10 +17,10 @@ public static class TrainOneCommand
 
     public static Command Create()
     {
-        var dataset = new Option<string>("--dataset") { Description = "fashion-mnist or stanford-dogs", DefaultValueFactory = _ => "fashion-mnist" };
-        var model = new Option<string>("--model") { Description = "resnet18 or resnet34", DefaultValueFactory = _ => "resnet18" };
-        var optimizer = new Option<string>("--optimizer") { Description = "sgd or sam", DefaultValueFactory = _ => "sgd" };
-        var epochs = new Option<int?>("--epochs") { Description = "epochs (default: 20 for fashion-mnist, 30 for stanford-dogs)" };
+        var dataset = new Option<string>("--dataset") { Description = string.Join(" or ", Vocabulary.DatasetNames), DefaultValueFactory = _ => Vocabulary.FashionMnist.Name };
+        var model = new Option<string>("--model") { Description = string.Join(" or ", Vocabulary.ModelNames), DefaultValueFactory = _ => Vocabulary.ResNet18.Name };
+        var optimizer = new Option<string>("--optimizer") { Description = string.Join(", ", Vocabulary.OptimizerNames), DefaultValueFactory = _ => Vocabulary.Sgd.Name };
+        var epochs = new Option<int?>("--epochs") { Description = $"epochs (default: {string.Join(", ", Vocabulary.Datasets.Select(d => $"{d.DefaultEpochs} for {d.Name}"))})" };
         var trainLimit = new Option<int>("--train-limit") { Description = "use at most this many training images, balanced across classes (0 = all)" };
         var testLimit = new Option<int>("--test-limit") { Description = "use at most this many test images (0 = all)" };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
@@ -33,13 +33,13 @@ public static class TrainOneCommand
         var plateauFactor = new Option<double>("--plateau-factor") { DefaultValueFactory = _ => Defaults.PlateauFactor };
         var plateauPatience = new Option<int>("--plateau-patience") { DefaultValueFactory = _ => Defaults.PlateauPatience };
         var minLr = new Option<double>("--min-lr") { DefaultValueFactory = _ => Defaults.MinLearningRate };
-        var stem = new Option<string>("--stem") { Description = "imagenet (7x7/2 conv + max-pool) or small (3x3/1 conv)", DefaultValueFactory = _ => Defaults.Stem };
+        var stem = new Option<string>("--stem") { Description = string.Join(" or ", Vocabulary.Stems.Select(s => $"{s.Name} ({s.Description})")), DefaultValueFactory = _ => Defaults.Stem };
         var seed = new Option<long?>("--seed") { Description = "seed of init and batch order (default: derived from dataset/model/repeat)" };
         var repeat = new Option<int>("--repeat") { Description = "repeat number (feeds the default seed)" };
         var threads = new Option<int>("--threads") { Description = "torch intra-op threads", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var data = new Option<string?>("--data") { Description = $"data folder (default for fashion-mnist: {FashionMnist.DefaultRoot}; stanford-dogs: its Images/ folder)" };
-        var classes = new Option<string?>("--classes") { Description = "comma-separated classes (default for fashion-mnist: 0,1,2,3,4)" };
-        var imageSize = new Option<int?>("--image-size") { Description = "image side the model sees (default: 28 fashion-mnist, 256 stanford-dogs)" };
+        var data = new Option<string?>("--data") { Description = $"data folder (default for fashion-mnist: {Vocabulary.FashionMnist.DefaultRoot}; stanford-dogs: its Images/ folder)" };
+        var classes = new Option<string?>("--classes") { Description = $"comma-separated classes (default for {Vocabulary.FashionMnist.Name}: {string.Join(",", Vocabulary.FashionMnist.DefaultClasses)}; {Vocabulary.StanfordDogs.Name}: the study's 8 breeds)" };
+        var imageSize = new Option<int?>("--image-size") { Description = $"image side the model sees (default: {string.Join(", ", Vocabulary.Datasets.Select(d => $"{d.DefaultImageSize} {d.Name}"))})" };
         var libtorch = new Option<string?>("--libtorch") { Description = $"folder of a libtorch to bind to (else ${TorchRuntime.LibTorchEnvironmentVariable}, else the bundled one)" };
         var checkpointDir = new Option<string?>("--checkpoint-dir") { Description = "checkpoint into this folder after every epoch; run again with the same flags to resume from its newest valid checkpoint" };
 
@@ -51,9 +51,9 @@ public static class TrainOneCommand
         command.SetAction(parse => Program.Run(() =>
         {
             var datasetName = parse.GetValue(dataset)!.Trim().ToLowerInvariant();
-            bool dogs = datasetName == "stanford-dogs";
+            var facts = Vocabulary.FindDataset(datasetName);
             var recipe = new Recipe(
-                Epochs: parse.GetValue(epochs) ?? (dogs ? 30 : 20),
+                Epochs: parse.GetValue(epochs) ?? facts?.DefaultEpochs ?? Defaults.Epochs,
                 BatchSize: parse.GetValue(batchSize),
                 LearningRate: parse.GetValue(lr),
                 Momentum: parse.GetValue(momentum),
@@ -64,17 +64,17 @@ public static class TrainOneCommand
                 PlateauPatience: parse.GetValue(plateauPatience),
                 MinLearningRate: parse.GetValue(minLr),
                 Stem: parse.GetValue(stem)!);
-            var classList = (parse.GetValue(classes) ?? (dogs ? "" : "0,1,2,3,4"))
-                .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            // No --classes: the dataset's default classes (the loaders' own default, so nothing is spelled twice).
+            var classList = parse.GetValue(classes)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
+            if (parse.GetValue(classes) is not null && classList.Length == 0) throw new UserInputException("--classes is empty");
             var dataSpec = new DataSpec(datasetName, parse.GetValue(data) ?? "", classList,
-                TrainLimit: NonNegative(parse.GetValue(trainLimit), "--train-limit"),
-                TestLimit: NonNegative(parse.GetValue(testLimit), "--test-limit"),
-                ImageSize: parse.GetValue(imageSize) ?? (dogs ? 256 : 28));
+                TrainLimit: parse.GetValue(trainLimit),
+                TestLimit: parse.GetValue(testLimit),
+                ImageSize: parse.GetValue(imageSize) ?? facts?.DefaultImageSize ?? 0);
             var key = new TrialKey(datasetName, parse.GetValue(model)!, parse.GetValue(optimizer)!, parse.GetValue(repeat));
             var spec = new TrialSpec(key, parse.GetValue(seed) ?? key.DeriveSeed(), dataSpec, recipe);
-            var threadCount = parse.GetValue(threads);
-            if (threadCount < 1) throw new UserInputException($"--threads must be at least 1, got {threadCount}");
-            TrialRunner.Validate(spec); // before loading data: a typo costs no wait
+            var threadCount = FlagChecks.Threads(parse.GetValue(threads));
+            SpecRules.Validate(spec, inFlagTerms: true); // the grid's rules; before loading data, so a typo costs no wait
             var checkpoints = CheckpointsIn(parse.GetValue(checkpointDir), spec);
 
             TorchRuntime.Initialize(TorchRuntime.ResolveDirectory(parse.GetValue(libtorch)));
@@ -84,9 +84,6 @@ public static class TrainOneCommand
         }));
         return command;
     }
-
-    private static int NonNegative(int value, string flag) =>
-        value >= 0 ? value : throw new UserInputException($"{flag} must be 0 (all) or more, got {value}");
 
     /// <summary>train-one's checkpointing: attempt 1, every epoch, resuming from whatever the folder holds for this
     /// trial. A folder holding another spec's checkpoint is refused before anything is loaded or written.</summary>
@@ -118,7 +115,7 @@ public static class TrainOneCommand
         }
         catch (TrialFailedException e)
         {
-            Console.Error.WriteLine($"samcluster: trial failed: {e.Message}");
+            Console.Error.WriteLine($"samcluster: trial failed: {ConsoleText.Escape(e.Message)}");
             return Program.Failure;
         }
     }
@@ -127,13 +124,16 @@ public static class TrainOneCommand
     public static string EpochJson(EpochMetrics m) => JsonSerializer.Serialize(new
     {
         epoch = m.Epoch,
-        train_loss = Math.Round(m.TrainLoss, 6),
-        train_acc = Math.Round(m.TrainAcc, 4),
-        test_loss = Math.Round(m.TestLoss, 6),
-        test_acc = Math.Round(m.TestAcc, 4),
-        lr = m.LearningRate,
-        seconds = Math.Round(m.Seconds, 3),
-        images_per_s = Math.Round(m.ImagesPerSecond, 1),
+        train_loss = Rounded(m.TrainLoss, 6),
+        train_acc = Rounded(m.TrainAcc, 4),
+        test_loss = Rounded(m.TestLoss, 6),
+        test_acc = Rounded(m.TestAcc, 4),
+        lr = double.IsFinite(m.LearningRate) ? m.LearningRate : (double?)null,
+        seconds = Rounded(m.Seconds, 3),
+        images_per_s = Rounded(m.ImagesPerSecond, 1),
         rss_mib = Environment.WorkingSet / (1 << 20),
     });
+
+    // JSON has no NaN or infinity (a diverged test loss): such a value is null, not a crash of the whole line.
+    static double? Rounded(double value, int digits) => double.IsFinite(value) ? Math.Round(value, digits) : null;
 }

@@ -32,7 +32,7 @@ public static class ValidateCommand
         if (!check.Ok)
         {
             if (check.Problems.Count == 1) throw new UserInputException(check.Problems[0].ToString());
-            foreach (var problem in check.Problems) errors.WriteLine(problem);
+            foreach (var problem in check.Problems) errors.WriteLine(ConsoleText.Escape(problem.ToString()));
             throw new UserInputException($"{path}: {check.Problems.Count} problems (listed above)");
         }
         var config = check.Grid!;
@@ -42,9 +42,9 @@ public static class ValidateCommand
             Training.TorchRuntime.Initialize(Training.TorchRuntime.ResolveDirectory(null));
             Training.Data.DatasetLoader.CheckAll(GridExpander.Expand(config).Select(t => t.Data));
         }
-        output.WriteLine($"{path}: ok — {GridSummary.Describe(config)}");
+        output.WriteLine(ConsoleText.Escape($"{path}: ok — {GridSummary.Describe(config)}"));
         if (listTrials)
-            foreach (var line in GridSummary.TrialLines(config)) output.WriteLine(line);
+            foreach (var line in GridSummary.TrialLines(config)) output.WriteLine(ConsoleText.Escape(line));
         return Program.Ok;
     }
 }

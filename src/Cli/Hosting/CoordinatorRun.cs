@@ -42,12 +42,16 @@ public static class CoordinatorRun
         var trials = TrialOrder.LongestFirst(GridExpander.Expand(grid));
         var port = request.Port == 0 ? FreePort(request.Host) : request.Port;
         EnsurePortFree(request.Host, port);
-        // The nodes of `local` read the data from here: read it once, before anything is written, so bad data is one
-        // line and exit 2, not every trial failing in turn.
+        // Read the data once, as the trials will, before anything is written, so bad data is one line and exit 2, not
+        // every trial failing in turn. The nodes of `local` read it from here; a coordinator checks what this host can
+        // see (a shared filesystem, typically) and leaves the rest to the nodes.
+        var dataHere = trials.Select(t => t.Data).Where(d => request.CheckLocalData || Directory.Exists(d.Root)).ToList();
         using var folder = RunFolder.Prepare(request.OutDir, request.GridPath, grid.Fingerprint,
-            request.CheckLocalData ? () => Training.Data.DatasetLoader.CheckAll(trials.Select(t => t.Data)) : null);
+            () => Training.Data.DatasetLoader.CheckAll(dataHere));
 
         using var log = new RunLog(folder);
+        foreach (var unseen in trials.Select(t => t.Data).Except(dataHere).Select(d => $"{d.Dataset} ({d.Root})").Distinct())
+            log.Main.Information("Data of {Data} is not on this host: each node reads and checks it before training", unseen);
         var completion = new RunCompletion();
         var checkpointDir = Path.GetFullPath(request.CheckpointDir ?? folder.CheckpointsDir);
         var plan = new GridPlan(trials, SchedulerOptions.Default with { MaxRetries = request.Retries }, LongestFirstOrder.Instance,
@@ -82,6 +86,13 @@ public static class CoordinatorRun
             Console.Out.WriteLine(finished.Table);
             log.Main.Information("Grid finished: {Completed} completed, {Failed} failed ({Recovered} read back from the journal). Outputs in {Folder}",
                 finished.Completed, finished.Failed, finished.Recovered, folder.Root);
+            if (finished.Completed == 0 && finished.Failed > 0)
+            {
+                // Nothing to compare: the run failed, whatever was written. The reasons are in trials.csv and logs/.
+                Console.Error.WriteLine(ConsoleText.Escape(
+                    $"samcluster: every trial failed ({finished.Failed}); first: {finished.FirstFailure} (reasons in {Path.Combine(folder.Root, "trials.csv")})"));
+                return Program.Failure;
+            }
             if (request.Stay)
             {
                 log.Main.Information("--stay: the coordinator keeps running; Ctrl-C to stop");

@@ -44,7 +44,8 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
     public sealed record ReportWritten(string Table);
 
     /// <summary>The grid's end, given to <see cref="RunCompletion"/>.</summary>
-    public sealed record GridFinished(int Completed, int Failed, int Recovered, string Table);
+    /// <param name="FirstFailure">"trial id: reason" of the first failed trial (by id), null when none failed.</param>
+    public sealed record GridFinished(int Completed, int Failed, int Recovered, string Table, string? FirstFailure = null);
 
     sealed record Recovered(IReadOnlyList<TrialState> States);
     sealed record RetryRecovery;
@@ -145,7 +146,9 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
         Receive<ReportWritten>(r =>
         {
             var completed = _finished.Values.Count(f => f.Completed);
-            _completion.Finish(new GridFinished(completed, _finished.Count - completed, _recovered, r.Table));
+            var firstFailure = _finished.Values.Where(f => !f.Completed).OrderBy(f => f.State.TrialId, StringComparer.Ordinal)
+                .Select(f => $"{f.State.TrialId}: {f.State.LastFailure ?? "no reason recorded"}").FirstOrDefault();
+            _completion.Finish(new GridFinished(completed, _finished.Count - completed, _recovered, r.Table, firstFailure));
         });
         Receive<Status.Failure>(f => _completion.Fail(f.Cause));
         Receive<TrialJournalUnreadable>(OnJournalUnreadable);

@@ -78,6 +78,11 @@ public static partial class GridConfigLoader
 
     static YamlMappingNode? RootMapping(string yaml, GridProblems problems)
     {
+        if (TooDeep(yaml) is { } deepAt)
+        {
+            problems.Add(deepAt, $"not a grid: nested more than {MaxDepth} levels deep (a grid needs 4)");
+            return null;
+        }
         var stream = new YamlStream();
         var parser = new Parser(new StringReader(yaml));
         try
@@ -113,6 +118,37 @@ public static partial class GridConfigLoader
                 problems.Add(root.Start, $"a grid is a mapping of keys (datasets:, models:, ...), not {YamlSection.Describe(root)}");
                 return null;
         }
+    }
+
+    // A grid nests 4 levels (data → dataset → scheduler → key); building the node tree recurses once per level, so
+    // tens of thousands of '[' would overflow the stack: the event stream is walked first, flat.
+    const int MaxDepth = 32;
+
+    /// <summary>Where the nesting first passes <see cref="MaxDepth"/>, or null. Syntax errors are left to the full load,
+    /// which reports them with their position.</summary>
+    static Mark? TooDeep(string yaml)
+    {
+        var parser = new Parser(new StringReader(yaml));
+        var depth = 0;
+        try
+        {
+            while (parser.MoveNext())
+            {
+                switch (parser.Current)
+                {
+                    case YamlDotNet.Core.Events.MappingStart or YamlDotNet.Core.Events.SequenceStart:
+                        if (++depth > MaxDepth) return parser.Current.Start;
+                        break;
+                    case YamlDotNet.Core.Events.MappingEnd or YamlDotNet.Core.Events.SequenceEnd:
+                        depth--;
+                        break;
+                }
+            }
+        }
+        catch (Exception e) when (e is YamlException or InvalidOperationException)
+        {
+        }
+        return null;
     }
 
     /// <summary>YamlDotNet reports a tab in the indentation at the start of the enclosing mapping; the tab's own line is

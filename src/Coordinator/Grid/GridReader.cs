@@ -28,9 +28,9 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
                 problems.Add(root.Start, $"missing key '{required}' (a grid needs datasets, models, optimizers and repeats)");
 
         var seed = top.Long("seed") ?? 0;
-        var datasets = Names(top, "datasets", "dataset", KnownNames.Datasets.Keys.ToList());
-        var models = Names(top, "models", "model", KnownNames.Models);
-        var optimizers = Names(top, "optimizers", "optimizer", KnownNames.Optimizers);
+        var datasets = Names(top, "datasets", "dataset", Vocabulary.DatasetNames);
+        var models = Names(top, "models", "model", Vocabulary.ModelNames);
+        var optimizers = Names(top, "optimizers", "optimizer", Vocabulary.OptimizerNames);
         var repeats = top.Int("repeats", min: 1, max: MaxRepeats);
         var checkpointEvery = top.Int("checkpoint_every", min: 0, max: 1_000_000) ?? GridConfig.DefaultCheckpointEvery;
         var recipe = top.Section("recipe", RecipeOverride.Keys) is { } recipeSection
@@ -38,7 +38,7 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
             : new RecipeOverride();
         var optimizerOverrides = OptimizerOverrides(top);
 
-        var data = top.Section("data", KnownNames.Datasets.Keys.ToList());
+        var data = top.Section("data", Vocabulary.DatasetNames);
         var plans = new List<DatasetPlan>();
         foreach (var (name, listedAt) in datasets)
         {
@@ -47,10 +47,15 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
         }
         // Sections of datasets the grid does not run are still checked: a typo there is a typo all the same.
         if (data is not null)
-            foreach (var name in KnownNames.Datasets.Keys.Where(n => datasets.All(d => d.Name != n) && data.Has(n)))
+            foreach (var name in Vocabulary.DatasetNames.Where(n => datasets.All(d => d.Name != n) && data.Has(n)))
                 DatasetPlan(name, listedAt: null, data, recipe, [], optimizerOverrides);
 
         if (problems.Any || repeats is null) return null;
+        // Every value was checked where it was written; what is left are rules over several values (a limit below the
+        // class count, a split too large for its image size) and anything a node would refuse: one validator decides.
+        foreach (var plan in plans)
+            CheckTrials(plan, datasets.First(d => d.Name == plan.Data.Dataset).Node, models.Select(m => m.Name));
+        if (problems.Any) return null;
         return new GridConfig(problems.File, seed, datasets.Select(d => d.Name).ToList().AsReadOnly(),
             models.Select(m => m.Name).ToList().AsReadOnly(), optimizers.Select(o => o.Name).ToList().AsReadOnly(),
             repeats.Value, plans.AsReadOnly(), checkpointEvery);
@@ -76,8 +81,8 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
     Dictionary<string, RecipeOverride> OptimizerOverrides(YamlSection top)
     {
         var overrides = new Dictionary<string, RecipeOverride>();
-        if (top.Section("optimizer_overrides", KnownNames.Optimizers) is not { } section) return overrides;
-        foreach (var optimizer in KnownNames.Optimizers)
+        if (top.Section("optimizer_overrides", Vocabulary.OptimizerNames) is not { } section) return overrides;
+        foreach (var optimizer in Vocabulary.OptimizerNames)
             if (section.Section(optimizer, RecipeOverride.Keys) is { } optimizerSection)
                 overrides[optimizer] = RecipeOverride.Read(optimizerSection);
         return overrides;
@@ -87,13 +92,13 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
     DatasetPlan? DatasetPlan(string name, YamlNode? listedAt, YamlSection? data, RecipeOverride recipe,
         IEnumerable<string> optimizers, IReadOnlyDictionary<string, RecipeOverride> optimizerOverrides)
     {
-        var facts = KnownNames.Datasets[name];
+        var facts = Vocabulary.Dataset(name);
         var section = data?.Section(name, DataKeys);
-        var isDogs = name == KnownNames.StanfordDogs;
+        var isDogs = facts.IsFolderOfImages;
         if (section is not null && !isDogs)
             foreach (var key in DogsOnlyKeys.Where(section.Has))
                 problems.Add(section.KeyNode(key)!.Start,
-                    $"{section.Name(key)} applies only to {KnownNames.StanfordDogs} ({name} images are {facts.DefaultImageSize}x{facts.DefaultImageSize})");
+                    $"{section.Name(key)} applies only to {Vocabulary.StanfordDogs.Name} ({name} images are {facts.DefaultImageSize}x{facts.DefaultImageSize})");
 
         var (root, origin) = DataRoot(name, facts, section, listedAt);
         var classes = Classes(facts, section) ?? facts.DefaultClasses;
@@ -101,11 +106,11 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
             Dataset: name,
             Root: root ?? "",
             Classes: classes.ToArray(),   // a plain array: TrialSpec travels between nodes, keep it simple to serialize
-            TrainLimit: Limit(section, "train_limit", classes.Count),
-            TestLimit: Limit(section, "test_limit", classes.Count),
-            ImageSize: (isDogs ? section?.Int("image_size", min: 1) : null) ?? facts.DefaultImageSize,
-            TestPerClass: (isDogs ? section?.Int("test_per_class", min: 1) : null) ?? 36,
-            SplitSeed: (isDogs ? section?.Int("split_seed", min: int.MinValue) : null) ?? 0,
+            TrainLimit: Limit(section, SpecRules.TrainLimit, classes.Count),
+            TestLimit: Limit(section, SpecRules.TestLimit, classes.Count),
+            ImageSize: (isDogs ? section?.WholeNumber("image_size", SpecRules.ImageSize(facts)) : null) ?? facts.DefaultImageSize,
+            TestPerClass: (isDogs ? section?.WholeNumber("test_per_class", SpecRules.TestPerClass) : null) ?? 36,
+            SplitSeed: (isDogs ? section?.WholeNumber("split_seed", SpecRules.SplitSeed) : null) ?? 0,
             CacheDir: section?.Text("cache_dir") is { } cache ? ResolvePath(cache) : null);
 
         var datasetRecipe = section is null ? new RecipeOverride() : RecipeOverride.Read(section);
@@ -114,29 +119,42 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
         {
             var merged = datasetRecipe.ApplyTo(recipe.ApplyTo(new Recipe(Epochs: facts.DefaultEpochs)));
             if (optimizerOverrides.TryGetValue(optimizer, out var byOptimizer)) merged = byOptimizer.ApplyTo(merged);
-            recipes[optimizer] = merged with { Adaptive = optimizer == KnownNames.Asam };
+            recipes[optimizer] = merged with { Adaptive = Vocabulary.Optimizer(optimizer).Adaptive };
         }
         return root is null ? null : new DatasetPlan(spec, origin, recipes);
     }
 
     /// <summary>An image limit, 0 (all) or enough to take at least one image of each class.</summary>
-    int Limit(YamlSection? section, string key, int classCount)
+    int Limit(YamlSection? section, NumberRule rule, int classCount)
     {
-        var limit = section?.Int(key, min: 0) ?? 0;
-        if (limit > 0 && limit < classCount)
+        var limit = section?.WholeNumber(rule.Key, rule) ?? 0;
+        if (SpecRules.LimitProblem(limit, classCount) is { } problem)
         {
-            problems.Add(section!.Node(key)!.Start,
-                $"{section.Name(key)} must be 0 (all) or at least the number of classes ({classCount}), not {limit}");
+            problems.Add(section!.Node(rule.Key)!.Start, $"{section.Name(rule.Key)} {problem}");
             return 0;
         }
         return limit;
+    }
+
+    /// <summary>Every trial of the plan through the validator, each problem once, at the dataset's entry.</summary>
+    void CheckTrials(DatasetPlan plan, YamlNode datasetItem, IEnumerable<string> models)
+    {
+        var reported = new HashSet<string>();
+        foreach (var model in models)
+        foreach (var (optimizer, recipe) in plan.RecipeByOptimizer)
+        {
+            var spec = new TrialSpec(new TrialKey(plan.Data.Dataset, model, optimizer, 0), 0, plan.Data, recipe);
+            foreach (var problem in SpecRules.Check(spec))
+                if (reported.Add(problem.InGridTerms))
+                    problems.Add(datasetItem.Start, $"{plan.Data.Dataset}: {problem.InGridTerms}");
+        }
     }
 
     (string? Root, string Origin) DataRoot(string name, DatasetFacts facts, YamlSection? section, YamlNode? listedAt)
     {
         if (section?.Node("path") is { } pathNode)
             return section.Text("path") is { } path ? (ResolvePath(path), $"{problems.File}:{pathNode.Start.Line}:{pathNode.Start.Column}") : (null, "");
-        if (facts.DefaultPath is not null) return (facts.DefaultPath, "built-in default");
+        if (facts.DefaultRoot is not null) return (facts.DefaultRoot, "built-in default");
         if (listedAt is null) return (null, "");
         problems.Add(section?.Start ?? listedAt.Start,
             $"dataset '{name}' has no data folder and no default one: set 'data.{name}.path' (its Images/ folder)");
@@ -149,7 +167,7 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
         var classes = new List<string>();
         foreach (var item in items)
         {
-            var canonical = facts.IsFolderOfImages ? DogBreed(item, section) : FashionClass(item, section);
+            var canonical = Class(facts, item, section);
             if (canonical is null) continue;
             if (classes.Contains(canonical)) problems.Add(item.Start, $"class '{item.Value}' is listed twice in {section.Name("classes")}");
             else classes.Add(canonical);
@@ -158,35 +176,25 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
         return classes;
     }
 
-    /// <summary>A Fashion-MNIST class by index (0-9) or label name, as its index.</summary>
-    string? FashionClass(YamlScalarNode item, YamlSection section)
+    /// <summary>A Fashion-MNIST class as its index, or a Stanford Dogs breed as written (the loader matches it against the
+    /// folders, so only what can never match is refused here). The rules are the validator's (Vocabulary); the grid
+    /// words them with where the class is written and the closest name.</summary>
+    string? Class(DatasetFacts facts, YamlScalarNode item, YamlSection section)
     {
-        var names = KnownNames.FashionMnistClassNames;
-        if (YamlSection.TryParseInteger(item.Value!, out var index))
+        var where = section.Name("classes");
+        if (facts.IsFolderOfImages)
         {
-            if (index >= 0 && index < names.Count) return index.ToString();
-            problems.Add(item.Start, $"Fashion-MNIST class {item.Value} in {section.Name("classes")} is out of range (0-9)");
-            return null;
-        }
-        var byName = names.ToList().FindIndex(n => string.Equals(n, item.Value, StringComparison.OrdinalIgnoreCase));
-        if (byName >= 0) return byName.ToString();
-        problems.Add(item.Start, $"unknown Fashion-MNIST class '{item.Value}' in {section.Name("classes")}"
-            + $"{YamlSection.DidYouMean(item.Value!, names)} (use 0-9 or one of: {string.Join(", ", names)})");
-        return null;
-    }
-
-    /// <summary>A Stanford Dogs breed: a folder name (n02085620-Chihuahua), a breed name or a synset; the data loader
-    /// matches it against the folders, so only what can never match is refused here.</summary>
-    string? DogBreed(YamlScalarNode item, YamlSection section)
-    {
-        var breed = item.Value!.Trim();
-        if (breed.All(char.IsAsciiDigit) || breed.IndexOfAny(['/', '\\']) >= 0)
-        {
-            problems.Add(item.Start, $"'{item.Value}' in {section.Name("classes")} is not a breed: use a folder name "
+            if (Vocabulary.DogBreedProblem(item.Value!) is null) return item.Value!.Trim();
+            problems.Add(item.Start, $"'{item.Value}' in {where} is not a breed: use a folder name "
                 + "(n02085620-Chihuahua), a breed name (Chihuahua) or a synset (n02085620)");
             return null;
         }
-        return breed;
+        if (Vocabulary.FashionMnistClass(item.Value!, out _) is { } index) return index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var names = Vocabulary.FashionMnistClassNames;
+        problems.Add(item.Start, YamlSection.TryParseInteger(item.Value!, out _)
+            ? $"Fashion-MNIST class {item.Value} in {where} is out of range (0-9)"
+            : $"unknown Fashion-MNIST class '{item.Value}' in {where}{YamlSection.DidYouMean(item.Value!, names)} (use 0-9 or one of: {string.Join(", ", names)})");
+        return null;
     }
 
     /// <summary>Relative paths are taken from the grid file's folder, '~' from the home folder.</summary>

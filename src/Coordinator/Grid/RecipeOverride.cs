@@ -35,20 +35,21 @@ public sealed record RecipeOverride(
         MinLearningRate = MinLearningRate ?? recipe.MinLearningRate,
     };
 
-    /// <summary>Reads the recipe keys of <paramref name="section"/> (which may hold other keys too), checking each range.</summary>
+    /// <summary>Reads the recipe keys of <paramref name="section"/> (which may hold other keys too), each checked against
+    /// the validator's range for it.</summary>
     internal static RecipeOverride Read(YamlSection section)
     {
         var scheduler = section.Section("scheduler", SchedulerKeys);
         return new RecipeOverride(
-            Epochs: section.Int("epochs", min: 1),
-            BatchSize: section.Int("batch_size", min: 2), // BatchNorm needs 2 images a batch; the trial refuses 1
-            LearningRate: section.Double("lr", v => v > 0, "above 0"),
-            Momentum: section.Double("momentum", v => v is >= 0 and < 1, "in [0, 1)"),
-            WeightDecay: section.Double("weight_decay", v => v >= 0, "at least 0"),
-            Rho: section.Double("rho", v => v >= 0, "at least 0"),
-            Stem: section.Choice("stem", KnownNames.Stems),
-            PlateauFactor: scheduler?.Double("factor", v => v is > 0 and < 1, "in (0, 1)"),
-            PlateauPatience: scheduler?.Int("patience", min: 0),
-            MinLearningRate: scheduler?.Double("min_lr", v => v >= 0, "at least 0"));
+            Epochs: section.WholeNumber("epochs", SpecRules.Epochs),
+            BatchSize: section.WholeNumber("batch_size", SpecRules.BatchSize),
+            LearningRate: section.Number("lr", SpecRules.LearningRate),
+            Momentum: section.Number("momentum", SpecRules.Momentum),
+            WeightDecay: section.Number("weight_decay", SpecRules.WeightDecay),
+            Rho: section.Number("rho", SpecRules.Rho),
+            Stem: section.Choice("stem", Vocabulary.StemNames),
+            PlateauFactor: scheduler?.Number("factor", SpecRules.PlateauFactor),
+            PlateauPatience: scheduler?.WholeNumber("patience", SpecRules.PlateauPatience),
+            MinLearningRate: scheduler?.Number("min_lr", SpecRules.MinLearningRate));
     }
 }

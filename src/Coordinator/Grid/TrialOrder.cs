@@ -6,13 +6,6 @@ namespace SamCluster.Coordinator.Grid;
 /// long trial started last (classic LPT list scheduling).</summary>
 public static class TrialOrder
 {
-    // Forward-pass GMACs of torchvision's ResNets at 224×224 (He et al. 2016, Table 1: 1.8 and 3.6 GFLOPs).
-    static readonly IReadOnlyDictionary<string, double> ModelGmacAt224 = new Dictionary<string, double>
-    {
-        [KnownNames.ResNet18] = 1.8,
-        [KnownNames.ResNet34] = 3.6,
-    };
-
     const double TrainingPassesPerForward = 3;   // backward ≈ 2 forwards
     const double SamFactor = 1.7;                // two forward-backward passes per step, measured ≈ 1.7× SGD's time
 
@@ -22,11 +15,10 @@ public static class TrialOrder
     public static double EstimatedCost(TrialSpec trial)
     {
         var (data, recipe) = (trial.Data, trial.Recipe);
-        if (!ModelGmacAt224.TryGetValue(trial.Key.Model, out var gmac))
-            throw new ArgumentException($"no cost known for model '{trial.Key.Model}'", nameof(trial));
-        var optimizerFactor = trial.Key.Optimizer == KnownNames.Sgd ? 1.0 : SamFactor;
+        var gmac = Vocabulary.Model(trial.Key.Model).GmacAt224;
+        var optimizerFactor = Vocabulary.Optimizer(trial.Key.Optimizer).UsesSam ? SamFactor : 1.0;
         // The small stem (3×3/1, no max-pool) skips the ImageNet stem's 4× down-sampling per side: 16× the work per pixel.
-        var stemFactor = recipe.Stem == "small" ? 16.0 : 1.0;
+        var stemFactor = recipe.Stem == Vocabulary.SmallStem.Name ? 16.0 : 1.0;
         var pixelScale = (double)data.ImageSize * data.ImageSize / (224.0 * 224.0);
         return TrainImages(data) * recipe.Epochs * gmac * pixelScale * TrainingPassesPerForward * stemFactor * optimizerFactor;
     }
@@ -40,14 +32,5 @@ public static class TrialOrder
             .ToList();
 
     /// <summary>Training images the trial will use, from the dataset's known size per class.</summary>
-    public static double TrainImages(DataSpec data)
-    {
-        if (!KnownNames.Datasets.TryGetValue(data.Dataset, out var facts))
-            throw new ArgumentException($"no size known for dataset '{data.Dataset}'", nameof(data));
-        var perClass = facts.IsFolderOfImages
-            ? Math.Max(0, facts.ImagesPerClass - data.TestPerClass)   // Dogs: what the per-breed test split leaves
-            : facts.TrainImagesPerClass;
-        var all = perClass * data.Classes.Count;
-        return data.TrainLimit > 0 ? Math.Min(all, data.TrainLimit) : all;
-    }
+    public static double TrainImages(DataSpec data) => Vocabulary.Dataset(data.Dataset).EstimatedTrainImages(data);
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using SamCluster.Messages;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -115,9 +116,8 @@ sealed class YamlSection
         return null;
     }
 
-    /// <summary>A finite number satisfying <paramref name="inRange"/>; <paramref name="rangeText"/> completes
-    /// "must be ..." in the message when it does not.</summary>
-    public double? Double(string key, Func<double, bool> inRange, string rangeText)
+    /// <summary>A finite number within <paramref name="rule"/> (the validator's range for it, see SpecRules).</summary>
+    public double? Number(string key, NumberRule rule)
     {
         if (Scalar(key, "a number") is not { } scalar) return null;
         if (!NotQuoted(key, scalar, "a number")) return null;
@@ -126,8 +126,18 @@ sealed class YamlSection
             Problems.Add(scalar.Start, $"{Name(key)} must be a number, not '{scalar.Value}'");
             return null;
         }
-        if (inRange(value)) return value;
-        Problems.Add(scalar.Start, $"{Name(key)} must be {rangeText}, not {scalar.Value}");
+        if (rule.Violation(value) is not { } bound) return value;
+        Problems.Add(scalar.Start, $"{Name(key)} must be {bound}, not {scalar.Value}");
+        return null;
+    }
+
+    /// <summary>A whole number within <paramref name="rule"/>.</summary>
+    public int? WholeNumber(string key, NumberRule rule)
+    {
+        var value = Long(key);
+        if (value is null) return null;
+        if (rule.Violation(value.Value) is not { } bound) return (int)value.Value;
+        Problems.Add(Node(key)!.Start, $"{Name(key)} must be {bound}, not {value}");
         return null;
     }
 

@@ -41,13 +41,30 @@ public sealed class CsvRow
 
     public double? OptionalNumber(string column) => Has(column) && Text(column).Length > 0 ? Number(column) : null;
 
-    public int Integer(string column)
+    /// <summary>A number that can only be in [<paramref name="min"/>, <paramref name="max"/>] (an accuracy of 150 % or
+    /// a negative time is a damaged or hand-edited file, and would make every statistic a lie).</summary>
+    public double Number(string column, double min, double max)
+    {
+        var value = Number(column);
+        if (value < min || value > max) throw Bad(column, Text(column), Range(min, max));
+        return value;
+    }
+
+    public double? OptionalNumber(string column, double min, double max) =>
+        Has(column) && Text(column).Length > 0 ? Number(column, min, max) : null;
+
+    public int Integer(string column, int min = int.MinValue)
     {
         var text = Text(column);
         if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value))
             throw Bad(column, text, "an integer");
+        if (value < min) throw Bad(column, text, $"an integer of at least {min}");
         return value;
     }
+
+    static string Range(double min, double max) =>
+        double.IsPositiveInfinity(max) ? $"a number of at least {min.ToString(CultureInfo.InvariantCulture)}"
+        : $"a number from {min.ToString(CultureInfo.InvariantCulture)} to {max.ToString(CultureInfo.InvariantCulture)}";
 
     public string NonEmpty(string column)
     {

@@ -50,12 +50,12 @@ public static class RunFiles
                 throw new UserInputException($"{table.Path}:{row.Line}: column 'status' must be 'completed' or 'failed', got '{status}'");
             // A failed trial may have empty figures; a completed one must have all three.
             rows.Add(new TrialRow(
-                row.NonEmpty("dataset"), row.NonEmpty("model"), row.NonEmpty("optimizer").ToLowerInvariant(), row.Integer("repeat"),
+                row.NonEmpty("dataset"), row.NonEmpty("model"), row.NonEmpty("optimizer").ToLowerInvariant(), row.Integer("repeat", min: 0),
                 completed,
-                completed ? row.Number("train_acc") : row.OptionalNumber("train_acc"),
-                completed ? row.Number("test_acc") : row.OptionalNumber("test_acc"),
-                completed ? row.Number("seconds") : row.OptionalNumber("seconds"),
-                row.Has("epochs") && row.Text("epochs").Length > 0 ? row.Integer("epochs") : null,
+                completed ? row.Number("train_acc", 0, 100) : row.OptionalNumber("train_acc", 0, 100),
+                completed ? row.Number("test_acc", 0, 100) : row.OptionalNumber("test_acc", 0, 100),
+                completed ? row.Number("seconds", 0, double.PositiveInfinity) : row.OptionalNumber("seconds", 0, double.PositiveInfinity),
+                row.Has("epochs") && row.Text("epochs").Length > 0 ? row.Integer("epochs", min: 1) : null,
                 row.OptionalText("reason"),
                 row.Line));
         }
@@ -68,8 +68,8 @@ public static class RunFiles
     {
         table.Require([.. TrialKeyColumns, "epoch", "train_acc", "test_acc"]);
         return table.Rows.Select(row => new EpochRow(
-            row.NonEmpty("dataset"), row.NonEmpty("model"), row.NonEmpty("optimizer").ToLowerInvariant(), row.Integer("repeat"),
-            row.Integer("epoch"), row.Number("train_acc"), row.Number("test_acc"),
-            row.OptionalNumber("train_loss"), row.OptionalNumber("test_loss"), row.Line)).ToList();
+            row.NonEmpty("dataset"), row.NonEmpty("model"), row.NonEmpty("optimizer").ToLowerInvariant(), row.Integer("repeat", min: 0),
+            row.Integer("epoch", min: 1), row.Number("train_acc", 0, 100), row.Number("test_acc", 0, 100),
+            row.OptionalNumber("train_loss", 0, double.PositiveInfinity), row.OptionalNumber("test_loss", 0, double.PositiveInfinity), row.Line)).ToList();
     }
 }

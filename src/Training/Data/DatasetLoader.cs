@@ -5,14 +5,12 @@ namespace SamCluster.Training.Data;
 /// <summary>Entry point: loads the dataset a <see cref="DataSpec"/> names, as CPU tensors.</summary>
 public static class DatasetLoader
 {
-    public static readonly IReadOnlyList<string> KnownDatasets = [FashionMnist.DatasetName, StanfordDogs.DatasetName];
-
-    public static ImageDataset Load(DataSpec spec) => spec.Dataset.Trim().ToLowerInvariant() switch
+    public static ImageDataset Load(DataSpec spec)
     {
-        FashionMnist.DatasetName => FashionMnist.Load(spec),
-        StanfordDogs.DatasetName => StanfordDogs.Load(spec),
-        _ => throw new UserInputException($"unknown dataset '{spec.Dataset}' (known: {string.Join(", ", KnownDatasets)})"),
-    };
+        var dataset = Vocabulary.FindDataset(spec.Dataset)
+            ?? throw new UserInputException($"unknown dataset '{spec.Dataset}' (known: {string.Join(", ", Vocabulary.DatasetNames)})");
+        return dataset == Vocabulary.FashionMnist ? FashionMnist.Load(spec) : StanfordDogs.Load(spec);
+    }
 
     /// <summary>Reads every distinct data selection once, as the trials will (files, checksums, classes, limits; Stanford
     /// Dogs is decoded into its cache, which the trials then reuse), so bad data is refused before anything trains.

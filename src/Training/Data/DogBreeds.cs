@@ -13,14 +13,9 @@ public sealed record DogBreed(string Folder)
 public static class DogBreeds
 {
     /// <summary>The study's 8 breeds (the first 8 synsets of the dataset), used when none are given.</summary>
-    public static readonly IReadOnlyList<string> DefaultBreeds =
-    [
-        "n02085620-Chihuahua", "n02085782-Japanese_spaniel", "n02085936-Maltese_dog", "n02086079-Pekinese",
-        "n02086240-Shih-Tzu", "n02086646-Blenheim_spaniel", "n02086910-papillon", "n02087046-toy_terrier",
-    ];
 
     /// <summary>The breed folders under <paramref name="imagesRoot"/> for the requested names, in the requested order
-    /// (<see cref="DefaultBreeds"/> when none). Matching ignores case, and for breed names also '_', '-' and spaces.</summary>
+    /// (<see cref="Vocabulary.StudyDogBreeds"/> when none). Matching ignores case, and for breed names also '_', '-' and spaces.</summary>
     public static IReadOnlyList<DogBreed> Resolve(string imagesRoot, IReadOnlyList<string> requested)
     {
         var available = Directory.GetDirectories(imagesRoot).Select(Path.GetFileName).OfType<string>()
@@ -28,7 +23,7 @@ public static class DogBreeds
         if (available.Length == 0)
             throw new UserInputException($"{imagesRoot}: no breed folders (expected Stanford Dogs' Images/ folder, e.g. Images/n02085620-Chihuahua/*.jpg)");
         var breeds = new List<DogBreed>();
-        foreach (var given in requested.Count == 0 ? DefaultBreeds : requested)
+        foreach (var given in requested.Count == 0 ? Vocabulary.StudyDogBreeds : requested)
         {
             var breed = Find(available, given.Trim(), imagesRoot);
             if (breeds.Contains(breed))
@@ -43,20 +38,19 @@ public static class DogBreeds
         var byFolder = available.FirstOrDefault(b => string.Equals(b.Folder, given, StringComparison.OrdinalIgnoreCase));
         if (byFolder is not null)
             return byFolder;
-        var key = Slug(given);
+        var key = Vocabulary.Slug(given);
         var matches = available.Where(b => string.Equals(b.Synset, given, StringComparison.OrdinalIgnoreCase)
-                                           || (key.Length > 0 && Slug(b.Name) == key)).ToArray();
+                                           || (key.Length > 0 && Vocabulary.Slug(b.Name) == key)).ToArray();
         if (matches.Length == 1)
             return matches[0];
         if (matches.Length > 1)
             throw new UserInputException(
                 $"stanford-dogs breed '{given}' is ambiguous in {imagesRoot}: {string.Join(", ", matches.Select(b => b.Folder))}");
-        var similar = available.Where(b => key.Length > 0 && Slug(b.Folder).Contains(key)).ToArray();
+        var similar = available.Where(b => key.Length > 0 && Vocabulary.Slug(b.Folder).Contains(key)).ToArray();
         var hint = similar.Length > 0 ? similar : available;
         throw new UserInputException(
             $"stanford-dogs breed '{given}' not found in {imagesRoot} ({available.Length} breed folders; " +
             $"{(similar.Length > 0 ? "similar" : "e.g.")}: {string.Join(", ", hint.Take(5).Select(b => b.Folder))}{(hint.Length > 5 ? ", ..." : "")})");
     }
 
-    static string Slug(string name) => new(name.Where(char.IsLetterOrDigit).Select(char.ToLowerInvariant).ToArray());
 }

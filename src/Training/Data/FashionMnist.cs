@@ -7,27 +7,21 @@ namespace SamCluster.Training.Data;
 /// 10 classes. Loads a class subset, optionally limited, as one uint8 tensor per split.</summary>
 public static class FashionMnist
 {
-    public const string DatasetName = "fashion-mnist";
-
-    /// <summary>Debian's dataset-fashion-mnist package puts the files here.</summary>
-    public const string DefaultRoot = "/usr/share/datasets/fashion-mnist";
-
     public const string TrainImagesFile = "train-images-idx3-ubyte.gz", TrainLabelsFile = "train-labels-idx1-ubyte.gz",
         TestImagesFile = "t10k-images-idx3-ubyte.gz", TestLabelsFile = "t10k-labels-idx1-ubyte.gz";
 
     public const int Side = 28;
 
-    public static readonly IReadOnlyList<string> ClassNames =
-        ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+    static IReadOnlyList<string> ClassNames => Vocabulary.FashionMnistClassNames;
 
     /// <summary>The study's subset when none is given: classes 0–4 (T-shirt/top, Trouser, Pullover, Dress, Coat).</summary>
-    public static readonly IReadOnlyList<int> DefaultClasses = [0, 1, 2, 3, 4];
+    public static readonly IReadOnlyList<int> DefaultClasses = Vocabulary.FashionMnist.DefaultClasses.Select(int.Parse).ToArray();
 
     public static ImageDataset Load(DataSpec spec)
     {
         if (spec.ImageSize != Side)
             throw new UserInputException($"fashion-mnist images are {Side}x{Side}; image size {spec.ImageSize} is not supported");
-        var root = string.IsNullOrWhiteSpace(spec.Root) ? DefaultRoot : spec.Root;
+        var root = string.IsNullOrWhiteSpace(spec.Root) ? Vocabulary.FashionMnist.DefaultRoot! : spec.Root;
         if (!Directory.Exists(root))
             throw new UserInputException(
                 $"fashion-mnist folder not found: {root} (it must hold {TrainImagesFile} and the three other IDX .gz files; on Debian: apt-get install dataset-fashion-mnist)");
@@ -65,22 +59,8 @@ public static class FashionMnist
         return resolved;
     }
 
-    static int ResolveClass(string given)
-    {
-        var text = given.Trim();
-        if (int.TryParse(text, out var index))
-            return index is >= 0 and < 10
-                ? index
-                : throw new UserInputException($"fashion-mnist class {text} is out of range (0..9)");
-        var key = Slug(text);
-        for (var i = 0; i < ClassNames.Count; i++)
-            if (key.Length > 0 && (Slug(ClassNames[i]) == key || ClassNames[i].Split('/').Any(part => Slug(part) == key)))
-                return i;
-        throw new UserInputException(
-            $"unknown fashion-mnist class '{given}' (use 0..9 or one of: {string.Join(", ", ClassNames)})");
-    }
-
-    static string Slug(string name) => new(name.Where(char.IsLetterOrDigit).Select(char.ToLowerInvariant).ToArray());
+    static int ResolveClass(string given) =>
+        Vocabulary.FashionMnistClass(given, out var problem) ?? throw new UserInputException(problem!);
 
     static (Tensor Images, Tensor Labels) LoadSplit(string root, string imagesFile, string labelsFile,
         IReadOnlyList<int> classes, int limit, string split)

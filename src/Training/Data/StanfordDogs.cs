@@ -17,7 +17,6 @@ public sealed record DogsLoadReport(string CacheManifest, bool FromCache, int De
 /// train/test split, images resized to ImageSize×ImageSize RGB. JPEGs are decoded once, in parallel, and cached.</summary>
 public static class StanfordDogs
 {
-    public const string DatasetName = "stanford-dogs";
 
     public static ImageDataset Load(DataSpec spec) => Load(spec, out _);
 
@@ -25,8 +24,8 @@ public static class StanfordDogs
     {
         var clock = Stopwatch.StartNew();
         var imagesRoot = ImagesRoot(spec.Root);
-        if (spec.ImageSize is < 8 or > 2048)
-            throw new UserInputException($"stanford-dogs image size must be between 8 and 2048, got {spec.ImageSize}");
+        if (SpecRules.ImageSize(Vocabulary.StanfordDogs).Problem(spec.ImageSize) is { } sizeProblem)
+            throw new UserInputException($"stanford-dogs image size {sizeProblem}");
         var breeds = DogBreeds.Resolve(imagesRoot, spec.Classes);
         var split = DogsSplit.Create(imagesRoot, breeds, spec);
         var side = spec.ImageSize;

@@ -1,3 +1,4 @@
+using SamCluster.Messages;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -128,27 +129,16 @@ public sealed class ResNet : Module<Tensor, Tensor>
     }
 }
 
-/// <summary>Builds the study's models by name.</summary>
+/// <summary>Builds the study's models by name (names and depths: <see cref="Vocabulary"/>).</summary>
 public static class ModelFactory
 {
-    public static readonly IReadOnlyList<string> Names = ["resnet18", "resnet34"];
-    public static readonly IReadOnlyList<string> Stems = ["imagenet", "small"];
-
-    /// <param name="stem">"imagenet" or "small" (Recipe.Stem).</param>
+    /// <param name="stem">A <see cref="Vocabulary.Stems"/> name (Recipe.Stem).</param>
     public static ResNet Create(string model, long inputChannels, long classes, string stem = "imagenet")
     {
-        bool smallStem = stem switch
-        {
-            "imagenet" => false,
-            "small" => true,
-            _ => throw new SamCluster.Messages.UserInputException($"unknown stem '{stem}' (expected imagenet or small)"),
-        };
-        int[] blocks = model switch
-        {
-            "resnet18" => [2, 2, 2, 2],
-            "resnet34" => [3, 4, 6, 3],
-            _ => throw new SamCluster.Messages.UserInputException($"unknown model '{model}' (expected {string.Join(" or ", Names)})"),
-        };
-        return new ResNet(model, blocks, inputChannels, classes, smallStem);
+        var facts = Vocabulary.FindModel(model)
+            ?? throw new UserInputException($"unknown model '{model}' (expected {string.Join(" or ", Vocabulary.ModelNames)})");
+        if (Vocabulary.FindStem(stem) is null)
+            throw new UserInputException($"unknown stem '{stem}' (expected {string.Join(" or ", Vocabulary.StemNames)})");
+        return new ResNet(model, facts.BlocksPerStage.ToArray(), inputChannels, classes, smallStem: stem == Vocabulary.SmallStem.Name);
     }
 }

@@ -39,21 +39,17 @@ public abstract class TrainingStep : IDisposable
         return (logits.detach().MoveToOuterDisposeScope(), loss.detach().MoveToOuterDisposeScope());
     }
 
-    /// <summary>The optimizers a trial may name; "asam" is what a grid's asam trials are called (SAM, adaptive).</summary>
-    public static readonly IReadOnlyList<string> Names = ["sgd", "sam", "asam"];
-
-    /// <summary>"sgd", "sam" or "asam" with the recipe's SGD (momentum, weight decay) and SAM (rho, adaptive) settings.</summary>
+    /// <summary>A <see cref="Vocabulary.Optimizers"/> name with the recipe's SGD (momentum, weight decay) and SAM (rho,
+    /// adaptive) settings; "asam" is SAM made adaptive whatever the recipe says.</summary>
     public static TrainingStep Create(string optimizer, nn.Module<Tensor, Tensor> model, Recipe recipe,
         Func<Tensor, Tensor, Tensor>? loss = null)
     {
+        var facts = Vocabulary.FindOptimizer(optimizer)
+            ?? throw new UserInputException($"unknown optimizer '{optimizer}' (expected {string.Join(", ", Vocabulary.OptimizerNames)})");
         var sgd = optim.SGD(model.parameters(), recipe.LearningRate, momentum: recipe.Momentum, weight_decay: recipe.WeightDecay);
-        return optimizer switch
-        {
-            "sgd" => new SgdStep(model, sgd, loss),
-            "sam" => new SamStep(model, sgd, recipe.Rho, recipe.Adaptive, loss),
-            "asam" => new SamStep(model, sgd, recipe.Rho, adaptive: true, loss),
-            _ => throw new UserInputException($"unknown optimizer '{optimizer}' (expected {string.Join(", ", Names)})"),
-        };
+        return facts.UsesSam
+            ? new SamStep(model, sgd, recipe.Rho, facts.Adaptive || recipe.Adaptive, loss)
+            : new SgdStep(model, sgd, loss);
     }
 }
 

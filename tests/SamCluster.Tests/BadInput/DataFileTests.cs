@@ -112,21 +112,32 @@ public sealed class DataFileTests(ITestOutputHelper log) : BadInputTest(log)
     }
 
     [Theory]
-    [InlineData("--dataset", "cifar-10", "unknown dataset 'cifar-10'")]
-    [InlineData("--model", "resnet50", "unknown model 'resnet50'")]
-    [InlineData("--optimizer", "adam", "unknown optimizer 'adam'")]
+    [InlineData("--dataset", "cifar-10", "--dataset 'cifar-10' is unknown")]
+    [InlineData("--model", "resnet50", "--model 'resnet50' is unknown")]
+    [InlineData("--optimizer", "adam", "--optimizer 'adam' is unknown")]
     [InlineData("--epochs", "0", "epochs must be at least 1")]
     [InlineData("--epochs", "-3", "epochs must be at least 1")]
-    [InlineData("--batch-size", "0", "batch size must be at least")]
-    [InlineData("--batch-size", "-8", "batch size must be at least")]
-    [InlineData("--lr", "0", "learning rate must be positive")]
-    [InlineData("--lr", "-0.1", "learning rate must be positive")]
-    [InlineData("--rho", "-0.05", "rho must be")]
-    [InlineData("--stem", "huge", "unknown stem 'huge'")]
+    [InlineData("--batch-size", "0", "--batch-size must be at least 2")]
+    [InlineData("--batch-size", "-8", "--batch-size must be at least 2")]
+    [InlineData("--lr", "0", "--lr must be above 0, not 0")]
+    [InlineData("--lr", "-0.1", "--lr must be above 0")]
+    [InlineData("--lr", "1e308", "--lr must be at most 10, not 1E+308")]
+    [InlineData("--lr", "Infinity", "--lr must be a finite number")]
+    [InlineData("--lr", "NaN", "--lr must be a finite number")]
+    [InlineData("--momentum", "5", "--momentum must be below 1, not 5")]
+    [InlineData("--plateau-factor", "1", "--plateau-factor must be below 1")]
+    [InlineData("--epochs", "100000000", "--epochs must be at most 10000")]
+    [InlineData("--classes", "3", "--classes needs at least 2 classes")]
+    [InlineData("--classes", "3,Dress", "--classes lists class 'Dress' twice")]
+    [InlineData("--image-size", "32", "--image-size must be at most 28")]
+    [InlineData("--threads", "100000", "--threads must be at most")]
+    [InlineData("--train-limit", "3", "--train-limit must be 0 (all) or at least the number of classes (5)")]
+    [InlineData("--rho", "-0.05", "--rho must be at least 0")]
+    [InlineData("--stem", "huge", "--stem must be one of imagenet, small, not 'huge'")]
     [InlineData("--threads", "0", "--threads must be at least 1")]
-    [InlineData("--train-limit", "-1", "--train-limit must be 0")]
+    [InlineData("--train-limit", "-1", "--train-limit must be at least 0")]
     [InlineData("--classes", "12", "class 12 is out of range")]
-    [InlineData("--classes", "Sock", "unknown fashion-mnist class 'Sock'")]
+    [InlineData("--classes", "Sock", "unknown Fashion-MNIST class 'Sock'")]
     [InlineData("--device", "gpu", "device 'gpu' is not valid")]
     [InlineData("--device", "cuda:7", "cuda:7")]
     [InlineData("--epochs", "many", "'many' for option '--epochs' (expected a whole number)")]
@@ -161,7 +172,7 @@ public sealed class DataFileTests(ITestOutputHelper log) : BadInputTest(log)
         var path = dogs.PathOf(1, 4);
         var bytes = File.ReadAllBytes(path);
         File.WriteAllBytes(path, defect == "garbage" ? "this is no JPEG"u8.ToArray() : bytes[..(bytes.Length / 3)]);
-        var spec = new DataSpec(StanfordDogs.DatasetName, dogs.Images, DogsFixture.Folders, ImageSize: 16, TestPerClass: 2, CacheDir: dogs.CacheDir);
+        var spec = new DataSpec(Vocabulary.StanfordDogs.Name, dogs.Images, DogsFixture.Folders, ImageSize: 16, TestPerClass: 2, CacheDir: dogs.CacheDir);
 
         var error = Assert.Throws<UserInputException>(() => DatasetLoader.Load(spec).Dispose());
         Log.WriteLine($"{defect} JPEG -> {error.Message}");

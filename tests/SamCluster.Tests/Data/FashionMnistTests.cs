@@ -14,7 +14,7 @@ public sealed class FashionMnistTests : IDisposable
 
     public void Dispose() => _files.Dispose();
 
-    DataSpec Spec(params string[] classes) => new(FashionMnist.DatasetName, _files.Root, classes);
+    DataSpec Spec(params string[] classes) => new(Vocabulary.FashionMnist.Name, _files.Root, classes);
 
     [Fact]
     public void Default_classes_are_0_to_4_with_shapes_and_remapped_labels()
@@ -57,8 +57,8 @@ public sealed class FashionMnistTests : IDisposable
 
     [Theory]
     [InlineData("10", "out of range")]
-    [InlineData("hat", "unknown fashion-mnist class 'hat'")]
-    [InlineData("", "unknown fashion-mnist class")]
+    [InlineData("hat", "unknown Fashion-MNIST class 'hat'")]
+    [InlineData("", "unknown Fashion-MNIST class")]
     public void Bad_class_is_refused(string given, string message) =>
         Assert.Contains(message, Assert.Throws<UserInputException>(() => FashionMnist.ResolveClasses([given])).Message);
 

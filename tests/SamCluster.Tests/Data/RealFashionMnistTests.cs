@@ -13,12 +13,12 @@ public sealed class RealFashionMnistTests(ITestOutputHelper output)
     [SkippableFact]
     public void Study_subset_loads_30000_by_5000_balanced()
     {
-        Skip.IfNot(File.Exists(Path.Combine(FashionMnist.DefaultRoot, FashionMnist.TrainImagesFile)),
-            $"no Fashion-MNIST in {FashionMnist.DefaultRoot} ({FashionMnist.TrainImagesFile} not found); " +
+        Skip.IfNot(File.Exists(Path.Combine(Vocabulary.FashionMnist.DefaultRoot!, FashionMnist.TrainImagesFile)),
+            $"no Fashion-MNIST in {Vocabulary.FashionMnist.DefaultRoot} ({FashionMnist.TrainImagesFile} not found); " +
             "install Debian's dataset-fashion-mnist package (apt-get install dataset-fashion-mnist) to run it");
         using (TorchSharp.torch.zeros(1)) { } // load the native library first: its start-up is not the loader's time
         var clock = Stopwatch.StartNew();
-        using var data = DatasetLoader.Load(new DataSpec(FashionMnist.DatasetName, "", []));
+        using var data = DatasetLoader.Load(new DataSpec(Vocabulary.FashionMnist.Name, "", []));
         output.WriteLine($"fashion-mnist classes 0-4: {data.TrainCount} train / {data.TestCount} test in {clock.Elapsed.TotalMilliseconds:F0} ms; " +
                          $"mean {data.Mean[0]:F4} std {data.Std[0]:F4}");
         Assert.Equal(new long[] { 30000, 1, 28, 28 }, data.TrainImages.shape);

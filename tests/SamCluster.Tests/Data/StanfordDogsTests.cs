@@ -12,7 +12,7 @@ public sealed class StanfordDogsTests : IDisposable
     public void Dispose() => _dogs.Dispose();
 
     DataSpec Spec(params string[] breeds) =>
-        new(StanfordDogs.DatasetName, _dogs.Images, breeds, ImageSize: 16, TestPerClass: 2, SplitSeed: 7, CacheDir: _dogs.CacheDir);
+        new(Vocabulary.StanfordDogs.Name, _dogs.Images, breeds, ImageSize: 16, TestPerClass: 2, SplitSeed: 7, CacheDir: _dogs.CacheDir);
 
     static readonly string[] AllBreeds = ["n00000001-Akita_inu", "n00000002", "corgi"];
 
@@ -166,7 +166,7 @@ public sealed class StanfordDogsTests : IDisposable
     [Fact]
     public void Default_breeds_are_the_studys_eight()
     {
-        Assert.Equal(8, DogBreeds.DefaultBreeds.Count);
+        Assert.Equal(8, Vocabulary.StudyDogBreeds.Count);
         var error = Assert.Throws<UserInputException>(() => StanfordDogs.Load(Spec()));
         Assert.Contains("'n02085620-Chihuahua' not found", error.Message);
     }

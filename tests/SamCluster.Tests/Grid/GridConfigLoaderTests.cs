@@ -70,7 +70,7 @@ public class GridConfigLoaderTests
             data: {stanford-dogs: {path: /data/dogs/Images}}
             """).PlanFor("stanford-dogs");
 
-        Assert.Equal(KnownNames.StudyDogBreeds, plan.Data.Classes);
+        Assert.Equal(Vocabulary.StudyDogBreeds, plan.Data.Classes);
         Assert.Equal(8, plan.Data.Classes.Count);
         Assert.Equal((256, 36, 0), (plan.Data.ImageSize, plan.Data.TestPerClass, plan.Data.SplitSeed));
         Assert.Equal(30, plan.RecipeByOptimizer["sgd"].Epochs);

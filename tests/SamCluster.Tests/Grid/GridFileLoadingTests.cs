@@ -90,7 +90,7 @@ public class GridFileLoadingTests
 
         var dogs = grid.PlanFor("stanford-dogs");
         Assert.Equal("/data/stanford-dogs/Images", dogs.Data.Root);
-        Assert.Equal(KnownNames.StudyDogBreeds, dogs.Data.Classes);
+        Assert.Equal(Vocabulary.StudyDogBreeds, dogs.Data.Classes);
         Assert.Equal((256, 36, 0, 0), (dogs.Data.ImageSize, dogs.Data.TestPerClass, dogs.Data.TrainLimit, dogs.Data.TestLimit));
         Assert.All(dogs.RecipeByOptimizer.Values, r => Assert.Equal(30, r.Epochs));
 

@@ -9,7 +9,7 @@ public class TrialOrderTests
     static TrialSpec Trial(string dataset, string model, string optimizer, int repeat = 1, int trainLimit = 0, int epochs = 10,
         string stem = "imagenet", int imageSize = 0)
     {
-        var facts = KnownNames.Datasets[dataset];
+        var facts = Vocabulary.Dataset(dataset);
         var data = new DataSpec(dataset, "/data", facts.DefaultClasses, TrainLimit: trainLimit,
             ImageSize: imageSize > 0 ? imageSize : facts.DefaultImageSize);
         return new TrialSpec(new TrialKey(dataset, model, optimizer, repeat), 1, data, new Recipe(Epochs: epochs, Stem: stem));

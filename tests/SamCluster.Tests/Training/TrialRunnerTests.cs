@@ -73,20 +73,3 @@ public class TrialRunnerTests
         Assert.Equal(lengths, TrialRunner.BatchRanges(count, batchSize).Select(r => r.Length));
     }
 }
-
-[Collection(TorchGlobalState.Name)]
-public class TrialValidationTests
-{
-    [Theory]
-    [InlineData("resnet50", "sgd", "imagenet", 1, "unknown model 'resnet50'")]
-    [InlineData("resnet18", "adam", "imagenet", 1, "unknown optimizer 'adam'")]
-    [InlineData("resnet18", "sgd", "tiny", 1, "unknown stem 'tiny'")]
-    [InlineData("resnet18", "sgd", "imagenet", 0, "epochs must be at least 1")]
-    public void BadSpecsAreUserErrorsBeforeAnyWork(string model, string optimizer, string stem, int epochs, string message)
-    {
-        var spec = new TrialSpec(new TrialKey("fashion-mnist", model, optimizer, 0), 1, new DataSpec("fashion-mnist", "", []),
-            new Recipe(Epochs: epochs, Stem: stem));
-        var error = Assert.Throws<UserInputException>(() => TrialRunner.Validate(spec));
-        Assert.StartsWith(message, error.Message);
-    }
-}
