@@ -29,7 +29,8 @@ public sealed record NumberRule(string Key, string? Flag, double Min, double Max
     /// <summary>"must be ..., not VALUE", or null when the value is allowed.</summary>
     public string? Problem(double value) => Violation(value) is { } bound ? $"must be {bound}, not {Text(value)}" : null;
 
-    public static string Text(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+    public static string Text(double value) => double.IsFinite(value) ? value.ToString("R", CultureInfo.InvariantCulture)
+        : double.IsNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity"; // not "∞": what a user types
 }
 
 /// <summary>One thing wrong with a trial spec. <see cref="Key"/> names it as a grid does, <see cref="Flag"/> as train-one
@@ -145,12 +146,12 @@ public static class SpecRules
             string canonical;
             if (dataset.IsFolderOfImages)
             {
-                if (Vocabulary.DogBreedProblem(given) is { } breedProblem) return breedProblem;
+                if (Vocabulary.DogBreedProblem(given) is { } breedProblem) return $"has a bad class: {breedProblem}";
                 canonical = given.Trim();
             }
             else
             {
-                if (Vocabulary.FashionMnistClass(given, out var classProblem) is not { } index) return classProblem;
+                if (Vocabulary.FashionMnistClass(given, out var classProblem) is not { } index) return $"has a bad class: {classProblem}";
                 canonical = index.ToString(CultureInfo.InvariantCulture);
             }
             if (!seen.Add(canonical)) return $"lists class '{given}' twice";

@@ -44,7 +44,9 @@ public static partial class FlagChecks
         if (text.Length == 0 || text.Trim().Length == 0) throw new UserInputException($"{flag} is empty");
         if (text.Length > 253) throw new UserInputException($"{flag} is {text.Length} characters long; a host name has at most 253");
         var bare = text.StartsWith('[') && text.EndsWith(']') ? text[1..^1] : text;
-        if (IPAddress.TryParse(bare, out _) || HostName().IsMatch(text)) return bare;
+        if (IPAddress.TryParse(bare, out _)) return bare;
+        // "999.1.1.1" matches the label syntax but is a mistyped address: a top-level domain is never all digits.
+        if (HostName().IsMatch(text) && !text.TrimEnd('.').Split('.')[^1].All(char.IsAsciiDigit)) return text;
         throw new UserInputException($"{flag} '{ConsoleText.Escape(text)}' is not a host name or an IP address");
     }
 

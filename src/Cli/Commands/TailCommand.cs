@@ -1,6 +1,7 @@
 using System.CommandLine;
 using SamCluster.Coordinator.Grid;
 using SamCluster.Cli.Hosting;
+using SamCluster.Coordinator.Reporting;
 using SamCluster.Coordinator.Run;
 using SamCluster.Messages;
 
@@ -63,10 +64,26 @@ public static class TailCommand
             {
                 throw new UserInputException($"trial '{key.Id}' has no log yet in {runDir} (it has not started)");
             }
+            else if (position == 0 && NothingWillWrite(folder, key, runDir) is { } why)
+            {
+                // Following would wait for a log nobody is going to write.
+                throw new UserInputException(why);
+            }
             if (!follow) break;
             try { Task.Delay(250, stop).Wait(stop); } catch (OperationCanceledException) { break; }
         }
         if (pending.Length > 0) output.Write(pending);
         return Program.Ok;
+    }
+
+    /// <summary>Why a missing trial log will never appear, or null when a running coordinator may still write it.</summary>
+    static string? NothingWillWrite(RunFolder folder, TrialKey key, string runDir)
+    {
+        var finished = File.Exists(folder.TrialsCsv) && RunFiles.ReadTrialIds(folder.TrialsCsv).Contains(key.Id);
+        if (finished)
+            return $"trial '{key.Id}' has finished but its log {folder.TrialLog(key.Id)} was removed (its results are in {folder.TrialsCsv})";
+        if (!RunFolderLock.IsHeld(folder.Root))
+            return $"trial '{key.Id}' has no log in {runDir} and no coordinator is running that folder; start the run again to resume it";
+        return null;
     }
 }

@@ -55,11 +55,20 @@ public static class RunFiles
                 completed ? row.Number("train_acc", 0, 100) : row.OptionalNumber("train_acc", 0, 100),
                 completed ? row.Number("test_acc", 0, 100) : row.OptionalNumber("test_acc", 0, 100),
                 completed ? row.Number("seconds", 0, double.PositiveInfinity) : row.OptionalNumber("seconds", 0, double.PositiveInfinity),
-                row.Has("epochs") && row.Text("epochs").Length > 0 ? row.Integer("epochs", min: 1) : null,
+                row.Has("epochs") && row.Text("epochs").Length > 0 ? row.Integer("epochs", min: 0) : null,
                 row.OptionalText("reason"),
                 row.Line));
         }
         return rows;
+    }
+
+    /// <summary>The ids of the trials a trials.csv holds (only the key columns are read).</summary>
+    public static IReadOnlySet<string> ReadTrialIds(string path)
+    {
+        var table = CsvTable.Read(path);
+        table.Require(TrialKeyColumns);
+        return table.Rows.Select(row => new TrialKey(row.NonEmpty("dataset"), row.NonEmpty("model"),
+            row.NonEmpty("optimizer").ToLowerInvariant(), row.Integer("repeat")).Id).ToHashSet();
     }
 
     public static IReadOnlyList<EpochRow> ReadEpochs(string path) => ParseEpochs(CsvTable.Read(path));

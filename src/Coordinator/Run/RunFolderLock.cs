@@ -37,6 +37,22 @@ public sealed partial class RunFolderLock : IDisposable
         return new RunFolderLock(fd, root);
     }
 
+    /// <summary>Whether a live process holds the folder now (a coordinator or `local` running it).</summary>
+    public static bool IsHeld(string root)
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return true; // cannot tell: assume it may be
+        var fd = Open(root, ReadOnly | Directory | CloseOnExec);
+        if (fd < 0) return false;
+        try
+        {
+            return Flock(fd, LockShared | LockNonBlocking) != 0;
+        }
+        finally
+        {
+            Close(fd); // also drops the shared lock if it was taken
+        }
+    }
+
     /// <summary>Records this process as the holder (after the folder has been accepted as this run's).</summary>
     public void RecordOwner() =>
         File.WriteAllText(Path.Combine(Root, OwnerFile),
@@ -61,7 +77,7 @@ public sealed partial class RunFolderLock : IDisposable
         _fd = -1;
     }
 
-    const int ReadOnly = 0, LockExclusive = 2, LockNonBlocking = 4;
+    const int ReadOnly = 0, LockShared = 1, LockExclusive = 2, LockNonBlocking = 4;
     static int Directory => OperatingSystem.IsMacOS() ? 0x100000 : 0x10000;   // O_DIRECTORY
     static int CloseOnExec => OperatingSystem.IsMacOS() ? 0x1000000 : 0x80000; // O_CLOEXEC: node processes must not inherit it
 

@@ -131,5 +131,21 @@ public abstract class BadInputTest(ITestOutputHelper log) : IDisposable
 
     protected CliRun Run(params string[] args) => Cli.Run(Work, args);
 
+    /// <summary>The run folder of <see cref="ExistingRun"/>: Work/run.</summary>
+    protected string OutDir => Path.Combine(Work, "run");
+
+    /// <summary>A run folder of grid.yaml as a coordinator leaves it (manifest, grid copy), plus results to protect;
+    /// returns the grid's path.</summary>
+    protected string ExistingRun()
+    {
+        var grid = WriteFile("grid.yaml", ValidGrid(Work));
+        using var folder = SamCluster.Coordinator.Run.RunFolder.Prepare(OutDir, grid, SamCluster.Coordinator.Grid.GridConfigLoader.Load(grid).Fingerprint);
+        File.WriteAllText(folder.TrialsCsv, "dataset,model,optimizer,repeat,status\nfashion-mnist,resnet18,sgd,1,completed\n");
+        var trialLog = folder.TrialLog("fashion-mnist/resnet18/sgd/1");
+        Directory.CreateDirectory(Path.GetDirectoryName(trialLog)!);
+        File.WriteAllText(trialLog, "epoch 1/2\n");
+        return grid;
+    }
+
     public void Dispose() => Directory.Delete(Work, recursive: true);
 }

@@ -78,7 +78,7 @@ public sealed class FlagTests(ITestOutputHelper log) : BadInputTest(log)
     [InlineData("--nodes", "-1", "--nodes must be at least 1")]
     [InlineData("--slots", "0", "--slots must be at least 1")]
     [InlineData("--threads", "0", "--threads must be at least 1")]
-    [InlineData("--retries", "-1", "--retries must be 0 or more")]
+    [InlineData("--retries", "-1", "--retries must be at least 0")]
     [InlineData("--devices", "garbage", "device 'garbage' is not valid")]
     [InlineData("--devices", "cuda:7", "cuda:7")]
     [InlineData("--devices", "cpu,cpu", "--devices names cpu twice")]
@@ -91,7 +91,7 @@ public sealed class FlagTests(ITestOutputHelper log) : BadInputTest(log)
     }
 
     [Theory]
-    [InlineData("--retries", "-1", "--retries must be 0 or more")]
+    [InlineData("--retries", "-1", "--retries must be at least 0")]
     [InlineData("--port", "abc", "--port")]
     [InlineData("--host", "no-such-host.invalid", "no-such-host.invalid")]
     public void Coordinator_refuses_a_bad_flag_value_before_starting_anything(string flag, string value, string problem)

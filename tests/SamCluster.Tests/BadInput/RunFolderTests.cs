@@ -12,20 +12,6 @@ namespace SamCluster.Tests.BadInput;
 [Collection(ProcessTests.Name)]
 public sealed class RunFolderTests(ITestOutputHelper log) : BadInputTest(log)
 {
-    string OutDir => Path.Combine(Work, "run");
-
-    /// <summary>A run folder of grid.yaml as a coordinator leaves it (manifest, grid copy), plus results to protect.</summary>
-    string ExistingRun()
-    {
-        var grid = WriteFile("grid.yaml", ValidGrid(Work));
-        using var folder = RunFolder.Prepare(OutDir, grid, GridConfigLoader.Load(grid).Fingerprint);
-        File.WriteAllText(folder.TrialsCsv, "dataset,model,optimizer,repeat,status\nfashion-mnist,resnet18,sgd,1,completed\n");
-        var trialLog = folder.TrialLog("fashion-mnist/resnet18/sgd/1");
-        Directory.CreateDirectory(Path.GetDirectoryName(trialLog)!);
-        File.WriteAllText(trialLog, "epoch 1/2\n");
-        return grid;
-    }
-
     string Port() => ProcessTests.FreePort().ToString();
 
     [Fact]

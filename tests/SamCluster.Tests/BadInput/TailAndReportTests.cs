@@ -101,4 +101,14 @@ public sealed class TailAndReportTests(ITestOutputHelper log) : BadInputTest(log
         Refused(Run("report", "trials.csv", "--test", "anova"), "anova", "welch, student, paired or mann-whitney");
         Refused(Run("report", "trials.csv", "--format", "xlsx"), "xlsx");
     }
+
+    [Fact]
+    public void Tail_of_a_finished_trial_whose_log_was_removed_says_so_instead_of_waiting_forever()
+    {
+        ExistingRun();
+        File.Delete(Path.Combine(OutDir, "logs", "fashion-mnist", "resnet18", "sgd", "1.log"));
+        var before = FolderSnapshot.Take(OutDir);
+        RefusedWithin(10, Run("tail", "run", "fashion-mnist/resnet18/sgd/1"), "has finished but its log", "trials.csv");
+        FolderSnapshot.AssertUnchanged(before, OutDir);
+    }
 }

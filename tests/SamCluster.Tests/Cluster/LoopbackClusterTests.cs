@@ -49,6 +49,34 @@ public sealed class LoopbackClusterTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("trial finished: completed", log);
     }
 
+    [Fact]
+    public void A_grid_whose_every_trial_fails_exits_1_with_one_line_naming_the_first_reason()
+    {
+        // The data is where the nodes would read it but not on the coordinator's host (deleted here, so for both): the
+        // coordinator says it leaves the check to the nodes, each trial fails on them, and the run is a failure.
+        var grid = ProcessTests.WriteTinyGrid(_work, optimizers: "[sgd, sam]", repeats: 1);
+        Directory.Delete(Path.Combine(_work, "fashion"), recursive: true);
+        var outDir = Path.Combine(_work, "run");
+        var port = ProcessTests.FreePort();
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+
+        using var coordinator = ProcessTests.Start(output, lines, "coordinator", grid, "--out", outDir, "--port", port.ToString(), "--retries", "0");
+        using var node = ProcessTests.Start(output, "node", "--coordinator", $"127.0.0.1:{port}", "--devices", "cpu", "--threads", "1");
+        Assert.True(coordinator.WaitForExit(TimeSpan.FromMinutes(3)), "the coordinator did not end the failed grid");
+        coordinator.WaitForExit();
+        ProcessTests.Terminate(node);
+
+        Assert.Equal(1, coordinator.ExitCode);
+        Assert.Contains(lines, l => l.Contains("is not on this host: each node reads and checks it before training"));
+        var verdict = Assert.Single(lines, l => l.StartsWith("samcluster: every trial failed", StringComparison.Ordinal));
+        Assert.Contains("every trial failed (2); first: fashion-mnist/resnet18/sam/1: ", verdict);
+        Assert.Contains("fashion-mnist folder not found", verdict);
+        Assert.DoesNotContain(lines, l => l.Contains("   at "));
+        var rows = File.ReadAllLines(Path.Combine(outDir, "trials.csv")).Skip(1).ToList();
+        Assert.Equal(2, rows.Count);
+        Assert.All(rows, r => Assert.Contains(",failed,", r));
+    }
+
     public void Dispose()
     {
         ProcessTests.KillLeftovers();
@@ -113,7 +141,7 @@ public sealed class ProcessTests
     /// <summary>Starts this build's samcluster with its output going to the test log.</summary>
     public static Process Start(ITestOutputHelper output, params string[] args) => Start(output, sink: null, args);
 
-    /// <summary>As above, also collecting every line of output into <paramref name="sink"/>.</summary>
+    /// <summary>As above, also collecting every line of output (stdout and stderr) into <paramref name="sink"/>.</summary>
     public static Process Start(ITestOutputHelper output, System.Collections.Concurrent.ConcurrentQueue<string>? sink, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -128,7 +156,12 @@ public sealed class ProcessTests
             sink?.Enqueue(e.Data);
             TryLog(output, $"[{tag} {process.Id}] {e.Data}");
         };
-        process.ErrorDataReceived += (_, e) => { if (e.Data != null) TryLog(output, $"[{tag} {process.Id} err] {e.Data}"); };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data == null) return;
+            sink?.Enqueue(e.Data);
+            TryLog(output, $"[{tag} {process.Id} err] {e.Data}");
+        };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;

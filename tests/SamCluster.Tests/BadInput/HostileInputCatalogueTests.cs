@@ -1,0 +1,163 @@
+using SamCluster.Tests.Cluster;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace SamCluster.Tests.BadInput;
+
+/// <summary>
+/// The catalogue of hostile and careless input: every case runs this build's samcluster beside a run folder holding
+/// results, and must give one `samcluster:` line naming the problem, exit 2, no trace, no raw control character, within
+/// 10 s — and leave every file of the run folder as it was.
+/// </summary>
+[Collection(ProcessTests.Name)]
+public sealed class HostileInputCatalogueTests(ITestOutputHelper log) : BadInputTest(log)
+{
+    /// <summary>What a case may use: the run's grid, grid variants, a free port, a pipe.</summary>
+    public sealed class Setup(HostileInputCatalogueTests test, string grid)
+    {
+        public string Grid => grid;
+        public string Port => ProcessTests.FreePort().ToString();
+
+        /// <summary>The run's grid with one line changed (or lines added), as variant.yaml.</summary>
+        public string Variant(string from, string to)
+        {
+            var text = File.ReadAllText(grid);
+            Assert.Contains(from, text);
+            return test.WriteFile("variant.yaml", text.Replace(from, to));
+        }
+
+        public string File_(string name, string text) => test.WriteFile(name, text);
+        public string Fifo() => test.MakeFifo("pipe.yaml");
+        public string Folder() => Directory.CreateDirectory(Path.Combine(test.Work, "a-folder.yaml")).FullName;
+        public string Csv(string row) => test.WriteFile("results.csv", $"dataset,model,optimizer,repeat,status,train_acc,test_acc,seconds\n{row}\n");
+    }
+
+    sealed record Case(Func<Setup, string[]> Args, params string[] Mentions);
+
+    static string[] Local(Setup s, params string[] flags) => LocalOn(s.Grid, flags);
+    static string[] LocalOn(string grid, params string[] flags) => With(["local", grid], ["--out", "run", "--nodes", "1"], flags);
+    static string[] Coordinator(Setup s, params string[] flags) => With(["coordinator", s.Grid], ["--out", "run", "--port", s.Port], flags);
+    static string[] Node(params string[] flags) => With(["node"], ["--coordinator", "127.0.0.1:9", "--devices", "cpu"], flags);
+    static string[] TrainOne(params string[] flags) => With(["train-one"], ["--epochs", "1", "--threads", "1"], flags);
+
+    /// <summary>The command, its usual flags with the case's flags put in their place (or added).</summary>
+    static string[] With(string[] command, string[] usual, string[] flags)
+    {
+        var values = new List<KeyValuePair<string, string>>();
+        foreach (var pairs in new[] { usual, flags })
+            for (var i = 0; i < pairs.Length; i += 2)
+            {
+                values.RemoveAll(v => v.Key == pairs[i]);
+                values.Add(new(pairs[i], pairs[i + 1]));
+            }
+        return [.. command, .. values.SelectMany(v => new[] { v.Key, v.Value })];
+    }
+
+    const string Escape = "\u001b]0;pwned\u0007";
+
+    static readonly Dictionary<string, Case> Cases = new()
+    {
+        // local: every flag bounded and parsed before anything starts
+        ["local --nodes 0"] = new(s => Local(s, "--nodes", "0"), "--nodes must be at least 1"),
+        ["local --nodes 100000"] = new(s => Local(s, "--nodes", "100000"), "--nodes must be at most"),
+        ["local --nodes two"] = new(s => Local(s, "--nodes", "two"), "'two'", "--nodes"),
+        ["local --slots 0"] = new(s => Local(s, "--slots", "0"), "--slots must be at least 1"),
+        ["local --slots 1000"] = new(s => Local(s, "--slots", "1000"), "--slots must be at most 16"),
+        ["local --threads 0"] = new(s => Local(s, "--threads", "0"), "--threads must be at least 1"),
+        ["local --threads 100000"] = new(s => Local(s, "--threads", "100000"), "--threads must be at most"),
+        ["local --port -1"] = new(s => Local(s, "--port", "-1"), "--port must be at least 0"),
+        ["local --port 70000"] = new(s => Local(s, "--port", "70000"), "--port must be at most 65535"),
+        ["local --host with a space"] = new(s => Local(s, "--host", "bad host"), "--host 'bad host' is not a host name or an IP address"),
+        ["local --host empty"] = new(s => Local(s, "--host", ""), "--host is empty"),
+        ["local --host 999.1.1.1"] = new(s => Local(s, "--host", "999.1.1.1"), "--host '999.1.1.1' is not a host name"),
+        ["local --host escape sequence"] = new(s => Local(s, "--host", Escape), "--host '\\e]0;pwned\\x07'"),
+        ["local --public-host a_b"] = new(s => Local(s, "--public-host", "a_b"), "--public-host 'a_b'"),
+        ["local --out empty"] = new(s => ["local", s.Grid, "--out", "", "--nodes", "1"], "--out must name a folder"),
+        ["local --out newline"] = new(s => ["local", s.Grid, "--out", "run\nx", "--nodes", "1"], "--out 'run\\nx' holds a control character"),
+        ["local --retries -1"] = new(s => Local(s, "--retries", "-1"), "--retries must be at least 0"),
+        ["local --retries 1000"] = new(s => Local(s, "--retries", "1000"), "--retries must be at most 100"),
+        ["local --checkpoint-dir empty"] = new(s => Local(s, "--checkpoint-dir", " "), "--checkpoint-dir must name a folder"),
+        ["local --devices gpu0"] = new(s => Local(s, "--devices", "gpu0"), "device 'gpu0' is not valid"),
+        ["local --libtorch missing"] = new(s => Local(s, "--libtorch", "/no/such/libtorch"), "/no/such/libtorch"),
+        ["local unknown flag"] = new(s => Local(s, "--nodez", "2"), "--nodez"),
+        // coordinator
+        ["coordinator --port 0"] = new(s => ["coordinator", s.Grid, "--out", "run", "--port", "0"], "--port must be at least 1"),
+        ["coordinator --port 70000"] = new(s => ["coordinator", s.Grid, "--out", "run", "--port", "70000"], "--port must be at most 65535"),
+        ["coordinator --port missing"] = new(s => ["coordinator", s.Grid, "--out", "run"], "--port"),
+        ["coordinator --host a..b"] = new(s => Coordinator(s, "--host", "a..b"), "--host 'a..b'"),
+        ["coordinator --public-host -bad"] = new(s => Coordinator(s, "--public-host", "-bad"), "--public-host '-bad'"),
+        ["coordinator --retries 101"] = new(s => Coordinator(s, "--retries", "101"), "--retries must be at most 100"),
+        // node
+        ["node --coordinator with a space"] = new(_ => ["node", "--coordinator", "a b:4053"], "--coordinator 'a b:4053' is not HOST:PORT"),
+        ["node --coordinator port 99999"] = new(_ => ["node", "--coordinator", "host:99999"], "--coordinator 'host:99999' is not HOST:PORT"),
+        ["node --coordinator escape"] = new(_ => ["node", "--coordinator", Escape + ":4053"], "\\e]0;pwned\\x07"),
+        ["node --name newline"] = new(_ => Node("--name", "a\nforged line"), "--name 'a\\nforged line'"),
+        ["node --threads 100000"] = new(_ => Node("--threads", "100000"), "--threads must be at most"),
+        ["node --join-timeout 0"] = new(_ => Node("--join-timeout", "0"), "--join-timeout must be at least 1"),
+        ["node --join-timeout huge"] = new(_ => Node("--join-timeout", "1000000000"), "--join-timeout must be at most 86400"),
+        ["node --port 70000"] = new(_ => Node("--port", "70000"), "--port must be at most 65535"),
+        ["node --slots 100"] = new(_ => Node("--slots", "100"), "--slots must be at most 16"),
+        // grid files: contents
+        ["grid nested 30000 deep"] = new(s => LocalOn(s.File_("deep.yaml", "datasets: " + new string('[', 30_000))), "nested more than 32 levels"),
+        ["grid lr 1e308"] = new(s => LocalOn(s.Variant("lr: 0.001", "lr: 1e308")), "'recipe.lr' must be at most 10, not 1e308"),
+        ["grid lr .inf"] = new(s => LocalOn(s.Variant("lr: 0.001", "lr: .inf")), "'recipe.lr' must be a number, not '.inf'"),
+        ["grid momentum 5"] = new(s => LocalOn(s.Variant("lr: 0.001", "lr: 0.001\n  momentum: 5")), "'recipe.momentum' must be below 1, not 5"),
+        ["grid epochs 1e9"] = new(s => LocalOn(s.Variant("epochs: 2", "epochs: 1000000000")), "'recipe.epochs' must be at most 10000"),
+        ["grid one class"] = new(s => LocalOn(s.Variant("    path:", "    classes: [3]\n    path:")), "needs at least 2 classes"),
+        ["grid train_limit below classes"] = new(s => LocalOn(s.Variant("    path:", "    train_limit: 3\n    path:")), "at least the number of classes (5), not 3"),
+        ["grid dogs image_size 4"] = new(s => LocalOn(s.File_("dogs.yaml", "datasets: [stanford-dogs]\nmodels: [resnet18]\noptimizers: [sgd]\nrepeats: 1\ndata:\n  stanford-dogs: {path: /data/Images, image_size: 4}\n")),
+            "'data.stanford-dogs.image_size' must be at least 8, not 4"),
+        ["grid dogs image_size 2048"] = new(s => LocalOn(s.File_("dogs.yaml", "datasets: [stanford-dogs]\nmodels: [resnet18]\noptimizers: [sgd]\nrepeats: 1\ndata:\n  stanford-dogs: {path: /data/Images, image_size: 2048}\n")),
+            "image_size 2048 makes the train split", "over 2 GiB"),
+        ["grid model name with escapes"] = new(s => LocalOn(s.Variant("models: [resnet18]", "models: [\"resnet\\e]0;pwned\\a\\nforged\"]")), "unknown model 'resnet\\e]0;pwned\\x07\\nforged'"),
+        ["grid key with a bell"] = new(s => LocalOn(s.Variant("repeats: 2", "repeats: 2\n\"seed\\a\": 1")), "unknown key 'seed\\x07'"),
+        ["grid a folder"] = new(s => LocalOn(s.Folder()), "is a folder, not a grid file"),
+        ["grid a pipe"] = new(s => LocalOn(s.Fifo()), "not a regular file"),
+        ["grid /dev/zero"] = new(_ => ["local", "/dev/zero", "--out", "run", "--nodes", "1"], "/dev/zero"),
+        ["grid binary"] = new(s => LocalOn(s.File_("binary.yaml", "datasets: [fashion-mnist]\0\0\0")), "is a binary file"),
+        ["grid two documents"] = new(s => LocalOn(s.File_("two.yaml", File.ReadAllText(s.Grid) + "---\nrepeats: 1\n")), "holds one YAML document"),
+        ["grid of a different run"] = new(s => LocalOn(s.Variant("repeats: 2", "repeats: 3")), "a run of a different grid"),
+        ["validate escape in dataset"] = new(s => ["validate", s.Variant("datasets: [fashion-mnist]", "datasets: [\"fashion\\e[2J\"]")], "unknown dataset 'fashion\\e[2J'"),
+        // train-one: the grid's rules, as flags
+        ["train-one --lr 1e308"] = new(_ => TrainOne("--lr", "1e308"), "--lr must be at most 10"),
+        ["train-one --lr Infinity"] = new(_ => TrainOne("--lr", "Infinity"), "--lr must be a finite number"),
+        ["train-one --momentum 5"] = new(_ => TrainOne("--momentum", "5"), "--momentum must be below 1"),
+        ["train-one one class"] = new(_ => TrainOne("--classes", "3"), "--classes needs at least 2 classes"),
+        ["train-one --threads 100000"] = new(_ => TrainOne("--threads", "100000"), "--threads must be at most"),
+        ["train-one dataset with newline"] = new(_ => TrainOne("--dataset", "x\nforged"), "--dataset 'x\\nforged' is unknown"),
+        // report: impossible values
+        ["report accuracy 150"] = new(s => ["report", s.Csv("fashion-mnist,resnet18,sgd,1,completed,99,150,10")], "column 'test_acc' must be a number from 0 to 100, got '150'"),
+        ["report accuracy -50"] = new(s => ["report", s.Csv("fashion-mnist,resnet18,sgd,1,completed,-50,90,10")], "column 'train_acc' must be a number from 0 to 100, got '-50'"),
+        ["report negative seconds"] = new(s => ["report", s.Csv("fashion-mnist,resnet18,sgd,1,completed,99,90,-3")], "column 'seconds' must be a number of at least 0, got '-3'"),
+        ["report negative repeat"] = new(s => ["report", s.Csv("fashion-mnist,resnet18,sgd,-1,completed,99,90,3")], "column 'repeat' must be an integer of at least 0"),
+        ["report NaN"] = new(s => ["report", s.Csv("fashion-mnist,resnet18,sgd,1,completed,NaN,90,3")], "column 'train_acc' must be a number"),
+        ["report a pipe"] = new(s => ["report", s.Fifo()], "not a regular file"),
+        // tail: nothing to wait for is said at once, not followed forever
+        ["tail a trial nobody runs"] = new(_ => ["tail", "run", "fashion-mnist/resnet18/sam/2"], "no coordinator is running that folder"),
+        ["tail an id with a newline"] = new(_ => ["tail", "run", "fashion-mnist/resnet18\n/sam/2"], "no trial 'fashion-mnist/resnet18\\n/sam/2'"),
+    };
+
+    public static TheoryData<string> CaseNames => new(Cases.Keys);
+
+    [Theory]
+    [MemberData(nameof(CaseNames))]
+    public void Each_case_is_one_line_exit_2_within_10_s_and_the_run_folder_is_unchanged(string name)
+    {
+        var grid = ExistingRun();
+        var args = Cases[name].Args(new Setup(this, grid));
+        var before = FolderSnapshot.Take(OutDir);
+        var run = Cli.RunWithin(TimeSpan.FromSeconds(30), Work, args);
+        RefusedWithin(10, run, Cases[name].Mentions);
+        var raw = run.Stderr.TrimEnd('\n', '\r').Where(c => char.IsControl(c) && c != '\n').ToList();
+        Assert.True(raw.Count == 0, $"raw control characters in the output: {string.Join(", ", raw.Select(c => $"U+{(int)c:X4}"))}\n{run}");
+        FolderSnapshot.AssertUnchanged(before, OutDir);
+    }
+
+    [Fact]
+    public void The_catalogue_covers_every_command_a_user_types()
+    {
+        var setup = new Setup(this, ExistingRun());
+        var commands = Cases.Values.Select(c => c.Args(setup)[0]).ToHashSet();
+        Assert.Equal(["coordinator", "local", "node", "report", "tail", "train-one", "validate"], commands.Order());
+    }
+}
