@@ -31,7 +31,7 @@ public static class TailCommand
         TrialKey key;
         try { key = TrialKey.Parse(trialId); }
         catch (FormatException e) { throw new UserInputException(e.Message); }
-        var trials = GridExpander.Expand(GridConfigLoader.Load(folder.GridCopy));
+        var trials = RunFolder.TrialsOf(folder.Root);
         if (trials.All(t => t.Key.Id != key.Id))
             throw new UserInputException($"no trial '{key.Id}' in {runDir} (e.g. {string.Join(", ", trials.Take(3).Select(t => t.Key.Id))})");
 

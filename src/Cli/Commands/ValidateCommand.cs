@@ -1,5 +1,6 @@
 using System.CommandLine;
 using SamCluster.Coordinator.Grid;
+using SamCluster.Coordinator.Run;
 using SamCluster.Messages;
 
 namespace SamCluster.Cli.Commands;
@@ -15,13 +16,44 @@ public static class ValidateCommand
             Description = "Also read each dataset's data on this machine as the trials will (files, checksums, classes, limits), refusing bad data.",
         };
         var trials = new Option<bool>("--trials") { Description = "List the trials in the order they will start." };
+        var against = new Option<string?>("--against")
+        {
+            Description = "A run folder: print what running this grid on it would add (or why it would be refused); nothing is run or written.",
+        };
         var command = new Command("validate", "Check a grid file and print what it would run; exit 2 if it has problems.")
         {
-            grid, checkData, trials,
+            grid, checkData, trials, against,
         };
         command.SetAction(parse => Program.Run(() =>
-            Validate(parse.GetValue(grid)!, parse.GetValue(checkData), parse.GetValue(trials), Console.Out, Console.Error)));
+        {
+            var result = Validate(parse.GetValue(grid)!, parse.GetValue(checkData), parse.GetValue(trials), Console.Out, Console.Error);
+            return parse.GetValue(against) is { } runDir ? Against(parse.GetValue(grid)!, runDir, Console.Out) : result;
+        }));
         return command;
+    }
+
+    /// <summary>What the grid would do to an existing run: the trials it keeps and adds, or the refusal `local` and
+    /// `coordinator` would give (as a UserInputException).</summary>
+    public static int Against(string gridPath, string runDir, TextWriter output)
+    {
+        var folder = RunFolder.Open(runDir);
+        RunPlan plan;
+        try
+        {
+            plan = RunGrowth.Plan(RunFolder.TrialsOf(folder.Root), GridExpander.Expand(GridConfigLoader.Load(gridPath)));
+        }
+        catch (UserInputException e)
+        {
+            throw new UserInputException($"{runDir}: refused: {e.Message}");
+        }
+        if (plan.Added.Count == 0)
+        {
+            output.WriteLine(ConsoleText.Escape($"{runDir}: this grid adds nothing; running it resumes the run's {plan.Kept} trials"));
+            return Program.Ok;
+        }
+        output.WriteLine(ConsoleText.Escape($"{runDir}: this grid keeps the run's {plan.Kept} trials and adds {plan.Added.Count}:"));
+        foreach (var trial in plan.Added) output.WriteLine(ConsoleText.Escape($"  + {trial.Key.Id}"));
+        return Program.Ok;
     }
 
     /// <summary>Prints the summary (and the trials) to <paramref name="output"/> and returns 0; when the grid has

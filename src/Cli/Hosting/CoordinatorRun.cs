@@ -39,18 +39,23 @@ public static class CoordinatorRun
     {
         var grid = GridConfigLoader.Load(request.GridPath);
         if (request.CheckLocalData) grid.CheckLocalDataPaths();
-        var trials = TrialOrder.LongestFirst(GridExpander.Expand(grid));
+        var requested = GridExpander.Expand(grid);
         var port = request.Port == 0 ? FreePort(request.Host) : request.Port;
         EnsurePortFree(request.Host, port);
         // Read the data once, as the trials will, before anything is written, so bad data is one line and exit 2, not
         // every trial failing in turn. The nodes of `local` read it from here; a coordinator checks what this host can
         // see (a shared filesystem, typically) and leaves the rest to the nodes.
-        var dataHere = trials.Select(t => t.Data).Where(d => request.CheckLocalData || Directory.Exists(d.Root)).ToList();
-        using var folder = RunFolder.Prepare(request.OutDir, request.GridPath, grid.Fingerprint,
+        var dataHere = requested.Select(t => t.Data).Where(d => request.CheckLocalData || Directory.Exists(d.Root)).ToList();
+        using var folder = RunFolder.Prepare(request.OutDir, request.GridPath, requested,
             () => Training.Data.DatasetLoader.CheckAll(dataHere));
+        // A grid that grows a run keeps the trials it had under their ids: run what the folder says.
+        var trials = TrialOrder.LongestFirst(folder.Trials);
 
         using var log = new RunLog(folder);
-        foreach (var unseen in trials.Select(t => t.Data).Except(dataHere).Select(d => $"{d.Dataset} ({d.Root})").Distinct())
+        if (folder.Resumed && folder.Added.Count > 0)
+            log.Main.Information("The run grows: {Added} trials added to the {Kept} it had (the grid it ran until now is kept as grid.previous-N.yaml)",
+                folder.Added.Count, folder.Trials.Count - folder.Added.Count);
+        foreach (var unseen in requested.Select(t => t.Data).Except(dataHere).Select(d => $"{d.Dataset} ({d.Root})").Distinct())
             log.Main.Information("Data of {Data} is not on this host: each node reads and checks it before training", unseen);
         var completion = new RunCompletion();
         var checkpointDir = Path.GetFullPath(request.CheckpointDir ?? folder.CheckpointsDir);

@@ -34,7 +34,7 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
         var repeats = top.Int("repeats", min: 1, max: MaxRepeats);
         var checkpointEvery = top.Int("checkpoint_every", min: 0, max: 1_000_000) ?? GridConfig.DefaultCheckpointEvery;
         var recipe = top.Section("recipe", RecipeOverride.Keys) is { } recipeSection
-            ? RecipeOverride.Read(recipeSection)
+            ? RecipeOverride.Read(recipeSection, axesAllowed: true)
             : new RecipeOverride();
         var optimizerOverrides = OptimizerOverrides(top);
 
@@ -84,7 +84,7 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
         if (top.Section("optimizer_overrides", Vocabulary.OptimizerNames) is not { } section) return overrides;
         foreach (var optimizer in Vocabulary.OptimizerNames)
             if (section.Section(optimizer, RecipeOverride.Keys) is { } optimizerSection)
-                overrides[optimizer] = RecipeOverride.Read(optimizerSection);
+                overrides[optimizer] = RecipeOverride.Read(optimizerSection, axesAllowed: false);
         return overrides;
     }
 
@@ -113,15 +113,23 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
             SplitSeed: (isDogs ? section?.WholeNumber("split_seed", SpecRules.SplitSeed) : null) ?? 0,
             CacheDir: section?.Text("cache_dir") is { } cache ? ResolvePath(cache) : null);
 
-        var datasetRecipe = section is null ? new RecipeOverride() : RecipeOverride.Read(section);
+        var datasetRecipe = section is null ? new RecipeOverride() : RecipeOverride.Read(section, axesAllowed: true);
+        // The dataset's own value or list of a key replaces the grid-wide one, as a plain value does.
+        var axes = recipe.Axes.Where(a => !datasetRecipe.Fixes(a.Key) && datasetRecipe.Axes.All(d => d.Key != a.Key))
+            .Concat(datasetRecipe.Axes).ToList();
         var recipes = new Dictionary<string, Recipe>();
+        var axesByOptimizer = new Dictionary<string, IReadOnlyList<RecipeAxis>>();
         foreach (var optimizer in optimizers)
         {
             var merged = datasetRecipe.ApplyTo(recipe.ApplyTo(new Recipe(Epochs: facts.DefaultEpochs)));
-            if (optimizerOverrides.TryGetValue(optimizer, out var byOptimizer)) merged = byOptimizer.ApplyTo(merged);
-            recipes[optimizer] = merged with { Adaptive = Vocabulary.Optimizer(optimizer).Adaptive };
+            optimizerOverrides.TryGetValue(optimizer, out var byOptimizer);
+            if (byOptimizer is not null) merged = byOptimizer.ApplyTo(merged);
+            var optimizerFacts = Vocabulary.Optimizer(optimizer);
+            recipes[optimizer] = merged with { Adaptive = optimizerFacts.Adaptive };
+            // An optimizer's own value of a key holds for all its trials; SGD does not vary SAM's keys.
+            axesByOptimizer[optimizer] = axes.Where(a => a.AppliesTo(optimizerFacts) && byOptimizer?.Fixes(a.Key) != true).ToList();
         }
-        return root is null ? null : new DatasetPlan(spec, origin, recipes);
+        return root is null ? null : new DatasetPlan(spec, origin, recipes) { AxesByOptimizer = axesByOptimizer };
     }
 
     /// <summary>An image limit, 0 (all) or enough to take at least one image of each class.</summary>
@@ -141,7 +149,8 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
     {
         var reported = new HashSet<string>();
         foreach (var model in models)
-        foreach (var (optimizer, recipe) in plan.RecipeByOptimizer)
+        foreach (var optimizer in plan.RecipeByOptimizer.Keys)
+        foreach (var (_, recipe) in plan.Cells(optimizer))
         {
             var spec = new TrialSpec(new TrialKey(plan.Data.Dataset, model, optimizer, 0), 0, plan.Data, recipe);
             foreach (var problem in SpecRules.Check(spec))

@@ -13,18 +13,25 @@ public static class GridSummary
         var ordered = TrialOrder.LongestFirst(GridExpander.Expand(grid));
         var total = ordered.Sum(TrialOrder.EstimatedCost);
         var longest = ordered[0];
+        var cells = grid.Plans.SelectMany(p => p.AxesByOptimizer.Values.SelectMany(a => a)).DistinctBy(a => a.Key)
+            .Select(a => $"{a.Values.Count} {a.Key}").ToList();
+        var axes = cells.Count == 0 ? "" : $" × ({string.Join(" × ", cells)}{(cells.Any(c => RecipeAxes.IsSamOnly(c.Split(' ')[1])) ? ", SAM only" : "")})";
         return $"{Count(grid.TrialCount, "trial")} ({Count(grid.Datasets.Count, "dataset")} × {Count(grid.Models.Count, "model")} × "
-            + $"{Count(grid.Optimizers.Count, "optimizer")} × {Count(grid.Repeats, "repeat")}), "
+            + $"{Count(grid.Optimizers.Count, "optimizer")}{axes} × {Count(grid.Repeats, "repeat")}), "
             + $"estimated compute {Gmac(total)}, longest trial {longest.Key.Id} ({Gmac(TrialOrder.EstimatedCost(longest))}), "
             + $"fingerprint {grid.Fingerprint[..12]}";
     }
 
     /// <summary>One line per trial in the order they will be started: id, seed, epochs, train images, estimated compute.</summary>
-    public static IEnumerable<string> TrialLines(GridConfig grid) =>
-        TrialOrder.LongestFirst(GridExpander.Expand(grid)).Select(TrialLine);
+    public static IEnumerable<string> TrialLines(GridConfig grid)
+    {
+        var trials = TrialOrder.LongestFirst(GridExpander.Expand(grid));
+        var width = Math.Max(34, trials.Max(t => t.Key.Id.Length));
+        return trials.Select(t => TrialLine(t, width));
+    }
 
-    static string TrialLine(TrialSpec t) => string.Create(CultureInfo.InvariantCulture,
-        $"{t.Key.Id,-34} seed {t.Seed,-16} {t.Recipe.Epochs,3} epochs  {TrialOrder.TrainImages(t.Data),6:0} train images "
+    static string TrialLine(TrialSpec t, int idWidth) => string.Create(CultureInfo.InvariantCulture,
+        $"{t.Key.Id.PadRight(idWidth)} seed {t.Seed,-16} {t.Recipe.Epochs,3} epochs  {TrialOrder.TrainImages(t.Data),6:0} train images "
         + $"{t.Data.ImageSize}x{t.Data.ImageSize}  {Gmac(TrialOrder.EstimatedCost(t)),10}");
 
     static string Count(int n, string what) => $"{n} {what}{(n == 1 ? "" : "s")}";

@@ -35,21 +35,56 @@ public sealed record RecipeOverride(
         MinLearningRate = MinLearningRate ?? recipe.MinLearningRate,
     };
 
-    /// <summary>Reads the recipe keys of <paramref name="section"/> (which may hold other keys too), each checked against
-    /// the validator's range for it.</summary>
-    internal static RecipeOverride Read(YamlSection section)
+    /// <summary>Keys this section lists several values of (an empty list when it varies nothing).</summary>
+    public IReadOnlyList<RecipeAxis> Axes { get; init; } = [];
+
+    /// <summary>Whether this section sets <paramref name="key"/> to one value (which then holds, whatever a lower
+    /// level varies).</summary>
+    public bool Fixes(string key) => key switch
     {
+        "epochs" => Epochs is not null,
+        "batch_size" => BatchSize is not null,
+        "lr" => LearningRate is not null,
+        "momentum" => Momentum is not null,
+        "weight_decay" => WeightDecay is not null,
+        "rho" => Rho is not null,
+        _ => false,
+    };
+
+    /// <summary>Reads the recipe keys of <paramref name="section"/> (which may hold other keys too), each checked against
+    /// the validator's range for it. With <paramref name="axesAllowed"/>, a key of <see cref="RecipeAxes.Keys"/> may list
+    /// several values: it becomes an axis of the grid (one value is a plain value).</summary>
+    internal static RecipeOverride Read(YamlSection section, bool axesAllowed)
+    {
+        var axes = new List<RecipeAxis>();
+        double? Value(NumberRule rule)
+        {
+            if (!section.IsList(rule.Key)) return rule.Whole ? section.WholeNumber(rule.Key, rule) : section.Number(rule.Key, rule);
+            if (!axesAllowed)
+            {
+                section.Problems.Add(section.Node(rule.Key)!.Start,
+                    $"{section.Name(rule.Key)} must be one value: lists of values (axes) go under 'recipe' or 'data.DATASET'");
+                return null;
+            }
+            var values = section.NumberList(rule.Key, rule);
+            if (values is { Count: 1 }) return values[0];
+            if (values is not null) axes.Add(new RecipeAxis(rule, values));
+            return null;
+        }
         var scheduler = section.Section("scheduler", SchedulerKeys);
         return new RecipeOverride(
-            Epochs: section.WholeNumber("epochs", SpecRules.Epochs),
-            BatchSize: section.WholeNumber("batch_size", SpecRules.BatchSize),
-            LearningRate: section.Number("lr", SpecRules.LearningRate),
-            Momentum: section.Number("momentum", SpecRules.Momentum),
-            WeightDecay: section.Number("weight_decay", SpecRules.WeightDecay),
-            Rho: section.Number("rho", SpecRules.Rho),
+            Epochs: (int?)Value(SpecRules.Epochs),
+            BatchSize: (int?)Value(SpecRules.BatchSize),
+            LearningRate: Value(SpecRules.LearningRate),
+            Momentum: Value(SpecRules.Momentum),
+            WeightDecay: Value(SpecRules.WeightDecay),
+            Rho: Value(SpecRules.Rho),
             Stem: section.Choice("stem", Vocabulary.StemNames),
             PlateauFactor: scheduler?.Number("factor", SpecRules.PlateauFactor),
             PlateauPatience: scheduler?.WholeNumber("patience", SpecRules.PlateauPatience),
-            MinLearningRate: scheduler?.Number("min_lr", SpecRules.MinLearningRate));
+            MinLearningRate: scheduler?.Number("min_lr", SpecRules.MinLearningRate))
+        {
+            Axes = axes,
+        };
     }
 }

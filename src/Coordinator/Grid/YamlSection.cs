@@ -131,6 +131,44 @@ sealed class YamlSection
         return null;
     }
 
+    public bool IsList(string key) => Node(key) is YamlSequenceNode;
+
+    /// <summary>A list of distinct numbers, each within <paramref name="rule"/> (whole numbers when the rule says so);
+    /// null when a problem was reported.</summary>
+    public IReadOnlyList<double>? NumberList(string key, NumberRule rule)
+    {
+        if (Node(key) is not YamlSequenceNode sequence) return null;
+        if (sequence.Children.Count == 0)
+        {
+            Problems.Add(sequence.Start, $"{Name(key)} is an empty list: give one value or several");
+            return null;
+        }
+        var values = new List<double>();
+        var ok = true;
+        foreach (var item in sequence.Children)
+        {
+            if (item is not YamlScalarNode { Style: ScalarStyle.Plain } scalar || IsNull(scalar)
+                || !double.TryParse(scalar.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value))
+            {
+                Problems.Add(item.Start, $"each item of {Name(key)} must be a number, not {Describe(item)}");
+                ok = false;
+                continue;
+            }
+            if (rule.Violation(value) is { } bound)
+            {
+                Problems.Add(item.Start, $"each item of {Name(key)} must be {bound}, not {scalar.Value}");
+                ok = false;
+            }
+            else if (values.Contains(value))
+            {
+                Problems.Add(item.Start, $"{Name(key)} lists {scalar.Value} twice");
+                ok = false;
+            }
+            else values.Add(value);
+        }
+        return ok ? values : null;
+    }
+
     /// <summary>A whole number within <paramref name="rule"/>.</summary>
     public int? WholeNumber(string key, NumberRule rule)
     {

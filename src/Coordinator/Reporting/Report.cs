@@ -22,7 +22,9 @@ public sealed record ArmStats(
 /// <summary>Treatment vs control on test accuracy; PHolm is filled in once all comparisons of the report are known.</summary>
 public sealed record Comparison(string Treatment, string Control, TestResult Result, double? PHolm);
 
-/// <summary>One row of the report: a (dataset, model) with its arms (control first) and comparisons.</summary>
+/// <summary>One row of the report: a (dataset, model, recipe cell) with its arms (control first) and comparisons.</summary>
+/// <param name="Cell">The recipe values this row compares at ("lr=0.01,rho=0.1", as in trial ids); null when the grid
+/// varies nothing. The control's arm has the values it shares (SGD has no rho).</param>
 public sealed record ReportGroup(
     string Dataset,
     string Model,
@@ -30,8 +32,12 @@ public sealed record ReportGroup(
     IReadOnlyList<ArmStats> Arms,
     IReadOnlyList<Comparison> Comparisons,
     IReadOnlyList<TrialRow> FailedTrials,
-    IReadOnlyList<string> Notes)
+    IReadOnlyList<string> Notes,
+    string? Cell = null)
 {
+    /// <summary>"fashion-mnist/resnet18" or "fashion-mnist/resnet18 [lr=0.01,rho=0.1]".</summary>
+    public string Label => Cell is null ? $"{Dataset}/{Model}" : $"{Dataset}/{Model} [{Cell}]";
+
     public ArmStats? Arm(string optimizer) => Arms.FirstOrDefault(a => a.Optimizer == optimizer);
 
     public Comparison? ComparisonOf(string? treatment) => Comparisons.FirstOrDefault(c => c.Treatment == treatment);

@@ -1,7 +1,8 @@
 namespace SamCluster.Coordinator.Reporting;
 
-/// <summary>Turns trials.csv rows into the report: per (dataset, model) the arms' summaries and each non-control
-/// optimizer tested against the control on test accuracy, then Holm across all comparisons.</summary>
+/// <summary>Turns trials.csv rows into the report: per (dataset, model, recipe cell) the arms' summaries and each
+/// non-control optimizer tested against the control on test accuracy, then Holm across all comparisons. A grid that
+/// varies SAM's own keys (rho) compares each SAM cell with the SGD trials of the values they share.</summary>
 public static class ReportBuilder
 {
     public static Report Build(IReadOnlyList<TrialRow> rows, ReportOptions options)
@@ -19,8 +20,12 @@ public static class ReportBuilder
         var groups = new List<ReportGroup>();
         foreach (var dataset in datasets)
             foreach (var model in trials.Where(t => t.Dataset == dataset).Select(t => t.Model).Distinct().Order(StringComparer.Ordinal))
-                groups.Add(BuildGroup(dataset, model, trials.Where(t => t.Dataset == dataset && t.Model == model).ToList(),
-                    optimizers, options));
+            {
+                var mine = trials.Where(t => t.Dataset == dataset && t.Model == model).ToList();
+                foreach (var cell in Cells(mine, control))
+                    groups.Add(BuildGroup(dataset, model, cell,
+                        mine.Where(t => t.Cell == Grid.RecipeAxes.ArmCell(t.Optimizer, cell)).ToList(), optimizers, options));
+            }
 
         // Holm over every comparison in the report that produced a p-value.
         var all = groups.SelectMany((g, gi) => g.Comparisons.Select((c, ci) => (gi, ci, c))).ToList();
@@ -32,7 +37,16 @@ public static class ReportBuilder
         return new Report(options, optimizers, withHolm, notes);
     }
 
-    static ReportGroup BuildGroup(string dataset, string model, List<TrialRow> trials, IReadOnlyList<string> optimizers,
+    /// <summary>The cells to compare at: the treatments' (SAM's cells carry every varied value), or the control's
+    /// where there is no treatment; one null cell for a grid without axes.</summary>
+    static IReadOnlyList<string?> Cells(IReadOnlyList<TrialRow> trials, string control)
+    {
+        var treated = trials.Where(t => t.Optimizer != control).Select(t => t.Cell).Distinct().ToList();
+        var cells = treated.Count > 0 ? treated : trials.Select(t => t.Cell).Distinct().ToList();
+        return cells.OrderBy(c => c ?? "", StringComparer.Ordinal).ToList();
+    }
+
+    static ReportGroup BuildGroup(string dataset, string model, string? cell, List<TrialRow> trials, IReadOnlyList<string> optimizers,
         ReportOptions options)
     {
         var notes = new List<string>();
@@ -58,7 +72,7 @@ public static class ReportBuilder
             notes.AddRange(result.Notes.Select(n => $"{arm.Optimizer} vs {options.Control}: {n}"));
         }
         return new ReportGroup(dataset, model, epochs == 0 ? null : epochs, arms, comparisons,
-            trials.Where(t => !t.Completed).ToList(), notes);
+            trials.Where(t => !t.Completed).ToList(), notes, cell);
     }
 
     static TestResult Compare(ArmStats treatment, ArmStats? control, ReportOptions options)
@@ -85,23 +99,23 @@ public static class ReportBuilder
         };
     }
 
-    /// <summary>A trial retried after a failure has several rows: the last row of a (dataset, model, optimizer, repeat)
-    /// is its outcome; earlier ones are superseded (and said so).</summary>
+    /// <summary>A trial retried after a failure has several rows: the last row of a trial (its id: dataset, model,
+    /// optimizer, cell, repeat) is its outcome; earlier ones are superseded (and said so).</summary>
     static List<TrialRow> LatestPerTrial(IReadOnlyList<TrialRow> rows, List<string> notes)
     {
-        var latest = new Dictionary<(string, string, string, int), TrialRow>();
+        var latest = new Dictionary<string, TrialRow>();
         var superseded = 0;
         foreach (var row in rows)
         {
-            if (latest.ContainsKey((row.Dataset, row.Model, row.Optimizer, row.Repeat))) superseded++;
-            latest[(row.Dataset, row.Model, row.Optimizer, row.Repeat)] = row;
+            if (latest.ContainsKey(row.TrialId)) superseded++;
+            latest[row.TrialId] = row;
         }
         if (superseded > 0)
             notes.Add($"{superseded} row(s) superseded by a later row of the same trial (the last row of a trial counts)");
-        return rows.Where(r => ReferenceEquals(latest[(r.Dataset, r.Model, r.Optimizer, r.Repeat)], r)).ToList();
+        return rows.Where(r => ReferenceEquals(latest[r.TrialId], r)).ToList();
     }
 
-    /// <summary>Control first, then "sam", then any others alphabetically.</summary>
+    /// <summary>Control first, then SAM, then any others alphabetically.</summary>
     static List<string> OrderOptimizers(IEnumerable<string> names, string control) =>
-        names.OrderBy(n => n == control ? 0 : n == "sam" ? 1 : 2).ThenBy(n => n, StringComparer.Ordinal).ToList();
+        names.OrderBy(n => n == control ? 0 : n == Messages.Vocabulary.Sam.Name ? 1 : 2).ThenBy(n => n, StringComparer.Ordinal).ToList();
 }

@@ -19,15 +19,19 @@ public static class MarkdownReport
                       (report.ComparisonCount > 0 ? $"p (Holm): Holm-adjusted over the {report.ComparisonCount} comparison(s) of this report that have a p-value." : "No comparison has a p-value (see Notes)."))
           .AppendLine();
 
+        // A grid with axes has one row per recipe cell: its values get a column (the SGD arm has the values it shares).
+        var withCells = report.Groups.Any(g => g.Cell is not null);
         var header = new List<string> { "Dataset", "Model", "Epochs" };
+        if (withCells) header.Insert(2, "Recipe");
         foreach (var o in report.Optimizers)
             header.AddRange([$"{Up(o)} train acc", $"{Up(o)} test acc", $"{Up(o)} time (s)"]);
         header.AddRange(treatments.Select(t => treatments.Count == 1 ? "p-value" : $"p ({Up(t)} vs {Up(report.Options.Control)})"));
         Row(md, header);
-        Row(md, header.Select((_, i) => i < 3 ? "---" : "---:"));
+        Row(md, header.Select((_, i) => i < (withCells ? 4 : 3) ? "---" : "---:"));
         foreach (var g in report.Groups)
         {
             var cells = new List<string> { g.Dataset, g.Model, g.Epochs?.ToString(CultureInfo.InvariantCulture) ?? "–" };
+            if (withCells) cells.Insert(2, g.Cell ?? "–");
             foreach (var o in report.Optimizers)
             {
                 var arm = g.Arm(o);
@@ -38,10 +42,11 @@ public static class MarkdownReport
         }
 
         md.AppendLine().AppendLine("## Test details (test accuracy)").AppendLine();
-        var details = new[] { "Dataset", "Model", "Comparison", "n", "Difference (pp)", "Statistic", "df", "p", "p (Holm)",
+        var details = new List<string> { "Dataset", "Model", "Comparison", "n", "Difference (pp)", "Statistic", "df", "p", "p (Holm)",
             "Hedges' g", "95% CI of difference", "Method" };
+        if (withCells) details.Insert(2, "Recipe");
         Row(md, details);
-        Row(md, details.Select((_, i) => i < 3 || i == details.Length - 1 ? "---" : "---:"));
+        Row(md, details.Select((_, i) => i < (withCells ? 4 : 3) || i == details.Count - 1 ? "---" : "---:"));
         foreach (var g in report.Groups)
             foreach (var c in g.Comparisons)
             {
@@ -49,11 +54,13 @@ public static class MarkdownReport
                 var n = $"{g.Arm(c.Treatment)?.N ?? 0} vs {g.Arm(c.Control)?.N ?? 0}" + (r.Pairs is { } p ? $" ({p} pairs)" : "");
                 var stat = r.Statistic is { } st ? (r.Test == TestKind.MannWhitney ? "U = " + F(st, "0.#") : "t = " + F(st, "0.000")) : "–";
                 var ci = r.CiLow is { } lo && r.CiHigh is { } hi ? $"[{F(lo, "0.000")}, {F(hi, "0.000")}]" : "–";
-                Row(md, [g.Dataset, g.Model, $"{Up(c.Treatment)} vs {Up(c.Control)}", n, Num(r.MeanDifference, "0.000"), stat,
-                    Num(r.Df, "0.00"), P(r.PValue), P(c.PHolm), Num(r.HedgesG, "0.000"), ci, r.Method]);
+                List<string> row = [g.Dataset, g.Model, $"{Up(c.Treatment)} vs {Up(c.Control)}", n, Num(r.MeanDifference, "0.000"), stat,
+                    Num(r.Df, "0.00"), P(r.PValue), P(c.PHolm), Num(r.HedgesG, "0.000"), ci, r.Method];
+                if (withCells) row.Insert(2, g.Cell ?? "–");
+                Row(md, row);
             }
 
-        var notes = report.Notes.Concat(report.Groups.SelectMany(g => g.Notes.Select(n => $"{g.Dataset}/{g.Model}: {n}"))).ToList();
+        var notes = report.Notes.Concat(report.Groups.SelectMany(g => g.Notes.Select(n => $"{g.Label}: {n}"))).ToList();
         if (report.Options.Test == TestKind.MannWhitney)
             notes.Add("Mann–Whitney: the statistic is U of the optimizer named first; the CI shown is Welch's CI of the mean difference.");
         if (notes.Count > 0)
@@ -67,11 +74,15 @@ public static class MarkdownReport
         if (failed.Count == 0) md.AppendLine("None.");
         else
         {
-            Row(md, ["Dataset", "Model", "Optimizer", "Repeat", "Reason"]);
-            Row(md, ["---", "---", "---", "---:", "---"]);
-            foreach (var f in failed)
-                Row(md, [f.Dataset, f.Model, f.Optimizer, f.Repeat.ToString(CultureInfo.InvariantCulture),
-                    string.IsNullOrWhiteSpace(f.Reason) ? "–" : f.Reason.ReplaceLineEndings(" ")]);
+            Row(md, withCells ? ["Dataset", "Model", "Recipe", "Optimizer", "Repeat", "Reason"] : ["Dataset", "Model", "Optimizer", "Repeat", "Reason"]);
+            Row(md, withCells ? ["---", "---", "---", "---", "---:", "---"] : ["---", "---", "---", "---:", "---"]);
+            foreach (var f in failed.DistinctBy(f => f.TrialId))
+            {
+                List<string> row = [f.Dataset, f.Model, f.Optimizer, f.Repeat.ToString(CultureInfo.InvariantCulture),
+                    string.IsNullOrWhiteSpace(f.Reason) ? "–" : f.Reason.ReplaceLineEndings(" ")];
+                if (withCells) row.Insert(2, f.Cell ?? "–");
+                Row(md, row);
+            }
         }
         return md.ToString();
     }
@@ -95,9 +106,9 @@ public static class MarkdownReport
     internal static string Up(string optimizer) => optimizer.ToUpperInvariant();
 }
 
-/// <summary>report.csv: one row per (dataset, model), flat columns: arm columns per optimizer ("sgd_test_mean", ...),
-/// unprefixed t/df/p... for the primary comparison (SAM vs SGD) and prefixed ones ("asam_vs_sgd_p_value", ...) for
-/// any other optimizer.</summary>
+/// <summary>report.csv: one row per (dataset, model, recipe cell), flat columns: arm columns per optimizer
+/// ("sgd_test_mean", ...), unprefixed t/df/p... for the primary comparison (SAM vs SGD) and prefixed ones
+/// ("asam_vs_sgd_p_value", ...) for any other optimizer; the last column, cell, the recipe values of the row.</summary>
 public static class CsvReport
 {
     public static string Write(Report report)
@@ -110,7 +121,7 @@ public static class CsvReport
         header.AddRange(["test", "alternative", "t", "df", "p_value", "p_holm", "hedges_g", "diff_mean", "diff_ci95_lo", "diff_ci95_hi"]);
         foreach (var t in others)
             header.AddRange(ComparisonColumns.Select(c => $"{t}_vs_{control}_{c}"));
-        header.Add("notes");
+        header.AddRange(["notes", "cell"]);
 
         var csv = new StringBuilder();
         csv.AppendLine(string.Join(",", header));
@@ -128,7 +139,7 @@ public static class CsvReport
             cells.AddRange(Stats(primary));
             foreach (var t in others)
                 cells.AddRange(Stats(g.ComparisonOf(t)));
-            cells.Add(string.Join("; ", g.Notes));
+            cells.AddRange([string.Join("; ", g.Notes), g.Cell ?? ""]);
             csv.AppendLine(string.Join(",", cells.Select(Quote)));
         }
         return csv.ToString();
@@ -152,8 +163,8 @@ public static class CsvReport
         cell.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + cell.Replace("\"", "\"\"") + "\"" : cell;
 }
 
-/// <summary>report.json: an array, one object per (dataset, model). Undefined figures are null, never NaN, and the
-/// object's "notes" says why.</summary>
+/// <summary>report.json: an array, one object per (dataset, model, recipe cell). Undefined figures are null, never NaN,
+/// and the object's "notes" says why. "cell" and each comparison's "recipe" object hold the values the grid varies.</summary>
 public static class JsonReport
 {
     public static string Write(Report report)
@@ -173,6 +184,7 @@ public static class JsonReport
         json.WriteStartObject();
         json.WriteString("dataset", g.Dataset);
         json.WriteString("model", g.Model);
+        if (g.Cell is { } cell) json.WriteString("cell", cell); else json.WriteNull("cell");
         if (g.Epochs is { } e) json.WriteNumber("epochs", e); else json.WriteNull("epochs");
         foreach (var o in report.Optimizers)
         {
@@ -203,6 +215,7 @@ public static class JsonReport
             json.WriteStartObject();
             json.WriteString("treatment", c.Treatment);
             json.WriteString("control", c.Control);
+            Recipe(json, g.Cell);
             Stats(json, c);
             json.WriteEndObject();
         }
@@ -211,6 +224,18 @@ public static class JsonReport
         json.WriteStartArray("notes");
         foreach (var n in g.Notes) json.WriteStringValue(n);
         json.WriteEndArray();
+        json.WriteEndObject();
+    }
+
+    /// <summary>"recipe": the cell's values by key, numbers as numbers; {} when the grid varies nothing.</summary>
+    static void Recipe(Utf8JsonWriter json, string? cell)
+    {
+        json.WriteStartObject("recipe");
+        foreach (var (key, value) in Grid.RecipeAxes.Parse(cell))
+        {
+            if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var number)) json.WriteNumber(key, number);
+            else json.WriteString(key, value);
+        }
         json.WriteEndObject();
     }
 

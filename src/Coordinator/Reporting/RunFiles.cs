@@ -14,7 +14,11 @@ public sealed record TrialRow(
     double? Seconds,
     int? Epochs,
     string? Reason,
-    int Line);
+    int Line,
+    string? Cell = null)
+{
+    public string TrialId => new TrialKey(Dataset, Model, Optimizer, Repeat, Cell).Id;
+}
 
 /// <summary>One row of epochs.csv (accuracies in percent).</summary>
 public sealed record EpochRow(
@@ -27,7 +31,8 @@ public sealed record EpochRow(
     double TestAcc,
     double? TrainLoss,
     double? TestLoss,
-    int Line);
+    int Line,
+    string? Cell = null);
 
 /// <summary>Reads the coordinator's trials.csv and epochs.csv.</summary>
 public static class RunFiles
@@ -57,7 +62,8 @@ public static class RunFiles
                 completed ? row.Number("seconds", 0, double.PositiveInfinity) : row.OptionalNumber("seconds", 0, double.PositiveInfinity),
                 row.Has("epochs") && row.Text("epochs").Length > 0 ? row.Integer("epochs", min: 0) : null,
                 row.OptionalText("reason"),
-                row.Line));
+                row.Line,
+                Cell(row)));
         }
         return rows;
     }
@@ -68,8 +74,11 @@ public static class RunFiles
         var table = CsvTable.Read(path);
         table.Require(TrialKeyColumns);
         return table.Rows.Select(row => new TrialKey(row.NonEmpty("dataset"), row.NonEmpty("model"),
-            row.NonEmpty("optimizer").ToLowerInvariant(), row.Integer("repeat")).Id).ToHashSet();
+            row.NonEmpty("optimizer").ToLowerInvariant(), row.Integer("repeat"), Cell(row)).Id).ToHashSet();
     }
+
+    /// <summary>The row's recipe cell ("lr=0.01,rho=0.1"); null where the table has no cell column or it is empty.</summary>
+    static string? Cell(CsvRow row) => row.OptionalText("cell") is { Length: > 0 } cell ? cell : null;
 
     public static IReadOnlyList<EpochRow> ReadEpochs(string path) => ParseEpochs(CsvTable.Read(path));
 
@@ -79,6 +88,7 @@ public static class RunFiles
         return table.Rows.Select(row => new EpochRow(
             row.NonEmpty("dataset"), row.NonEmpty("model"), row.NonEmpty("optimizer").ToLowerInvariant(), row.Integer("repeat", min: 0),
             row.Integer("epoch", min: 1), row.Number("train_acc", 0, 100), row.Number("test_acc", 0, 100),
-            row.OptionalNumber("train_loss", 0, double.PositiveInfinity), row.OptionalNumber("test_loss", 0, double.PositiveInfinity), row.Line)).ToList();
+            row.OptionalNumber("train_loss", 0, double.PositiveInfinity), row.OptionalNumber("test_loss", 0, double.PositiveInfinity), row.Line,
+            Cell(row))).ToList();
     }
 }

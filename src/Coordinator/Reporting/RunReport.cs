@@ -46,10 +46,12 @@ public static class RunReport
             var curves = epochs is null ? [] : LearningCurve.From(epochs, trials);
             foreach (var group in report.Groups.Where(_ => epochs is not null))
             {
-                var mine = curves.Where(c => c.Dataset == group.Dataset && c.Model == group.Model).ToList();
-                if (mine.Count == 0) { notes.Add($"{group.Dataset}/{group.Model}: no epochs in {RunFiles.EpochsFile}, no learning-curve plot"); continue; }
-                AtomicFile.WriteAllBytes(Path.Combine(curvesDir, $"{Safe(group.Dataset)}_{Safe(group.Model)}.png"),
-                    Charts.LearningCurvePng(group.Dataset, group.Model, mine, report.Optimizers));
+                var mine = curves.Where(c => c.Dataset == group.Dataset && c.Model == group.Model
+                                             && c.Cell == Grid.RecipeAxes.ArmCell(c.Optimizer, group.Cell)).ToList();
+                if (mine.Count == 0) { notes.Add($"{group.Label}: no epochs in {RunFiles.EpochsFile}, no learning-curve plot"); continue; }
+                var cell = group.Cell is null ? "" : "_" + Safe(group.Cell);
+                AtomicFile.WriteAllBytes(Path.Combine(curvesDir, $"{Safe(group.Dataset)}_{Safe(group.Model)}{cell}.png"),
+                    Charts.LearningCurvePng(group.Dataset, group.Cell is null ? group.Model : $"{group.Model} [{group.Cell}]", mine, report.Optimizers));
             }
             AtomicFile.WriteAllBytes(Path.Combine(curvesDir, "test_accuracy.png"), Charts.TestAccuracyBarsPng(report));
             notes.AddRange(Charts.FontNotes());

@@ -5,16 +5,17 @@ using SamCluster.Coordinator.Lifecycle;
 namespace SamCluster.Coordinator.Run;
 
 /// <summary>
-/// trials.csv (one row per finished trial) and epochs.csv (one row per trial-epoch). Both are rewritten whole from the
+/// trials.csv (one row per finished trial) and epochs.csv (one row per trial-epoch); the last column, cell, holds the
+/// recipe values a grid with axes varies ("lr=0.01,rho=0.1", empty otherwise). Both are rewritten whole from the
 /// coordinator's state on every change, so a trial appears exactly once whatever was retried or resent.
 /// </summary>
 public static class ResultTables
 {
     public const string TrialsHeader =
-        "dataset,model,optimizer,repeat,seed,status,epochs,train_acc,test_acc,train_loss,test_loss,seconds,node,device,attempts,reason";
+        "dataset,model,optimizer,repeat,seed,status,epochs,train_acc,test_acc,train_loss,test_loss,seconds,node,device,attempts,reason,cell";
 
     public const string EpochsHeader =
-        "dataset,model,optimizer,repeat,epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds,images_per_second";
+        "dataset,model,optimizer,repeat,epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds,images_per_second,cell";
 
     public static string TrialsCsv(IEnumerable<FinishedTrial> trials)
     {
@@ -29,7 +30,7 @@ public static class ResultTables
                 Num(s?.TrainAcc), Num(s?.TestAcc), Num(s?.TrainLoss), Num(s?.TestLoss),
                 Num(s?.Seconds ?? t.State.Epochs.Sum(e => e.Seconds)),
                 Csv(t.State.Node), Csv(t.State.Device), Num(t.State.Attempt),
-                Csv(t.Completed ? null : t.State.LastFailure)).Append('\n');
+                Csv(t.Completed ? null : t.State.LastFailure), Csv(k.Cell)).Append('\n');
         }
         return sb.ToString();
     }
@@ -43,7 +44,7 @@ public static class ResultTables
             foreach (var e in t.State.Epochs.OrderBy(e => e.Epoch))
                 sb.AppendJoin(',', k.Dataset, k.Model, k.Optimizer, Num(k.Repeat), Num(e.Epoch),
                     Num(e.TrainLoss), Num(e.TrainAcc), Num(e.TestLoss), Num(e.TestAcc), Num(e.LearningRate),
-                    Num(e.Seconds), Num(e.ImagesPerSecond)).Append('\n');
+                    Num(e.Seconds), Num(e.ImagesPerSecond), Csv(k.Cell)).Append('\n');
         }
         return sb.ToString();
     }

@@ -21,12 +21,25 @@ public sealed class RunFolder : IDisposable
     public string EventLog => Path.Combine(Root, "logs", "run.clef");
     public string Journal => Path.Combine(Root, "journal.db");
 
-    /// <summary>True when the folder already held this grid's run (a restart).</summary>
+    /// <summary>True when the folder already held this run (a restart, or a grid that grows it).</summary>
     public bool Resumed { get; }
+
+    /// <summary>The run's trials: those it had (with their ids) and those this grid added. Empty for readers.</summary>
+    public IReadOnlyList<TrialSpec> Trials { get; }
+
+    /// <summary>The trials this grid added to an existing run (all of them for a new run).</summary>
+    public IReadOnlyList<TrialSpec> Added { get; }
 
     readonly RunFolderLock? _lock;
 
-    RunFolder(string root, bool resumed, RunFolderLock? owner = null) { Root = root; Resumed = resumed; _lock = owner; }
+    RunFolder(string root, bool resumed, RunPlan? plan = null, RunFolderLock? owner = null)
+    {
+        Root = root;
+        Resumed = resumed;
+        Trials = plan?.Trials ?? [];
+        Added = plan?.Added ?? [];
+        _lock = owner;
+    }
 
     /// <summary>Gives up ownership (a prepared folder is owned until then, or until the process ends).</summary>
     public void Dispose() => _lock?.Dispose();
@@ -43,6 +56,12 @@ public sealed class RunFolder : IDisposable
 
     public string TrialLog(string trialId) => Path.Combine(LogsDir, trialId + ".log");
 
+    /// <summary>The trials a run folder was made for, as its manifest lists them (a folder of an older version has only
+    /// its grid copy: expanded as it was then).</summary>
+    public static IReadOnlyList<TrialSpec> TrialsOf(string root) =>
+        ReadManifest(Path.Combine(root, "run.json")).Trials
+        ?? Grid.GridExpander.Expand(Grid.GridConfigLoader.Load(Path.Combine(root, "grid.yaml")));
+
     public string WeightsDir => Path.Combine(Root, "weights");
 
     /// <summary>A completed trial's trained weights (a PyTorch state dict), weights/&lt;trial id&gt;.pt.</summary>
@@ -51,12 +70,14 @@ public sealed class RunFolder : IDisposable
     /// <summary>Where `local` keeps checkpoints (coordinator and nodes share this machine).</summary>
     public string CheckpointsDir => Path.Combine(Root, "checkpoints");
 
-    /// <summary>Creates or reopens the run folder for a grid, refusing anything that would mix or overwrite runs. The
-    /// folder is owned (<see cref="RunFolderLock"/>) from before its contents are read until the RunFolder is disposed,
-    /// so a second coordinator or `local` on it is refused at once.</summary>
+    /// <summary>Creates or reopens the run folder for a grid, refusing anything that would mix or overwrite runs: a grid
+    /// may continue a run it only adds trials to (<see cref="RunGrowth"/>). The folder is owned
+    /// (<see cref="RunFolderLock"/>) from before its contents are read until the RunFolder is disposed, so a second
+    /// coordinator or `local` on it is refused at once.</summary>
+    /// <param name="trials">The grid's trials (<see cref="Grid.GridExpander"/>).</param>
     /// <param name="beforeWriting">Checks that take time (reading the data): run once the folder is known to be this
     /// run's and owned, before anything is written to it; if they refuse, a folder made here is removed again.</param>
-    public static RunFolder Prepare(string outDir, string gridFile, string gridFingerprint, Action? beforeWriting = null)
+    public static RunFolder Prepare(string outDir, string gridFile, IReadOnlyList<TrialSpec> trials, Action? beforeWriting = null)
     {
         var root = Path.GetFullPath(outDir);
         if (File.Exists(root)) throw new UserInputException($"--out {outDir} is a file, not a folder");
@@ -73,7 +94,7 @@ public sealed class RunFolder : IDisposable
         try
         {
             owner = RunFolderLock.Acquire(root, outDir);
-            var folder = PrepareOwned(root, outDir, gridFile, gridFingerprint, owner, beforeWriting);
+            var folder = PrepareOwned(root, outDir, gridFile, trials, owner, beforeWriting);
             owner.RecordOwner();
             return folder;
         }
@@ -85,17 +106,24 @@ public sealed class RunFolder : IDisposable
         }
     }
 
-    static RunFolder PrepareOwned(string root, string outDir, string gridFile, string gridFingerprint, RunFolderLock owner,
+    static RunFolder PrepareOwned(string root, string outDir, string gridFile, IReadOnlyList<TrialSpec> requested, RunFolderLock owner,
         Action? beforeWriting)
     {
         var manifestPath = Path.Combine(root, "run.json");
         bool resumed = false;
+        RunManifest? manifest = null;
+        var plan = new RunPlan(requested, requested);
         if (File.Exists(manifestPath))
         {
-            var manifest = ReadManifest(manifestPath);
-            if (manifest.GridFingerprint != gridFingerprint)
-                throw new UserInputException(
-                    $"--out {outDir} holds a run of a different grid (its grid.yaml); refusing to mix runs — choose another --out folder");
+            manifest = ReadManifest(manifestPath);
+            try
+            {
+                plan = RunGrowth.Plan(TrialsOf(root), requested);
+            }
+            catch (UserInputException e)
+            {
+                throw new UserInputException($"--out {outDir} holds a run of a different grid: {e.Message}; refusing to mix runs — choose another --out folder");
+            }
             CheckJournal(root, outDir);
             resumed = true;
         }
@@ -113,12 +141,23 @@ public sealed class RunFolder : IDisposable
         {
             throw new UserInputException($"--out {outDir} cannot be created ({e.Message})");
         }
-        var folder = new RunFolder(root, resumed, owner);
+        var folder = new RunFolder(root, resumed, plan, owner);
+        var fingerprint = Grid.GridFingerprint.Of(plan.Trials);
         if (!resumed)
         {
             File.Copy(gridFile, folder.GridCopy, overwrite: false);
-            AtomicFile.WriteAllText(manifestPath, JsonSerializer.Serialize(
-                new RunManifest(gridFingerprint, Path.GetFullPath(gridFile), DateTimeOffset.UtcNow), ManifestJson));
+            WriteManifest(manifestPath, new RunManifest(fingerprint, Path.GetFullPath(gridFile), DateTimeOffset.UtcNow, plan.Trials));
+        }
+        else if (plan.Added.Count > 0 || manifest!.Trials is null)
+        {
+            // The run grows (or its manifest predates trial lists): the grid it ran until now is kept beside the new one.
+            if (plan.Added.Count > 0)
+            {
+                var previous = Enumerable.Range(1, int.MaxValue).Select(n => Path.Combine(root, $"grid.previous-{n}.yaml")).First(p => !File.Exists(p));
+                File.Move(folder.GridCopy, previous);
+                File.Copy(gridFile, folder.GridCopy, overwrite: false);
+            }
+            WriteManifest(manifestPath, manifest! with { GridFingerprint = fingerprint, Trials = plan.Trials });
         }
         return folder;
     }
@@ -227,7 +266,11 @@ public sealed class RunFolder : IDisposable
         }
     }
 
+    static void WriteManifest(string path, RunManifest manifest) =>
+        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(manifest, ManifestJson));
+
     static readonly JsonSerializerOptions ManifestJson = new() { WriteIndented = true };
 
-    sealed record RunManifest(string GridFingerprint, string GridSource, DateTimeOffset Created);
+    /// <param name="Trials">Every trial of the run with its id (null in manifests of older versions).</param>
+    sealed record RunManifest(string GridFingerprint, string GridSource, DateTimeOffset Created, IReadOnlyList<TrialSpec>? Trials = null);
 }

@@ -72,7 +72,7 @@ public sealed class RunFolderTests(ITestOutputHelper log) : BadInputTest(log)
             first.WaitForExit();
         }
         // The kernel released the lock with the process: the same command now resumes the folder.
-        using var again = RunFolder.Prepare(OutDir, grid, GridConfigLoader.Load(grid).Fingerprint);
+        using var again = RunFolder.Prepare(OutDir, grid, GridExpander.Expand(GridConfigLoader.Load(grid)));
         Assert.True(again.Resumed);
     }
 
@@ -80,13 +80,13 @@ public sealed class RunFolderTests(ITestOutputHelper log) : BadInputTest(log)
     public void A_run_folder_is_owned_by_one_preparer_at_a_time()
     {
         var grid = WriteFile("grid.yaml", ValidGrid(Work));
-        var fingerprint = GridConfigLoader.Load(grid).Fingerprint;
-        using (RunFolder.Prepare(OutDir, grid, fingerprint))
+        var trials = GridExpander.Expand(GridConfigLoader.Load(grid));
+        using (RunFolder.Prepare(OutDir, grid, trials))
         {
-            var refused = Assert.Throws<Messages.UserInputException>(() => RunFolder.Prepare(OutDir, grid, fingerprint));
+            var refused = Assert.Throws<Messages.UserInputException>(() => RunFolder.Prepare(OutDir, grid, trials));
             Assert.Contains($"in use by pid {Environment.ProcessId}", refused.Message);
         }
-        using var next = RunFolder.Prepare(OutDir, grid, fingerprint);
+        using var next = RunFolder.Prepare(OutDir, grid, trials);
         Assert.True(next.Resumed);
     }
 

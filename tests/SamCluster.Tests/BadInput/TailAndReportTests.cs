@@ -17,7 +17,7 @@ public sealed class TailAndReportTests(ITestOutputHelper log) : BadInputTest(log
     void MakeRunFolder()
     {
         var grid = WriteFile("grid.yaml", ValidGrid(Work));
-        RunFolder.Prepare(RunDir, grid, GridConfigLoader.Load(grid).Fingerprint).Dispose();
+        RunFolder.Prepare(RunDir, grid, GridExpander.Expand(GridConfigLoader.Load(grid))).Dispose();
     }
 
     [Fact]

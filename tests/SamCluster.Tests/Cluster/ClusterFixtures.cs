@@ -23,6 +23,6 @@ static class ClusterFixtures
         var dir = Path.Combine(Path.GetTempPath(), "samcluster-test-run-" + Guid.NewGuid().ToString("N")[..8]);
         var grid = Path.Combine(Path.GetTempPath(), "samcluster-test-grid-" + Guid.NewGuid().ToString("N")[..8] + ".yaml");
         File.WriteAllText(grid, "datasets: [fashion-mnist]\n");
-        return RunFolder.Prepare(dir, grid, "fingerprint-1");
+        return RunFolder.Prepare(dir, grid, [Trial("sgd", 1)]);
     }
 }
