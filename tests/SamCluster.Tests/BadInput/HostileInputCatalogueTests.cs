@@ -116,7 +116,8 @@ public sealed class HostileInputCatalogueTests(ITestOutputHelper log) : BadInput
         ["grid /dev/zero"] = new(_ => ["local", "/dev/zero", "--out", "run", "--nodes", "1"], "/dev/zero"),
         ["grid binary"] = new(s => LocalOn(s.File_("binary.yaml", "datasets: [fashion-mnist]\0\0\0")), "is a binary file"),
         ["grid two documents"] = new(s => LocalOn(s.File_("two.yaml", File.ReadAllText(s.Grid) + "---\nrepeats: 1\n")), "holds one YAML document"),
-        ["grid of a different run"] = new(s => LocalOn(s.Variant("repeats: 2", "repeats: 3")), "a run of a different grid"),
+        ["grid of a different run"] = new(s => LocalOn(s.Variant("lr: 0.001", "lr: 0.002")), "a run of a different grid", "changes 'lr'", "from 0.001 to 0.002"),
+        ["grid dropping a trial of the run"] = new(s => LocalOn(s.Variant("repeats: 2", "repeats: 1")), "no longer has trial fashion-mnist/resnet18/sgd/2"),
         ["validate escape in dataset"] = new(s => ["validate", s.Variant("datasets: [fashion-mnist]", "datasets: [\"fashion\\e[2J\"]")], "unknown dataset 'fashion\\e[2J'"),
         // train-one: the grid's rules, as flags
         ["train-one --lr 1e308"] = new(_ => TrainOne("--lr", "1e308"), "--lr must be at most 10"),

@@ -18,10 +18,11 @@ public sealed class RunFolderTests(ITestOutputHelper log) : BadInputTest(log)
     public void An_out_folder_holding_a_run_of_a_different_grid_is_refused_and_left_as_it_was()
     {
         ExistingRun();
-        var other = WriteFile("other.yaml", ValidGrid(Work).Replace("repeats: 2", "repeats: 3"));
+        var other = WriteFile("other.yaml", ValidGrid(Work).Replace("lr: 0.001", "lr: 0.01"));
         var before = FolderSnapshot.Take(OutDir);
 
-        Refused(Run("coordinator", other, "--out", "run", "--port", Port()), "--out run", "a run of a different grid");
+        Refused(Run("coordinator", other, "--out", "run", "--port", Port()), "--out run", "a run of a different grid",
+            "changes 'lr' of trial fashion-mnist/resnet18/sgd/1 from 0.001 to 0.01");
         FolderSnapshot.AssertUnchanged(before, OutDir);
         Refused(Run("local", other, "--out", "run", "--nodes", "1"), "--out run", "a run of a different grid");
         FolderSnapshot.AssertUnchanged(before, OutDir);
@@ -50,7 +51,7 @@ public sealed class RunFolderTests(ITestOutputHelper log) : BadInputTest(log)
     [Fact]
     public void A_run_folder_in_use_is_refused_at_once_naming_its_holder()
     {
-        var grid = WriteFile("grid.yaml", ValidGrid(Work));
+        var grid = ProcessTests.WriteTinyGrid(Work, optimizers: "[sgd, sam]", repeats: 2); // real data: both check it first
         var port = Port();
         using var first = ProcessTests.Start(Log, "coordinator", grid, "--out", OutDir, "--port", port);
         try
@@ -182,7 +183,7 @@ public sealed class RunFolderTests(ITestOutputHelper log) : BadInputTest(log)
     public void A_port_out_of_range_is_refused(string port)
     {
         var grid = WriteFile("grid.yaml", ValidGrid(Work));
-        Refused(Run("coordinator", grid, "--out", "run", "--port", port), $"--port {port}");
+        Refused(Run("coordinator", grid, "--out", "run", "--port", port), "--port must be", port);
         Assert.False(Directory.Exists(OutDir), "a refused run created its --out folder");
     }
 
