@@ -200,4 +200,40 @@ public class ReportTests
         Assert.Equal(2, SamCluster.Cli.Program.Main(["report", "/nonexistent/run"]));
         Assert.Equal(2, SamCluster.Cli.Program.Main(["report", "/tmp", "--test", "bogus"]));
     }
+
+    [Fact]
+    public void A_grid_with_axes_has_one_comparison_per_cell_each_against_the_sgd_trials_of_the_shared_values()
+    {
+        static IEnumerable<TrialRow> Cell(string optimizer, string cell, params double[] tests) =>
+            tests.Select((t, i) => Trial("d", "m", optimizer, i + 1, t) with { Cell = cell });
+        var rows = Cell("sgd", "lr=0.01", 90, 91, 92).Concat(Cell("sgd", "lr=0.1", 80, 81, 82))
+            .Concat(Cell("sam", "lr=0.01,rho=0.05", 93, 94, 95)).Concat(Cell("sam", "lr=0.01,rho=0.1", 91, 92, 93))
+            .Concat(Cell("sam", "lr=0.1,rho=0.05", 83, 84, 85)).Concat(Cell("sam", "lr=0.1,rho=0.1", 81, 82, 83)).ToList();
+        var report = ReportBuilder.Build(rows, new ReportOptions());
+
+        Assert.Equal(["lr=0.01,rho=0.05", "lr=0.01,rho=0.1", "lr=0.1,rho=0.05", "lr=0.1,rho=0.1"], report.Groups.Select(g => g.Cell));
+        var group = report.Groups.Single(g => g.Cell == "lr=0.1,rho=0.05");
+        Assert.Equal(81, group.Arm("sgd")!.Test!.Mean, 9);   // the lr=0.1 SGD trials, whatever rho
+        Assert.Equal(84, group.Arm("sam")!.Test!.Mean, 9);
+        Assert.Equal(3, group.ComparisonOf("sam")!.Result.MeanDifference!.Value, 9);
+        Assert.Equal(4, report.ComparisonCount);   // Holm over all four
+
+        using var json = JsonDocument.Parse(JsonReport.Write(report));
+        var first = json.RootElement[0];
+        Assert.Equal("lr=0.01,rho=0.05", first.GetProperty("cell").GetString());
+        var recipe = first.GetProperty("comparisons")[0].GetProperty("recipe");
+        Assert.Equal((0.01, 0.05), (recipe.GetProperty("lr").GetDouble(), recipe.GetProperty("rho").GetDouble()));
+        Assert.Contains("| d | m | lr=0.1,rho=0.1 | SAM vs SGD |", MarkdownReport.Write(report));
+        Assert.EndsWith(",\"lr=0.1,rho=0.1\"", CsvReport.Write(report).TrimEnd().Split('\n')[^1]);
+    }
+
+    [Fact]
+    public void Without_axes_the_report_has_no_recipe_column_and_empty_recipe_objects()
+    {
+        var report = ReportBuilder.Build(Arm("d", "m", "sgd", 77.2, 76.8).Concat(Arm("d", "m", "sam", 78.1, 77.5)).ToList(), new ReportOptions());
+        Assert.DoesNotContain("Recipe", MarkdownReport.Write(report));
+        using var json = JsonDocument.Parse(JsonReport.Write(report));
+        Assert.Equal(JsonValueKind.Null, json.RootElement[0].GetProperty("cell").ValueKind);
+        Assert.Empty(json.RootElement[0].GetProperty("comparisons")[0].GetProperty("recipe").EnumerateObject());
+    }
 }
