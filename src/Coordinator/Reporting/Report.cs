@@ -19,8 +19,9 @@ public sealed record ArmStats(
     }
 }
 
-/// <summary>Treatment vs control on test accuracy; PHolm is filled in once all comparisons of the report are known.</summary>
-public sealed record Comparison(string Treatment, string Control, TestResult Result, double? PHolm);
+/// <summary>Treatment vs control on test accuracy; PHolm is filled in once all comparisons of the report are known.
+/// Power: the minimum detectable difference now and the repeats needed for the observed one (<see cref="PowerAnalysis"/>).</summary>
+public sealed record Comparison(string Treatment, string Control, TestResult Result, double? PHolm, PowerResult? Power = null);
 
 /// <summary>One row of the report: a (dataset, model) with its arms (control first) and comparisons.</summary>
 public sealed record ReportGroup(
