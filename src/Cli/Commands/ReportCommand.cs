@@ -28,7 +28,7 @@ public static class ReportCommand
             Description = "also write report.md, report.csv, report.json and curves/*.png into the run folder",
         };
 
-        var command = new Command("report", "Statistics of a run: per (dataset, model) mean ± std per optimizer and a test of each optimizer vs SGD.")
+        var command = new Command("report", "Statistics of a run: per (dataset, model) mean ± std per optimizer and a test of each optimizer vs SGD, with its power (smallest detectable difference now, repeats needed for the observed one).")
         {
             path, format, alternative, test, write,
         };

@@ -19,8 +19,9 @@ public sealed record ArmStats(
     }
 }
 
-/// <summary>Treatment vs control on test accuracy; PHolm is filled in once all comparisons of the report are known.</summary>
-public sealed record Comparison(string Treatment, string Control, TestResult Result, double? PHolm);
+/// <summary>Treatment vs control on test accuracy; PHolm is filled in once all comparisons of the report are known.
+/// Power: the minimum detectable difference now and the repeats needed for the observed one (<see cref="PowerAnalysis"/>).</summary>
+public sealed record Comparison(string Treatment, string Control, TestResult Result, double? PHolm, PowerResult? Power = null);
 
 /// <summary>One row of the report: a (dataset, model, recipe cell) with its arms (control first) and comparisons.</summary>
 /// <param name="Cell">The recipe values this row compares at ("lr=0.01,rho=0.1", as in trial ids); null when the grid

@@ -68,8 +68,12 @@ public static class ReportBuilder
         foreach (var arm in arms.Where(a => a.Optimizer != options.Control))
         {
             var result = Compare(arm, controlArm, options);
-            comparisons.Add(new Comparison(arm.Optimizer, options.Control, result, null));
+            var power = PowerAnalysis.For(options.Test, options.Alternative, arm.Test, controlArm?.Test,
+                options.Test == TestKind.Paired && controlArm is not null ? Pairs(arm, controlArm) : null);
+            comparisons.Add(new Comparison(arm.Optimizer, options.Control, result, null, power));
             notes.AddRange(result.Notes.Select(n => $"{arm.Optimizer} vs {options.Control}: {n}"));
+            // Only the reasons a power figure is missing; Mann–Whitney's standing caveat is said once per report.
+            notes.AddRange(power.Notes.Where(n => n != PowerAnalysis.MannWhitneyNote).Select(n => $"{arm.Optimizer} vs {options.Control}: power: {n}"));
         }
         return new ReportGroup(dataset, model, epochs == 0 ? null : epochs, arms, comparisons,
             trials.Where(t => !t.Completed).ToList(), notes, cell);
@@ -88,16 +92,18 @@ public static class ReportBuilder
         {
             TestKind.Welch => TwoSampleTests.Welch(treatment.Test!, control.Test!, options.Alternative, a, b),
             TestKind.Student => TwoSampleTests.Student(treatment.Test!, control.Test!, options.Alternative, a, b),
-            TestKind.Paired => TwoSampleTests.Paired(
-                treatment.TestByRepeat.Keys.Intersect(control.TestByRepeat.Keys).Order()
-                    .Select(r => (treatment.TestByRepeat[r], control.TestByRepeat[r])).ToList(),
-                options.Alternative, a),
+            TestKind.Paired => TwoSampleTests.Paired(Pairs(treatment, control), options.Alternative, a),
             _ => TwoSampleTests.MannWhitney(
                 treatment.TestByRepeat.OrderBy(kv => kv.Key).Select(kv => kv.Value).ToList(),
                 control.TestByRepeat.OrderBy(kv => kv.Key).Select(kv => kv.Value).ToList(),
                 options.Alternative, a, b),
         };
     }
+
+    /// <summary>Test accuracies matched by repeat number, only repeats present in both arms, in repeat order.</summary>
+    static List<(double A, double B)> Pairs(ArmStats treatment, ArmStats control) =>
+        treatment.TestByRepeat.Keys.Intersect(control.TestByRepeat.Keys).Order()
+            .Select(r => (treatment.TestByRepeat[r], control.TestByRepeat[r])).ToList();
 
     /// <summary>A trial retried after a failure has several rows: the last row of a trial (its id: dataset, model,
     /// optimizer, cell, repeat) is its outcome; earlier ones are superseded (and said so).</summary>

@@ -6,7 +6,7 @@ using System.Text.Json;
 namespace SamCluster.Coordinator.Reporting;
 
 /// <summary>report.md: laid out like the study's Figure 8 (rows dataset/model; per optimizer train and test accuracy
-/// mean ± std and seconds; p-value), then the test details, notes and failed trials.</summary>
+/// mean ± std and seconds; p-value), then the test details, one power sentence per comparison, notes and failed trials.</summary>
 public static class MarkdownReport
 {
     public static string Write(Report report)
@@ -60,9 +60,23 @@ public static class MarkdownReport
                 Row(md, row);
             }
 
+        var powered = report.Groups.SelectMany(g => g.Comparisons.Where(c => c.Power is not null).Select(c => (g, c))).ToList();
+        if (powered.Count > 0)
+        {
+            md.AppendLine().AppendLine("## Power (test accuracy)").AppendLine();
+            md.AppendLine($"At α = {F(PowerAnalysis.Alpha, "0.00")} and 80 % power, {PowerSide(report)}, for the report's test with each " +
+                          "arm's observed sd (noncentral t): the repeats per arm needed to detect the observed difference, and the " +
+                          "smallest difference detectable with the repeats there are now.").AppendLine();
+            foreach (var (g, c) in powered) md.AppendLine($"- {g.Label}, {Up(c.Treatment)} vs {Up(c.Control)}: {PowerSentence(g, c, report.Options)}");
+        }
+
         var notes = report.Notes.Concat(report.Groups.SelectMany(g => g.Notes.Select(n => $"{g.Label}: {n}"))).ToList();
+
         if (report.Options.Test == TestKind.MannWhitney)
+        {
             notes.Add("Mann–Whitney: the statistic is U of the optimizer named first; the CI shown is Welch's CI of the mean difference.");
+            notes.Add(PowerAnalysis.MannWhitneyNote + ".");
+        }
         if (notes.Count > 0)
         {
             md.AppendLine().AppendLine("## Notes").AppendLine();
@@ -87,6 +101,57 @@ public static class MarkdownReport
         return md.ToString();
     }
 
+    static string PowerSide(Report report)
+    {
+        var treatments = string.Join("/", report.Optimizers.Where(o => o != report.Options.Control).Select(Up));
+        return report.Options.Alternative switch
+        {
+            Alternative.Greater => $"one-sided ({treatments} > {Up(report.Options.Control)})",
+            Alternative.Less => $"one-sided ({treatments} < {Up(report.Options.Control)})",
+            _ => "two-sided",
+        };
+    }
+
+    /// <summary>One plain sentence: the repeats for the observed difference (or why there is no such number), then the
+    /// minimum detectable difference now.</summary>
+    internal static string PowerSentence(ReportGroup g, Comparison c, ReportOptions options)
+    {
+        var power = c.Power!;
+        var r = c.Result;
+        var unit = options.Test == TestKind.Paired ? "pairs" : "repeats per arm";
+        int nt = g.Arm(c.Treatment)?.N ?? 0, nc = g.Arm(c.Control)?.N ?? 0;
+        var now = options.Test == TestKind.Paired ? $"{r.Pairs ?? 0} now" : nt == nc ? $"{nt} now" : $"{nt} {Up(c.Treatment)} and {nc} {Up(c.Control)} now";
+        if (power.MdePp is not { } mde)
+        {
+            var why = power.Notes.LastOrDefault()?.Replace("no power figures: ", "") ?? "undefined";
+            return $"no power figures ({why}).";
+        }
+        var observed = r.MeanDifference is { } d ? PowerAnalysis.Pp(d) : "?";
+        var side = options.Alternative switch
+        {
+            Alternative.Greater => $"{Up(c.Treatment)} > {Up(c.Control)}",
+            Alternative.Less => $"{Up(c.Treatment)} < {Up(c.Control)}",
+            _ => "two-sided",
+        };
+        string first;
+        if (power.NForPower80 is { } n)
+            first = $"to detect the observed {observed} pp with 80 % power: about {n.ToString(CultureInfo.InvariantCulture)} {unit} ({now})";
+        else if (r.MeanDifference == 0)
+            first = $"the observed difference is 0 pp, so there is nothing to detect ({now})";
+        else if (r.MeanDifference is { } diff && (options.Alternative == Alternative.Greater ? diff < 0 : options.Alternative == Alternative.Less && diff > 0))
+            first = $"the observed {observed} pp is against the direction tested ({side}), so no number of repeats detects it ({now})";
+        else
+            first = $"to detect the observed {observed} pp with 80 % power would take more than {PowerAnalysis.MaxRepeats.ToString(CultureInfo.InvariantCulture)} {unit} ({now})";
+        var direction = options.Alternative switch
+        {
+            Alternative.Less => $" ({Up(c.Treatment)} below {Up(c.Control)})",
+            Alternative.TwoSided => " either way",
+            _ => "",
+        };
+        var welch = options.Test == TestKind.MannWhitney ? " (Welch's figures: Mann–Whitney has no closed form)" : "";
+        return $"{first}; the smallest difference detectable now is {F(mde, "0.000")} pp{direction}{welch}.";
+    }
+
     static void Row(StringBuilder md, IEnumerable<string> cells) =>
         md.Append("| ").Append(string.Join(" | ", cells.Select(c => c.Replace("|", "\\|")))).AppendLine(" |");
 
@@ -108,7 +173,8 @@ public static class MarkdownReport
 
 /// <summary>report.csv: one row per (dataset, model, recipe cell), flat columns: arm columns per optimizer
 /// ("sgd_test_mean", ...), unprefixed t/df/p... for the primary comparison (SAM vs SGD) and prefixed ones
-/// ("asam_vs_sgd_p_value", ...) for any other optimizer; the last column, cell, the recipe values of the row.</summary>
+/// ("asam_vs_sgd_p_value", ...) for any other optimizer, notes, the power columns (mde_pp, n_for_power80; prefixed
+/// likewise), and last the row's recipe cell.</summary>
 public static class CsvReport
 {
     public static string Write(Report report)
@@ -121,7 +187,12 @@ public static class CsvReport
         header.AddRange(["test", "alternative", "t", "df", "p_value", "p_holm", "hedges_g", "diff_mean", "diff_ci95_lo", "diff_ci95_hi"]);
         foreach (var t in others)
             header.AddRange(ComparisonColumns.Select(c => $"{t}_vs_{control}_{c}"));
-        header.AddRange(["notes", "cell"]);
+        header.Add("notes");
+        // Power columns come after every older column, so a reader that goes by position still finds those where they were.
+        header.AddRange(PowerColumns);
+        foreach (var t in others)
+            header.AddRange(PowerColumns.Select(c => $"{t}_vs_{control}_{c}"));
+        header.Add("cell");
 
         var csv = new StringBuilder();
         csv.AppendLine(string.Join(",", header));
@@ -139,7 +210,11 @@ public static class CsvReport
             cells.AddRange(Stats(primary));
             foreach (var t in others)
                 cells.AddRange(Stats(g.ComparisonOf(t)));
-            cells.AddRange([string.Join("; ", g.Notes), g.Cell ?? ""]);
+            cells.Add(string.Join("; ", g.Notes));
+            cells.AddRange(PowerStats(primary));
+            foreach (var t in others)
+                cells.AddRange(PowerStats(g.ComparisonOf(t)));
+            cells.Add(g.Cell ?? "");
             csv.AppendLine(string.Join(",", cells.Select(Quote)));
         }
         return csv.ToString();
@@ -147,6 +222,11 @@ public static class CsvReport
 
     static readonly string[] ArmColumns = ["n", "failed", "train_mean", "train_std", "test_mean", "test_std", "seconds_mean", "seconds_std"];
     static readonly string[] ComparisonColumns = ["t", "df", "p_value", "p_holm", "hedges_g", "diff_mean", "diff_ci95_lo", "diff_ci95_hi"];
+
+    static readonly string[] PowerColumns = ["mde_pp", "n_for_power80"];
+
+    static IEnumerable<string> PowerStats(Comparison? c) =>
+        [N(c?.Power?.MdePp), c?.Power?.NForPower80 is { } n ? I(n) : ""];
 
     static IEnumerable<string> Stats(Comparison? c)
     {
@@ -260,6 +340,9 @@ public static class JsonReport
         }
         else json.WriteNull("diff_ci95");
         if (r?.Pairs is { } pairs) json.WriteNumber("pairs", pairs);
+        Number(json, "mde_pp", c?.Power?.MdePp);
+        if (c?.Power?.NForPower80 is { } n) json.WriteNumber("n_for_power80", n); else json.WriteNull("n_for_power80");
+        if (c?.Power?.Note is { } note) json.WriteString("power_note", note); else json.WriteNull("power_note");
     }
 
     /// <summary>Null for a missing or non-finite figure: JSON has no NaN.</summary>
