@@ -87,12 +87,15 @@ public static class Vocabulary
     public static readonly ModelFacts ResNet34 = new("resnet34", "ResNet-34", [3, 4, 6, 3], GmacAt224: 3.6);
     public static readonly IReadOnlyList<ModelFacts> Models = [ResNet18, ResNet34];
 
-    public static readonly OptimizerFacts Sgd = new("sgd", "SGD", UsesSam: false, Adaptive: false);
+    /// <summary>Names other declarations need as constants (default parameter values).</summary>
+    public const string SgdName = "sgd", ImageNetStemName = "imagenet";
+
+    public static readonly OptimizerFacts Sgd = new(SgdName, "SGD", UsesSam: false, Adaptive: false);
     public static readonly OptimizerFacts Sam = new("sam", "SAM", UsesSam: true, Adaptive: false);
     public static readonly OptimizerFacts Asam = new("asam", "ASAM", UsesSam: true, Adaptive: true);
     public static readonly IReadOnlyList<OptimizerFacts> Optimizers = [Sgd, Sam, Asam];
 
-    public static readonly StemFacts ImageNetStem = new("imagenet", "7x7/2 conv + max-pool (torchvision)");
+    public static readonly StemFacts ImageNetStem = new(ImageNetStemName, "7x7/2 conv + max-pool (torchvision)");
     public static readonly StemFacts SmallStem = new("small", "3x3/1 conv, no max-pool (small images)");
     public static readonly IReadOnlyList<StemFacts> Stems = [ImageNetStem, SmallStem];
 

@@ -43,12 +43,13 @@ public static class CheckpointBenchmark
 
     private static CheckpointCost MeasureModel(string name, Device device, string folder, int saves, int steps)
     {
-        var spec = new TrialSpec(new TrialKey("fashion-mnist", name, "sgd", 1), 0,
-            new DataSpec("fashion-mnist", "", ["0", "1", "2", "3", "4"]), new Recipe(BatchSize: BatchSize));
+        var fashion = Vocabulary.FashionMnist;
+        var spec = new TrialSpec(new TrialKey(fashion.Name, name, Vocabulary.Sgd.Name, 1), 0,
+            new DataSpec(fashion.Name, "", fashion.DefaultClasses), new Recipe(BatchSize: BatchSize));
         torch.manual_seed(0);
         using var model = ModelFactory.Create(name, 1, 5);
         model.to(device);
-        using var step = TrainingStep.Create("sgd", model, spec.Recipe);
+        using var step = TrainingStep.Create(Vocabulary.Sgd.Name, model, spec.Recipe);
         using var scope = NewDisposeScope();
         var input = randn(BatchSize, 1, 28, 28, device: device);
         var target = randint(0, 5, [BatchSize], device: device);

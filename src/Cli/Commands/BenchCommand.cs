@@ -84,11 +84,13 @@ public static class BenchCommand
             foreach (var model in models)
             {
                 if (!SamCluster.Messages.Vocabulary.ModelNames.Contains(model))
-                    throw new UserInputException($"--models entry '{model}' is unknown (expected resnet18 or resnet34)");
+                    throw new UserInputException($"--models entry '{model}' is unknown (expected {string.Join(" or ", SamCluster.Messages.Vocabulary.ModelNames)})");
                 foreach (var optimizer in optimizers)
                 {
-                    if (optimizer is not ("sgd" or "sam"))
-                        throw new UserInputException($"--optimizers entry '{optimizer}' is unknown (expected sgd or sam)");
+                    // The step benchmark times plain SGD and SAM; ASAM's step costs what SAM's does.
+                    string[] benchmarked = [SamCluster.Messages.Vocabulary.Sgd.Name, SamCluster.Messages.Vocabulary.Sam.Name];
+                    if (!benchmarked.Contains(optimizer))
+                        throw new UserInputException($"--optimizers entry '{optimizer}' is unknown (expected {string.Join(" or ", benchmarked)})");
                     cases.Add(new StepBenchmarkCase(model, optimizer, channels, size, channels == 1 ? 5 : 8, batchSize));
                 }
             }

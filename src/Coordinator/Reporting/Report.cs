@@ -50,7 +50,9 @@ public sealed record Report(ReportOptions Options, IReadOnlyList<string> Optimiz
     /// <summary>The optimizer whose comparison the flat top-level fields (t, df, p_value, ...) describe: "sam" if
     /// present, else the first non-control optimizer.</summary>
     public string? PrimaryTreatment =>
-        Options.Control != "sam" && Optimizers.Contains("sam") ? "sam" : Optimizers.FirstOrDefault(o => o != Options.Control);
+        Options.Control != Sam && Optimizers.Contains(Sam) ? Sam : Optimizers.FirstOrDefault(o => o != Options.Control);
+
+    static string Sam => Messages.Vocabulary.Sam.Name;
 
     public int ComparisonCount => Groups.Sum(g => g.Comparisons.Count(c => c.Result.PValue is not null));
 

@@ -6,7 +6,7 @@ namespace SamCluster.Coordinator.Reporting;
 public sealed record ReportOptions(
     Alternative Alternative = Alternative.Greater,
     TestKind Test = TestKind.Welch,
-    string Control = "sgd",
+    string Control = Messages.Vocabulary.SgdName,
     bool Curves = true)
 {
     public static Alternative ParseAlternative(string text) => text.Trim().ToLowerInvariant() switch

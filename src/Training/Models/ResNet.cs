@@ -133,7 +133,7 @@ public sealed class ResNet : Module<Tensor, Tensor>
 public static class ModelFactory
 {
     /// <param name="stem">A <see cref="Vocabulary.Stems"/> name (Recipe.Stem).</param>
-    public static ResNet Create(string model, long inputChannels, long classes, string stem = "imagenet")
+    public static ResNet Create(string model, long inputChannels, long classes, string stem = Vocabulary.ImageNetStemName)
     {
         var facts = Vocabulary.FindModel(model)
             ?? throw new UserInputException($"unknown model '{model}' (expected {string.Join(" or ", Vocabulary.ModelNames)})");
