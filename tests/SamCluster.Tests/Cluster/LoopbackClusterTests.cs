@@ -77,6 +77,39 @@ public sealed class LoopbackClusterTests(ITestOutputHelper output) : IDisposable
         Assert.All(rows, r => Assert.Contains(",failed,", r));
     }
 
+    [Fact]
+    public void A_run_grown_from_2_to_3_repeats_trains_only_the_new_trials_and_reports_n_3()
+    {
+        var grid = ProcessTests.WriteTinyGrid(_work, optimizers: "[sgd, sam]", repeats: 2, epochs: 1);
+        var outDir = Path.Combine(_work, "run");
+        var first = RunLocal(grid, outDir);
+        Assert.Equal(0, first.ExitCode);
+        var before = File.ReadAllLines(Path.Combine(outDir, "trials.csv")).Skip(1).ToList();
+        Assert.Equal(4, before.Count);
+
+        File.WriteAllText(grid, File.ReadAllText(grid).Replace("repeats: 2", "repeats: 3"));
+        var grown = RunLocal(grid, outDir);
+        Assert.Equal(0, grown.ExitCode);
+        Assert.Contains(grown.Lines, l => l.Contains("The run grows: 2 trials added to the 4 it had"));
+        Assert.Contains(grown.Lines, l => l.Contains("Grid finished: 6 completed, 0 failed (4 read back from the journal)"));
+        var after = File.ReadAllLines(Path.Combine(outDir, "trials.csv")).Skip(1).ToList();
+        Assert.Equal(6, after.Count);
+        Assert.All(before, row => Assert.Contains(row, after));   // the first four are the same rows, not retrained
+        Assert.True(File.Exists(Path.Combine(outDir, "grid.previous-1.yaml")), "the grid the run ran until now is kept");
+        using var report = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "report.json")));
+        Assert.Equal((3, 3), (report.RootElement[0].GetProperty("sgd").GetProperty("n").GetInt32(), report.RootElement[0].GetProperty("sam").GetProperty("n").GetInt32()));
+        Assert.True(report.RootElement[0].TryGetProperty("n_for_power80", out _));
+    }
+
+    (int ExitCode, List<string> Lines) RunLocal(string grid, string outDir)
+    {
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var local = ProcessTests.Start(output, lines, "local", grid, "--out", outDir, "--nodes", "1", "--threads", "1");
+        Assert.True(local.WaitForExit(TimeSpan.FromMinutes(4)), "local did not finish the grid in 4 minutes");
+        local.WaitForExit();
+        return (local.ExitCode, lines.ToList());
+    }
+
     public void Dispose()
     {
         ProcessTests.KillLeftovers();
