@@ -25,6 +25,7 @@ public sealed class TorchTrialExecutor(string? checkpointDir = null) : ITrialExe
         if (!_running.TryAddCount()) throw new OperationCanceledException("the node is shutting down");
         try
         {
+            SpecRules.Validate(assignment.Trial); // the grid's rules, before any data is read for it
             var torchDevice = TrainingDevice.Resolve(device);
             var data = DataOn(assignment.Trial.Data, device, torchDevice);
             var storeRoot = checkpointDir ?? assignment.CheckpointDir;

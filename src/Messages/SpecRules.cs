@@ -72,7 +72,10 @@ public static class SpecRules
     public const long MaxSplitBytes = int.MaxValue;
 
     /// <summary>Every problem of <paramref name="spec"/>, in a stable order; empty when it can run.</summary>
-    public static IReadOnlyList<SpecProblem> Check(TrialSpec spec)
+    public static IReadOnlyList<SpecProblem> Check(TrialSpec spec) => [.. CheckData(spec), .. CheckTraining(spec)];
+
+    /// <summary>The dataset and the selection of its data.</summary>
+    static IEnumerable<SpecProblem> CheckData(TrialSpec spec)
     {
         var problems = new List<SpecProblem>();
         var key = spec.Key;
@@ -81,6 +84,16 @@ public static class SpecRules
             problems.Add(new("dataset", "--dataset", $"'{key.Dataset}' is unknown (expected {string.Join(" or ", Vocabulary.DatasetNames)})"));
         else if (spec.Data.Dataset != key.Dataset)
             problems.Add(new("dataset", "--dataset", $"of the data ({spec.Data.Dataset}) differs from the trial's ({key.Dataset})"));
+        else CheckData(dataset, spec.Data, problems);
+        return problems;
+    }
+
+    /// <summary>What training itself uses: the model, the optimizer and the recipe (all a caller that brings its own
+    /// tensors needs checked, whatever the spec's data says).</summary>
+    public static IReadOnlyList<SpecProblem> CheckTraining(TrialSpec spec)
+    {
+        var problems = new List<SpecProblem>();
+        var key = spec.Key;
         if (Vocabulary.FindModel(key.Model) is null)
             problems.Add(new("model", "--model", $"'{key.Model}' is unknown (expected {string.Join(" or ", Vocabulary.ModelNames)})"));
         if (Vocabulary.FindOptimizer(key.Optimizer) is null)
@@ -88,15 +101,18 @@ public static class SpecRules
         if (key.Repeat < 0)
             problems.Add(new("repeat", "--repeat", $"must be 0 or more, not {key.Repeat}"));
         CheckRecipe(spec.Recipe, problems);
-        if (dataset is not null) CheckData(dataset, spec.Data, problems);
         return problems;
     }
 
     /// <summary>Throws a <see cref="UserInputException"/> naming the first problem (as train-one's flags name it when
     /// <paramref name="inFlagTerms"/>, else as a grid's keys do).</summary>
-    public static void Validate(TrialSpec spec, bool inFlagTerms = false)
+    public static void Validate(TrialSpec spec, bool inFlagTerms = false) => Throw(Check(spec), inFlagTerms);
+
+    /// <summary>As <see cref="Validate"/>, for <see cref="CheckTraining"/>.</summary>
+    public static void ValidateTraining(TrialSpec spec) => Throw(CheckTraining(spec), inFlagTerms: false);
+
+    static void Throw(IReadOnlyList<SpecProblem> problems, bool inFlagTerms)
     {
-        var problems = Check(spec);
         if (problems.Count == 0) return;
         var first = inFlagTerms ? problems[0].InFlagTerms : problems[0].InGridTerms;
         throw new UserInputException(problems.Count == 1 ? first : $"{first} (and {problems.Count - 1} more)");

@@ -33,7 +33,7 @@ public static class TrialRunner
         Action<EpochMetrics, CheckpointRef?> onEpoch, TrialCheckpointing? checkpointing, CancellationToken ct = default)
     {
         var recipe = spec.Recipe;
-        SpecRules.Validate(spec); // the grid and train-one validated it already; a node checks what it is sent
+        SpecRules.ValidateTraining(spec); // the whole spec was validated before its data was loaded (grid, train-one, node)
         if (data.TrainImages.shape[0] < 2) throw new UserInputException("the training split has fewer than 2 images");
         if (checkpointing is { Every: < 0 }) throw new ArgumentOutOfRangeException(nameof(checkpointing), checkpointing.Every, "Every must be 0 (off) or more");
         if (checkpointing is { Attempt: < 1 }) throw new ArgumentOutOfRangeException(nameof(checkpointing), checkpointing.Attempt, "attempts count from 1");

@@ -40,7 +40,7 @@ public static class SmallMapConvolution
     private readonly record struct Geometry(long H, long W, long KH, long KW, long SH, long SW, long PH, long PW)
     {
         public static Geometry Of(Conv2d conv, Tensor input) => new(input.shape[2], input.shape[3],
-            conv.kernel_size[0], conv.kernel_size[1], conv.stride[0], conv.stride[1], conv.padding[0], conv.padding[1]);
+            conv.kernel_size[0], conv.kernel_size[1], conv.stride[0], conv.stride[1], conv.padding![0], conv.padding[1]); // numeric padding: no padding mode is used
 
         public long OutH => (H + 2 * PH - KH) / SH + 1;
         public long OutW => (W + 2 * PW - KW) / SW + 1;

@@ -31,7 +31,7 @@ public sealed class TrialWorkerTests() : TestKit(Hocon)
         onResume(new ResumeReport(null, 0, ""));
         onEpoch(Epoch(1), Checkpoint(a, 1));
         onEpoch(Epoch(2), Checkpoint(a, 2));
-        return new TrialResult(TrialSummary.From([Epoch(1), Epoch(2)]), null, null);
+        return new TrialResult(TrialSummary.From([Epoch(1), Epoch(2)]), null, new ResumeReport(null, 0, ""));
     }
 
     static AssignTrial Assignment(string optimizer, int repeat, int attempt) => new(Trial(optimizer, repeat), attempt, [], 1, "/tmp/checkpoints");
@@ -112,7 +112,7 @@ public sealed class TrialWorkerTests() : TestKit(Hocon)
     }
 
     [Fact]
-    public void A_superseded_attempt_is_cancelled_and_never_reported_on_again()
+    public async Task A_superseded_attempt_is_cancelled_and_never_reported_on_again()
     {
         var cancelled = new TaskCompletionSource();
         var (worker, coordinator, trials) = Start((a, onResume, onEpoch, cancel) =>
@@ -131,7 +131,7 @@ public sealed class TrialWorkerTests() : TestKit(Hocon)
         trials.ExpectMsg<ReportEpoch>();
 
         worker.Tell(new AttemptSuperseded(a.Trial.Key.Id, 2, "its lease expired"));
-        Assert.True(cancelled.Task.Wait(TimeSpan.FromSeconds(5)), "training was not cancelled");
+        Assert.True(await Task.WhenAny(cancelled.Task, Task.Delay(TimeSpan.FromSeconds(5))) == cancelled.Task, "training was not cancelled");
         coordinator.FishForMessage<WorkerReady>(_ => true, TimeSpan.FromSeconds(3));
         // No resends of the superseded attempt's reports.
         trials.ExpectNoMsg(TimeSpan.FromMilliseconds(800));
