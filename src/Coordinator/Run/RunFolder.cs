@@ -65,7 +65,7 @@ public sealed class RunFolder : IDisposable
         {
             Directory.CreateDirectory(root);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException && !DiskFull.Is(e))
         {
             throw new UserInputException($"--out {outDir} cannot be created ({e.Message})");
         }
@@ -109,16 +109,28 @@ public sealed class RunFolder : IDisposable
         {
             Directory.CreateDirectory(Path.Combine(root, "logs"));
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException && !DiskFull.Is(e))
         {
             throw new UserInputException($"--out {outDir} cannot be created ({e.Message})");
         }
         var folder = new RunFolder(root, resumed, owner);
         if (!resumed)
         {
-            File.Copy(gridFile, folder.GridCopy, overwrite: false);
-            AtomicFile.WriteAllText(manifestPath, JsonSerializer.Serialize(
-                new RunManifest(gridFingerprint, Path.GetFullPath(gridFile), DateTimeOffset.UtcNow), ManifestJson));
+            // Both or neither: a grid copy without its manifest (the disk filled in between) would make the folder one
+            // that holds "no SamCluster run" and is refused from then on.
+            try
+            {
+                AtomicFile.WriteAllBytes(folder.GridCopy, File.ReadAllBytes(gridFile));
+                AtomicFile.WriteAllText(manifestPath, JsonSerializer.Serialize(
+                    new RunManifest(gridFingerprint, Path.GetFullPath(gridFile), DateTimeOffset.UtcNow), ManifestJson));
+            }
+            catch
+            {
+                File.Delete(folder.GridCopy);
+                File.Delete(manifestPath);
+                if (!Directory.EnumerateFileSystemEntries(folder.LogsDir).Any()) Directory.Delete(folder.LogsDir);
+                throw;
+            }
         }
         return folder;
     }
