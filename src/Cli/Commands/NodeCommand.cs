@@ -1,5 +1,6 @@
 using System.CommandLine;
 using SamCluster.Cli.Hosting;
+using SamCluster.Coordinator.Run;
 using SamCluster.GpuNode;
 using SamCluster.Messages;
 using SamCluster.Training;
@@ -50,8 +51,11 @@ public static class NodeCommand
                 torch.set_num_threads(threadCount);
 
                 var nodeName = parse.GetValue(name) ?? $"{Environment.MachineName}-{Environment.ProcessId}";
+                // The node's console is its log (logs/node-K.log under `local`): its own lines, its workers', and Akka's
+                // warnings, one line each; what a departing peer makes Akka say stays off it (AkkaConsole).
                 using var log = new LoggerConfiguration().MinimumLevel.Information()
-                    .WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss} [{Level:u3}] " + nodeName + ": {Message:lj}{NewLine}{Exception}")
+                    .Filter.ByIncludingOnly(AkkaConsole.Shown)
+                    .WriteTo.Console(new AkkaConsole.OneLine(nodeName + ": ", errorTraces: true))
                     .CreateLogger();
                 var store = parse.GetValue(checkpointDir);
                 if (store is not null && string.IsNullOrWhiteSpace(store)) throw new UserInputException("--checkpoint-dir is empty");

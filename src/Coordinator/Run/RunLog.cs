@@ -26,8 +26,8 @@ public sealed class RunLog : IDisposable
     /// <summary>Console plus CLEF stream.</summary>
     public ILogger Main { get; }
 
-    /// <summary>For Akka's own log: everything to the CLEF stream, only warnings and errors to the console, without
-    /// their exception traces (a node leaving logs a remoting one; the trace stays in the CLEF stream).</summary>
+    /// <summary>For Akka's own log: everything to the CLEF stream; to the console only warnings and errors, one line each
+    /// and without what a departing node brings (<see cref="AkkaConsole"/>); the traces stay in the CLEF stream.</summary>
     public ILogger Infrastructure { get; }
 
     /// <param name="onDiskFull">Told (possibly more than once, from any thread) when a log file could not be written
@@ -50,9 +50,9 @@ public sealed class RunLog : IDisposable
         // not repeat it.
         if (console)
             infrastructure = infrastructure.WriteTo.Logger(c => c
+                .Filter.ByIncludingOnly(e => e.Level >= Serilog.Events.LogEventLevel.Warning && AkkaConsole.Shown(e))
                 .Filter.ByExcluding(e => e.Exception is { } x && JournalErrors.IsDiskFull(x))
-                .WriteTo.Console(restrictedToMinimumLevel: Serilog.Events.LogEventLevel.Warning,
-                    outputTemplate: "{Timestamp:HH:mm:ss} [{Level:u3}] {Message:lj}{NewLine}", standardErrorFromLevel: Serilog.Events.LogEventLevel.Error));
+                .WriteTo.Console(new AkkaConsole.OneLine(), standardErrorFromLevel: Serilog.Events.LogEventLevel.Error));
         Infrastructure = infrastructure.CreateLogger();
     }
 
