@@ -63,6 +63,26 @@ public sealed class DiskFullTests(ITestOutputHelper log) : BadInputTest(log)
         Assert.True(File.Exists(Path.Combine(outDir, "weights", "fashion-mnist", "resnet18", "sgd", "2.pt")));
         Assert.True(File.Exists(Path.Combine(outDir, "report.md")));
     }
+
+    /// <summary>Serilog's file sinks swallow their write errors; the run log still sees a full disk and says which file.</summary>
+    [SkippableFact]
+    public void The_run_log_reports_a_full_disk_its_sinks_would_swallow()
+    {
+        var outDir = Path.Combine(Work, "run");
+        using var disk = Tmpfs.Mount(outDir, "64k");
+        var grid = WriteFile("grid.yaml", ValidGrid(Work));
+        using var folder = Coordinator.Run.RunFolder.Prepare(outDir, grid, "fingerprint");
+        var reported = new System.Collections.Concurrent.ConcurrentQueue<Messages.DiskFullException>();
+        using (var runLog = new Coordinator.Run.RunLog(folder, console: false, onDiskFull: reported.Enqueue))
+        {
+            var line = new string('x', 1000);
+            for (var i = 0; i < 200 && reported.IsEmpty; i++) runLog.Main.Information("{Line}", line);
+            Assert.False(runLog.RecordFailure(new InvalidOperationException("a bug"), "a bug"), "a trace was taken as written to a full disk");
+        }
+        Assert.False(reported.IsEmpty, "64 KiB filled without the run log noticing");
+        Assert.Equal(folder.EventLog, reported.First().Path);
+        Assert.Equal($"no space left on device under {outDir} (writing logs/run.clef)", reported.First().Describe(outDir));
+    }
 }
 
 /// <summary>A tmpfs of a given size mounted on a folder for one test; unmounted on Dispose whatever happened. Skips the
