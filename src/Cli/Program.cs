@@ -10,8 +10,12 @@ public static class Program
     /// <summary>Exit codes of the CLI contract: 0 ok, 1 other failure, 2 bad input.</summary>
     public const int Ok = 0, Failure = 1, BadInput = 2;
 
+    /// <summary>This process's arguments, for the error log.</summary>
+    static string[] _args = [];
+
     public static int Main(string[] args)
     {
+        _args = args;
         var root = new RootCommand("SamCluster: run a SAM-vs-SGD experiment grid on a cluster of GPU nodes.");
         foreach (var command in Commands())
             root.Subcommands.Add(command);
@@ -53,7 +57,9 @@ public static class Program
         BenchCommand.Create(),
     ];
 
-    /// <summary>Runs a command body, turning user errors into one line and exit code 2.</summary>
+    /// <summary>Runs a command body, turning user errors into one line and exit code 2, and everything else into one
+    /// line and exit code 1: a run that could not go on (a full disk) says what to do; an internal error names the
+    /// exception and where its trace was written (the run folder's logs/run.clef, else <see cref="ErrorLog"/>).</summary>
     public static int Run(Func<int> body)
     {
         try
@@ -65,15 +71,34 @@ public static class Program
             Console.Error.WriteLine($"samcluster: {ConsoleText.Escape(e.Message)}");
             return BadInput;
         }
+        catch (RunFailedException e)
+        {
+            Console.Error.WriteLine($"samcluster: {ConsoleText.Escape(e.Message)}");
+            return Failure;
+        }
         catch (OperationCanceledException)
         {
             Console.Error.WriteLine("samcluster: cancelled");
             return Failure;
         }
+        catch (Exception e) when (DiskFull.Find(e) is { } full)
+        {
+            var problem = full is DiskFullException known ? known.Describe() : $"no space left on device ({TraceLoggedException.FirstLine(full.Message)})";
+            Console.Error.WriteLine($"samcluster: {problem}; free some space and run the same command again");
+            return Failure;
+        }
         catch (Exception e)
         {
-            // Not the user's fault: keep the whole trace, it is what a bug report needs.
-            Console.Error.WriteLine($"samcluster: internal error: {e}");
+            // Not the user's fault: the trace is what a bug report needs, so it is kept — in a file, not on the console.
+            if (e is TraceLoggedException logged)
+            {
+                Console.Error.WriteLine($"samcluster: internal error: {TraceLoggedException.Summary(logged.InnerException!)} (trace in {logged.LogPath})");
+                return Failure;
+            }
+            if (ErrorLog.Append(e, _args) is { } path)
+                Console.Error.WriteLine($"samcluster: internal error: {TraceLoggedException.Summary(e)} (trace in {path})");
+            else
+                Console.Error.WriteLine($"samcluster: internal error: {e}"); // nowhere to keep it: the console is the last resort
             return Failure;
         }
     }

@@ -23,7 +23,7 @@ public sealed class TrialWorker : ReceiveActor, IWithTimers
     sealed record Resend;
     sealed record Resumed(AssignTrial Assignment, ResumeReport Report);
     sealed record EpochEnded(AssignTrial Assignment, EpochMetrics Metrics, CheckpointRef? Checkpoint);
-    sealed record TrainingEnded(AssignTrial Assignment, TrialResult? Result, string? Failure);
+    sealed record TrainingEnded(AssignTrial Assignment, TrialResult? Result, string? Failure, string? NoSpaceAt = null);
 
     readonly Slot _slot;
     readonly IActorRef _coordinator;
@@ -118,7 +118,9 @@ public sealed class TrialWorker : ReceiveActor, IWithTimers
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancel.IsCancellationRequested)
             {
-                return new TrainingEnded(assignment, null, FailureReason(e));
+                return DiskFull.Find(e) is { } full
+                    ? new TrainingEnded(assignment, null, FullDiskReason(full), (full as DiskFullException)?.Path ?? "")
+                    : new TrainingEnded(assignment, null, FailureReason(e));
             }
         }, cancel, TaskCreationOptions.LongRunning, TaskScheduler.Default)
             .PipeTo(self, failure: _ => new TrainingEnded(assignment, null, null));
@@ -126,6 +128,9 @@ public sealed class TrialWorker : ReceiveActor, IWithTimers
 
     static string FailureReason(Exception e) =>
         e is AggregateException { InnerException: { } inner } ? FailureReason(inner) : $"{e.Message} ({e.GetType().Name})";
+
+    static string FullDiskReason(Exception full) =>
+        full is DiskFullException { Path: var path } ? $"no space left on device for {Path.GetFileName(path)} ({path})" : $"no space left on device: {full.Message}";
 
     void Busy()
     {
@@ -193,6 +198,11 @@ public sealed class TrialWorker : ReceiveActor, IWithTimers
         _outcomeMade = true;
         if (ended.Result is { } result)
             Report(seq => new ReportCompleted(id, a.Attempt, seq, result.Summary, result.Weights));
+        else if (ended.NoSpaceAt is { } path)
+        {
+            _log.Warning("Trial {0} attempt {1} stopped: {2}", id, a.Attempt, ended.Failure);
+            Report(seq => new ReportFailed(id, a.Attempt, seq, ended.Failure!, path));
+        }
         else
         {
             _log.Warning("Trial {0} attempt {1} failed: {2}", id, a.Attempt, ended.Failure);

@@ -80,8 +80,10 @@ public sealed record ReportEpoch(string TrialId, int Attempt, int Seq, EpochMetr
 /// every epoch (reports are applied in order), and refuses a summary that does not match them.</summary>
 public sealed record ReportCompleted(string TrialId, int Attempt, int Seq, TrialSummary Summary, CheckpointRef? Weights) : IAttemptReport;
 
-/// <summary>Worker → entity: the attempt failed (NaN loss, an exception).</summary>
-public sealed record ReportFailed(string TrialId, int Attempt, int Seq, string Reason) : IAttemptReport;
+/// <summary>Worker → entity: the attempt failed (NaN loss, an exception). <paramref name="NoSpaceAt"/>: the file the
+/// worker could not write because its disk is full (a checkpoint, the weights), as the node sees it; such an attempt is
+/// released, not failed (the trial did nothing wrong), and the coordinator ends the run until space is freed.</summary>
+public sealed record ReportFailed(string TrialId, int Attempt, int Seq, string Reason, string? NoSpaceAt = null) : IAttemptReport;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Replies of a trial's entity
@@ -120,4 +122,5 @@ public sealed record TrialCompleted(string TrialId, int Attempt, TrialSummary Su
 
 public sealed record AttemptFailed(string TrialId, int Attempt, string Reason) : ITrialEvent;
 
-public sealed record AttemptReleased(string TrialId, int Attempt, string Why) : ITrialEvent;
+/// <param name="NoSpaceAt">Set when the worker gave the attempt up because the disk it writes to is full: the file.</param>
+public sealed record AttemptReleased(string TrialId, int Attempt, string Why, string? NoSpaceAt = null) : ITrialEvent;

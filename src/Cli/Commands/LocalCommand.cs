@@ -36,8 +36,8 @@ public static class LocalCommand
                 TorchRuntime.Initialize(TorchRuntime.ResolveDirectory(parse.GetValue(libtorch)));
                 NodeCommand.DeviceList(parse.GetValue(devices));
                 return CoordinatorRun.RunAsync(request,
-                    (coordinatorPort, folder) => LocalNodes.Start(count, coordinatorPort, folder.LogsDir, parse.GetValue(devices)!,
-                        slotCount, threadCount, parse.GetValue(libtorch)),
+                    (coordinatorPort, folder, onLogFailure) => LocalNodes.Start(count, coordinatorPort, folder.LogsDir, parse.GetValue(devices)!,
+                        slotCount, threadCount, parse.GetValue(libtorch), onLogFailure),
                     signal.Token).GetAwaiter().GetResult();
             }));
         });

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using SamCluster.Cli.Hosting;
+using SamCluster.Coordinator.Run;
 using SamCluster.GpuNode;
 using SamCluster.Messages;
 using SamCluster.Training;
@@ -50,8 +51,11 @@ public static class NodeCommand
                 var deviceList = DeviceList(parse.GetValue(devices));
                 torch.set_num_threads(threadCount);
 
+                // The node's console is its log (logs/node-K.log under `local`): its own lines, its workers', and Akka's
+                // warnings, one line each; what a departing peer makes Akka say stays off it (AkkaConsole).
                 using var log = new LoggerConfiguration().MinimumLevel.Information()
-                    .WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss} [{Level:u3}] " + nodeName + ": {Message:lj}{NewLine}{Exception}")
+                    .Filter.ByIncludingOnly(AkkaConsole.Shown)
+                    .WriteTo.Console(new AkkaConsole.OneLine(nodeName + ": ", errorTraces: true))
                     .CreateLogger();
                 var store = parse.GetValue(checkpointDir) is { } folder ? FlagChecks.Folder(folder, "--checkpoint-dir") : null;
                 using var executor = new TorchTrialExecutor(store is null ? null : Path.GetFullPath(store));

@@ -1,5 +1,6 @@
 using Akka.Cluster.Hosting;
 using Akka.Cluster.Hosting.SBR;
+using SamCluster.Coordinator.Run;
 using SamCluster.Coordinator.Serialization;
 
 namespace SamCluster.Cli.Hosting;
@@ -31,7 +32,7 @@ public static class ClusterHocon
         SplitBrainResolver = new KeepOldestOption { DownIfAlone = false, Role = CoordinatorRole },
     };
 
-    public static string Hocon => ClusterMessageSerializer.Hocon + """
+    public static string Hocon => ClusterMessageSerializer.Hocon + AkkaStdoutLogger.Hocon + """
 
         akka {
           loglevel = INFO

@@ -34,8 +34,12 @@ public sealed record CoordinatorRequest(
 /// </summary>
 public static class CoordinatorRun
 {
-    /// <param name="startNodes">Given the coordinator's port, starts node processes (for `local`); disposed at the end.</param>
-    public static async Task<int> RunAsync(CoordinatorRequest request, Func<int, RunFolder, IDisposable>? startNodes, CancellationToken stop)
+    /// <param name="startNodes">Given the coordinator's port, the run folder and where to report a full disk, starts node
+    /// processes (for `local`); disposed at the end.</param>
+    /// <exception cref="RunFailedException">The run could not go on (a full disk): its one line, already in logs/run.clef.</exception>
+    /// <exception cref="TraceLoggedException">An internal error, its trace written to logs/run.clef.</exception>
+    public static async Task<int> RunAsync(CoordinatorRequest request, Func<int, RunFolder, Action<Exception>, IDisposable>? startNodes,
+        CancellationToken stop)
     {
         var grid = GridConfigLoader.Load(request.GridPath);
         if (request.CheckLocalData) grid.CheckLocalDataPaths();
@@ -51,16 +55,40 @@ public static class CoordinatorRun
         // A grid that grows a run keeps the trials it had under their ids: run what the folder says.
         var trials = TrialOrder.LongestFirst(folder.Trials);
 
-        using var log = new RunLog(folder);
+        // Every writer that meets a full disk — the log files, the observers' tables and weights, the journal, a node's
+        // checkpoint — ends the run through the completion: the first reason wins and is reported once, below.
+        var completion = new RunCompletion();
+        using var log = new RunLog(folder, onDiskFull: completion.Fail);
         if (folder.Resumed && folder.Added.Count > 0)
             log.Main.Information("The run grows: {Added} trials added to the {Kept} it had (the grid it ran until now is kept as grid.previous-N.yaml)",
                 folder.Added.Count, folder.Trials.Count - folder.Added.Count);
         foreach (var unseen in requested.Select(t => t.Data).Except(dataHere).Select(d => $"{d.Dataset} ({d.Root})").Distinct())
             log.Main.Information("Data of {Data} is not on this host: each node reads and checks it before training", unseen);
-        var completion = new RunCompletion();
         var checkpointDir = Path.GetFullPath(request.CheckpointDir ?? folder.CheckpointsDir);
+        try
+        {
+            return await RunAsync(request, folder, log, completion, grid.CheckpointEvery, trials, port, checkpointDir, startNodes, stop);
+        }
+        catch (Exception e) when (e is not (UserInputException or OperationCanceledException) && DiskFull.Find(e) is { } full)
+        {
+            var line = (full is DiskFullException known ? known.Describe(folder.Root, checkpointDir) : $"no space left on device under {folder.Root} ({full.Message})")
+                       + "; free some space and run the same command again to resume";
+            log.RecordFailure(e, line);
+            throw new RunFailedException(line, e);
+        }
+        catch (Exception e) when (e is not (UserInputException or RunFailedException or OperationCanceledException))
+        {
+            if (log.RecordFailure(e, TraceLoggedException.Summary(e))) throw new TraceLoggedException(e, log.EventLogPath);
+            throw;
+        }
+    }
+
+    static async Task<int> RunAsync(CoordinatorRequest request, RunFolder folder, RunLog log, RunCompletion completion, int checkpointEvery,
+        IReadOnlyList<TrialSpec> trials, int port, string checkpointDir, Func<int, RunFolder, Action<Exception>, IDisposable>? startNodes,
+        CancellationToken stop)
+    {
         var plan = new GridPlan(trials, SchedulerOptions.Default with { MaxRetries = request.Retries }, LongestFirstOrder.Instance,
-            grid.CheckpointEvery, checkpointDir);
+            checkpointEvery, checkpointDir);
         var store = new CheckpointStoreAccess(new CheckpointStore(checkpointDir));
         IRunObserver[] observers = [new TrialLogWriter(log), new ResultTablesWriter(folder), new WeightsCollector(folder, store, log), new ProgressView(log)];
         var settings = new CoordinatorSettings(plan, folder, request.Host, port, request.PublicHost, TimeSpan.FromSeconds(5),
@@ -69,7 +97,7 @@ public static class CoordinatorRun
         await host.StartAsync(stop);
         log.Main.Information("Coordinator up at {Address} — {Trials} trials; run folder {Folder}",
             ClusterHocon.SeedAddress(request.PublicHost ?? request.Host, port, tls: request.RemotingTlsHocon != ""), trials.Count, folder.Root);
-        using var nodes = startNodes?.Invoke(port, folder);
+        using var nodes = startNodes?.Invoke(port, folder, completion.Fail);
         try
         {
             // If the cluster ever downs the coordinator itself (its actor system then terminates), start a fresh one
@@ -94,9 +122,8 @@ public static class CoordinatorRun
             if (finished.Completed == 0 && finished.Failed > 0)
             {
                 // Nothing to compare: the run failed, whatever was written. The reasons are in trials.csv and logs/.
-                Console.Error.WriteLine(ConsoleText.Escape(
-                    $"samcluster: every trial failed ({finished.Failed}); first: {finished.FirstFailure} (reasons in {Path.Combine(folder.Root, "trials.csv")})"));
-                return Program.Failure;
+                var line = $"every trial failed ({finished.Failed}); first: {finished.FirstFailure} (reasons in {Path.Combine(folder.Root, "trials.csv")})";
+                throw new RunFailedException(line);
             }
             if (request.Stay)
             {

@@ -1,22 +1,28 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using SamCluster.Messages;
 
 namespace SamCluster.Cli.Hosting;
 
 /// <summary>
 /// The node processes of `samcluster local`: N copies of this program in `node` mode on 127.0.0.1, each logging to
 /// logs/node-K.log and watching this process (--parent-pid) so none outlives it. Disposing asks them to stop (SIGTERM,
-/// so they leave the cluster cleanly) and kills what is left after a grace period.
+/// so they leave the cluster cleanly) and kills what is left after a grace period. A node log that cannot be written
+/// is not written any more; a full disk is told to <c>onLogFailure</c> (which ends the run).
 /// </summary>
 public sealed partial class LocalNodes : IDisposable
 {
     readonly List<(Process Process, StreamWriter Log)> _nodes = new();
+    readonly Action<Exception>? _onLogFailure;
+
+    LocalNodes(Action<Exception>? onLogFailure) => _onLogFailure = onLogFailure;
 
     public IReadOnlyList<int> ProcessIds => _nodes.Select(n => n.Process.Id).ToList();
 
-    public static LocalNodes Start(int count, int coordinatorPort, string logsDir, string devices, int slots, int threadsPerNode, string? libtorch)
+    public static LocalNodes Start(int count, int coordinatorPort, string logsDir, string devices, int slots, int threadsPerNode, string? libtorch,
+        Action<Exception>? onLogFailure = null)
     {
-        var nodes = new LocalNodes();
+        var nodes = new LocalNodes(onLogFailure);
         for (var k = 1; k <= count; k++)
         {
             var args = new List<string>
@@ -38,8 +44,24 @@ public sealed partial class LocalNodes : IDisposable
         start.UseShellExecute = false;
         var log = new StreamWriter(logPath, append: true) { AutoFlush = true };
         var process = new Process { StartInfo = start };
-        process.OutputDataReceived += (_, e) => { if (e.Data != null) lock (log) log.WriteLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (log) log.WriteLine(e.Data); };
+        var failed = false;
+        void Write(string? line)
+        {
+            if (line == null) return;
+            lock (log)
+            {
+                if (failed) return;
+                // An exception here would be unhandled on a thread-pool thread and take the coordinator down.
+                try { log.WriteLine(line); }
+                catch (Exception e) when (e is IOException or ObjectDisposedException)
+                {
+                    failed = true;
+                    if (DiskFull.Wrap(e, logPath) is { } full) _onLogFailure?.Invoke(full);
+                }
+            }
+        }
+        process.OutputDataReceived += (_, e) => Write(e.Data);
+        process.ErrorDataReceived += (_, e) => Write(e.Data);
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -68,7 +90,11 @@ public sealed partial class LocalNodes : IDisposable
             if (!process.WaitForExit(left > TimeSpan.Zero ? left : TimeSpan.Zero))
                 process.Kill(entireProcessTree: true);
             process.WaitForExit();
-            lock (log) log.Dispose();
+            lock (log)
+            {
+                try { log.Dispose(); }
+                catch (IOException) { } // what could not be flushed (a full disk) was reported when it failed
+            }
             process.Dispose();
         }
         _nodes.Clear();

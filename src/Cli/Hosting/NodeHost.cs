@@ -52,8 +52,9 @@ public static class NodeHost
                     .WithRemoting(settings.Host, settings.Port, settings.PublicHost)
                     .WithClustering(ClusterHocon.Clustering(ClusterHocon.GpuRole, seed))
                     .WithShardRegionProxy<TrialShardRegion>(ClusterHocon.TrialsTypeName, ClusterHocon.CoordinatorRole, new TrialMessageExtractor())
+                    // Not finding the coordinator while joining is normal; never finding it is the join timeout's one line.
                     .WithSingletonProxy<GridCoordinatorSingleton>(ClusterHocon.CoordinatorSingletonName,
-                        new ClusterSingletonOptions { Role = ClusterHocon.CoordinatorRole })
+                        new ClusterSingletonOptions { Role = ClusterHocon.CoordinatorRole, LogSingletonIdentificationFailure = false })
                     .WithActors((system, registry) =>
                     {
                         var coordinator = registry.Get<GridCoordinatorSingleton>();

@@ -15,7 +15,9 @@ public sealed record GridPlan(
     int CheckpointEvery = 1,
     string? CheckpointDir = null);
 
-/// <summary>Completes when the grid is done and the report written; the host waits on it to exit.</summary>
+/// <summary>Completes when the grid is done and the report written; the host waits on it to exit. It is also the one
+/// place a run ends early: whatever cannot go on (a full disk met by any writer, an unreadable journal) fails it, the
+/// first failure wins, and the host reports it once.</summary>
 public sealed class RunCompletion
 {
     readonly TaskCompletionSource<GridCoordinator.GridFinished> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -73,6 +75,7 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
     int _recovered;
     double _costFinishedHere;
     bool _reportAsked;
+    bool _ended;
 
     public IStash Stash { get; set; } = null!;
     public ITimerScheduler Timers { get; set; } = null!;
@@ -113,6 +116,7 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
                 _finished[state.TrialId] = new FinishedTrial(_scheduler.Spec(state.TrialId), state, state.Status == TrialStatus.Completed);
             _recovered = _finished.Count;
             Notify(o => o.OnStart(View()));
+            if (_ended) return;
             Become(Ready);
             Stash.UnstashAll();
             Timers.StartPeriodicTimer("leases", new LeaseTick(), TimeSpan.FromSeconds(1));
@@ -126,6 +130,7 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
         });
         Receive<RetryRecovery>(_ => AskAllTrialStates());
         Receive<TrialJournalUnreadable>(OnJournalUnreadable);
+        Receive<TrialJournalFull>(OnJournalFull);
         ReceiveAny(_ => Stash.Stash());
     }
 
@@ -150,12 +155,39 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
                 .Select(f => $"{f.State.TrialId}: {f.State.LastFailure ?? "no reason recorded"}").FirstOrDefault();
             _completion.Finish(new GridFinished(completed, _finished.Count - completed, _recovered, r.Table, firstFailure));
         });
-        Receive<Status.Failure>(f => _completion.Fail(f.Cause));
+        Receive<Status.Failure>(f => EndRun(f.Cause));
         Receive<TrialJournalUnreadable>(OnJournalUnreadable);
+        Receive<TrialJournalFull>(OnJournalFull);
     }
 
+    /// <summary>After the run has ended early: nothing more is scheduled or written while the host shuts down.</summary>
+    void Ended()
+    {
+        Receive<GetRunView>(_ => Sender.Tell(View()));
+        ReceiveAny(_ => { });
+    }
+
+    /// <summary>Ends the run early with <paramref name="why"/> (the host prints it once and exits 1); nothing more is handed
+    /// out or written by the observers.</summary>
+    void EndRun(Exception why)
+    {
+        _completion.Fail(why);
+        if (_ended) return;
+        _ended = true;
+        Timers.CancelAll();
+        Stash.UnstashAll();
+        Become(Ended);
+    }
+
+    /// <summary>The journal's disk is full: every event after this one would fail too.</summary>
+    void OnJournalFull(TrialJournalFull full) =>
+        EndRun(new DiskFullException(JournalFile, new IOException($"journaling an event of trial {full.TrialId} failed: the disk is full")));
+
+    /// <summary>The journal's file in the run folder (the SQLite journal; a database server reports its own disk).</summary>
+    const string JournalFile = "journal.db";
+
     /// <summary>A trial whose journal cannot be replayed would fail its recovery for ever: end the run, naming it.</summary>
-    void OnJournalUnreadable(TrialJournalUnreadable u) => _completion.Fail(new UserInputException(
+    void OnJournalUnreadable(TrialJournalUnreadable u) => EndRun(new UserInputException(
         $"the journal cannot be replayed: trial {u.TrialId}'s events are unreadable ({u.Problem}); nothing was changed — restore journal.db from a backup, or choose another --out folder"));
 
     void OnWorkerReady(WorkerReady ready)
@@ -194,6 +226,13 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
         _states[e.TrialId] = state;
         var spec = _scheduler.Spec(e.TrialId);
         Notify(o => o.OnTrialEvent(spec, e, state));
+        if (e is AttemptReleased { NoSpaceAt: { } full })
+        {
+            // The worker could not write its checkpoint or weights: every attempt would meet the same full disk. The
+            // attempt is released in the journal (no retry spent), so the same command resumes the trial once there is space.
+            EndRun(new DiskFullException(full.Length > 0 ? full : _plan.CheckpointDir ?? "the checkpoint store", null, state.Node));
+        }
+        if (_ended) return;
 
         var now = DateTimeOffset.UtcNow;
         switch (e)
@@ -223,6 +262,7 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
     {
         foreach (var action in actions)
         {
+            if (_ended) return;
             switch (action)
             {
                 case StartOn start:
@@ -267,18 +307,21 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
 
     void CheckDone()
     {
-        if (_reportAsked || !_scheduler.AllFinished) return;
+        if (_reportAsked || _ended || !_scheduler.AllFinished) return;
         _reportAsked = true;
         Notify(o => o.OnAllFinished(View()));
         _aggregator.Tell(new ReportAggregator.BuildReport());
     }
 
-    /// <summary>An observer that throws (a full disk under the run folder) must not stop scheduling: it is logged.</summary>
+    /// <summary>An observer that throws must not stop scheduling: it is logged. A full disk (under the run folder)
+    /// ends the run instead: every later write would fail too, and what is written so far stays as it is.</summary>
     void Notify(Action<IRunObserver> call)
     {
         foreach (var observer in _observers)
         {
+            if (_ended) return;
             try { call(observer); }
+            catch (Exception e) when (DiskFull.Is(e)) { EndRun(e); }
             catch (Exception e) { _log.Error(e, "Observer {0} failed", observer.GetType().Name); }
         }
     }

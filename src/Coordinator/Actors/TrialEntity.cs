@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Persistence;
 using SamCluster.Coordinator.Lifecycle;
+using SamCluster.Coordinator.Run;
 using SamCluster.Coordinator.Serialization;
 using SamCluster.Messages;
 
@@ -22,6 +23,9 @@ public sealed record TrialEventPublished(ITrialEvent Event, long Version);
 
 /// <summary>Trial entity → grid coordinator: the trial's journal cannot be replayed (a damaged event).</summary>
 public sealed record TrialJournalUnreadable(string TrialId, string Problem);
+
+/// <summary>Trial entity → grid coordinator: an event could not be journaled because the journal's disk is full.</summary>
+public sealed record TrialJournalFull(string TrialId);
 
 /// <summary>
 /// One trial of the grid as a sharded, persistent entity (persistence id "trial-&lt;trial id&gt;"): the single owner of
@@ -57,6 +61,14 @@ public sealed class TrialEntity : ReceivePersistentActor
             ? inner.Message : reason.Message;
         _coordinator.Tell(new TrialJournalUnreadable(_state.TrialId, problem));
         base.OnRecoveryFailure(reason, message);
+    }
+
+    /// <summary>Akka stops the entity (the event is not applied); a full disk would fail every write after it, so the
+    /// coordinator is told and ends the run.</summary>
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        if (JournalErrors.IsDiskFull(cause)) _coordinator.Tell(new TrialJournalFull(_state.TrialId));
+        base.OnPersistFailure(cause, @event, sequenceNr);
     }
 
     void Handle(ITrialMessage command)

@@ -107,6 +107,8 @@ public static class TrialDecider
             ReportEpoch { Checkpoint: { } checkpoint } epoch => [new EpochRecorded(id, n, epoch.Metrics), new CheckpointRecorded(id, n, checkpoint)],
             ReportEpoch epoch => [new EpochRecorded(id, n, epoch.Metrics)],
             ReportCompleted completed => [new TrialCompleted(id, n, completed.Summary, completed.Weights)],
+            // A full disk is not the trial's failure: it is released (no retry spent) and resumes once there is space.
+            ReportFailed { NoSpaceAt: { } path } failed => [new AttemptReleased(id, n, failed.Reason, path)],
             ReportFailed failed => [new AttemptFailed(id, n, failed.Reason)],
             _ => throw new ArgumentException($"unknown report {report.GetType().Name}"),
         };

@@ -1,9 +1,11 @@
 using System.Text;
+using SamCluster.Messages;
 
 namespace SamCluster.Coordinator.Reporting;
 
 /// <summary>Writes a file via a temporary sibling and a rename, so a reader never sees half a file and a crash
-/// leaves the previous version intact.</summary>
+/// leaves the previous version intact. A full disk is thrown as <see cref="DiskFullException"/> naming the file; the
+/// previous version is left as it was.</summary>
 public static class AtomicFile
 {
     public static void WriteAllText(string path, string text) => WriteAllBytes(path, new UTF8Encoding(false).GetBytes(text));
@@ -20,6 +22,10 @@ public static class AtomicFile
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temp, full, overwrite: true);
+        }
+        catch (IOException e) when (DiskFull.Wrap(e, full) is { } diskFull)
+        {
+            throw diskFull;
         }
         finally
         {

@@ -32,7 +32,8 @@ public static class RunReport
     }
 
     /// <summary>Bad epochs.csv content is the user's to fix (thrown before anything is written); a failure to draw
-    /// (e.g. SkiaSharp's native library missing on this machine) only costs the pictures and is stated in the report.</summary>
+    /// (e.g. SkiaSharp's native library missing on this machine) only costs the pictures and is stated in the report; a
+    /// full disk is thrown (nothing written after it would fit either).</summary>
     static IEnumerable<string> WriteCurves(string runDir, IReadOnlyList<TrialRow> trials, Report report)
     {
         var epochsPath = Path.Combine(runDir, RunFiles.EpochsFile);
@@ -56,7 +57,7 @@ public static class RunReport
             AtomicFile.WriteAllBytes(Path.Combine(curvesDir, "test_accuracy.png"), Charts.TestAccuracyBarsPng(report));
             notes.AddRange(Charts.FontNotes());
         }
-        catch (Exception e) when (e is not UserInputException)
+        catch (Exception e) when (e is not UserInputException && !DiskFull.Is(e))
         {
             notes.Add($"pictures not drawn: {e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}");
         }

@@ -86,7 +86,7 @@ public sealed class RunFolder : IDisposable
         {
             Directory.CreateDirectory(root);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException && !DiskFull.Is(e))
         {
             throw new UserInputException($"--out {outDir} cannot be created ({e.Message})");
         }
@@ -137,7 +137,7 @@ public sealed class RunFolder : IDisposable
         {
             Directory.CreateDirectory(Path.Combine(root, "logs"));
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException && !DiskFull.Is(e))
         {
             throw new UserInputException($"--out {outDir} cannot be created ({e.Message})");
         }
@@ -145,19 +145,33 @@ public sealed class RunFolder : IDisposable
         var fingerprint = Grid.GridFingerprint.Of(plan.Trials);
         if (!resumed)
         {
-            File.Copy(gridFile, folder.GridCopy, overwrite: false);
-            WriteManifest(manifestPath, new RunManifest(fingerprint, Path.GetFullPath(gridFile), DateTimeOffset.UtcNow, plan.Trials));
+            // Both or neither: a grid copy without its manifest (the disk filled in between) would make the folder one
+            // that holds "no SamCluster run" and is refused from then on.
+            try
+            {
+                AtomicFile.WriteAllBytes(folder.GridCopy, File.ReadAllBytes(gridFile));
+                WriteManifest(manifestPath, new RunManifest(fingerprint, Path.GetFullPath(gridFile), DateTimeOffset.UtcNow, plan.Trials));
+            }
+            catch
+            {
+                File.Delete(folder.GridCopy);
+                File.Delete(manifestPath);
+                if (!Directory.EnumerateFileSystemEntries(folder.LogsDir).Any()) Directory.Delete(folder.LogsDir);
+                throw;
+            }
         }
         else if (plan.Added.Count > 0 || manifest!.Trials is null)
         {
-            // The run grows (or its manifest predates trial lists): the grid it ran until now is kept beside the new one.
+            // The run grows (or its manifest predates trial lists). The grid it ran until now is kept beside the new
+            // one; the manifest, which says what the run's trials are, is written before the new grid copy, so a disk
+            // that fills in between leaves a folder the next run reads right.
             if (plan.Added.Count > 0)
             {
                 var previous = Enumerable.Range(1, int.MaxValue).Select(n => Path.Combine(root, $"grid.previous-{n}.yaml")).First(p => !File.Exists(p));
-                File.Move(folder.GridCopy, previous);
-                File.Copy(gridFile, folder.GridCopy, overwrite: false);
+                File.Copy(folder.GridCopy, previous);
             }
             WriteManifest(manifestPath, manifest! with { GridFingerprint = fingerprint, Trials = plan.Trials });
+            if (plan.Added.Count > 0) AtomicFile.WriteAllBytes(folder.GridCopy, File.ReadAllBytes(gridFile));
         }
         return folder;
     }

@@ -54,9 +54,18 @@ public sealed partial class RunFolderLock : IDisposable
     }
 
     /// <summary>Records this process as the holder (after the folder has been accepted as this run's).</summary>
-    public void RecordOwner() =>
-        File.WriteAllText(Path.Combine(Root, OwnerFile),
-            $"pid {Environment.ProcessId} on {Environment.MachineName} since {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm:ss}Z\n");
+    public void RecordOwner()
+    {
+        var path = Path.Combine(Root, OwnerFile);
+        try
+        {
+            File.WriteAllText(path, $"pid {Environment.ProcessId} on {Environment.MachineName} since {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm:ss}Z\n");
+        }
+        catch (IOException e) when (DiskFull.Wrap(e, path) is { } full)
+        {
+            throw full;
+        }
+    }
 
     static string Holder(string root)
     {

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
+using SamCluster.Messages;
 
 namespace SamCluster.Training.Checkpoints;
 
@@ -15,14 +16,15 @@ internal static partial class DurableFile
             $".{Path.GetFileName(destination)}.{Environment.ProcessId}-{Guid.NewGuid():N}{TempSuffix}");
 
     /// <summary>Creates the destination's folder, lets <paramref name="write"/> fill a temporary file, syncs it and
-    /// renames it into place. The temporary file never outlives the call.</summary>
+    /// renames it into place. The temporary file never outlives the call. A full disk is thrown as
+    /// <see cref="DiskFullException"/> naming the destination; whatever was there before is left as it was.</summary>
     public static void Write(string destination, Action<FileStream> write)
     {
         var folder = Path.GetDirectoryName(destination)!;
-        Directory.CreateDirectory(folder);
         var temp = TempPathFor(destination);
         try
         {
+            Directory.CreateDirectory(folder);
             using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 20))
             {
                 write(file);
@@ -30,6 +32,10 @@ internal static partial class DurableFile
             }
             File.Move(temp, destination, overwrite: true);
             SyncDirectory(folder);
+        }
+        catch (IOException e) when (DiskFull.Wrap(e, destination) is { } diskFull)
+        {
+            throw diskFull;
         }
         finally
         {

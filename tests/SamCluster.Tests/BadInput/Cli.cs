@@ -20,12 +20,17 @@ public static class Cli
 
     public static CliRun Run(string workDir, params string[] args) => RunWithin(DefaultLimit, workDir, args);
 
-    public static CliRun RunWithin(TimeSpan limit, string workDir, params string[] args)
+    public static CliRun RunWithin(TimeSpan limit, string workDir, params string[] args) => RunWithin(limit, workDir, null, args);
+
+    /// <param name="environment">Variables to set (a null value removes one) for this run only.</param>
+    public static CliRun RunWithin(TimeSpan limit, string workDir, IReadOnlyDictionary<string, string?>? environment, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = workDir,
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+            if (value is null) start.Environment.Remove(name); else start.Environment[name] = value;
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "samcluster.dll"));
         foreach (var arg in args) start.ArgumentList.Add(arg);
         var clock = Stopwatch.StartNew();
@@ -56,6 +61,22 @@ public static class Cli
             Assert.False(output.Contains("   at "), $"stack frames in the output\n{run}");
             Assert.False(output.Contains("Exception:"), $"an exception's text in the output\n{run}");
         }
+        foreach (var mention in mentions)
+            Assert.True(lines[0].Contains(mention, StringComparison.Ordinal), $"the line should mention '{mention}'\n{run}");
+        return lines[0];
+    }
+
+    /// <summary>Asserts the failure contract (not the user's fault): exit code 1, exactly one non-empty stderr line
+    /// "samcluster: ..." containing every one of <paramref name="mentions"/>, and no stack frames anywhere; returns the line.</summary>
+    public static string AssertFailed(CliRun run, ITestOutputHelper? log, params string[] mentions)
+    {
+        log?.WriteLine($"samcluster {string.Join(' ', run.Args)}\n  -> exit {run.ExitCode}, {run.Elapsed.TotalSeconds:F1} s: {run.Stderr.Trim()}");
+        var lines = run.Stderr.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Trim().Length > 0).ToList();
+        Assert.True(run.ExitCode == 1, $"expected exit code 1\n{run}");
+        Assert.True(lines.Count == 1, $"expected exactly one line on stderr, got {lines.Count}\n{run}");
+        Assert.True(lines[0].StartsWith("samcluster: ", StringComparison.Ordinal), $"the line must start with 'samcluster: '\n{run}");
+        foreach (var output in new[] { run.Stderr, run.Stdout })
+            Assert.False(output.Contains("   at "), $"stack frames in the output\n{run}");
         foreach (var mention in mentions)
             Assert.True(lines[0].Contains(mention, StringComparison.Ordinal), $"the line should mention '{mention}'\n{run}");
         return lines[0];

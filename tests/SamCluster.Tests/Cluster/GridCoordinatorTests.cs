@@ -282,6 +282,57 @@ public sealed class GridCoordinatorTests : TestKit, IDisposable
         Assert.Equal(2, File.ReadAllLines(_folder.TrialsCsv).Length - 1);
     }
 
+    [Fact]
+    public async Task A_worker_whose_disk_is_full_ends_the_run_without_failing_the_trial()
+    {
+        var trials = new[] { Trial("sgd", 1), Trial("sam", 1) };
+        var coordinator = StartCoordinator(trials);
+        var worker = CreateTestProbe();
+        worker.Send(coordinator, new WorkerReady("w0", "n1", "cpu"));
+        var a = worker.ExpectMsg<AssignTrial>();
+        var id = a.Trial.Key.Id;
+        Region.Tell(new AcceptAttempt(id, a.Attempt, 1), worker.Ref);
+        Region.Tell(new ReportResume(id, a.Attempt, 2, null, ""), worker.Ref);
+        var path = Path.Combine(_folder.CheckpointsDir, id, "attempt-1-epoch-0001.ckpt");
+        Region.Tell(new ReportFailed(id, a.Attempt, 3, "no space left on device for attempt-1-epoch-0001.ckpt", path), worker.Ref);
+        for (var seq = 1; seq <= 3; seq++) Assert.Equal(seq, worker.ExpectMsg<ReportAck>().Seq);
+
+        var ended = await Assert.ThrowsAsync<DiskFullException>(() => _completion.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal($"no space left on device under {_folder.Root} (writing checkpoints/{id}/attempt-1-epoch-0001.ckpt on n1)", ended.Describe(_folder.Root));
+        // Nothing more is handed out, and the trial is not failed: the next run resumes it.
+        worker.Send(coordinator, new WorkerReady("w0", "n1", "cpu"));
+        worker.ExpectNoMsg(TimeSpan.FromMilliseconds(500));
+        var state = await Region.Ask<TrialState>(new GetTrialState(id), TimeSpan.FromSeconds(5));
+        Assert.Equal((TrialStatus.Queued, 0), (state.Status, state.Failures));
+    }
+
+    [Fact]
+    public async Task An_observer_that_meets_a_full_disk_ends_the_run()
+    {
+        var trials = new[] { Trial("sgd", 1), Trial("sam", 1) };
+        var region = Sys.ActorOf(Props.Create(() => new LocalTrialRegion(() => _coordinator)), "trials");
+        var aggregator = Sys.ActorOf(ReportAggregator.Props(() => "report"), "aggregator");
+        var plan = new GridPlan(trials, Quick with { AckTimeout = TimeSpan.FromSeconds(5), LeaseTimeout = TimeSpan.FromSeconds(30) }, new InGivenOrder());
+        var tables = Path.Combine(_folder.Root, "trials.csv");
+        _coordinator = Sys.ActorOf(GridCoordinator.Props(plan, region, aggregator, _completion, [new FullDiskOnFinish(tables)], TimeSpan.FromSeconds(30)));
+        var worker = CreateTestProbe();
+        worker.Send(_coordinator, new WorkerReady("w0", "n1", "cpu"));
+        RunToCompletion(worker, worker.ExpectMsg<AssignTrial>());
+
+        var ended = await Assert.ThrowsAsync<DiskFullException>(() => _completion.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(tables, ended.Path);
+        worker.Send(_coordinator, new WorkerReady("w0", "n1", "cpu"));
+        worker.ExpectNoMsg(TimeSpan.FromMilliseconds(500));
+    }
+
+    sealed class FullDiskOnFinish(string path) : IRunObserver
+    {
+        public void OnDecision(TrialSpec spec, SchedulerAction decision, TrialState state)
+        {
+            if (decision is Finish) throw new DiskFullException(path, new IOException("No space left on device", 28));
+        }
+    }
+
     public new void Dispose()
     {
         base.Dispose();

@@ -90,6 +90,23 @@ public sealed class TrialWorkerTests() : TestKit(Hocon)
     }
 
     [Fact]
+    public void A_checkpoint_that_does_not_fit_is_reported_with_the_file_not_as_the_trials_failure()
+    {
+        var path = "/runs/x/checkpoints/fashion-mnist/resnet18/sgd/2/attempt-1-epoch-0002.ckpt";
+        var (worker, _, trials) = Start((_, onResume, onEpoch, _) =>
+        {
+            onResume(new ResumeReport(null, 0, ""));
+            throw new DiskFullException(path, new IOException("No space left on device", 28));
+        }, resendMs: 5000);
+        worker.Tell(Assignment("sgd", 2, 1));
+        trials.ExpectMsg<AcceptAttempt>();
+        trials.ExpectMsg<ReportResume>();
+        var stopped = trials.ExpectMsg<ReportFailed>();
+        Assert.Equal(path, stopped.NoSpaceAt);
+        Assert.Contains("no space left on device for attempt-1-epoch-0002.ckpt", stopped.Reason);
+    }
+
+    [Fact]
     public void A_busy_worker_refuses_a_second_assignment_at_once()
     {
         var release = new ManualResetEventSlim();

@@ -189,6 +189,25 @@ public sealed class TrialDeciderTests
     }
 
     [Fact]
+    public void An_attempt_stopped_by_a_full_disk_is_released_not_failed_and_resumes_from_its_checkpoint()
+    {
+        var t = new Trial();
+        t.Begin();
+        t.Send(new ReportEpoch(Id, 1, 3, Epoch(1), Checkpoint(1, 1)));
+        var path = $"/runs/x/checkpoints/{Id}/attempt-1-epoch-0002.ckpt";
+        var stopped = t.Send(new ReportFailed(Id, 1, 4, "no space left on device for attempt-1-epoch-0002.ckpt", path));
+        var released = Assert.IsType<AttemptReleased>(Assert.Single(stopped.Events));
+        Assert.Equal(path, released.NoSpaceAt);
+        Assert.Equal(new ReportAck(Id, 1, 4), stopped.Reply);
+        Assert.Equal((TrialStatus.Queued, 0), (t.State.Status, t.State.Failures)); // no retry spent
+        Assert.Equal([Checkpoint(1, 1)], t.State.ResumeCandidates);
+        // Journaled and read back as it was written.
+        var codec = (byte[] bytes) => (AttemptReleased)ClusterMessageSerializer.Decode(bytes, "e-re");
+        Assert.Equal(released, codec(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(released)));
+        Assert.Null(codec("""{"TrialId":"t","Attempt":1,"Why":"worker lost"}"""u8.ToArray()).NoSpaceAt); // journals of earlier versions
+    }
+
+    [Fact]
     public void A_resumed_attempt_inherits_the_epochs_up_to_its_checkpoint()
     {
         var t = new Trial();

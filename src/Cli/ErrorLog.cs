@@ -1,0 +1,72 @@
+using System.Globalization;
+using System.Text;
+
+namespace SamCluster.Cli;
+
+/// <summary>
+/// Where an internal error's trace goes when no run folder is open: a per-user file,
+/// <c>$XDG_STATE_HOME/samcluster/errors.log</c> (default <c>~/.local/state/samcluster/errors.log</c>), each entry appended
+/// with its time, the process, the command line and the whole trace.
+/// </summary>
+public static class ErrorLog
+{
+    /// <summary>The file, or null when neither XDG_STATE_HOME (absolute) nor a home folder is known.</summary>
+    public static string? FilePath()
+    {
+        var state = Environment.GetEnvironmentVariable("XDG_STATE_HOME");
+        if (string.IsNullOrWhiteSpace(state) || !Path.IsPathRooted(state)) // the XDG spec: relative paths are ignored
+        {
+            var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile, Environment.SpecialFolderOption.DoNotVerify);
+            if (string.IsNullOrEmpty(home)) return null;
+            state = Path.Combine(home, ".local", "state");
+        }
+        return Path.Combine(state, "samcluster", "errors.log");
+    }
+
+    /// <summary>Appends the entry; returns the file, or null when it could not be written.</summary>
+    public static string? Append(Exception error, IReadOnlyList<string> args)
+    {
+        var path = FilePath();
+        if (path is null) return null;
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            var entry = new StringBuilder()
+                .Append("---- ").Append(DateTimeOffset.Now.ToString("yyyy-MM-dd HH:mm:ss zzz", CultureInfo.InvariantCulture))
+                .Append(" pid ").Append(Environment.ProcessId).Append(" on ").Append(Environment.MachineName).Append('\n')
+                .Append("command: samcluster ").AppendJoin(' ', args.Select(Quote)).Append('\n')
+                .Append(error).Append("\n\n")
+                .ToString();
+            File.AppendAllText(path, entry);
+            return path;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
+        {
+            return null;
+        }
+    }
+
+    static string Quote(string arg) =>
+        arg.Length > 0 && arg.All(c => char.IsLetterOrDigit(c) || "-_./:=,@+%".Contains(c)) ? arg : "'" + arg.Replace("'", "'\\''") + "'";
+}
+
+/// <summary>An internal error whose trace is written to <see cref="LogPath"/> (the run folder's logs/run.clef): the
+/// CLI names it in one line and points there.</summary>
+public sealed class TraceLoggedException(Exception error, string logPath) : Exception(error.Message, error)
+{
+    public string LogPath { get; } = logPath;
+
+    /// <summary>"IOException: first line of its message", of the innermost exception that says something.</summary>
+    public static string Summary(Exception e)
+    {
+        while (e is AggregateException { InnerExceptions.Count: 1 } or System.Reflection.TargetInvocationException && e.InnerException is { } inner)
+            e = inner;
+        return $"{e.GetType().Name}: {FirstLine(e.Message)}";
+    }
+
+    public static string FirstLine(string message)
+    {
+        var line = message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? "";
+        return line.Length > 300 ? line[..300] + "…" : line;
+    }
+}
