@@ -333,7 +333,8 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
             .ToList();
         var completed = _finished.Values.Count(f => f.Completed);
         return new RunView(_scheduler.Total, completed, _finished.Count - completed, _scheduler.QueuedTrials.Count, _workers.Count,
-            running, _finished.Values.ToList(), _recovered, EstimateRemaining(running));
+            running, _finished.Values.ToList(), _recovered, EstimateRemaining(running),
+            _plan.Trials.Select(t => new TrialView(t, _states[t.Key.Id])).ToList());
     }
 
     /// <summary>Remaining cost over the cost finished per second so far in this process (running trials count by the

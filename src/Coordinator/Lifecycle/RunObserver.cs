@@ -11,8 +11,12 @@ public sealed record FinishedTrial(TrialSpec Spec, TrialState State, bool Comple
 /// <summary>A trial handed out now, and where it stands.</summary>
 public sealed record RunningTrial(TrialSpec Spec, TrialState State, string? Worker);
 
+/// <summary>A trial of the grid and its state, whatever its status.</summary>
+public sealed record TrialView(TrialSpec Spec, TrialState State);
+
 /// <summary>Where the grid stands: what the progress view shows and observers read.</summary>
 /// <param name="Recovered">Trials already finished when this coordinator started (read back from the journal).</param>
+/// <param name="Trials">Every trial of the grid with its state (attempts and their epochs), in grid order.</param>
 public sealed record RunView(
     int Total,
     int Completed,
@@ -22,7 +26,8 @@ public sealed record RunView(
     IReadOnlyList<RunningTrial> Running,
     IReadOnlyList<FinishedTrial> Finished,
     int Recovered,
-    TimeSpan? Eta);
+    TimeSpan? Eta,
+    IReadOnlyList<TrialView>? Trials = null);
 
 /// <summary>
 /// What the grid coordinator tells the rest of the run, as callbacks (as Ray Tune's loggers are): the journal read back

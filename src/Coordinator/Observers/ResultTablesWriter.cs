@@ -4,8 +4,9 @@ using SamCluster.Coordinator.Run;
 
 namespace SamCluster.Coordinator.Observers;
 
-/// <summary>Keeps trials.csv and epochs.csv equal to the finished trials: written whole (atomically) on start and
-/// whenever a trial finishes, so each trial appears exactly once whatever was retried, resent or resumed.</summary>
+/// <summary>Keeps trials.csv equal to the finished trials: written whole (atomically) on start and whenever a trial
+/// finishes, so each trial appears exactly once whatever was retried, resent or resumed. (epochs.csv grows per epoch:
+/// <see cref="EpochsTableWriter"/>.)</summary>
 public sealed class ResultTablesWriter(RunFolder folder) : IRunObserver
 {
     readonly Dictionary<string, FinishedTrial> _finished = new();
@@ -26,6 +27,5 @@ public sealed class ResultTablesWriter(RunFolder folder) : IRunObserver
     void Write()
     {
         AtomicFile.WriteAllText(folder.TrialsCsv, ResultTables.TrialsCsv(_finished.Values));
-        AtomicFile.WriteAllText(folder.EpochsCsv, ResultTables.EpochsCsv(_finished.Values));
     }
 }

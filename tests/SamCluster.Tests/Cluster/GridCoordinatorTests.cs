@@ -31,7 +31,7 @@ public sealed class GridCoordinatorTests : TestKit, IDisposable
         var aggregator = Sys.ActorSelection("/user/aggregator").ResolveOne(TimeSpan.FromMilliseconds(200)).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : null).Result
                          ?? Sys.ActorOf(ReportAggregator.Props(() => $"report of {File.ReadAllLines(_folder.TrialsCsv).Length - 1} trials"), "aggregator");
         var plan = new GridPlan(trials, options ?? Quick with { AckTimeout = TimeSpan.FromSeconds(5), LeaseTimeout = TimeSpan.FromSeconds(30) }, new InGivenOrder());
-        IRunObserver[] observers = [new TrialLogWriter(_log), new ResultTablesWriter(_folder)];
+        IRunObserver[] observers = [new TrialLogWriter(_log), new ResultTablesWriter(_folder), new EpochsTableWriter(_folder)];
         _coordinator = Sys.ActorOf(GridCoordinator.Props(plan, region, aggregator, _completion, observers, TimeSpan.FromSeconds(30)), name);
         return _coordinator;
     }

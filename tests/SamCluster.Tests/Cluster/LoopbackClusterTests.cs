@@ -26,8 +26,19 @@ public sealed class LoopbackClusterTests(ITestOutputHelper output) : IDisposable
         using var node1 = ProcessTests.Start(output, "node", "--coordinator", $"127.0.0.1:{port}", "--devices", "cpu", "--threads", "1", "--name", "node-a");
         using var node2 = ProcessTests.Start(output, "node", "--coordinator", $"127.0.0.1:{port}", "--devices", "cpu", "--threads", "1", "--name", "node-b");
 
+        // epochs.csv grows per epoch: it has rows while trials.csv has none (no trial finished yet).
+        var epochsCsv = Path.Combine(outDir, "epochs.csv");
+        var trialsCsv = Path.Combine(outDir, "trials.csv");
+        static int Rows(string path) { try { return File.Exists(path) ? File.ReadAllLines(path).Length - 1 : 0; } catch (IOException) { return 0; } }
+        var seenBeforeAnyFinished = false;
+        ProcessTests.WaitFor(() =>
+        {
+            if (Rows(trialsCsv) > 0) return true;                 // too late: a trial finished first
+            return seenBeforeAnyFinished = Rows(epochsCsv) > 0;   // read after trials.csv had no row
+        }, TimeSpan.FromMinutes(3));
         Assert.True(coordinator.WaitForExit(TimeSpan.FromMinutes(4)), "coordinator did not finish the grid in 4 minutes");
         Assert.Equal(0, coordinator.ExitCode);
+        Assert.True(seenBeforeAnyFinished, "epochs.csv had no row before the first trial finished");
         // Nodes stop cleanly on SIGTERM (what systemd and `local` send).
         foreach (var node in new[] { node1, node2 })
         {
