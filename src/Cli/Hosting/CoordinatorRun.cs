@@ -90,7 +90,7 @@ public static class CoordinatorRun
         var plan = new GridPlan(trials, SchedulerOptions.Default with { MaxRetries = request.Retries }, LongestFirstOrder.Instance,
             checkpointEvery, checkpointDir);
         var store = new CheckpointStoreAccess(new CheckpointStore(checkpointDir));
-        IRunObserver[] observers = [new TrialLogWriter(log), new ResultTablesWriter(folder), new EpochsTableWriter(folder), new WeightsCollector(folder, store, log), new ProgressView(log)];
+        IRunObserver[] observers = [new TrialLogWriter(log), new ResultTablesWriter(folder), new EpochsTableWriter(folder), new TensorBoardWriter(folder), new WeightsCollector(folder, store, log), new ProgressView(log)];
         var settings = new CoordinatorSettings(plan, folder, request.Host, port, request.PublicHost, TimeSpan.FromSeconds(5),
             () => MarkdownReport.Write(RunReport.WriteAll(folder.Root, new ReportOptions())), observers, request.RemotingTlsHocon);
         var host = CoordinatorHost.Build(settings, log, completion);

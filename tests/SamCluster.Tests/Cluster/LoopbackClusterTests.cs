@@ -55,6 +55,11 @@ public sealed class LoopbackClusterTests(ITestOutputHelper output) : IDisposable
         foreach (var file in new[] { "grid.yaml", "report.md", "report.json", "report.csv", "journal.db", "curves/test_accuracy.png",
                      "curves/fashion-mnist_resnet18.png", "logs/run.clef", "logs/fashion-mnist/resnet18/sam/2.log" })
             Assert.True(File.Exists(Path.Combine(outDir, file)), $"missing {file}");
+        foreach (var row in rows)   // one TensorBoard event file per trial
+        {
+            var id = string.Join('/', row.Split(',').Take(4));
+            Assert.Single(Directory.GetFiles(Path.Combine(outDir, "tensorboard", id), "events.out.tfevents.*"));
+        }
         var log = File.ReadAllText(Path.Combine(outDir, "logs/fashion-mnist/resnet18/sam/2.log"));
         Assert.Contains("epoch 2/2", log);
         Assert.Contains("trial finished: completed", log);
