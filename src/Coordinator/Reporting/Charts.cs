@@ -2,49 +2,101 @@ using ScottPlot;
 
 namespace SamCluster.Coordinator.Reporting;
 
-/// <summary>The report's pictures (ScottPlot 5): learning curves like the study's Figures 9/10 and a bar chart of test
-/// accuracy per (dataset, model, optimizer).</summary>
+/// <summary>The report's pictures (ScottPlot 5): learning curves like the study's Figures 9/10 (with loss and learning
+/// rate) and a dot plot of test accuracy with 95 % confidence intervals per (dataset, model, optimizer).</summary>
 public static class Charts
 {
     const int Width = 1200, Height = 500;
 
-    /// <summary>Left: train accuracy per epoch, right: test accuracy; per optimizer the mean over repeats and a ±1 std band.</summary>
-    public static byte[] LearningCurvePng(string dataset, string model, IReadOnlyList<LearningCurve> curves, IReadOnlyList<string> optimizers)
+    /// <summary>"Fashion-MNIST · ResNet-18" (the vocabulary's titles; a name it does not know is shown as given).</summary>
+    public static string Title(string dataset, string model) =>
+        $"{Messages.Vocabulary.FindDataset(dataset)?.Title ?? dataset} · {Messages.Vocabulary.FindModel(model)?.Title ?? model}";
+
+    /// <summary>Four panels: train and test accuracy (per optimizer the mean over repeats, a ±1 std band with its edges
+    /// drawn, so overlapping bands stay apart), loss (train dashed, test solid) and the learning rate (log scale).</summary>
+    /// <param name="cell">The recipe values of this comparison, shown under the title; null when nothing varies.</param>
+    public static byte[] LearningCurvePng(string dataset, string model, string? cell, IReadOnlyList<LearningCurve> curves,
+        IReadOnlyList<string> optimizers)
     {
         EnsureFont();
         var multiplot = new Multiplot();
-        multiplot.AddPlots(2);
-        multiplot.Layout = new ScottPlot.MultiplotLayouts.Columns();
-        var panels = new[] { (Plot: multiplot.GetPlot(0), Train: true), (Plot: multiplot.GetPlot(1), Train: false) };
-        foreach (var (plot, train) in panels)
+        multiplot.AddPlots(4);
+        multiplot.Layout = new ScottPlot.MultiplotLayouts.Grid(2, 2);
+        var title = Title(dataset, model) + (cell is null ? "" : $" [{cell}]");
+        var ordered = curves.OrderBy(c => OrderOf(c.Optimizer, optimizers)).ToList();
+        foreach (var (plot, train) in new[] { (multiplot.GetPlot(0), true), (multiplot.GetPlot(1), false) })
         {
-            foreach (var curve in curves.OrderBy(c => OrderOf(c.Optimizer, optimizers)))
+            foreach (var curve in ordered)
             {
                 var color = ColorOf(curve.Optimizer, optimizers);
-                var xs = curve.Points.Select(p => (double)p.Epoch).ToArray();
+                var xs = Epochs(curve);
                 var mean = curve.Points.Select(p => train ? p.TrainMean : p.TestMean).ToArray();
                 var sd = curve.Points.Select(p => (train ? p.TrainSd : p.TestSd) ?? 0).ToArray();
-                var band = plot.Add.FillY(xs, mean.Zip(sd, (m, s) => m - s).ToArray(), mean.Zip(sd, (m, s) => m + s).ToArray());
-                band.FillColor = color.WithAlpha(0.2);
+                var low = mean.Zip(sd, (m, s) => m - s).ToArray();
+                var high = mean.Zip(sd, (m, s) => m + s).ToArray();
+                var band = plot.Add.FillY(xs, low, high);
+                band.FillColor = color.WithAlpha(0.15);
                 band.LineColor = Colors.Transparent;
-                var line = plot.Add.Scatter(xs, mean);
-                line.Color = color;
-                line.LineWidth = 2;
-                line.MarkerSize = 4;
-                line.LegendText = $"{curve.Optimizer.ToUpperInvariant()} (n = {curve.Repeats})";
+                foreach (var edge in new[] { low, high })
+                {
+                    var line = plot.Add.Scatter(xs, edge);
+                    line.Color = color.WithAlpha(0.6);
+                    line.LineWidth = 1;
+                    line.MarkerSize = 0;
+                    line.LinePattern = LinePattern.Dotted;
+                }
+                Line(plot, xs, mean, color, $"{curve.Optimizer.ToUpperInvariant()} (n = {curve.Repeats})", LinePattern.Solid);
             }
-            plot.Title($"{dataset} / {model}: {(train ? "train" : "test")} accuracy, mean ± std over repeats");
-            plot.XLabel("epoch");
-            plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true }; // epochs are whole
-            plot.YLabel("accuracy (%)");
-            plot.ShowLegend(Alignment.LowerRight);
-            Style(plot);
+            Finish(plot, $"{title}: {(train ? "train" : "test")} accuracy, mean ± std", "accuracy (%)");
         }
-        return multiplot.Render(Width, Height).GetImageBytes(ImageFormat.Png);
+
+        var loss = multiplot.GetPlot(2);
+        foreach (var curve in ordered.Where(c => c.Points.All(p => p.TrainLoss is not null && p.TestLoss is not null)))
+        {
+            var color = ColorOf(curve.Optimizer, optimizers);
+            Line(loss, Epochs(curve), curve.Points.Select(p => p.TrainLoss!.Value).ToArray(), color, $"{curve.Optimizer.ToUpperInvariant()} train", LinePattern.Dashed);
+            Line(loss, Epochs(curve), curve.Points.Select(p => p.TestLoss!.Value).ToArray(), color, $"{curve.Optimizer.ToUpperInvariant()} test", LinePattern.Solid);
+        }
+        Finish(loss, $"{title}: cross-entropy loss, mean", "loss");
+
+        var lr = multiplot.GetPlot(3);
+        foreach (var curve in ordered.Where(c => c.Points.All(p => p.LearningRate is > 0)))
+            Line(lr, Epochs(curve), curve.Points.Select(p => Math.Log10(p.LearningRate!.Value)).ToArray(),
+                ColorOf(curve.Optimizer, optimizers), curve.Optimizer.ToUpperInvariant(), LinePattern.Solid);
+        lr.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
+        {
+            IntegerTicksOnly = true,
+            LabelFormatter = y => Math.Pow(10, y).ToString("0.#e+0", System.Globalization.CultureInfo.InvariantCulture),
+        };
+        Finish(lr, $"{title}: learning rate, mean (log scale)", "learning rate");
+        return multiplot.Render(Width, 2 * Height).GetImageBytes(ImageFormat.Png);
     }
 
-    /// <summary>Bars: mean test accuracy per model and optimizer, error bars ±1 std, one panel per dataset. Each panel's
-    /// y axis starts just below its lowest bar (said in its title) so differences of a fraction of a point stay visible.</summary>
+    static double[] Epochs(LearningCurve curve) => curve.Points.Select(p => (double)p.Epoch).ToArray();
+
+    static void Line(Plot plot, double[] xs, double[] ys, Color color, string legend, LinePattern pattern)
+    {
+        var line = plot.Add.Scatter(xs, ys);
+        line.Color = color;
+        line.LineWidth = 2;
+        line.MarkerSize = 4;
+        line.LinePattern = pattern;
+        line.LegendText = legend;
+    }
+
+    static void Finish(Plot plot, string title, string yLabel)
+    {
+        plot.Title(title);
+        plot.XLabel("epoch");
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true }; // epochs are whole
+        plot.YLabel(yLabel);
+        plot.ShowLegend(Alignment.UpperRight);
+        Style(plot);
+    }
+
+    /// <summary>A dot per (model, optimizer) at the mean test accuracy with its 95 % confidence interval (t, n − 1 df),
+    /// one panel per dataset. Dots carry no area, so an axis that does not start at zero does not exaggerate a gap the
+    /// way bars would; the intervals show how far apart the arms really are.</summary>
     public static byte[] TestAccuracyBarsPng(Report report)
     {
         EnsureFont();
@@ -58,28 +110,28 @@ public static class Charts
             var plot = multiplot.GetPlot(di);
             var groups = report.Groups.Where(g => g.Dataset == datasets[di]).ToList();
             var ticks = new List<Tick>();
-            double low = double.MaxValue, high = double.MinValue;
             for (var gi = 0; gi < groups.Count; gi++)
             {
-                ticks.Add(new Tick(gi * (perGroup + 1) + (perGroup - 1) / 2.0, groups[gi].Model));
+                var label = Messages.Vocabulary.FindModel(groups[gi].Model)?.Title ?? groups[gi].Model;
+                ticks.Add(new Tick(gi * (perGroup + 1) + (perGroup - 1) / 2.0, groups[gi].Cell is null ? label : $"{label}\n{groups[gi].Cell}"));
                 for (var oi = 0; oi < perGroup; oi++)
                 {
                     if (groups[gi].Arm(report.Optimizers[oi])?.Test is not { } test) continue;
-                    var sd = test.N > 1 ? test.Sd : 0;
-                    plot.Add.Bar(new Bar
-                    {
-                        Position = gi * (perGroup + 1) + oi,
-                        Value = test.Mean,
-                        Error = sd,
-                        FillColor = ColorOf(report.Optimizers[oi], report.Optimizers),
-                    });
-                    low = Math.Min(low, test.Mean - sd);
-                    high = Math.Max(high, test.Mean + sd);
+                    var x = gi * (perGroup + 1) + oi;
+                    var color = ColorOf(report.Optimizers[oi], report.Optimizers);
+                    var half = test.N > 1 ? MathNet.Numerics.Distributions.StudentT.InvCDF(0, 1, test.N - 1, 0.975) * test.Sd / Math.Sqrt(test.N) : 0;
+                    var interval = plot.Add.ErrorBar(new double[] { x }, new double[] { test.Mean }, new double[] { half });
+                    interval.Color = color;
+                    interval.LineWidth = 2;
+                    var dot = plot.Add.Scatter(new double[] { x }, new double[] { test.Mean });
+                    dot.Color = color;
+                    dot.MarkerSize = 10;
+                    dot.LineWidth = 0;
                 }
             }
             plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks.ToArray());
             plot.Axes.Bottom.MajorTickStyle.Length = 0;
-            plot.YLabel("test accuracy (%), mean ± std");
+            plot.YLabel("test accuracy (%), mean and 95% CI");
             plot.Legend.ManualItems.AddRange(report.Optimizers.Select(o => new LegendItem
             {
                 LabelText = o.ToUpperInvariant(),
@@ -87,15 +139,8 @@ public static class Charts
             }));
             plot.ShowLegend(Edge.Bottom);
             Style(plot);
-            var title = $"{datasets[di]}: test accuracy";
-            if (low <= high)
-            {
-                var pad = Math.Max(0.2, (high - low) * 0.25);
-                var bottom = Math.Max(0, low - pad);
-                plot.Axes.SetLimitsY(bottom, high + pad);
-                if (bottom > 0) title += $" (axis from {bottom.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture)})";
-            }
-            plot.Title(title);
+            plot.Title($"{Messages.Vocabulary.FindDataset(datasets[di])?.Title ?? datasets[di]}: test accuracy");
+            plot.Axes.Margins(bottom: 0.1, top: 0.1);
         }
         return multiplot.Render(Math.Max(600, 560 * datasets.Count), Height).GetImageBytes(ImageFormat.Png);
     }

@@ -2,8 +2,10 @@ using MathNet.Numerics.Statistics;
 
 namespace SamCluster.Coordinator.Reporting;
 
-/// <summary>Mean and sample std over repeats at one epoch (Sd is null with a single repeat).</summary>
-public sealed record CurvePoint(int Epoch, int N, double TrainMean, double? TrainSd, double TestMean, double? TestSd);
+/// <summary>Mean and sample std over repeats at one epoch (Sd is null with a single repeat); losses and learning rate
+/// as means, null where the epochs table has no such column.</summary>
+public sealed record CurvePoint(int Epoch, int N, double TrainMean, double? TrainSd, double TestMean, double? TestSd,
+    double? TrainLoss = null, double? TestLoss = null, double? LearningRate = null);
 
 /// <summary>One optimizer's learning curve in one (dataset, model, recipe cell), averaged over its completed repeats.</summary>
 public sealed record LearningCurve(string Dataset, string Model, string Optimizer, int Repeats, IReadOnlyList<CurvePoint> Points,
@@ -26,8 +28,10 @@ public sealed record LearningCurve(string Dataset, string Model, string Optimize
             {
                 var train = g.Select(e => e.TrainAcc).ToList();
                 var test = g.Select(e => e.TestAcc).ToList();
+                static double? MeanOf(IEnumerable<double?> values) => values.All(v => v is not null) ? values.Select(v => v!.Value).Mean() : null;
                 return new CurvePoint(g.Key, train.Count, train.Mean(), train.Count > 1 ? train.StandardDeviation() : null,
-                    test.Mean(), test.Count > 1 ? test.StandardDeviation() : null);
+                    test.Mean(), test.Count > 1 ? test.StandardDeviation() : null,
+                    MeanOf(g.Select(e => e.TrainLoss)), MeanOf(g.Select(e => e.TestLoss)), MeanOf(g.Select(e => e.LearningRate)));
             }).ToList(), arm.Key.Cell)).ToList();
     }
 }

@@ -32,7 +32,8 @@ public sealed record EpochRow(
     double? TrainLoss,
     double? TestLoss,
     int Line,
-    string? Cell = null);
+    string? Cell = null,
+    double? LearningRate = null);
 
 /// <summary>Reads the coordinator's trials.csv and epochs.csv.</summary>
 public static class RunFiles
@@ -89,6 +90,6 @@ public static class RunFiles
             row.NonEmpty("dataset"), row.NonEmpty("model"), row.NonEmpty("optimizer").ToLowerInvariant(), row.Integer("repeat", min: 0),
             row.Integer("epoch", min: 1), row.Number("train_acc", 0, 100), row.Number("test_acc", 0, 100),
             row.OptionalNumber("train_loss", 0, double.PositiveInfinity), row.OptionalNumber("test_loss", 0, double.PositiveInfinity), row.Line,
-            Cell(row))).ToList();
+            Cell(row), row.OptionalNumber("lr", 0, double.PositiveInfinity))).ToList();
     }
 }

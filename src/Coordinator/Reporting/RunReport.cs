@@ -52,7 +52,7 @@ public static class RunReport
                 if (mine.Count == 0) { notes.Add($"{group.Label}: no epochs in {RunFiles.EpochsFile}, no learning-curve plot"); continue; }
                 var cell = group.Cell is null ? "" : "_" + Safe(group.Cell);
                 AtomicFile.WriteAllBytes(Path.Combine(curvesDir, $"{Safe(group.Dataset)}_{Safe(group.Model)}{cell}.png"),
-                    Charts.LearningCurvePng(group.Dataset, group.Cell is null ? group.Model : $"{group.Model} [{group.Cell}]", mine, report.Optimizers));
+                    Charts.LearningCurvePng(group.Dataset, group.Model, group.Cell, mine, report.Optimizers));
             }
             AtomicFile.WriteAllBytes(Path.Combine(curvesDir, "test_accuracy.png"), Charts.TestAccuracyBarsPng(report));
             notes.AddRange(Charts.FontNotes());

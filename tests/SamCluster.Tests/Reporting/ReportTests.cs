@@ -173,6 +173,14 @@ public class ReportTests
                 Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(Path.Combine(dir, png)).Take(4).ToArray());
             Assert.Empty(Directory.EnumerateFiles(dir, "*.tmp", SearchOption.AllDirectories));
             Assert.Contains("disk full, node 2", File.ReadAllText(Path.Combine(dir, "report.md")));
+            // Four panels (accuracy ×2, loss, learning rate): 1200 × 1000 pixels; and nothing said about pictures not drawn.
+            var header = File.ReadAllBytes(Path.Combine(dir, "curves/d_m.png")).AsSpan(16, 8);
+            Assert.Equal((1200, 1000), (System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(header),
+                System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(header[4..])));
+            Assert.DoesNotContain(report.Notes, n => n.Contains("pictures not drawn"));
+            var curve = LearningCurve.From(RunFiles.ReadEpochs(Path.Combine(dir, "epochs.csv")), RunFiles.ReadTrials(Path.Combine(dir, "trials.csv")))
+                .Single(c => c.Optimizer == "sgd");
+            Assert.Equal((1.0, 1.0, 0.001), (curve.Points[0].TrainLoss, curve.Points[0].TestLoss, curve.Points[0].LearningRate));
         }
         finally
         {
@@ -236,4 +244,11 @@ public class ReportTests
         Assert.Equal(JsonValueKind.Null, json.RootElement[0].GetProperty("cell").ValueKind);
         Assert.Empty(json.RootElement[0].GetProperty("comparisons")[0].GetProperty("recipe").EnumerateObject());
     }
+
+    [Theory]
+    [InlineData("fashion-mnist", "resnet18", "Fashion-MNIST · ResNet-18")]
+    [InlineData("stanford-dogs", "resnet34", "Stanford Dogs · ResNet-34")]
+    [InlineData("d", "m", "d · m")]
+    public void Chart_titles_use_the_vocabulary(string dataset, string model, string title) =>
+        Assert.Equal(title, Charts.Title(dataset, model));
 }
