@@ -26,21 +26,21 @@ public static class ValidateCommand
         };
         command.SetAction(parse => Program.Run(() =>
         {
-            var result = Validate(parse.GetValue(grid)!, parse.GetValue(checkData), parse.GetValue(trials), Console.Out, Console.Error);
-            return parse.GetValue(against) is { } runDir ? Against(parse.GetValue(grid)!, runDir, Console.Out) : result;
+            var config = Check(parse.GetValue(grid)!, parse.GetValue(checkData), parse.GetValue(trials), Console.Out, Console.Error);
+            return parse.GetValue(against) is { } runDir ? Against(config, runDir, Console.Out) : Program.Ok;
         }));
         return command;
     }
 
     /// <summary>What the grid would do to an existing run: the trials it keeps and adds, or the refusal `local` and
     /// `coordinator` would give (as a UserInputException).</summary>
-    public static int Against(string gridPath, string runDir, TextWriter output)
+    public static int Against(GridConfig grid, string runDir, TextWriter output)
     {
         var folder = RunFolder.Open(runDir);
         RunPlan plan;
         try
         {
-            plan = RunGrowth.Plan(RunFolder.TrialsOf(folder.Root), GridExpander.Expand(GridConfigLoader.Load(gridPath)));
+            plan = RunGrowth.Plan(RunFolder.TrialsOf(folder.Root), GridExpander.Expand(grid));
         }
         catch (UserInputException e)
         {
@@ -60,6 +60,13 @@ public static class ValidateCommand
     /// problems, writes all but the last to <paramref name="errors"/> and throws UserInputException with the last.</summary>
     public static int Validate(string path, bool checkData, bool listTrials, TextWriter output, TextWriter errors)
     {
+        Check(path, checkData, listTrials, output, errors);
+        return Program.Ok;
+    }
+
+    /// <summary>As <see cref="Validate"/>, returning the grid it read.</summary>
+    static GridConfig Check(string path, bool checkData, bool listTrials, TextWriter output, TextWriter errors)
+    {
         var check = GridConfigLoader.Check(path);
         if (!check.Ok)
         {
@@ -77,6 +84,6 @@ public static class ValidateCommand
         output.WriteLine(ConsoleText.Escape($"{path}: ok — {GridSummary.Describe(config)}"));
         if (listTrials)
             foreach (var line in GridSummary.TrialLines(config)) output.WriteLine(ConsoleText.Escape(line));
-        return Program.Ok;
+        return config;
     }
 }

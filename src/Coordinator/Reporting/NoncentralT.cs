@@ -32,8 +32,7 @@ public static class NoncentralT
     /// <summary>P(T ≤ t) for T ~ noncentral t(df, nc); df &gt; 0 and finite, |nc| ≤ <see cref="MaxNoncentrality"/>.</summary>
     public static double Cdf(double t, double df, double nc)
     {
-        if (!(df > 0) || double.IsInfinity(df)) throw new ArgumentOutOfRangeException(nameof(df), df, "df must be positive and finite");
-        if (!(Math.Abs(nc) <= MaxNoncentrality)) throw new ArgumentOutOfRangeException(nameof(nc), nc, $"|nc| must be at most {MaxNoncentrality}");
+        CheckArguments(df, nc);
         if (double.IsNaN(t)) return double.NaN;
         if (double.IsPositiveInfinity(t)) return 1.0;
         if (double.IsNegativeInfinity(t)) return 0.0;
@@ -45,8 +44,7 @@ public static class NoncentralT
     /// <summary>P(T &gt; t), the upper tail: what a one-sided test's power is.</summary>
     public static double Sf(double t, double df, double nc)
     {
-        if (!(df > 0) || double.IsInfinity(df)) throw new ArgumentOutOfRangeException(nameof(df), df, "df must be positive and finite");
-        if (!(Math.Abs(nc) <= MaxNoncentrality)) throw new ArgumentOutOfRangeException(nameof(nc), nc, $"|nc| must be at most {MaxNoncentrality}");
+        CheckArguments(df, nc);
         if (double.IsNaN(t)) return double.NaN;
         if (double.IsPositiveInfinity(t)) return 0.0;
         if (double.IsNegativeInfinity(t)) return 1.0;
@@ -54,6 +52,12 @@ public static class NoncentralT
         // For t < 0, P(T > t) = P(−T < −t) and −T ~ noncentral t(df, −nc): the series then gives it directly.
         if (t < 0) return Clamp(UpperHalf(-t, df, -nc));
         return Clamp(1.0 - UpperHalf(t, df, nc));
+    }
+
+    static void CheckArguments(double df, double nc)
+    {
+        if (!(df > 0) || double.IsInfinity(df)) throw new ArgumentOutOfRangeException(nameof(df), df, "df must be positive and finite");
+        if (!(Math.Abs(nc) <= MaxNoncentrality)) throw new ArgumentOutOfRangeException(nameof(nc), nc, $"|nc| must be at most {MaxNoncentrality}");
     }
 
     /// <summary>The series above for t ≥ 0 (any sign of nc).</summary>

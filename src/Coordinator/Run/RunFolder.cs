@@ -58,9 +58,10 @@ public sealed class RunFolder : IDisposable
 
     /// <summary>The trials a run folder was made for, as its manifest lists them (a folder of an older version has only
     /// its grid copy: expanded as it was then).</summary>
-    public static IReadOnlyList<TrialSpec> TrialsOf(string root) =>
-        ReadManifest(Path.Combine(root, "run.json")).Trials
-        ?? Grid.GridExpander.Expand(Grid.GridConfigLoader.Load(Path.Combine(root, "grid.yaml")));
+    public static IReadOnlyList<TrialSpec> TrialsOf(string root) => TrialsOf(root, ReadManifest(Path.Combine(root, "run.json")));
+
+    static IReadOnlyList<TrialSpec> TrialsOf(string root, RunManifest manifest) =>
+        manifest.Trials ?? Grid.GridExpander.Expand(Grid.GridConfigLoader.Load(Path.Combine(root, "grid.yaml")));
 
     public string WeightsDir => Path.Combine(Root, "weights");
 
@@ -118,7 +119,7 @@ public sealed class RunFolder : IDisposable
             manifest = ReadManifest(manifestPath);
             try
             {
-                plan = RunGrowth.Plan(TrialsOf(root), requested);
+                plan = RunGrowth.Plan(TrialsOf(root, manifest), requested);
             }
             catch (UserInputException e)
             {

@@ -26,7 +26,7 @@ public sealed class HostileInputCatalogueTests(ITestOutputHelper log) : BadInput
             return test.WriteFile("variant.yaml", text.Replace(from, to));
         }
 
-        public string File_(string name, string text) => test.WriteFile(name, text);
+        public string Write(string name, string text) => test.WriteFile(name, text);
         public string Fifo() => test.MakeFifo("pipe.yaml");
         public string Folder() => Directory.CreateDirectory(Path.Combine(test.Work, "a-folder.yaml")).FullName;
         public string Csv(string row) => test.WriteFile("results.csv", $"dataset,model,optimizer,repeat,status,train_acc,test_acc,seconds\n{row}\n");
@@ -98,24 +98,24 @@ public sealed class HostileInputCatalogueTests(ITestOutputHelper log) : BadInput
         ["node --port 70000"] = new(_ => Node("--port", "70000"), "--port must be at most 65535"),
         ["node --slots 100"] = new(_ => Node("--slots", "100"), "--slots must be at most 16"),
         // grid files: contents
-        ["grid nested 30000 deep"] = new(s => LocalOn(s.File_("deep.yaml", "datasets: " + new string('[', 30_000))), "nested more than 32 levels"),
+        ["grid nested 30000 deep"] = new(s => LocalOn(s.Write("deep.yaml", "datasets: " + new string('[', 30_000))), "nested more than 32 levels"),
         ["grid lr 1e308"] = new(s => LocalOn(s.Variant("lr: 0.001", "lr: 1e308")), "'recipe.lr' must be at most 10, not 1e308"),
         ["grid lr .inf"] = new(s => LocalOn(s.Variant("lr: 0.001", "lr: .inf")), "'recipe.lr' must be a number, not '.inf'"),
         ["grid momentum 5"] = new(s => LocalOn(s.Variant("lr: 0.001", "lr: 0.001\n  momentum: 5")), "'recipe.momentum' must be below 1, not 5"),
         ["grid epochs 1e9"] = new(s => LocalOn(s.Variant("epochs: 2", "epochs: 1000000000")), "'recipe.epochs' must be at most 10000"),
         ["grid one class"] = new(s => LocalOn(s.Variant("    path:", "    classes: [3]\n    path:")), "needs at least 2 classes"),
         ["grid train_limit below classes"] = new(s => LocalOn(s.Variant("    path:", "    train_limit: 3\n    path:")), "at least the number of classes (5), not 3"),
-        ["grid dogs image_size 4"] = new(s => LocalOn(s.File_("dogs.yaml", "datasets: [stanford-dogs]\nmodels: [resnet18]\noptimizers: [sgd]\nrepeats: 1\ndata:\n  stanford-dogs: {path: /data/Images, image_size: 4}\n")),
+        ["grid dogs image_size 4"] = new(s => LocalOn(s.Write("dogs.yaml", "datasets: [stanford-dogs]\nmodels: [resnet18]\noptimizers: [sgd]\nrepeats: 1\ndata:\n  stanford-dogs: {path: /data/Images, image_size: 4}\n")),
             "'data.stanford-dogs.image_size' must be at least 8, not 4"),
-        ["grid dogs image_size 2048"] = new(s => LocalOn(s.File_("dogs.yaml", "datasets: [stanford-dogs]\nmodels: [resnet18]\noptimizers: [sgd]\nrepeats: 1\ndata:\n  stanford-dogs: {path: /data/Images, image_size: 2048}\n")),
+        ["grid dogs image_size 2048"] = new(s => LocalOn(s.Write("dogs.yaml", "datasets: [stanford-dogs]\nmodels: [resnet18]\noptimizers: [sgd]\nrepeats: 1\ndata:\n  stanford-dogs: {path: /data/Images, image_size: 2048}\n")),
             "image_size 2048 makes the train split", "over 2 GiB"),
         ["grid model name with escapes"] = new(s => LocalOn(s.Variant("models: [resnet18]", "models: [\"resnet\\e]0;pwned\\a\\nforged\"]")), "unknown model 'resnet\\e]0;pwned\\x07\\nforged'"),
         ["grid key with a bell"] = new(s => LocalOn(s.Variant("repeats: 2", "repeats: 2\n\"seed\\a\": 1")), "unknown key 'seed\\x07'"),
         ["grid a folder"] = new(s => LocalOn(s.Folder()), "is a folder, not a grid file"),
         ["grid a pipe"] = new(s => LocalOn(s.Fifo()), "not a regular file"),
         ["grid /dev/zero"] = new(_ => ["local", "/dev/zero", "--out", "run", "--nodes", "1"], "/dev/zero"),
-        ["grid binary"] = new(s => LocalOn(s.File_("binary.yaml", "datasets: [fashion-mnist]\0\0\0")), "is a binary file"),
-        ["grid two documents"] = new(s => LocalOn(s.File_("two.yaml", File.ReadAllText(s.Grid) + "---\nrepeats: 1\n")), "holds one YAML document"),
+        ["grid binary"] = new(s => LocalOn(s.Write("binary.yaml", "datasets: [fashion-mnist]\0\0\0")), "is a binary file"),
+        ["grid two documents"] = new(s => LocalOn(s.Write("two.yaml", File.ReadAllText(s.Grid) + "---\nrepeats: 1\n")), "holds one YAML document"),
         ["grid of a different run"] = new(s => LocalOn(s.Variant("lr: 0.001", "lr: 0.002")), "a run of a different grid", "changes 'lr'", "from 0.001 to 0.002"),
         ["grid dropping a trial of the run"] = new(s => LocalOn(s.Variant("repeats: 2", "repeats: 1")), "no longer has trial fashion-mnist/resnet18/sgd/2"),
         ["validate escape in dataset"] = new(s => ["validate", s.Variant("datasets: [fashion-mnist]", "datasets: [\"fashion\\e[2J\"]")], "unknown dataset 'fashion\\e[2J'"),
