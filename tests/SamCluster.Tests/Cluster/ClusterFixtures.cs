@@ -7,6 +7,10 @@ static class ClusterFixtures
 {
     public const string Hocon = """
         akka.loglevel = WARNING
+        # How long an ExpectMsg waits when a test gives no time. TestKit's 3 s was too short on a 2-core machine busy
+        # with the process tests beside it (a first hand-out was seen to take longer); no test waits on the default
+        # to prove that something does not happen.
+        akka.test.single-expect-default = 15s
         akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
         akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.local"
         akka.persistence.snapshot-store.local.dir = "/tmp/samcluster-test-snapshots"
