@@ -21,8 +21,9 @@ public sealed class LoopbackClusterTests(ITestOutputHelper output) : IDisposable
         var grid = ProcessTests.WriteTinyGrid(_work, optimizers: "[sgd, sam]", repeats: 2);
         var outDir = Path.Combine(_work, "run");
         var port = ProcessTests.FreePort();
+        var httpPort = ProcessTests.FreePort();
 
-        using var coordinator = ProcessTests.Start(output, "coordinator", grid, "--out", outDir, "--port", port.ToString());
+        using var coordinator = ProcessTests.Start(output, "coordinator", grid, "--out", outDir, "--port", port.ToString(), "--http", httpPort.ToString());
         using var node1 = ProcessTests.Start(output, "node", "--coordinator", $"127.0.0.1:{port}", "--devices", "cpu", "--threads", "1", "--name", "node-a");
         using var node2 = ProcessTests.Start(output, "node", "--coordinator", $"127.0.0.1:{port}", "--devices", "cpu", "--threads", "1", "--name", "node-b");
 
@@ -36,6 +37,15 @@ public sealed class LoopbackClusterTests(ITestOutputHelper output) : IDisposable
             if (Rows(trialsCsv) > 0) return true;                 // too late: a trial finished first
             return seenBeforeAnyFinished = Rows(epochsCsv) > 0;   // read after trials.csv had no row
         }, TimeSpan.FromMinutes(3));
+        // The live page's API, while the grid runs: every trial listed, the report not yet there.
+        using (var http = new System.Net.Http.HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}/"), Timeout = TimeSpan.FromSeconds(10) })
+        {
+            using var trials = System.Text.Json.JsonDocument.Parse(http.GetStringAsync("api/trials").GetAwaiter().GetResult());
+            Assert.Equal(4, trials.RootElement.EnumerateArray().Select(t => t.GetProperty("id").GetString()).Distinct().Count());
+            Assert.Contains(trials.RootElement.EnumerateArray(), t => t.GetProperty("status").GetString() == "running");
+            Assert.Equal(HttpStatusCode.OK, http.GetAsync("").GetAwaiter().GetResult().StatusCode);
+            if (Rows(trialsCsv) < 4) Assert.Equal(HttpStatusCode.NotFound, http.GetAsync("api/report").GetAwaiter().GetResult().StatusCode);
+        }
         Assert.True(coordinator.WaitForExit(TimeSpan.FromMinutes(4)), "coordinator did not finish the grid in 4 minutes");
         Assert.Equal(0, coordinator.ExitCode);
         Assert.True(seenBeforeAnyFinished, "epochs.csv had no row before the first trial finished");
@@ -108,6 +118,7 @@ public sealed class LoopbackClusterTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(0, grown.ExitCode);
         Assert.Contains(grown.Lines, l => l.Contains("The run grows: 2 trials added to the 4 it had"));
         Assert.Contains(grown.Lines, l => l.Contains("Grid finished: 6 completed, 0 failed (4 read back from the journal)"));
+        Assert.Contains(grown.Lines, l => l.Contains("Live view: http://127.0.0.1:"));   // --http 0: a free port, printed
         var after = File.ReadAllLines(Path.Combine(outDir, "trials.csv")).Skip(1).ToList();
         Assert.Equal(6, after.Count);
         Assert.All(before, row => Assert.Contains(row, after));   // the first four are the same rows, not retrained
@@ -120,7 +131,7 @@ public sealed class LoopbackClusterTests(ITestOutputHelper output) : IDisposable
     (int ExitCode, List<string> Lines) RunLocal(string grid, string outDir)
     {
         var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        using var local = ProcessTests.Start(output, lines, "local", grid, "--out", outDir, "--nodes", "1", "--threads", "1");
+        using var local = ProcessTests.Start(output, lines, "local", grid, "--out", outDir, "--nodes", "1", "--threads", "1", "--http", "0");
         Assert.True(local.WaitForExit(TimeSpan.FromMinutes(4)), "local did not finish the grid in 4 minutes");
         local.WaitForExit();
         return (local.ExitCode, lines.ToList());
