@@ -94,7 +94,8 @@ public static class CoordinatorRun
         var plan = new GridPlan(trials, SchedulerOptions.Default with { MaxRetries = request.Retries }, LongestFirstOrder.Instance,
             checkpointEvery, checkpointDir);
         var store = new CheckpointStoreAccess(new CheckpointStore(checkpointDir));
-        var live = new LiveRun($"{Path.GetFileName(request.GridPath)} → {folder.Root}", trials, Path.Combine(folder.Root, RunReport.Json));
+        // The page lists trials in grid order (the scheduler's is longest first).
+        var live = new LiveRun($"{Path.GetFileName(request.GridPath)} → {folder.Root}", folder.Trials, Path.Combine(folder.Root, RunReport.Json));
         IRunObserver[] observers = [new TrialLogWriter(log), new ResultTablesWriter(folder), new EpochsTableWriter(folder), new TensorBoardWriter(folder), new WeightsCollector(folder, store, log), new ProgressView(log), live];
         var settings = new CoordinatorSettings(plan, folder, request.Host, port, request.PublicHost, TimeSpan.FromSeconds(5),
             () =>

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Threading.Channels;
 using SamCluster.Coordinator.Lifecycle;
+using SamCluster.Coordinator.Reporting;
 using SamCluster.Messages;
 
 namespace SamCluster.Coordinator.LiveView;
@@ -251,6 +252,8 @@ public sealed class LiveRun : IRunObserver
     string SnapshotJson() => Serialize(new
     {
         Title = _title,
+        // The report's order, so each optimizer has the colour it has in the PNG charts.
+        Optimizers = ReportBuilder.OrderOptimizers(_trials.Select(t => t.Key.Optimizer).Distinct(), new ReportOptions().Control),
         Progress = _view is null ? null : Progress(),
         Trials = _trials.Select(t => Row(t)).ToList(),
         Epochs = _trials.Select(t => EpochsOf(t.Key.Id)).Where(e => e.Epochs.Count > 0).ToList(),

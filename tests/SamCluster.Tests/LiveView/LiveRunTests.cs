@@ -146,6 +146,14 @@ public sealed class LiveRunTests : IDisposable
     }
 
     [Fact]
+    public void The_snapshot_orders_optimizers_as_the_report_does_so_each_keeps_its_chart_colour()
+    {
+        var live = new LiveRun("t", [SyntheticRun.Trials[1], SyntheticRun.Trials[0]], _reportFile);   // SAM listed first
+        var snapshot = JsonDocument.Parse(Drain(live.Subscribe()).Single().Data).RootElement;
+        Assert.Equal(["sgd", "sam"], snapshot.GetProperty("optimizers").EnumerateArray().Select(o => o.GetString()));
+    }
+
+    [Fact]
     public void Epochs_of_an_unknown_trial_are_null()
     {
         Assert.Null(_run.Live.EpochsJson("fashion-mnist/resnet18/adam/1"));

@@ -3,7 +3,7 @@
 'use strict';
 
 const SVG = 'http://www.w3.org/2000/svg';
-// The PNG charts' colours (steel blue, dark orange, …), by the optimizer's order in the grid.
+// The PNG charts' colours (steel blue, dark orange, …), by the optimizer's order in the report.
 const PALETTE = ['#4682b4', '#ff8c00', '#2e8b57', '#dc143c', '#800080', '#8b4513'];
 const METRICS = [
   { key: 'train_acc', title: 'Train accuracy (%)', fixed: [0, 100] },
@@ -38,11 +38,9 @@ function colorOf(optimizer) { const i = run.optimizers.indexOf(optimizer); retur
 function applySnapshot(s) {
   document.getElementById('title').textContent = 'SamCluster · ' + s.title;
   document.title = 'SamCluster · ' + s.title;
-  run.trials.clear(); run.order = []; run.epochs.clear(); run.optimizers = [];
-  for (const t of s.trials) {
-    run.trials.set(t.id, t); run.order.push(t.id);
-    if (!run.optimizers.includes(t.optimizer)) run.optimizers.push(t.optimizer);
-  }
+  run.trials.clear(); run.order = []; run.epochs.clear();
+  run.optimizers = s.optimizers;   // the report's order: each optimizer keeps its PNG chart colour
+  for (const t of s.trials) { run.trials.set(t.id, t); run.order.push(t.id); }
   for (const e of s.epochs) run.epochs.set(e.trial, { attempt: e.attempt, points: e.epochs });
   document.getElementById('curves').replaceChildren();
   document.querySelector('#trials tbody').replaceChildren();
