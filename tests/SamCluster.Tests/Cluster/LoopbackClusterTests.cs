@@ -202,11 +202,16 @@ public sealed class ProcessTests
     public static Process Start(ITestOutputHelper output, params string[] args) => Start(output, sink: null, args);
 
     /// <summary>As above, also collecting every line of output (stdout and stderr) into <paramref name="sink"/>.</summary>
-    public static Process Start(ITestOutputHelper output, System.Collections.Concurrent.ConcurrentQueue<string>? sink, params string[] args)
+    public static Process Start(ITestOutputHelper output, System.Collections.Concurrent.ConcurrentQueue<string>? sink, params string[] args) =>
+        StartWrapped(output, sink, [], args);
+
+    /// <summary>As above, run through <paramref name="wrapper"/> (e.g. <c>ip netns exec NS</c>), which must exec it.</summary>
+    public static Process StartWrapped(ITestOutputHelper output, System.Collections.Concurrent.ConcurrentQueue<string>? sink, string[] wrapper,
+        params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "samcluster.dll"));
-        foreach (var a in args) start.ArgumentList.Add(a);
+        string[] command = [.. wrapper, "dotnet", Path.Combine(AppContext.BaseDirectory, "samcluster.dll"), .. args];
+        var start = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in command.Skip(1)) start.ArgumentList.Add(a);
         var process = Process.Start(start)!;
         Started.Add(process);
         var tag = args[0];
