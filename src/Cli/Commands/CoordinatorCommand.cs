@@ -39,6 +39,7 @@ public sealed class ClusterOptionsSet
     public readonly Option<bool> Stay = new("--stay") { Description = "Keep the coordinator running after the grid is done." };
     public readonly Option<int> Retries = new("--retries") { Description = "Retries of a failed trial, same seed (default 1).", DefaultValueFactory = _ => 1 };
     public readonly Option<string?> CheckpointDir = new("--checkpoint-dir") { Description = "Checkpoint store every node can reach, e.g. a shared filesystem (default: DIR/checkpoints)." };
+    public readonly Option<string?> Journal = new("--journal") { Description = "The trials' journal in PostgreSQL: an Npgsql connection string (Host=H;Port=P;Database=D;Username=U; default $SAMCLUSTER_JOURNAL, else DIR/journal.db)." };
 
     public void AddTo(Command command)
     {
@@ -48,6 +49,7 @@ public sealed class ClusterOptionsSet
         command.Options.Add(Stay);
         command.Options.Add(Retries);
         command.Options.Add(CheckpointDir);
+        command.Options.Add(Journal);
     }
 
     public CoordinatorRequest Request(ParseResult parse, string grid, int port, bool checkLocalData)
@@ -57,6 +59,6 @@ public sealed class ClusterOptionsSet
         var publicHost = parse.GetValue(PublicHost) is { } given ? FlagChecks.Host(given, "--public-host") : null;
         var checkpointDir = parse.GetValue(CheckpointDir) is { } store ? FlagChecks.Folder(store, "--checkpoint-dir") : null;
         return new CoordinatorRequest(grid, FlagChecks.Folder(parse.GetValue(Out), "--out"), host, port, publicHost,
-            parse.GetValue(Stay), retries, checkLocalData, CheckpointDir: checkpointDir);
+            parse.GetValue(Stay), retries, checkLocalData, CheckpointDir: checkpointDir, Journal: FlagChecks.Journal(parse.GetValue(Journal)));
     }
 }

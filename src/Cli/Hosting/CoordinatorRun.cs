@@ -25,7 +25,8 @@ public sealed record CoordinatorRequest(
     int Retries,
     bool CheckLocalData,
     string RemotingTlsHocon = "",
-    string? CheckpointDir = null);
+    string? CheckpointDir = null,
+    string? Journal = null);
 
 /// <summary>
 /// Runs a coordinator from a grid file to the printed report: validates everything before starting, prepares (or
@@ -50,8 +51,10 @@ public static class CoordinatorRun
         // every trial failing in turn. The nodes of `local` read it from here; a coordinator checks what this host can
         // see (a shared filesystem, typically) and leaves the rest to the nodes.
         var dataHere = requested.Select(t => t.Data).Where(d => request.CheckLocalData || Directory.Exists(d.Root)).ToList();
+        // A journal on a server is reached and owned before the run folder is touched: an unreachable one is one line.
+        using var serverJournal = request.Journal is { } journal ? PostgresJournal.Open(journal) : null;
         using var folder = RunFolder.Prepare(request.OutDir, request.GridPath, requested,
-            () => Training.Data.DatasetLoader.CheckAll(dataHere));
+            () => Training.Data.DatasetLoader.CheckAll(dataHere), serverJournal);
         // A grid that grows a run keeps the trials it had under their ids: run what the folder says.
         var trials = TrialOrder.LongestFirst(folder.Trials);
 
