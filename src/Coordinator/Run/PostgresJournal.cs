@@ -29,7 +29,7 @@ public sealed class PostgresJournal : IDisposable
     /// <summary>The connection string as given, for Akka.Persistence.Sql.</summary>
     public string ConnectionString { get; }
 
-    /// <summary>Where the journal is, for messages and run.json: postgresql://user@host:port/database, never the password.</summary>
+    /// <summary>Where the journal is, for messages and run.json: postgresql://[user@]host:port/database, never the password.</summary>
     public string Name { get; }
 
     PostgresJournal(string connectionString, string name, NpgsqlConnection session)
@@ -83,8 +83,8 @@ public sealed class PostgresJournal : IDisposable
     public static PostgresJournal Open(string connectionString)
     {
         var builder = Parse(connectionString, "--journal");
-        var user = string.IsNullOrEmpty(builder.Username) ? Environment.UserName : builder.Username;
-        var name = $"postgresql://{user}@{builder.Host}:{builder.Port}/{builder.Database}";
+        var user = string.IsNullOrEmpty(builder.Username) ? "" : builder.Username + "@";
+        var name = $"postgresql://{user}{builder.Host}:{builder.Port}/{builder.Database}";
         // Our own session, unpooled: a pooled connection would keep the lock after Dispose, until reused.
         var session = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString)
         {
