@@ -42,6 +42,7 @@ public sealed class ClusterOptionsSet
     public readonly Option<string?> CheckpointDir = new("--checkpoint-dir") { Description = "Checkpoint store every node can reach, e.g. a shared filesystem (default: DIR/checkpoints)." };
     public readonly Option<int?> Http = new("--http") { Description = "Serve the live page and its JSON API on this port (0: any free port); the URL is printed." };
     public readonly Option<string> HttpHost = new("--http-host") { Description = "Address the live page listens on (default 127.0.0.1: this machine only).", DefaultValueFactory = _ => "127.0.0.1" };
+    public readonly Option<string?> Journal = new("--journal") { Description = "The trials' journal in PostgreSQL: an Npgsql connection string (Host=H;Port=P;Database=D;Username=U; default $SAMCLUSTER_JOURNAL, else DIR/journal.db)." };
 
     public void AddTo(Command command)
     {
@@ -53,6 +54,7 @@ public sealed class ClusterOptionsSet
         command.Options.Add(CheckpointDir);
         command.Options.Add(Http);
         command.Options.Add(HttpHost);
+        command.Options.Add(Journal);
     }
 
     public CoordinatorRequest Request(ParseResult parse, string grid, int port, bool checkLocalData)
@@ -66,6 +68,7 @@ public sealed class ClusterOptionsSet
         if (http is null && parse.GetResult(HttpHost) is { Implicit: false })
             throw new UserInputException("--http-host needs --http PORT");
         return new CoordinatorRequest(grid, FlagChecks.Folder(parse.GetValue(Out), "--out"), host, port, publicHost,
-            parse.GetValue(Stay), retries, checkLocalData, CheckpointDir: checkpointDir, HttpPort: http, HttpHost: httpHost);
+            parse.GetValue(Stay), retries, checkLocalData, CheckpointDir: checkpointDir, Journal: FlagChecks.Journal(parse.GetValue(Journal)),
+            HttpPort: http, HttpHost: httpHost);
     }
 }

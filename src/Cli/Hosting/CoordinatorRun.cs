@@ -27,6 +27,7 @@ public sealed record CoordinatorRequest(
     bool CheckLocalData,
     string RemotingTlsHocon = "",
     string? CheckpointDir = null,
+    string? Journal = null,
     int? HttpPort = null,
     string HttpHost = "127.0.0.1");
 
@@ -54,8 +55,10 @@ public static class CoordinatorRun
         // every trial failing in turn. The nodes of `local` read it from here; a coordinator checks what this host can
         // see (a shared filesystem, typically) and leaves the rest to the nodes.
         var dataHere = requested.Select(t => t.Data).Where(d => request.CheckLocalData || Directory.Exists(d.Root)).ToList();
+        // A journal on a server is reached and owned before the run folder is touched: an unreachable one is one line.
+        using var serverJournal = request.Journal is { } journal ? PostgresJournal.Open(journal) : null;
         using var folder = RunFolder.Prepare(request.OutDir, request.GridPath, requested,
-            () => Training.Data.DatasetLoader.CheckAll(dataHere));
+            () => Training.Data.DatasetLoader.CheckAll(dataHere), serverJournal);
         // A grid that grows a run keeps the trials it had under their ids: run what the folder says.
         var trials = TrialOrder.LongestFirst(folder.Trials);
 

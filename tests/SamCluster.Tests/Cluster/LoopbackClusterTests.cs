@@ -276,14 +276,14 @@ public sealed class FaultToleranceTests(ITestOutputHelper output) : IDisposable
 
     static bool WaitFor(Func<bool> condition, TimeSpan timeout) => ProcessTests.WaitFor(condition, timeout);
 
-    static int FinishedRows(string outDir)
+    internal static int FinishedRows(string outDir)
     {
         var csv = Path.Combine(outDir, "trials.csv");
         try { return File.Exists(csv) ? File.ReadAllLines(csv).Skip(1).Count(l => l.Length > 0) : 0; }
         catch (IOException) { return 0; }
     }
 
-    static void AssertEachTrialOnce(string outDir, int expected)
+    internal static void AssertEachTrialOnce(string outDir, int expected)
     {
         var rows = File.ReadAllLines(Path.Combine(outDir, "trials.csv")).Skip(1).ToList();
         Assert.Equal(expected, rows.Count);
