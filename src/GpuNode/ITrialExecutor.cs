@@ -11,4 +11,7 @@ public interface ITrialExecutor
 {
     TrialResult Run(AssignTrial assignment, string device, Action<ResumeReport> onResume,
         Action<EpochMetrics, CheckpointRef?> onEpoch, CancellationToken cancel);
+
+    /// <summary>The trial's journal now holds <paramref name="checkpoint"/>: the attempt's older checkpoints may go.</summary>
+    void CheckpointRecorded(AssignTrial assignment, CheckpointRef checkpoint);
 }

@@ -28,10 +28,9 @@ public sealed class TorchTrialExecutor(string? checkpointDir = null) : ITrialExe
             SpecRules.Validate(assignment.Trial); // the grid's rules, before any data is read for it
             var torchDevice = TrainingDevice.Resolve(device);
             var data = DataOn(assignment.Trial.Data, device, torchDevice);
-            var storeRoot = checkpointDir ?? assignment.CheckpointDir;
-            var checkpointing = storeRoot is null ? null
-                : new TrialCheckpointing(new CheckpointStore(storeRoot), assignment.Attempt, assignment.CheckpointEvery,
-                    assignment.ResumeFrom, SaveWeights: true);
+            var checkpointing = StoreOf(assignment) is { } store
+                ? new TrialCheckpointing(store, assignment.Attempt, assignment.CheckpointEvery, assignment.ResumeFrom, SaveWeights: true)
+                : null;
             return TrialRunner.Run(assignment.Trial, data, torchDevice, onResume, onEpoch, checkpointing, cancel);
         }
         finally
@@ -39,6 +38,11 @@ public sealed class TorchTrialExecutor(string? checkpointDir = null) : ITrialExe
             _running.Signal();
         }
     }
+
+    public void CheckpointRecorded(AssignTrial assignment, CheckpointRef checkpoint) => StoreOf(assignment)?.PruneOlder(checkpoint);
+
+    CheckpointStore? StoreOf(AssignTrial assignment) =>
+        (checkpointDir ?? assignment.CheckpointDir) is { } root ? new CheckpointStore(root) : null;
 
     TrainingTensors DataOn(DataSpec spec, string device, TorchSharp.torch.Device torchDevice)
     {

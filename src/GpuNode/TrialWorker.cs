@@ -158,7 +158,13 @@ public sealed class TrialWorker : ReceiveActor, IWithTimers
         Receive<ReportAck>(ack =>
         {
             if (!IsCurrent(ack.TrialId, ack.Attempt)) return;
-            foreach (var seq in _unacknowledged.Keys.Where(s => s <= ack.Seq).ToList()) _unacknowledged.Remove(seq);
+            CheckpointRef? recorded = null;
+            foreach (var seq in _unacknowledged.Keys.Where(s => s <= ack.Seq).ToList())   // in order: sorted
+            {
+                if (_unacknowledged[seq] is ReportEpoch { Checkpoint: { } checkpoint }) recorded = checkpoint;
+                _unacknowledged.Remove(seq);
+            }
+            if (recorded is not null) PruneOlderThan(recorded);
             if (_outcomeMade && _unacknowledged.Count == 0) BecomeIdle();
         });
         Receive<AttemptSuperseded>(s =>
@@ -178,7 +184,18 @@ public sealed class TrialWorker : ReceiveActor, IWithTimers
         Receive<Announce>(_ => { });
     }
 
-    void OnTrainingEnded(TrainingEnded ended)
+    /// <summary>Older checkpoints of the attempt go only once the journal holds a newer one (see CheckpointStore.PruneOlder);
+    /// a file that cannot be deleted now is removed with the trial's others when it completes.</summary>
+    void PruneOlderThan(CheckpointRef recorded)
+    {
+        try { _executor.CheckpointRecorded(_attempt!, recorded); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _log.Warning("Could not delete checkpoints older than epoch {0} of {1}: {2}", recorded.Epoch, _attempt!.Trial.Key.Id, e.Message);
+        }
+    }
+
+        void OnTrainingEnded(TrainingEnded ended)
     {
         if (!ReferenceEquals(ended.Assignment, _attempt)) return;
         _training = false;

@@ -9,8 +9,10 @@ namespace SamCluster.Training;
 /// <param name="ResumeCandidates">Checkpoints to resume from, in any order: tried newest (highest epoch) first, the
 /// first that loads is used.</param>
 /// <param name="SaveWeights">Write the final weights (PyTorch state dict) after the last epoch.</param>
+/// <param name="PruneWhenSaved">Delete the attempt's older checkpoints as soon as a new one is saved: right when nothing
+/// else records checkpoints (train-one). On a cluster the worker prunes once the trial's journal holds the new one.</param>
 public sealed record TrialCheckpointing(CheckpointStore Store, int Attempt, int Every, IReadOnlyList<CheckpointRef> ResumeCandidates,
-    bool SaveWeights);
+    bool SaveWeights, bool PruneWhenSaved = false);
 
 /// <summary>Where a run started and why, as one line for a log.</summary>
 /// <param name="From">The checkpoint it resumed from, or null when it started afresh.</param>

@@ -62,7 +62,10 @@ public static class TrialRunner
                 history.Add(metrics);
                 CheckpointRef? saved = null;
                 if (checkpointing is { Every: > 0 } c && epoch % c.Every == 0)
+                {
                     saved = c.Store.Save(spec, c.Attempt, model, step.Optimizer, scheduler.State, history);
+                    if (c.PruneWhenSaved) c.Store.PruneOlder(saved);
+                }
                 onEpoch(metrics, saved);
             }
             var weights = checkpointing is { SaveWeights: true }

@@ -95,7 +95,7 @@ public static class TrainOneCommand
         var store = new CheckpointStore(folder);
         if (store.FindOtherSpec(spec) is { } other)
             throw new UserInputException($"--checkpoint-dir {folder} holds a checkpoint of a different trial ({other.Difference})");
-        return new TrialCheckpointing(store, Attempt: 1, Every: 1, store.Find(spec.Key.Id), SaveWeights: false);
+        return new TrialCheckpointing(store, Attempt: 1, Every: 1, store.Find(spec.Key.Id), SaveWeights: false, PruneWhenSaved: true);
     }
 
     private static int Train(TrialSpec spec, torch.Device device, TrialCheckpointing? checkpoints)

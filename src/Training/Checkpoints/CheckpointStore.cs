@@ -62,8 +62,8 @@ public sealed partial class CheckpointStore(string root)
 
     /// <summary>Writes what it takes to continue <paramref name="spec"/>'s trial exactly after its last epoch
     /// (history.Count epochs done): the model's parameters and buffers, the optimizer's state (SGD momentum buffers and
-    /// learning rate), the plateau schedule's state, the epoch history and the spec's fingerprint. Then deletes the
-    /// attempt's other checkpoints (and temporary files a killed writer of it left).</summary>
+    /// learning rate), the plateau schedule's state, the epoch history and the spec's fingerprint. Older checkpoints of
+    /// the attempt stay until <see cref="PruneOlder"/>: the newest file is not yet the record a resume can count on.</summary>
     public CheckpointRef Save(TrialSpec spec, int attempt, nn.Module model, optim.Optimizer optimizer, PlateauState plateau,
         IReadOnlyList<EpochMetrics> history)
     {
@@ -88,8 +88,33 @@ public sealed partial class CheckpointStore(string root)
             file.Write(trailer);
             sha = Convert.ToHexStringLower(digest);
         });
-        DeleteOtherFilesOfAttempt(Path.GetDirectoryName(path)!, attempt, Path.GetFileName(path));
         return new CheckpointRef(attempt, epoch, location, sha);
+    }
+
+    /// <summary>
+    /// Deletes the checkpoints of <paramref name="kept"/>'s attempt that are older than it (and the temporary files a
+    /// killed writer of those epochs left), keeping it and anything newer. Called once <paramref name="kept"/> is the
+    /// record a resume will look for: on a cluster when the trial's journal holds it — a node cut off from the
+    /// coordinator keeps training and saving, and had it deleted the journaled checkpoint for newer ones the journal
+    /// never heard of, the re-run elsewhere would find nothing to resume from; alone (train-one) as soon as it is saved.
+    /// </summary>
+    public void PruneOlder(CheckpointRef kept)
+    {
+        var folder = Path.GetDirectoryName(PathOf(kept.Location))!;
+        if (!Directory.Exists(folder)) return;
+        var prefix = $"attempt-{kept.Attempt}-epoch-";
+        foreach (var file in Directory.EnumerateFiles(folder))
+        {
+            var name = Path.GetFileName(file);
+            var checkpoint = name.StartsWith(prefix, StringComparison.Ordinal) && name.EndsWith(CheckpointExtension, StringComparison.Ordinal);
+            var leftover = name.StartsWith("." + prefix, StringComparison.Ordinal) && name.EndsWith(DurableFile.TempSuffix, StringComparison.Ordinal);
+            if (!checkpoint && !leftover) continue;
+            var digits = name.AsSpan((leftover ? 1 : 0) + prefix.Length);
+            if (digits.Length < 4 || !int.TryParse(digits[..4], out var epoch)) continue;
+            // A temp file of the kept epoch is a dead writer's (the kept file is whole); one of a newer epoch may be
+            // the training thread writing right now.
+            if (checkpoint ? epoch < kept.Epoch : epoch <= kept.Epoch) TryDelete(file);
+        }
     }
 
     /// <summary>Payload: "SAMCKPT1", format version, trial id, attempt, epoch, spec fingerprint and JSON, data-order
@@ -142,19 +167,6 @@ public sealed partial class CheckpointStore(string root)
                 writer.Write(tensor.detach().to(CPU).contiguous().bytes);
             }
         Managed(optimizer).save_state_dict(writer);
-    }
-
-    private static void DeleteOtherFilesOfAttempt(string folder, int attempt, string keep)
-    {
-        var prefix = $"attempt-{attempt}-epoch-";
-        foreach (var file in Directory.EnumerateFiles(folder))
-        {
-            var name = Path.GetFileName(file);
-            bool ownCheckpoint = name.StartsWith(prefix, StringComparison.Ordinal) && name.EndsWith(CheckpointExtension, StringComparison.Ordinal);
-            bool ownLeftover = name.StartsWith("." + prefix, StringComparison.Ordinal) && name.EndsWith(DurableFile.TempSuffix, StringComparison.Ordinal);
-            if ((ownCheckpoint || ownLeftover) && name != keep)
-                TryDelete(file);
-        }
     }
 
     private static void TryDelete(string file)

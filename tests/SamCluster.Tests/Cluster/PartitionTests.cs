@@ -59,7 +59,8 @@ public sealed class PartitionTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    /// <summary>The trial node-a trains now, once its first epoch is in (so a checkpoint exists to resume from).</summary>
+    /// <summary>The trial node-a trains now, once its second epoch is in: the checkpoint of its first is then surely
+    /// journaled (it is recorded before the next epoch starts), so a re-run has one to resume from.</summary>
     string TrialTrainingOnNodeA(string outDir)
     {
         string? trial = null;
@@ -67,8 +68,8 @@ public sealed class PartitionTests(ITestOutputHelper output) : IDisposable
         {
             trial = _coordinatorLines.Select(l => System.Text.RegularExpressions.Regex.Match(l, @"Started (\S+) \(attempt 1\) on w0@node-a/"))
                 .Where(m => m.Success).Select(m => m.Groups[1].Value).LastOrDefault();
-            return trial is not null && File.Exists(TrialLog(outDir, trial)) && File.ReadAllText(TrialLog(outDir, trial)).Contains("epoch 1/");
-        }, TimeSpan.FromMinutes(3)), "node-a did not train a trial's first epoch within 3 minutes");
+            return trial is not null && File.Exists(TrialLog(outDir, trial)) && File.ReadAllText(TrialLog(outDir, trial)).Contains("epoch 2/");
+        }, TimeSpan.FromMinutes(4)), "node-a did not train a trial's second epoch within 4 minutes");
         return trial!;
     }
 
@@ -148,7 +149,7 @@ public sealed class PartitionTests(ITestOutputHelper output) : IDisposable
         var row = TrialRows(cluster.OutDir).Single(r => string.Join('/', r.Take(4)) == trial);
         Assert.True(int.Parse(row[Column(cluster.OutDir, "attempts")]) >= 2, $"{trial} should have taken a second attempt");
         var log = File.ReadAllText(TrialLog(cluster.OutDir, trial));
-        Assert.Contains("resumed from epoch", log);
+        Assert.True(log.Contains("resumed from epoch"), $"the re-run did not resume from a checkpoint; its log:\n{log}");
         // Anything the cut-off attempt sent late was refused, never counted: one completion, epochs.csv one row per epoch
         // of the winning attempt history.
         Assert.Single(System.Text.RegularExpressions.Regex.Matches(log, "trial finished: completed"));

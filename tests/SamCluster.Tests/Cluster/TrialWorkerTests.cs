@@ -16,12 +16,16 @@ public sealed class TrialWorkerTests() : TestKit(Hocon)
     sealed class ScriptedExecutor(Script run) : ITrialExecutor
     {
         public List<string> Devices { get; } = new();
+        public System.Collections.Concurrent.ConcurrentQueue<CheckpointRef> Recorded { get; } = new();
+
         public TrialResult Run(AssignTrial assignment, string device, Action<ResumeReport> onResume,
             Action<EpochMetrics, CheckpointRef?> onEpoch, CancellationToken cancel)
         {
             lock (Devices) Devices.Add(device);
             return run(assignment, onResume, onEpoch, cancel);
         }
+
+        public void CheckpointRecorded(AssignTrial assignment, CheckpointRef checkpoint) => Recorded.Enqueue(checkpoint);
     }
 
     static CheckpointRef Checkpoint(AssignTrial a, int epoch) => new(a.Attempt, epoch, $"{a.Trial.Key.Id}/attempt-{a.Attempt}-epoch-{epoch:D4}.ckpt", new string('c', 64));
@@ -68,7 +72,12 @@ public sealed class TrialWorkerTests() : TestKit(Hocon)
 
         // Nothing acknowledged: everything is sent again, in order, and the worker does not ask for work meanwhile.
         Assert.Equal([1, 2, 3, 4, 5], trials.ReceiveN(5, TimeSpan.FromSeconds(2)).Cast<IAttemptReport>().Select(r => r.Seq));
+        // Older checkpoints may go only once the journal holds a newer one: not before its epoch is acknowledged.
+        Assert.Empty(executor.Recorded);
+        worker.Tell(new ReportAck(a.Trial.Key.Id, 3, 3));
+        AwaitAssert(() => Assert.Equal([1], executor.Recorded.Select(c => c.Epoch)));
         worker.Tell(new ReportAck(a.Trial.Key.Id, 3, 4));
+        AwaitAssert(() => Assert.Equal([1, 2], executor.Recorded.Select(c => c.Epoch)));
         Assert.Equal(5, trials.FishForMessage<IAttemptReport>(_ => true, TimeSpan.FromSeconds(2)).Seq);
 
         worker.Tell(new ReportAck(a.Trial.Key.Id, 3, 5));

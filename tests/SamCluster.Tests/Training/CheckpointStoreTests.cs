@@ -116,7 +116,23 @@ public sealed class CheckpointStoreTests(ITestOutputHelper log) : IDisposable
     }
 
     [Fact]
-    public void OnlyTheNewestCheckpointOfAnAttemptIsKeptAndNoTempFilesRemain()
+    public void SavingKeepsOlderCheckpointsUntilPrunedAndPruningKeepsNewerOnes()
+    {
+        // A node cut off from the coordinator keeps saving epochs its journal never hears of; the journaled one must stay.
+        var store = new CheckpointStore(root);
+        using var model = SmallModel(1);
+        using var sgd = Sgd(model);
+        TrainStep(model, sgd, 0);
+        var plateau = new PlateauState(1, 0, 0.1);
+        var saved = Enumerable.Range(1, 4).Select(e => store.Save(Spec(), 1, model, sgd, plateau, History(e))).ToList();
+        Assert.Equal([4, 3, 2, 1], store.Find(Spec().Key.Id).Select(c => c.Epoch));
+        store.PruneOlder(saved[1]);   // the journal holds epoch 2
+        Assert.Equal([4, 3, 2], store.Find(Spec().Key.Id).Select(c => c.Epoch));
+        Assert.True(store.TryLoad(saved[1], Spec(), model, sgd, out _, out var problem), problem);
+    }
+
+    [Fact]
+    public void PruningAfterEachSaveKeepsOnlyTheNewestCheckpointOfAnAttemptAndNoDeadTempFiles()
     {
         var store = new CheckpointStore(root);
         using var model = SmallModel(1);
@@ -128,7 +144,7 @@ public sealed class CheckpointStoreTests(ITestOutputHelper log) : IDisposable
         // What a writer of attempt 2 killed mid-write leaves, and one of another attempt (which may still be writing).
         File.WriteAllText(Path.Combine(folder, ".attempt-2-epoch-0001.ckpt.999-dead.tmp"), "torn");
         File.WriteAllText(Path.Combine(folder, ".attempt-1-epoch-0003.ckpt.999-live.tmp"), "in progress");
-        for (int epoch = 1; epoch <= 3; epoch++) store.Save(Spec(), 2, model, sgd, plateau, History(epoch));
+        for (int epoch = 1; epoch <= 3; epoch++) store.PruneOlder(store.Save(Spec(), 2, model, sgd, plateau, History(epoch)));
 
         var names = Directory.GetFiles(folder).Select(Path.GetFileName).Order().ToList();
         Assert.Equal([".attempt-1-epoch-0003.ckpt.999-live.tmp", "attempt-1-epoch-0002.ckpt", "attempt-2-epoch-0003.ckpt"], names);

@@ -49,7 +49,7 @@ public sealed class ResumeTests(ITestOutputHelper log) : IDisposable
         {
             reported.Add(m);
             if (m.Epoch == stopAfter) stop.Cancel();
-        }, new TrialCheckpointing(store, attempt, 1, resumeFrom ?? [], SaveWeights: false), stop.Token));
+        }, new TrialCheckpointing(store, attempt, 1, resumeFrom ?? [], SaveWeights: false, PruneWhenSaved: true), stop.Token));   // as train-one
         return reported;
     }
 
@@ -74,7 +74,7 @@ public sealed class ResumeTests(ITestOutputHelper log) : IDisposable
         ResumeReport? resume = null;
         var resumed = new List<(EpochMetrics Metrics, CheckpointRef? Checkpoint)>();
         var result = TrialRunner.Run(spec, data, CPU, r => resume = r, (m, c) => resumed.Add((m, c)),
-            new TrialCheckpointing(store, Attempt: 2, Every: 1, candidates, SaveWeights: true));
+            new TrialCheckpointing(store, Attempt: 2, Every: 1, candidates, SaveWeights: true, PruneWhenSaved: true));
 
         Assert.Equal(new ResumeReport(candidates[0], 2, "resumed from epoch 2 (attempt 1's checkpoint)"), resume);
         Assert.Equal(resume, result.Resume);
