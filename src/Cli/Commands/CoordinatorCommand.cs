@@ -39,6 +39,11 @@ public sealed class ClusterOptionsSet
     public readonly Option<bool> Stay = new("--stay") { Description = "Keep the coordinator running after the grid is done." };
     public readonly Option<int> Retries = new("--retries") { Description = "Retries of a failed trial, same seed (default 1).", DefaultValueFactory = _ => 1 };
     public readonly Option<string?> CheckpointDir = new("--checkpoint-dir") { Description = "Checkpoint store every node can reach, e.g. a shared filesystem (default: DIR/checkpoints)." };
+    public readonly Option<bool> Verbose = VerboseOption();
+
+    /// <summary>--verbose, of `local`, `coordinator` and `node`.</summary>
+    public static Option<bool> VerboseOption() =>
+        new("--verbose") { Description = "Akka's own detail (Information and Debug) on the console and in the logs." };
 
     public void AddTo(Command command)
     {
@@ -48,6 +53,7 @@ public sealed class ClusterOptionsSet
         command.Options.Add(Stay);
         command.Options.Add(Retries);
         command.Options.Add(CheckpointDir);
+        command.Options.Add(Verbose);
     }
 
     public CoordinatorRequest Request(ParseResult parse, string grid, int port, bool checkLocalData)
@@ -57,6 +63,6 @@ public sealed class ClusterOptionsSet
         var publicHost = parse.GetValue(PublicHost) is { } given ? FlagChecks.Host(given, "--public-host") : null;
         var checkpointDir = parse.GetValue(CheckpointDir) is { } store ? FlagChecks.Folder(store, "--checkpoint-dir") : null;
         return new CoordinatorRequest(grid, FlagChecks.Folder(parse.GetValue(Out), "--out"), host, port, publicHost,
-            parse.GetValue(Stay), retries, checkLocalData, CheckpointDir: checkpointDir);
+            parse.GetValue(Stay), retries, checkLocalData, CheckpointDir: checkpointDir, Verbose: parse.GetValue(Verbose));
     }
 }

@@ -25,7 +25,8 @@ public sealed record CoordinatorRequest(
     int Retries,
     bool CheckLocalData,
     string RemotingTlsHocon = "",
-    string? CheckpointDir = null);
+    string? CheckpointDir = null,
+    bool Verbose = false);
 
 /// <summary>
 /// Runs a coordinator from a grid file to the printed report: validates everything before starting, prepares (or
@@ -58,7 +59,7 @@ public static class CoordinatorRun
         // Every writer that meets a full disk — the log files, the observers' tables and weights, the journal, a node's
         // checkpoint — ends the run through the completion: the first reason wins and is reported once, below.
         var completion = new RunCompletion();
-        using var log = new RunLog(folder, onDiskFull: completion.Fail);
+        using var log = new RunLog(folder, onDiskFull: completion.Fail, verbose: request.Verbose);
         if (folder.Resumed && folder.Added.Count > 0)
             log.Main.Information("The run grows: {Added} trials added to the {Kept} it had (the grid it ran until now is kept as grid.previous-N.yaml)",
                 folder.Added.Count, folder.Trials.Count - folder.Added.Count);
@@ -92,7 +93,7 @@ public static class CoordinatorRun
         var store = new CheckpointStoreAccess(new CheckpointStore(checkpointDir));
         IRunObserver[] observers = [new TrialLogWriter(log), new ResultTablesWriter(folder), new EpochsTableWriter(folder), new TensorBoardWriter(folder), new WeightsCollector(folder, store, log), new ProgressView(log)];
         var settings = new CoordinatorSettings(plan, folder, request.Host, port, request.PublicHost, TimeSpan.FromSeconds(5),
-            () => MarkdownReport.Write(RunReport.WriteAll(folder.Root, new ReportOptions())), observers, request.RemotingTlsHocon);
+            () => MarkdownReport.Write(RunReport.WriteAll(folder.Root, new ReportOptions())), observers, request.RemotingTlsHocon, request.Verbose);
         var host = CoordinatorHost.Build(settings, log, completion);
         await host.StartAsync(stop);
         log.Main.Information("Coordinator up at {Address} — {Trials} trials; run folder {Folder}",

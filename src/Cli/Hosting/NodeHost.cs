@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SamCluster.Coordinator.Actors;
+using SamCluster.Coordinator.Run;
 using SamCluster.GpuNode;
 using SamCluster.Messages;
 using Serilog.Extensions.Logging;
@@ -26,7 +27,8 @@ public sealed record NodeSettings(
     int SlotsPerDevice,
     TimeSpan JoinTimeout,
     TimeSpan ResendInterval,
-    string RemotingTlsHocon = "");
+    string RemotingTlsHocon = "",
+    bool Verbose = false);
 
 /// <summary>
 /// A GPU node process (role "gpu"): one <see cref="TrialWorker"/> per device slot, talking to the coordinator singleton
@@ -35,20 +37,18 @@ public sealed record NodeSettings(
 /// </summary>
 public static class NodeHost
 {
-    public static IHost Build(NodeSettings settings, ITrialExecutor executor, Serilog.ILogger log)
+    /// <param name="akkaLog">Where Akka and the host log (<see cref="AkkaLog.For"/>).</param>
+    public static IHost Build(NodeSettings settings, ITrialExecutor executor, Serilog.ILogger akkaLog)
     {
         var seed = ClusterHocon.SeedAddress(settings.CoordinatorHost, settings.CoordinatorPort, tls: settings.RemotingTlsHocon != "");
         return new HostBuilder().ConfigureServices(services =>
         {
-            services.AddSingleton<ILoggerFactory>(new SerilogLoggerFactory(log));
+            Serilog.Log.Logger = akkaLog; // where Akka.Logger.Serilog writes
+            services.AddSingleton<ILoggerFactory>(new SerilogLoggerFactory(akkaLog));
             services.AddAkka(ClusterHocon.SystemName, (akka, _) =>
             {
                 akka.AddHocon(ClusterHocon.Hocon + settings.RemotingTlsHocon, HoconAddMode.Prepend)
-                    .ConfigureLoggers(loggers =>
-                    {
-                        loggers.ClearLoggers();
-                        loggers.AddLoggerFactory();
-                    })
+                    .ConfigureLoggers(loggers => ClusterHocon.Logging(loggers, settings.Verbose))
                     .WithRemoting(settings.Host, settings.Port, settings.PublicHost)
                     .WithClustering(ClusterHocon.Clustering(ClusterHocon.GpuRole, seed))
                     .WithShardRegionProxy<TrialShardRegion>(ClusterHocon.TrialsTypeName, ClusterHocon.CoordinatorRole, new TrialMessageExtractor())
@@ -76,13 +76,15 @@ public static class NodeHost
     /// Runs the node until <paramref name="stop"/>: joins, works, and rejoins with backoff whenever the coordinator is
     /// lost. The first join must succeed within the join timeout, else the coordinator is taken to be unreachable.
     /// </summary>
+    /// <param name="log">The node's own lines; Akka and the host log there too, through <see cref="AkkaLog.For"/>.</param>
     public static async Task RunAsync(NodeSettings settings, ITrialExecutor executor, Serilog.ILogger log, CancellationToken stop)
     {
+        using var akkaLog = AkkaLog.For(log);
         var backoff = TimeSpan.FromSeconds(1);
         var everJoined = false;
         while (!stop.IsCancellationRequested)
         {
-            using var host = Build(settings, executor, log);
+            using var host = Build(settings, executor, akkaLog);
             await host.StartAsync(stop);
             var system = host.Services.GetRequiredService<ActorSystem>();
             var join = await WaitUntilUp(system, settings.JoinTimeout, stop);
