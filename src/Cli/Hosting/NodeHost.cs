@@ -88,6 +88,7 @@ public static class NodeHost
             await host.StartAsync(stop);
             var system = host.Services.GetRequiredService<ActorSystem>();
             var join = await WaitUntilUp(system, settings.JoinTimeout, stop);
+            var coordinatorLeft = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             if (join == JoinResult.Up)
             {
                 log.Information("Node {Node} joined the cluster at {Host}:{Port} with {Workers} workers on {Devices}",
@@ -95,6 +96,7 @@ public static class NodeHost
                     string.Join(",", settings.Devices));
                 everJoined = true;
                 backoff = TimeSpan.FromSeconds(1);
+                system.ActorOf(Props.Create(() => new CoordinatorDepartureWatch(coordinatorLeft)), "coordinator-departure-watch");
                 await Task.WhenAny(system.WhenTerminated, Task.Delay(Timeout.Infinite, stop));
             }
             await host.StopAsync(CancellationToken.None);
@@ -104,9 +106,18 @@ public static class NodeHost
             if (join == JoinResult.TimedOut && !everJoined)
                 throw new UserInputException(
                     $"cannot reach the coordinator at {settings.CoordinatorHost}:{settings.CoordinatorPort} (no answer within {settings.JoinTimeout.TotalSeconds:0} s)");
-            log.Warning(join == JoinResult.Up ? "Lost the coordinator at {Host}:{Port}; rejoining in {Backoff:0} s"
-                    : "Not admitted to the cluster at {Host}:{Port}; trying again in {Backoff:0} s",
-                settings.CoordinatorHost, settings.CoordinatorPort, backoff.TotalSeconds);
+            // One line per attempt. A coordinator that left on purpose (its grid is done, or it was stopped) is no fault.
+            if (coordinatorLeft.Task.IsCompleted)
+                log.Information("The coordinator at {Host}:{Port} left the cluster (its grid is done, or it was stopped); rejoining in {Backoff:0} s",
+                    settings.CoordinatorHost, settings.CoordinatorPort, backoff.TotalSeconds);
+            else
+                log.Warning(join switch
+                    {
+                        JoinResult.Up => "Lost the coordinator at {Host}:{Port}; rejoining in {Backoff:0} s",
+                        JoinResult.TimedOut => "No answer from the coordinator at {Host}:{Port}; trying again in {Backoff:0} s",
+                        _ => "Not admitted to the cluster at {Host}:{Port}; trying again in {Backoff:0} s",
+                    },
+                    settings.CoordinatorHost, settings.CoordinatorPort, backoff.TotalSeconds);
             try { await Task.Delay(backoff, stop); } catch (OperationCanceledException) { break; }
             backoff = TimeSpan.FromSeconds(Math.Min(30, backoff.TotalSeconds * 2));
         }
@@ -125,5 +136,22 @@ public static class NodeHost
             && Cluster.Get(system).State.Members.Count > 0)
             finished = await Task.WhenAny(up.Task, system.WhenTerminated, Task.Delay(Timeout.Infinite, stop).ContinueWith(_ => { }));
         return finished == up.Task ? JoinResult.Up : finished == system.WhenTerminated ? JoinResult.Terminated : JoinResult.TimedOut;
+    }
+
+    /// <summary>Completes <c>left</c> when the coordinator leaves the cluster on purpose (Leaving, Exiting) — seen before
+    /// this node's actor system stops, since a member's last view of a cluster it has left no longer has the coordinator.</summary>
+    sealed class CoordinatorDepartureWatch : ReceiveActor
+    {
+        public CoordinatorDepartureWatch(TaskCompletionSource left)
+        {
+            Receive<ClusterEvent.MemberLeft>(m => { if (m.Member.HasRole(ClusterHocon.CoordinatorRole)) left.TrySetResult(); });
+            Receive<ClusterEvent.MemberExited>(m => { if (m.Member.HasRole(ClusterHocon.CoordinatorRole)) left.TrySetResult(); });
+        }
+
+        protected override void PreStart() =>
+            Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
+                typeof(ClusterEvent.MemberLeft), typeof(ClusterEvent.MemberExited));
+
+        protected override void PostStop() => Cluster.Get(Context.System).Unsubscribe(Self);
     }
 }
