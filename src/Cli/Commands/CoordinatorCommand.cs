@@ -43,6 +43,11 @@ public sealed class ClusterOptionsSet
     public readonly Option<int?> Http = new("--http") { Description = "Serve the live page and its JSON API on this port (0: any free port); the URL is printed." };
     public readonly Option<string> HttpHost = new("--http-host") { Description = "Address the live page listens on (default 127.0.0.1: this machine only).", DefaultValueFactory = _ => "127.0.0.1" };
     public readonly Option<string?> Journal = new("--journal") { Description = "The trials' journal in PostgreSQL: an Npgsql connection string (Host=H;Port=P;Database=D;Username=U; default $SAMCLUSTER_JOURNAL, else DIR/journal.db)." };
+    public readonly Option<bool> Verbose = VerboseOption();
+
+    /// <summary>--verbose, of `local`, `coordinator` and `node`.</summary>
+    public static Option<bool> VerboseOption() =>
+        new("--verbose") { Description = "Akka's own detail (Information and Debug) on the console and in the logs." };
 
     public void AddTo(Command command)
     {
@@ -55,6 +60,7 @@ public sealed class ClusterOptionsSet
         command.Options.Add(Http);
         command.Options.Add(HttpHost);
         command.Options.Add(Journal);
+        command.Options.Add(Verbose);
     }
 
     public CoordinatorRequest Request(ParseResult parse, string grid, int port, bool checkLocalData)
@@ -69,6 +75,6 @@ public sealed class ClusterOptionsSet
             throw new UserInputException("--http-host needs --http PORT");
         return new CoordinatorRequest(grid, FlagChecks.Folder(parse.GetValue(Out), "--out"), host, port, publicHost,
             parse.GetValue(Stay), retries, checkLocalData, CheckpointDir: checkpointDir, Journal: FlagChecks.Journal(parse.GetValue(Journal)),
-            HttpPort: http, HttpHost: httpHost);
+            HttpPort: http, HttpHost: httpHost, Verbose: parse.GetValue(Verbose));
     }
 }

@@ -37,7 +37,7 @@ public static class LocalCommand
                 NodeCommand.DeviceList(parse.GetValue(devices));
                 return CoordinatorRun.RunAsync(request,
                     (coordinatorPort, folder, onLogFailure) => LocalNodes.Start(count, coordinatorPort, folder.LogsDir, parse.GetValue(devices)!,
-                        slotCount, threadCount, parse.GetValue(libtorch), onLogFailure),
+                        slotCount, threadCount, parse.GetValue(libtorch), request.Verbose, onLogFailure),
                     signal.Token).GetAwaiter().GetResult();
             }));
         });

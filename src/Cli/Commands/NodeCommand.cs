@@ -5,6 +5,7 @@ using SamCluster.GpuNode;
 using SamCluster.Messages;
 using SamCluster.Training;
 using Serilog;
+using Serilog.Events;
 using TorchSharp;
 
 namespace SamCluster.Cli.Commands;
@@ -25,10 +26,11 @@ public static class NodeCommand
         var libtorch = new Option<string?>("--libtorch") { Description = $"Load libtorch from this folder, e.g. a PyTorch install's torch/lib (or set {TorchRuntime.LibTorchEnvironmentVariable})." };
         var joinTimeout = new Option<int>("--join-timeout") { Description = "Seconds to wait for the coordinator at start before giving up.", DefaultValueFactory = _ => 60 };
         var checkpointDir = new Option<string?>("--checkpoint-dir") { Description = "Checkpoint store of this node's trials (default: the coordinator's --checkpoint-dir, as this host sees that path)." };
+        var verbose = ClusterOptionsSet.VerboseOption();
         var parentPid = new Option<int?>("--parent-pid") { Description = "Exit when this process exits (used by `local`).", Hidden = true };
         var command = new Command("node", "Run a GPU node: one worker per device slot, pulling trials from the coordinator.")
         {
-            coordinator, devices, slots, threads, host, port, publicHost, name, libtorch, joinTimeout, checkpointDir, parentPid,
+            coordinator, devices, slots, threads, host, port, publicHost, name, libtorch, joinTimeout, checkpointDir, verbose, parentPid,
         };
         var tls = new RemotingTlsOptions();
         tls.AddTo(command);
@@ -52,15 +54,17 @@ public static class NodeCommand
                 torch.set_num_threads(threadCount);
 
                 // The node's console is its log (logs/node-K.log under `local`): its own lines, its workers', and Akka's
-                // warnings, one line each; what a departing peer makes Akka say stays off it (AkkaConsole).
-                using var log = new LoggerConfiguration().MinimumLevel.Information()
-                    .Filter.ByIncludingOnly(AkkaConsole.Shown)
+                // warnings, one line each; Akka's expected events (a peer leaving, say) are Debug (AkkaLog); --verbose
+                // shows everything.
+                var verboseOn = parse.GetValue(verbose);
+                using var log = new LoggerConfiguration().MinimumLevel.Is(verboseOn ? LogEventLevel.Debug : LogEventLevel.Information)
+                    .Filter.ByIncludingOnly(e => AkkaLog.Shown(e, verboseOn))
                     .WriteTo.Console(new AkkaConsole.OneLine(nodeName + ": ", errorTraces: true))
                     .CreateLogger();
                 var store = parse.GetValue(checkpointDir) is { } folder ? FlagChecks.Folder(folder, "--checkpoint-dir") : null;
                 using var executor = new TorchTrialExecutor(store is null ? null : Path.GetFullPath(store));
                 var settings = new NodeSettings(coordinatorHost, coordinatorPort, listenHost, listenPort,
-                    publicHostName, nodeName, deviceList, slotCount, TimeSpan.FromSeconds(join), TimeSpan.FromSeconds(3), tlsHocon);
+                    publicHostName, nodeName, deviceList, slotCount, TimeSpan.FromSeconds(join), TimeSpan.FromSeconds(3), tlsHocon, verboseOn);
                 log.Information("Node {Node} (pid {Pid}): {Workers} workers on {Devices}, {Threads} torch threads; joining {Host}:{Port}",
                     nodeName, Environment.ProcessId, deviceList.Count * slotCount, string.Join(",", deviceList), threadCount, coordinatorHost, coordinatorPort);
                 NodeHost.RunAsync(settings, executor, log, signal.Token).GetAwaiter().GetResult();

@@ -1,5 +1,8 @@
 using Akka.Cluster.Hosting;
 using Akka.Cluster.Hosting.SBR;
+using Akka.Event;
+using Akka.Hosting;
+using Akka.Logger.Serilog;
 using SamCluster.Coordinator.Run;
 using SamCluster.Coordinator.Serialization;
 
@@ -32,10 +35,22 @@ public static class ClusterHocon
         SplitBrainResolver = new KeepOldestOption { DownIfAlone = false, Role = CoordinatorRole },
     };
 
+    /// <summary>
+    /// Akka logs through Akka.Logger.Serilog into Serilog's process-wide logger (<see cref="AkkaLog.For"/>, set by each
+    /// host), which decides what each output keeps (<see cref="AkkaLog"/>). Akka's own level is Information, not
+    /// Warning, because our actors log through it and their information lines (a node's "Training …") must reach the
+    /// outputs; Akka's own information stays off the consoles there. --verbose: Debug, Akka's whole detail.
+    /// </summary>
+    public static void Logging(LoggerConfigBuilder loggers, bool verbose)
+    {
+        loggers.ClearLoggers();
+        loggers.AddSerilogLogging();
+        loggers.LogLevel = verbose ? LogLevel.DebugLevel : LogLevel.InfoLevel;
+    }
+
     public static string Hocon => ClusterMessageSerializer.Hocon + AkkaStdoutLogger.Hocon + """
 
         akka {
-          loglevel = INFO
           stdout-loglevel = WARNING
           actor.serialize-messages = off
           remote.dot-netty.tcp.maximum-frame-size = 16MiB

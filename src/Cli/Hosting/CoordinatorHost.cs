@@ -25,7 +25,8 @@ public sealed record CoordinatorSettings(
     TimeSpan ProgressInterval,
     Func<string> WriteReport,
     IReadOnlyList<IRunObserver> Observers,
-    string RemotingTlsHocon = "");
+    string RemotingTlsHocon = "",
+    bool Verbose = false);
 
 /// <summary>Registry key of the grid coordinator singleton (a proxy to it on every node).</summary>
 public sealed class GridCoordinatorSingleton;
@@ -44,16 +45,13 @@ public static class CoordinatorHost
         var seed = ClusterHocon.SeedAddress(settings.PublicHost ?? settings.Host, settings.Port, tls: settings.RemotingTlsHocon != "");
         var builder = new HostBuilder().ConfigureServices(services =>
         {
-            services.AddSingleton<ILoggerFactory>(new SerilogLoggerFactory(log.Infrastructure as Serilog.ILogger));
+            Serilog.Log.Logger = log.Infrastructure; // where Akka.Logger.Serilog writes
+            services.AddSingleton<ILoggerFactory>(new SerilogLoggerFactory(log.Infrastructure));
             services.AddAkka(ClusterHocon.SystemName, (akka, _) =>
             {
                 akka.AddHocon(ClusterHocon.Hocon + settings.RemotingTlsHocon, HoconAddMode.Prepend)
                     .WithTrialJournal(settings.Folder)
-                    .ConfigureLoggers(loggers =>
-                    {
-                        loggers.ClearLoggers();
-                        loggers.AddLoggerFactory();
-                    })
+                    .ConfigureLoggers(loggers => ClusterHocon.Logging(loggers, settings.Verbose))
                     .WithRemoting(settings.Host, settings.Port, settings.PublicHost)
                     .WithClustering(ClusterHocon.Clustering(ClusterHocon.CoordinatorRole, seed))
                     .WithActors((system, registry) =>

@@ -29,7 +29,8 @@ public sealed record CoordinatorRequest(
     string? CheckpointDir = null,
     string? Journal = null,
     int? HttpPort = null,
-    string HttpHost = "127.0.0.1");
+    string HttpHost = "127.0.0.1",
+    bool Verbose = false);
 
 /// <summary>
 /// Runs a coordinator from a grid file to the printed report: validates everything before starting, prepares (or
@@ -65,7 +66,7 @@ public static class CoordinatorRun
         // Every writer that meets a full disk — the log files, the observers' tables and weights, the journal, a node's
         // checkpoint — ends the run through the completion: the first reason wins and is reported once, below.
         var completion = new RunCompletion();
-        using var log = new RunLog(folder, onDiskFull: completion.Fail);
+        using var log = new RunLog(folder, onDiskFull: completion.Fail, verbose: request.Verbose);
         if (folder.Resumed && folder.Added.Count > 0)
             log.Main.Information("The run grows: {Added} trials added to the {Kept} it had (the grid it ran until now is kept as grid.previous-N.yaml)",
                 folder.Added.Count, folder.Trials.Count - folder.Added.Count);
@@ -106,7 +107,7 @@ public static class CoordinatorRun
                 var table = MarkdownReport.Write(RunReport.WriteAll(folder.Root, new ReportOptions()));
                 live.OnReportWritten();
                 return table;
-            }, observers, request.RemotingTlsHocon);
+            }, observers, request.RemotingTlsHocon, request.Verbose);
         await using var page = request.HttpPort is { } httpPort
             ? await LiveViewServer.StartAsync(live, Address(request.HttpHost), httpPort, folder.TrialLog, log.Infrastructure, stop)
             : null;

@@ -19,8 +19,9 @@ public sealed partial class LocalNodes : IDisposable
 
     public IReadOnlyList<int> ProcessIds => _nodes.Select(n => n.Process.Id).ToList();
 
+    /// <param name="verbose">The nodes log Akka's detail too (--verbose).</param>
     public static LocalNodes Start(int count, int coordinatorPort, string logsDir, string devices, int slots, int threadsPerNode, string? libtorch,
-        Action<Exception>? onLogFailure = null)
+        bool verbose = false, Action<Exception>? onLogFailure = null)
     {
         var nodes = new LocalNodes(onLogFailure);
         for (var k = 1; k <= count; k++)
@@ -31,6 +32,7 @@ public sealed partial class LocalNodes : IDisposable
                 "--slots", slots.ToString(), "--threads", threadsPerNode.ToString(), "--parent-pid", Environment.ProcessId.ToString(),
             };
             if (libtorch != null) args.AddRange(["--libtorch", libtorch]);
+            if (verbose) args.Add("--verbose");
             nodes.Launch(args, Path.Combine(logsDir, $"node-{k}.log"));
         }
         return nodes;

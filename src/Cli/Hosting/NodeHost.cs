@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SamCluster.Coordinator.Actors;
+using SamCluster.Coordinator.Run;
 using SamCluster.GpuNode;
 using SamCluster.Messages;
 using Serilog.Extensions.Logging;
@@ -26,7 +27,8 @@ public sealed record NodeSettings(
     int SlotsPerDevice,
     TimeSpan JoinTimeout,
     TimeSpan ResendInterval,
-    string RemotingTlsHocon = "");
+    string RemotingTlsHocon = "",
+    bool Verbose = false);
 
 /// <summary>
 /// A GPU node process (role "gpu"): one <see cref="TrialWorker"/> per device slot, talking to the coordinator singleton
@@ -35,20 +37,18 @@ public sealed record NodeSettings(
 /// </summary>
 public static class NodeHost
 {
-    public static IHost Build(NodeSettings settings, ITrialExecutor executor, Serilog.ILogger log)
+    /// <param name="akkaLog">Where Akka and the host log (<see cref="AkkaLog.For"/>).</param>
+    public static IHost Build(NodeSettings settings, ITrialExecutor executor, Serilog.ILogger akkaLog)
     {
         var seed = ClusterHocon.SeedAddress(settings.CoordinatorHost, settings.CoordinatorPort, tls: settings.RemotingTlsHocon != "");
         return new HostBuilder().ConfigureServices(services =>
         {
-            services.AddSingleton<ILoggerFactory>(new SerilogLoggerFactory(log));
+            Serilog.Log.Logger = akkaLog; // where Akka.Logger.Serilog writes
+            services.AddSingleton<ILoggerFactory>(new SerilogLoggerFactory(akkaLog));
             services.AddAkka(ClusterHocon.SystemName, (akka, _) =>
             {
                 akka.AddHocon(ClusterHocon.Hocon + settings.RemotingTlsHocon, HoconAddMode.Prepend)
-                    .ConfigureLoggers(loggers =>
-                    {
-                        loggers.ClearLoggers();
-                        loggers.AddLoggerFactory();
-                    })
+                    .ConfigureLoggers(loggers => ClusterHocon.Logging(loggers, settings.Verbose))
                     .WithRemoting(settings.Host, settings.Port, settings.PublicHost)
                     .WithClustering(ClusterHocon.Clustering(ClusterHocon.GpuRole, seed))
                     .WithShardRegionProxy<TrialShardRegion>(ClusterHocon.TrialsTypeName, ClusterHocon.CoordinatorRole, new TrialMessageExtractor())
@@ -76,16 +76,19 @@ public static class NodeHost
     /// Runs the node until <paramref name="stop"/>: joins, works, and rejoins with backoff whenever the coordinator is
     /// lost. The first join must succeed within the join timeout, else the coordinator is taken to be unreachable.
     /// </summary>
+    /// <param name="log">The node's own lines; Akka and the host log there too, through <see cref="AkkaLog.For"/>.</param>
     public static async Task RunAsync(NodeSettings settings, ITrialExecutor executor, Serilog.ILogger log, CancellationToken stop)
     {
+        using var akkaLog = AkkaLog.For(log);
         var backoff = TimeSpan.FromSeconds(1);
         var everJoined = false;
         while (!stop.IsCancellationRequested)
         {
-            using var host = Build(settings, executor, log);
+            using var host = Build(settings, executor, akkaLog);
             await host.StartAsync(stop);
             var system = host.Services.GetRequiredService<ActorSystem>();
             var join = await WaitUntilUp(system, settings.JoinTimeout, stop);
+            var coordinatorLeft = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             if (join == JoinResult.Up)
             {
                 log.Information("Node {Node} joined the cluster at {Host}:{Port} with {Workers} workers on {Devices}",
@@ -93,6 +96,7 @@ public static class NodeHost
                     string.Join(",", settings.Devices));
                 everJoined = true;
                 backoff = TimeSpan.FromSeconds(1);
+                system.ActorOf(Props.Create(() => new CoordinatorDepartureWatch(coordinatorLeft)), "coordinator-departure-watch");
                 await Task.WhenAny(system.WhenTerminated, Task.Delay(Timeout.Infinite, stop));
             }
             await host.StopAsync(CancellationToken.None);
@@ -102,9 +106,18 @@ public static class NodeHost
             if (join == JoinResult.TimedOut && !everJoined)
                 throw new UserInputException(
                     $"cannot reach the coordinator at {settings.CoordinatorHost}:{settings.CoordinatorPort} (no answer within {settings.JoinTimeout.TotalSeconds:0} s)");
-            log.Warning(join == JoinResult.Up ? "Lost the coordinator at {Host}:{Port}; rejoining in {Backoff:0} s"
-                    : "Not admitted to the cluster at {Host}:{Port}; trying again in {Backoff:0} s",
-                settings.CoordinatorHost, settings.CoordinatorPort, backoff.TotalSeconds);
+            // One line per attempt. A coordinator that left on purpose (its grid is done, or it was stopped) is no fault.
+            if (coordinatorLeft.Task.IsCompleted)
+                log.Information("The coordinator at {Host}:{Port} left the cluster (its grid is done, or it was stopped); rejoining in {Backoff:0} s",
+                    settings.CoordinatorHost, settings.CoordinatorPort, backoff.TotalSeconds);
+            else
+                log.Warning(join switch
+                    {
+                        JoinResult.Up => "Lost the coordinator at {Host}:{Port}; rejoining in {Backoff:0} s",
+                        JoinResult.TimedOut => "No answer from the coordinator at {Host}:{Port}; trying again in {Backoff:0} s",
+                        _ => "Not admitted to the cluster at {Host}:{Port}; trying again in {Backoff:0} s",
+                    },
+                    settings.CoordinatorHost, settings.CoordinatorPort, backoff.TotalSeconds);
             try { await Task.Delay(backoff, stop); } catch (OperationCanceledException) { break; }
             backoff = TimeSpan.FromSeconds(Math.Min(30, backoff.TotalSeconds * 2));
         }
@@ -123,5 +136,22 @@ public static class NodeHost
             && Cluster.Get(system).State.Members.Count > 0)
             finished = await Task.WhenAny(up.Task, system.WhenTerminated, Task.Delay(Timeout.Infinite, stop).ContinueWith(_ => { }));
         return finished == up.Task ? JoinResult.Up : finished == system.WhenTerminated ? JoinResult.Terminated : JoinResult.TimedOut;
+    }
+
+    /// <summary>Completes <c>left</c> when the coordinator leaves the cluster on purpose (Leaving, Exiting) — seen before
+    /// this node's actor system stops, since a member's last view of a cluster it has left no longer has the coordinator.</summary>
+    sealed class CoordinatorDepartureWatch : ReceiveActor
+    {
+        public CoordinatorDepartureWatch(TaskCompletionSource left)
+        {
+            Receive<ClusterEvent.MemberLeft>(m => { if (m.Member.HasRole(ClusterHocon.CoordinatorRole)) left.TrySetResult(); });
+            Receive<ClusterEvent.MemberExited>(m => { if (m.Member.HasRole(ClusterHocon.CoordinatorRole)) left.TrySetResult(); });
+        }
+
+        protected override void PreStart() =>
+            Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
+                typeof(ClusterEvent.MemberLeft), typeof(ClusterEvent.MemberExited));
+
+        protected override void PostStop() => Cluster.Get(Context.System).Unsubscribe(Self);
     }
 }

@@ -26,13 +26,18 @@ public sealed class RunLog : IDisposable
     /// <summary>Console plus CLEF stream.</summary>
     public ILogger Main { get; }
 
-    /// <summary>For Akka's own log: everything to the CLEF stream; to the console only warnings and errors, one line each
-    /// and without what a departing node brings (<see cref="AkkaConsole"/>); the traces stay in the CLEF stream.</summary>
-    public ILogger Infrastructure { get; }
+    /// <summary>For Akka's own log and the host's, demoted where expected (<see cref="AkkaLog"/>): everything Akka sends
+    /// to the CLEF stream — Akka logs from Information up (Debug with --verbose), so membership, singleton and sharding
+    /// changes are there to diagnose a lost node or a restart; to the console only warnings and errors, one line each
+    /// (everything with --verbose); the traces stay in the CLEF stream.</summary>
+    public Logger Infrastructure { get; }
+
+    readonly Logger _infrastructureTarget;
 
     /// <param name="onDiskFull">Told (possibly more than once, from any thread) when a log file could not be written
     /// because its disk is full.</param>
-    public RunLog(RunFolder folder, bool console = true, Action<DiskFullException>? onDiskFull = null)
+    /// <param name="verbose">Akka's detail on the console too (--verbose).</param>
+    public RunLog(RunFolder folder, bool console = true, Action<DiskFullException>? onDiskFull = null, bool verbose = false)
     {
         _folder = folder;
         _watch = new FileWatch(onDiskFull);
@@ -50,10 +55,11 @@ public sealed class RunLog : IDisposable
         // not repeat it.
         if (console)
             infrastructure = infrastructure.WriteTo.Logger(c => c
-                .Filter.ByIncludingOnly(e => e.Level >= Serilog.Events.LogEventLevel.Warning && AkkaConsole.Shown(e))
+                .Filter.ByIncludingOnly(e => AkkaLog.Shown(e, verbose, oursFrom: Serilog.Events.LogEventLevel.Warning))
                 .Filter.ByExcluding(e => e.Exception is { } x && JournalErrors.IsDiskFull(x))
                 .WriteTo.Console(new AkkaConsole.OneLine(), standardErrorFromLevel: Serilog.Events.LogEventLevel.Error));
-        Infrastructure = infrastructure.CreateLogger();
+        _infrastructureTarget = infrastructure.CreateLogger();
+        Infrastructure = AkkaLog.For(_infrastructureTarget);
     }
 
     /// <summary>logs/run.clef, where <see cref="RecordFailure"/> writes what ended the run.</summary>
@@ -87,7 +93,8 @@ public sealed class RunLog : IDisposable
     {
         foreach (var log in _trialLogs.Values) Quietly(log.Dispose);
         Quietly(() => (Main as IDisposable)?.Dispose());
-        Quietly(() => (Infrastructure as IDisposable)?.Dispose());
+        Quietly(Infrastructure.Dispose);
+        Quietly(_infrastructureTarget.Dispose);
         Quietly(_stream.Dispose);
     }
 

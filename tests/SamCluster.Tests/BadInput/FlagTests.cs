@@ -25,6 +25,20 @@ public sealed class FlagTests(ITestOutputHelper log) : BadInputTest(log)
         Assert.True(run.Elapsed < TimeSpan.FromSeconds(20), $"took {run.Elapsed.TotalSeconds:F1} s");
     }
 
+    /// <summary>Long enough for Akka to retry joining several times: its retries stay off the console, the one line
+    /// is the node's own.</summary>
+    [Fact]
+    public void An_unreachable_coordinator_is_one_line_however_long_the_node_waits()
+    {
+        var port = ProcessTests.FreePort();
+        var run = Cli.RunWithin(TimeSpan.FromSeconds(60), Work, "node", "--coordinator", $"127.0.0.1:{port}", "--join-timeout", "15",
+            "--devices", "cpu", "--threads", "1", "--name", "lonely");
+        Refused(run, "cannot reach the coordinator", $"127.0.0.1:{port}", "15 s");
+        var printed = run.Stdout.Split('\n').Where(l => l.Trim().Length > 0).ToList();
+        Assert.True(printed.Count == 1 && printed[0].Contains("[INF] lonely: Node lonely") && printed[0].Contains($"joining 127.0.0.1:{port}"),
+            $"expected only the node's own start line on stdout\n{run}");
+    }
+
     [Fact]
     public void A_node_gives_up_on_an_address_where_something_else_listens()
     {

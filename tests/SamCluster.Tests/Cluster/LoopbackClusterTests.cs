@@ -23,9 +23,10 @@ public sealed class LoopbackClusterTests(ITestOutputHelper output) : IDisposable
         var port = ProcessTests.FreePort();
         var httpPort = ProcessTests.FreePort();
 
-        using var coordinator = ProcessTests.Start(output, "coordinator", grid, "--out", outDir, "--port", port.ToString(), "--http", httpPort.ToString());
-        using var node1 = ProcessTests.Start(output, "node", "--coordinator", $"127.0.0.1:{port}", "--devices", "cpu", "--threads", "1", "--name", "node-a");
-        using var node2 = ProcessTests.Start(output, "node", "--coordinator", $"127.0.0.1:{port}", "--devices", "cpu", "--threads", "1", "--name", "node-b");
+        var printed = new System.Collections.Concurrent.ConcurrentQueue<string>();   // every process's console
+        using var coordinator = ProcessTests.Start(output, printed, "coordinator", grid, "--out", outDir, "--port", port.ToString(), "--http", httpPort.ToString());
+        using var node1 = ProcessTests.Start(output, printed, "node", "--coordinator", $"127.0.0.1:{port}", "--devices", "cpu", "--threads", "1", "--name", "node-a");
+        using var node2 = ProcessTests.Start(output, printed, "node", "--coordinator", $"127.0.0.1:{port}", "--devices", "cpu", "--threads", "1", "--name", "node-b");
 
         // epochs.csv grows per epoch: it has rows while trials.csv has none (no trial finished yet).
         var epochsCsv = Path.Combine(outDir, "epochs.csv");
@@ -73,6 +74,7 @@ public sealed class LoopbackClusterTests(ITestOutputHelper output) : IDisposable
         var log = File.ReadAllText(Path.Combine(outDir, "logs/fashion-mnist/resnet18/sam/2.log"));
         Assert.Contains("epoch 2/2", log);
         Assert.Contains("trial finished: completed", log);
+        ProcessTests.AssertCleanLogs(printed, outDir);
     }
 
     [Fact]
@@ -126,6 +128,8 @@ public sealed class LoopbackClusterTests(ITestOutputHelper output) : IDisposable
         using var report = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "report.json")));
         Assert.Equal((3, 3), (report.RootElement[0].GetProperty("sgd").GetProperty("n").GetInt32(), report.RootElement[0].GetProperty("sam").GetProperty("n").GetInt32()));
         Assert.True(report.RootElement[0].TryGetProperty("n_for_power80", out _));
+        // What `local` prints and logs (logs/node-1.log among them) on both runs.
+        ProcessTests.AssertCleanLogs(first.Lines.Concat(grown.Lines), outDir);
     }
 
     (int ExitCode, List<string> Lines) RunLocal(string grid, string outDir)
@@ -177,6 +181,35 @@ public sealed class ProcessTests
             {extra}
             """);
         return grid;
+    }
+
+    /// <summary>
+    /// A successful run's logs are clean: no error, no exception, no stack frame, none of the .NET host's start-up lines
+    /// in what the processes printed nor in any text log of the run folder (node logs, trial logs); in logs/run.clef no
+    /// error event, none of those host lines, and no trace on an event above Debug (Akka's expected events keep theirs
+    /// there at Debug, to diagnose with).
+    /// </summary>
+    public static void AssertCleanLogs(IEnumerable<string> printed, string runDir)
+    {
+        string[] hostLines = ["Hosting environment", "Content root path", "Application started"];
+        static bool StackFrame(string line) => System.Text.RegularExpressions.Regex.IsMatch(line, @"^\s+at ");
+        var texts = new List<(string Where, string Line)>(printed.Select(l => ("console", l)));
+        foreach (var file in Directory.EnumerateFiles(Path.Combine(runDir, "logs"), "*.log", SearchOption.AllDirectories))
+            texts.AddRange(File.ReadAllLines(file).Select(l => (Path.GetRelativePath(runDir, file), l)));
+        var unclean = texts.Where(t => t.Line.Contains("[ERR]") || t.Line.Contains("[FTL]") || t.Line.Contains("Exception")
+                                       || StackFrame(t.Line) || hostLines.Any(h => t.Line.Contains(h)))
+            .Select(t => $"{t.Where}: {t.Line}").ToList();
+        foreach (var line in File.ReadLines(Path.Combine(runDir, "logs", "run.clef")))
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(line);
+            var e = json.RootElement;
+            var level = e.TryGetProperty("@l", out var l) ? l.GetString()! : "Information";
+            var template = e.TryGetProperty("@mt", out var mt) ? mt.GetString()! : "";
+            if (level is "Error" or "Fatal" || hostLines.Any(h => template.Contains(h))
+                || (level is not ("Debug" or "Verbose") && e.TryGetProperty("@x", out _)))
+                unclean.Add($"run.clef: {line}");
+        }
+        Assert.True(unclean.Count == 0, $"{unclean.Count} unclean log lines:\n{string.Join('\n', unclean.Take(20))}");
     }
 
     /// <summary>Polls <paramref name="condition"/> until it holds or <paramref name="timeout"/> passes.</summary>
