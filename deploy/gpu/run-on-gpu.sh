@@ -21,7 +21,7 @@ out="${OUT:-$here/out}"
 work="${SAMCLUSTER_GPU_WORK:-${TMPDIR:-/tmp}/samcluster-gpu}"
 samcluster="$work/bin/samcluster"
 
-fail() { echo "run-on-gpu: $*" >&2; [ -d "$out" ] && echo "**Stopped:** $*" >>"$out/results.md"; exit 2; }
+fail() { echo "run-on-gpu: $*" >&2; [ -d "$out" ] && printf '\n**Stopped:** %s\n' "$*" >>"$out/results.md"; exit 2; }
 
 steps=("$@"); [ ${#steps[@]} -gt 0 ] || steps=(train-one bench grid)
 for step in "${steps[@]}"; do
@@ -87,14 +87,14 @@ results="$out/results.md"
 } >"$results"
 cat "$results"
 
-# Appends a fenced file to results.md.
-fenced() { echo '```'; cat "$1" 2>/dev/null; echo '```'; }
+# A file as a fenced block for results.md; nothing for a missing or empty one.
+fenced() { [ -s "$1" ] || return 0; echo '```'; cat "$1"; echo '```'; }
 
 # load: the first thing that can go wrong on a new machine is TorchSharp binding to this libtorch. samcluster prints
 # the loader's own error and the version it found there; PyTorch's own version is said beside it.
 "$samcluster" devices >"$out/devices.txt" 2>"$out/devices.err"
 load_status=$?
-{ echo; echo "## load: samcluster devices (exit $load_status)"; echo; fenced "$out/devices.txt"; [ -s "$out/devices.err" ] && fenced "$out/devices.err"; } >>"$results"
+{ echo; echo "## load: samcluster devices (exit $load_status)"; echo; fenced "$out/devices.txt"; fenced "$out/devices.err"; } >>"$results"
 if [ $load_status -ne 0 ]; then
   cat "$out/devices.err" >&2
   fail "samcluster cannot use the libtorch in $libtorch${torch_version:+ (PyTorch $torch_version)}: see the line above; TorchSharp 0.107 is built for libtorch 2.10 — point SAMCLUSTER_LIBTORCH at a libtorch 2.10 folder"
@@ -162,8 +162,9 @@ data:
 EOF
       fi
       run_step grid "$samcluster" local "$grid" "${placement[@]}" --out "$run_dir"
-      { echo "run folder: $run_dir"; echo; echo "trials.csv:"; fenced "$run_dir/trials.csv"; echo; echo "devices of the nodes:"
-        fenced <(grep -h "workers on" "$run_dir"/logs/node-*.log 2>/dev/null); echo; sed 's/^#/##/' "$run_dir/report.md" 2>/dev/null; } >>"$results" ;;
+      grep -h "workers on" "$run_dir"/logs/node-*.log >"$out/grid-nodes.txt" 2>/dev/null
+      { echo "run folder: $run_dir"; echo; echo "nodes (local's default placement):"; fenced "$out/grid-nodes.txt"
+        echo; echo "trials.csv:"; fenced "$run_dir/trials.csv"; echo; sed 's/^#/##/' "$run_dir/report.md" 2>/dev/null; } >>"$results" ;;
   esac
 done
 

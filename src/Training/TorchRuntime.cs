@@ -14,7 +14,7 @@ namespace SamCluster.Training;
 /// build without one: -p:TorchBackend=external (deploy/gpu/package.sh builds such a package). The libtorch must be the
 /// version LibTorchSharp was built for (<see cref="ExpectedLibTorch"/>); a folder whose libtorch LibTorchSharp cannot
 /// bind to is refused with the dynamic loader's own error and the version found there.</summary>
-public static partial class TorchRuntime
+public static class TorchRuntime
 {
     public const string LibTorchEnvironmentVariable = "SAMCLUSTER_LIBTORCH";
 
@@ -181,17 +181,31 @@ public static partial class TorchRuntime
     /// <summary>Binds TorchSharp's native library to the preloaded libtorch with every symbol resolved now (RTLD_NOW),
     /// so a libtorch of another ABI is refused here with the loader's own words — .NET and TorchSharp load it lazily,
     /// which would report "not found" without the reason, or end the process at the first missing symbol.</summary>
-    private static void ProbeTorchSharp(string libtorchDir)
+    private static unsafe void ProbeTorchSharp(string libtorchDir)
     {
         if (!OperatingSystem.IsLinux()) return;
         var native = NativeFolders().Select(dir => Path.Combine(dir, TorchSharpNative)).FirstOrDefault(File.Exists);
         if (native is null) return; // TorchSharp reports its own absence when it starts
+        // dlopen and dlerror called through plain function pointers: binding a P/Invoke between the two would itself
+        // call dlsym, which clears the error to read.
+        var libc = NativeLibrary.Load("libc.so.6");
+        var dlopen = (delegate* unmanaged<byte*, int, IntPtr>)NativeLibrary.GetExport(libc, "dlopen");
+        var dlerror = (delegate* unmanaged<IntPtr>)NativeLibrary.GetExport(libc, "dlerror");
         const int RtldNow = 2;
-        if (DlOpen(native, RtldNow) != IntPtr.Zero) return; // kept open: TorchSharp's own load then finds it bound
-        var error = Marshal.PtrToStringUTF8(DlError()) ?? "unknown error";
+        var path = System.Text.Encoding.UTF8.GetBytes(native + "\0");
+        IntPtr handle;
+        string? error = null;
+        fixed (byte* pathBytes = path)
+        {
+            dlerror(); // clears any earlier error
+            handle = dlopen(pathBytes, RtldNow);
+            if (handle == IntPtr.Zero) error = Marshal.PtrToStringUTF8(dlerror());
+        }
+        if (handle != IntPtr.Zero) return; // kept open: TorchSharp's own load then finds it bound
         var torchSharp = typeof(torch).Assembly.GetName().Version is { } v ? $"{v.Major}.{v.Minor}" : "?";
         throw new UserInputException(
-            $"TorchSharp {torchSharp} (built for libtorch {ExpectedLibTorch}) cannot bind to the libtorch in {libtorchDir}{FoundVersion(libtorchDir)}: {error}");
+            $"TorchSharp {torchSharp} (built for libtorch {ExpectedLibTorch}) cannot bind to the libtorch in {libtorchDir}{FoundVersion(libtorchDir)}: " +
+            (error ?? "the loader gave no reason"));
     }
 
     private static string FoundVersion(string dir) =>
@@ -200,10 +214,4 @@ public static partial class TorchRuntime
     /// <summary>.NET wraps dlopen's message in advice lines; the loader's own words are the last line.</summary>
     private static string LoaderError(string message) =>
         message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? message;
-
-    [LibraryImport("libc", EntryPoint = "dlopen", StringMarshalling = StringMarshalling.Utf8)]
-    private static partial IntPtr DlOpen(string path, int flags);
-
-    [LibraryImport("libc", EntryPoint = "dlerror")]
-    private static partial IntPtr DlError();
 }
