@@ -105,13 +105,17 @@ if [ "$device" = cuda ] && ! grep -q '^cuda: [1-9]' "$out/devices.txt"; then
 fi
 
 failed=()
-# run_step NAME COMMAND...: runs it with its output in NAME.log (and on the console), its time and exit in results.md.
+# run_step NAME STDOUT COMMAND...: runs it with its output in NAME.log and on the console (with STDOUT other than -,
+# its standard output goes to that file instead), and its command, time and exit status in results.md.
 run_step() {
-  local name="$1"; shift
+  local name="$1" stdout="$2"; shift 2
   echo "== $name: $*" | tee -a "$out/steps.log"
-  local started=$SECONDS
-  "$@" 2>&1 | tee "$out/$name.log"
-  local status=${PIPESTATUS[0]}
+  local started=$SECONDS status
+  if [ "$stdout" = - ]; then
+    "$@" 2>&1 | tee "$out/$name.log"; status=${PIPESTATUS[0]}
+  else
+    "$@" 2>&1 >"$stdout" | tee "$out/$name.log"; status=${PIPESTATUS[0]}
+  fi
   local took=$((SECONDS - started))
   echo "== $name: exit $status after $took s" | tee -a "$out/steps.log"
   { echo; echo "## $name: exit $status after $took s"; echo; echo "\`$*\`"; echo; } >>"$results"
@@ -125,13 +129,12 @@ for step in "${steps[@]}"; do
     train-one)
       if [ "$device" = cuda ]; then limits=(--epochs 2); else limits=(--epochs 1 --train-limit 2000 --test-limit 500 --threads "$threads"); fi
       # stdout is the JSON lines; stderr (loading, the final accuracy) goes to the log.
-      run_step train-one bash -c 'out="$0"; shift; exec "$@" >"$out"' "$out/train-one.jsonl" \
-        "$samcluster" train-one --dataset fashion-mnist --data "$here/data/fashion-mnist" --model resnet18 --optimizer sam \
+      run_step train-one "$out/train-one.jsonl" "$samcluster" train-one --dataset fashion-mnist --data "$here/data/fashion-mnist" --model resnet18 --optimizer sam \
         --device "$torch_device" "${limits[@]}"
       { echo "epochs (train-one.jsonl):"; fenced "$out/train-one.jsonl"; fenced "$out/train-one.log"; } >>"$results" ;;
     bench)
-      if [ "$device" = cuda ]; then sizes=(); else sizes=(--models resnet18 --inputs 1x28 --steps 5 --threads "$threads"); fi
-      run_step bench "$samcluster" bench --device "$torch_device" "${sizes[@]}"
+      if [ "$device" = cuda ]; then sizes=(); else sizes=(--models resnet18 --inputs 1x28 --steps 2 --batch-size 32 --threads "$threads"); fi
+      run_step bench - "$samcluster" bench --device "$torch_device" "${sizes[@]}"
       cp "$out/bench.log" "$out/bench.txt"
       fenced "$out/bench.txt" >>"$results"
       # A bench without its PyTorch column has not shown what it is for.
@@ -161,7 +164,7 @@ data:
     test_limit: 500
 EOF
       fi
-      run_step grid "$samcluster" local "$grid" "${placement[@]}" --out "$run_dir"
+      run_step grid - "$samcluster" local "$grid" "${placement[@]}" --out "$run_dir"
       grep -h "workers on" "$run_dir"/logs/node-*.log >"$out/grid-nodes.txt" 2>/dev/null
       { echo "run folder: $run_dir"; echo; echo "nodes (local's default placement):"; fenced "$out/grid-nodes.txt"
         echo; echo "trials.csv:"; fenced "$run_dir/trials.csv"; echo; sed 's/^#/##/' "$run_dir/report.md" 2>/dev/null; } >>"$results" ;;
