@@ -3,8 +3,10 @@
 # package), restores and builds SamCluster (Release). Safe to run again: it only does what is still needed.
 #   deploy/setup.sh            set-up and build
 #   deploy/setup.sh --bench    also install Debian's PyTorch (python3-torch), the peer of `samcluster bench`
-#   deploy/setup.sh --dev      the same and SciPy, for the tests (one loads exported weights with torch.load; the
-#                              power figures are checked against scipy.stats.nct)
+#   deploy/setup.sh --dev      the same, SciPy, Chromium and PostgreSQL's server, for the tests (one loads exported
+#                              weights with torch.load; the power figures are checked against scipy.stats.nct; the
+#                              live page is tested in a headless Chromium; the PostgreSQL journal tests start a server
+#                              of their own from /usr/lib/postgresql/*/bin)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -18,6 +20,8 @@ packages=()
 [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || packages+=(dataset-fashion-mnist)
 if [[ "${1:-}" == "--bench" || "${1:-}" == "--dev" ]] && ! /usr/bin/python3 -c "import torch" >/dev/null 2>&1; then packages+=(python3-torch); fi
 if [[ "${1:-}" == "--dev" ]] && ! /usr/bin/python3 -c "import scipy.stats" >/dev/null 2>&1; then packages+=(python3-scipy); fi
+if [[ "${1:-}" == "--dev" ]] && ! command -v chromium >/dev/null 2>&1; then packages+=(chromium); fi
+if [[ "${1:-}" == "--dev" ]] && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then packages+=(postgresql); fi
 if [ ${#packages[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   echo "setup: installing ${packages[*]}" >&2

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using SamCluster.Cli.Hosting;
+using SamCluster.Messages;
 
 namespace SamCluster.Cli.Commands;
 
@@ -39,6 +40,9 @@ public sealed class ClusterOptionsSet
     public readonly Option<bool> Stay = new("--stay") { Description = "Keep the coordinator running after the grid is done." };
     public readonly Option<int> Retries = new("--retries") { Description = "Retries of a failed trial, same seed (default 1).", DefaultValueFactory = _ => 1 };
     public readonly Option<string?> CheckpointDir = new("--checkpoint-dir") { Description = "Checkpoint store every node can reach, e.g. a shared filesystem (default: DIR/checkpoints)." };
+    public readonly Option<int?> Http = new("--http") { Description = "Serve the live page and its JSON API on this port (0: any free port); the URL is printed." };
+    public readonly Option<string> HttpHost = new("--http-host") { Description = "Address the live page listens on (default 127.0.0.1: this machine only).", DefaultValueFactory = _ => "127.0.0.1" };
+    public readonly Option<string?> Journal = new("--journal") { Description = "The trials' journal in PostgreSQL: an Npgsql connection string (Host=H;Port=P;Database=D;Username=U; default $SAMCLUSTER_JOURNAL, else DIR/journal.db)." };
 
     public void AddTo(Command command)
     {
@@ -48,6 +52,9 @@ public sealed class ClusterOptionsSet
         command.Options.Add(Stay);
         command.Options.Add(Retries);
         command.Options.Add(CheckpointDir);
+        command.Options.Add(Http);
+        command.Options.Add(HttpHost);
+        command.Options.Add(Journal);
     }
 
     public CoordinatorRequest Request(ParseResult parse, string grid, int port, bool checkLocalData)
@@ -56,7 +63,12 @@ public sealed class ClusterOptionsSet
         var host = FlagChecks.Host(parse.GetValue(Host), "--host");
         var publicHost = parse.GetValue(PublicHost) is { } given ? FlagChecks.Host(given, "--public-host") : null;
         var checkpointDir = parse.GetValue(CheckpointDir) is { } store ? FlagChecks.Folder(store, "--checkpoint-dir") : null;
+        var http = parse.GetValue(Http) is { } httpPort ? FlagChecks.Port(httpPort, "--http", allowZero: true) : (int?)null;
+        var httpHost = FlagChecks.Host(parse.GetValue(HttpHost), "--http-host");
+        if (http is null && parse.GetResult(HttpHost) is { Implicit: false })
+            throw new UserInputException("--http-host needs --http PORT");
         return new CoordinatorRequest(grid, FlagChecks.Folder(parse.GetValue(Out), "--out"), host, port, publicHost,
-            parse.GetValue(Stay), retries, checkLocalData, CheckpointDir: checkpointDir);
+            parse.GetValue(Stay), retries, checkLocalData, CheckpointDir: checkpointDir, Journal: FlagChecks.Journal(parse.GetValue(Journal)),
+            HttpPort: http, HttpHost: httpHost);
     }
 }

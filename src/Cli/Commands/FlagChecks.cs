@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.RegularExpressions;
+using SamCluster.Coordinator.Run;
 using SamCluster.Messages;
 
 namespace SamCluster.Cli.Commands;
@@ -73,6 +74,15 @@ public static partial class FlagChecks
         if (string.IsNullOrWhiteSpace(value)) throw new UserInputException($"{flag} must name a folder");
         if (value.Any(char.IsControl)) throw new UserInputException($"{flag} '{ConsoleText.Escape(value)}' holds a control character");
         return value;
+    }
+
+    /// <summary>The trials' journal on a PostgreSQL server: --journal, else $SAMCLUSTER_JOURNAL, else null (journal.db in
+    /// the run folder). Only its syntax is checked here; the server is reached when the run starts, before anything is written.</summary>
+    public static string? Journal(string? flag)
+    {
+        if (flag is not null) return PostgresJournal.CheckConnectionString(flag, "--journal");
+        var environment = Environment.GetEnvironmentVariable(PostgresJournal.EnvironmentVariable);
+        return string.IsNullOrEmpty(environment) ? null : PostgresJournal.CheckConnectionString(environment, "$" + PostgresJournal.EnvironmentVariable);
     }
 
     /// <summary>A name shown in logs and tables: 1-64 printable characters without commas or slashes.</summary>

@@ -2,8 +2,9 @@ using Akka.Actor;
 using Akka.Cluster.Hosting;
 using Akka.Cluster.Sharding;
 using Akka.Hosting;
-using Akka.Persistence.Sql;
+using Akka.Persistence.Sql.Hosting;
 using Akka.Remote.Hosting;
+using LinqToDB;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -34,7 +35,7 @@ public sealed class ReportAggregatorActor;
 
 /// <summary>
 /// The coordinator process: the cluster's seed node (role "coordinator") hosting the trial entities (sharded and
-/// journaled in the run folder's SQLite database), the grid coordinator singleton and the report aggregator.
+/// journaled in the run folder's SQLite database, or in PostgreSQL), the grid coordinator singleton and the report aggregator.
 /// </summary>
 public static class CoordinatorHost
 {
@@ -46,8 +47,8 @@ public static class CoordinatorHost
             services.AddSingleton<ILoggerFactory>(new SerilogLoggerFactory(log.Infrastructure as Serilog.ILogger));
             services.AddAkka(ClusterHocon.SystemName, (akka, _) =>
             {
-                akka.AddHocon(ClusterHocon.Hocon + settings.RemotingTlsHocon + PersistenceHocon(settings.Folder.Journal), HoconAddMode.Prepend)
-                    .AddHocon(SqlPersistence.DefaultConfiguration, HoconAddMode.Append)
+                akka.AddHocon(ClusterHocon.Hocon + settings.RemotingTlsHocon, HoconAddMode.Prepend)
+                    .WithTrialJournal(settings.Folder)
                     .ConfigureLoggers(loggers =>
                     {
                         loggers.ClearLoggers();
@@ -71,30 +72,15 @@ public static class CoordinatorHost
         return builder.Build();
     }
 
-    /// <summary>Trial journal and snapshots in SQLite inside the run folder (README: PostgreSQL for real clusters).</summary>
-    static string PersistenceHocon(string journalFile)
+    /// <summary>The trials' journal and snapshots (Akka.Persistence.Sql): in the run folder's SQLite file, or on the
+    /// PostgreSQL server the run was given (--journal). Tables are created when missing.</summary>
+    static AkkaConfigurationBuilder WithTrialJournal(this AkkaConfigurationBuilder akka, RunFolder folder)
     {
-        var connection = $"Data Source={journalFile}";
-        return $$"""
-
-            akka.persistence {
-              journal {
-                plugin = "akka.persistence.journal.sql"
-                sql {
-                  connection-string = "{{connection}}"
-                  provider-name = "SQLite.MS"
-                  auto-initialize = on
-                }
-              }
-              snapshot-store {
-                plugin = "akka.persistence.snapshot-store.sql"
-                sql {
-                  connection-string = "{{connection}}"
-                  provider-name = "SQLite.MS"
-                  auto-initialize = on
-                }
-              }
-            }
-            """;
+        var (connection, provider) = folder.ServerJournal is { } server
+            ? (server.ConnectionString, ProviderName.PostgreSQL15)
+            : ($"Data Source={folder.Journal}", ProviderName.SQLiteMS);
+        return akka.WithSqlPersistence(
+            new SqlJournalOptions(isDefaultPlugin: true) { ConnectionString = connection, ProviderName = provider, AutoInitialize = true },
+            new SqlSnapshotOptions(isDefaultPlugin: true) { ConnectionString = connection, ProviderName = provider, AutoInitialize = true });
     }
 }

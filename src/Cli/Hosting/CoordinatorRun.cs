@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 using SamCluster.Coordinator.Actors;
 using SamCluster.Coordinator.Grid;
 using SamCluster.Coordinator.Lifecycle;
+using SamCluster.Coordinator.LiveView;
 using SamCluster.Coordinator.Observers;
 using SamCluster.Training.Checkpoints;
 using SamCluster.Coordinator.Reporting;
@@ -25,7 +26,10 @@ public sealed record CoordinatorRequest(
     int Retries,
     bool CheckLocalData,
     string RemotingTlsHocon = "",
-    string? CheckpointDir = null);
+    string? CheckpointDir = null,
+    string? Journal = null,
+    int? HttpPort = null,
+    string HttpHost = "127.0.0.1");
 
 /// <summary>
 /// Runs a coordinator from a grid file to the printed report: validates everything before starting, prepares (or
@@ -46,12 +50,15 @@ public static class CoordinatorRun
         var requested = GridExpander.Expand(grid);
         var port = request.Port == 0 ? FreePort(request.Host) : request.Port;
         EnsurePortFree(request.Host, port);
+        if (request.HttpPort is { } httpPort and > 0) EnsurePortFree(request.HttpHost, httpPort, "--http");
         // Read the data once, as the trials will, before anything is written, so bad data is one line and exit 2, not
         // every trial failing in turn. The nodes of `local` read it from here; a coordinator checks what this host can
         // see (a shared filesystem, typically) and leaves the rest to the nodes.
         var dataHere = requested.Select(t => t.Data).Where(d => request.CheckLocalData || Directory.Exists(d.Root)).ToList();
+        // A journal on a server is reached and owned before the run folder is touched: an unreachable one is one line.
+        using var serverJournal = request.Journal is { } journal ? PostgresJournal.Open(journal) : null;
         using var folder = RunFolder.Prepare(request.OutDir, request.GridPath, requested,
-            () => Training.Data.DatasetLoader.CheckAll(dataHere));
+            () => Training.Data.DatasetLoader.CheckAll(dataHere), serverJournal);
         // A grid that grows a run keeps the trials it had under their ids: run what the folder says.
         var trials = TrialOrder.LongestFirst(folder.Trials);
 
@@ -90,9 +97,20 @@ public static class CoordinatorRun
         var plan = new GridPlan(trials, SchedulerOptions.Default with { MaxRetries = request.Retries }, LongestFirstOrder.Instance,
             checkpointEvery, checkpointDir);
         var store = new CheckpointStoreAccess(new CheckpointStore(checkpointDir));
-        IRunObserver[] observers = [new TrialLogWriter(log), new ResultTablesWriter(folder), new EpochsTableWriter(folder), new TensorBoardWriter(folder), new WeightsCollector(folder, store, log), new ProgressView(log)];
+        // The page lists trials in grid order (the scheduler's is longest first).
+        var live = new LiveRun($"{Path.GetFileName(request.GridPath)} → {folder.Root}", folder.Trials, Path.Combine(folder.Root, RunReport.Json));
+        IRunObserver[] observers = [new TrialLogWriter(log), new ResultTablesWriter(folder), new EpochsTableWriter(folder), new TensorBoardWriter(folder), new WeightsCollector(folder, store, log), new ProgressView(log), live];
         var settings = new CoordinatorSettings(plan, folder, request.Host, port, request.PublicHost, TimeSpan.FromSeconds(5),
-            () => MarkdownReport.Write(RunReport.WriteAll(folder.Root, new ReportOptions())), observers, request.RemotingTlsHocon);
+            () =>
+            {
+                var table = MarkdownReport.Write(RunReport.WriteAll(folder.Root, new ReportOptions()));
+                live.OnReportWritten();
+                return table;
+            }, observers, request.RemotingTlsHocon);
+        await using var page = request.HttpPort is { } httpPort
+            ? await LiveViewServer.StartAsync(live, Address(request.HttpHost), httpPort, folder.TrialLog, log.Infrastructure, stop)
+            : null;
+        if (page is not null) log.Main.Information("Live view: {Url}", page.Url);
         var host = CoordinatorHost.Build(settings, log, completion);
         await host.StartAsync(stop);
         log.Main.Information("Coordinator up at {Address} — {Trials} trials; run folder {Folder}",
@@ -152,9 +170,9 @@ public static class CoordinatorRun
     }
 
     /// <summary>Refuses a port already in use with one clear line, before anything is written.</summary>
-    public static void EnsurePortFree(string host, int port)
+    public static void EnsurePortFree(string host, int port, string flag = "--port")
     {
-        if (port is < 1 or > 65535) throw new UserInputException($"--port {port} is not a TCP port (1-65535)");
+        if (port is < 1 or > 65535) throw new UserInputException($"{flag} {port} is not a TCP port (1-65535)");
         try
         {
             using var listener = new TcpListener(Address(host), port);
@@ -167,7 +185,7 @@ public static class CoordinatorRun
         }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
         {
-            throw new UserInputException($"port {port} on {host} is already in use; choose another --port");
+            throw new UserInputException($"port {port} on {host} is already in use; choose another {flag}");
         }
         catch (SocketException e)
         {

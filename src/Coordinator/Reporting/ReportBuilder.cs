@@ -121,7 +121,7 @@ public static class ReportBuilder
         return rows.Where(r => ReferenceEquals(latest[r.TrialId], r)).ToList();
     }
 
-    /// <summary>Control first, then SAM, then any others alphabetically.</summary>
-    static List<string> OrderOptimizers(IEnumerable<string> names, string control) =>
+    /// <summary>Control first, then SAM, then any others alphabetically: the order of report columns and chart colours.</summary>
+    public static List<string> OrderOptimizers(IEnumerable<string> names, string control) =>
         names.OrderBy(n => n == control ? 0 : n == Messages.Vocabulary.Sam.Name ? 1 : 2).ThenBy(n => n, StringComparer.Ordinal).ToList();
 }

@@ -19,6 +19,7 @@ public sealed class RunFolder : IDisposable
     public string EpochsCsv => Path.Combine(Root, RunFiles.EpochsFile);
     public string LogsDir => Path.Combine(Root, "logs");
     public string EventLog => Path.Combine(Root, "logs", "run.clef");
+    /// <summary>The SQLite journal (the default; see <see cref="ServerJournal"/>).</summary>
     public string Journal => Path.Combine(Root, "journal.db");
 
     /// <summary>True when the folder already held this run (a restart, or a grid that grows it).</summary>
@@ -30,15 +31,19 @@ public sealed class RunFolder : IDisposable
     /// <summary>The trials this grid added to an existing run (all of them for a new run).</summary>
     public IReadOnlyList<TrialSpec> Added { get; }
 
+    /// <summary>The run's journal on a PostgreSQL server (--journal); null when it is <see cref="Journal"/> in the folder.</summary>
+    public PostgresJournal? ServerJournal { get; }
+
     readonly RunFolderLock? _lock;
 
-    RunFolder(string root, bool resumed, RunPlan? plan = null, RunFolderLock? owner = null)
+    RunFolder(string root, bool resumed, RunPlan? plan = null, RunFolderLock? owner = null, PostgresJournal? serverJournal = null)
     {
         Root = root;
         Resumed = resumed;
         Trials = plan?.Trials ?? [];
         Added = plan?.Added ?? [];
         _lock = owner;
+        ServerJournal = serverJournal;
     }
 
     /// <summary>Gives up ownership (a prepared folder is owned until then, or until the process ends).</summary>
@@ -78,7 +83,10 @@ public sealed class RunFolder : IDisposable
     /// <param name="trials">The grid's trials (<see cref="Grid.GridExpander"/>).</param>
     /// <param name="beforeWriting">Checks that take time (reading the data): run once the folder is known to be this
     /// run's and owned, before anything is written to it; if they refuse, a folder made here is removed again.</param>
-    public static RunFolder Prepare(string outDir, string gridFile, IReadOnlyList<TrialSpec> trials, Action? beforeWriting = null)
+    /// <param name="serverJournal">The run's journal on a PostgreSQL server, opened (and so owned) by the caller; null:
+    /// journal.db in the folder. The server's run is the run: a fresh folder continues it.</param>
+    public static RunFolder Prepare(string outDir, string gridFile, IReadOnlyList<TrialSpec> trials, Action? beforeWriting = null,
+        PostgresJournal? serverJournal = null)
     {
         var root = Path.GetFullPath(outDir);
         if (File.Exists(root)) throw new UserInputException($"--out {outDir} is a file, not a folder");
@@ -95,7 +103,7 @@ public sealed class RunFolder : IDisposable
         try
         {
             owner = RunFolderLock.Acquire(root, outDir);
-            var folder = PrepareOwned(root, outDir, gridFile, trials, owner, beforeWriting);
+            var folder = PrepareOwned(root, outDir, gridFile, trials, owner, beforeWriting, serverJournal);
             owner.RecordOwner();
             return folder;
         }
@@ -108,29 +116,38 @@ public sealed class RunFolder : IDisposable
     }
 
     static RunFolder PrepareOwned(string root, string outDir, string gridFile, IReadOnlyList<TrialSpec> requested, RunFolderLock owner,
-        Action? beforeWriting)
+        Action? beforeWriting, PostgresJournal? server)
     {
         var manifestPath = Path.Combine(root, "run.json");
-        bool resumed = false;
         RunManifest? manifest = null;
-        var plan = new RunPlan(requested, requested);
         if (File.Exists(manifestPath))
         {
             manifest = ReadManifest(manifestPath);
-            try
-            {
-                plan = RunGrowth.Plan(TrialsOf(root, manifest), requested);
-            }
-            catch (UserInputException e)
-            {
-                throw new UserInputException($"--out {outDir} holds a run of a different grid: {e.Message}; refusing to mix runs — choose another --out folder");
-            }
-            CheckJournal(root, outDir);
-            resumed = true;
+            CheckSameJournal(manifest, server, outDir);
         }
         else if (Directory.EnumerateFileSystemEntries(root).Any())
         {
             throw new UserInputException($"--out {outDir} is not empty and holds no SamCluster run; refusing to write into it");
+        }
+
+        // The run so far: the server's record when the journal is on a server (this folder's copy may be older, or this
+        // folder new, on another host), else this folder's manifest.
+        var held = server is null ? null : ServerRun(server, root, outDir, manifest);
+        var existing = held ?? manifest;
+        var plan = new RunPlan(requested, requested);
+        if (existing is not null)
+        {
+            try
+            {
+                plan = RunGrowth.Plan(TrialsOf(root, existing), requested);
+            }
+            catch (UserInputException e)
+            {
+                var where = held is not null ? $"the journal {server!.Name}" : $"--out {outDir}";
+                var instead = held is not null ? "use another database for another grid" : "choose another --out folder";
+                throw new UserInputException($"{where} holds a run of a different grid: {e.Message}; refusing to mix runs — {instead}");
+            }
+            if (server is null) CheckJournal(root, outDir);
         }
         beforeWriting?.Invoke();
 
@@ -142,16 +159,21 @@ public sealed class RunFolder : IDisposable
         {
             throw new UserInputException($"--out {outDir} cannot be created ({e.Message})");
         }
-        var folder = new RunFolder(root, resumed, plan, owner);
+        var folder = new RunFolder(root, resumed: existing is not null, plan, owner, server);
         var fingerprint = Grid.GridFingerprint.Of(plan.Trials);
-        if (!resumed)
+        var current = (existing ?? new RunManifest(fingerprint, Path.GetFullPath(gridFile), DateTimeOffset.UtcNow, RunId: NewRunId()))
+            with { GridFingerprint = fingerprint, Trials = plan.Trials, Journal = server?.Name };
+        // The server's record is written last, so a folder is never left that the server's run does not know of.
+        var serverBehind = server is not null && (held is null || plan.Added.Count > 0);
+        if (manifest is null)
         {
             // Both or neither: a grid copy without its manifest (the disk filled in between) would make the folder one
             // that holds "no SamCluster run" and is refused from then on.
             try
             {
                 AtomicFile.WriteAllBytes(folder.GridCopy, File.ReadAllBytes(gridFile));
-                WriteManifest(manifestPath, new RunManifest(fingerprint, Path.GetFullPath(gridFile), DateTimeOffset.UtcNow, plan.Trials));
+                WriteManifest(manifestPath, current);
+                if (serverBehind) server!.WriteRunManifest(ManifestText(current));
             }
             catch
             {
@@ -160,21 +182,69 @@ public sealed class RunFolder : IDisposable
                 if (!Directory.EnumerateFileSystemEntries(folder.LogsDir).Any()) Directory.Delete(folder.LogsDir);
                 throw;
             }
+            return folder;
         }
-        else if (plan.Added.Count > 0 || manifest!.Trials is null)
+        // The run grows, or another coordinator on the same server journal grew it since this folder was last used.
+        var gridChanged = plan.Added.Count > 0 || server is not null && manifest.GridFingerprint != fingerprint;
+        if (gridChanged || manifest.Trials is null || serverBehind)
         {
-            // The run grows (or its manifest predates trial lists). The grid it ran until now is kept beside the new
-            // one; the manifest, which says what the run's trials are, is written before the new grid copy, so a disk
-            // that fills in between leaves a folder the next run reads right.
-            if (plan.Added.Count > 0)
+            // The grid it ran until now is kept beside the new one; the manifest, which says what the run's trials are,
+            // is written before the new grid copy, so a disk that fills in between leaves a folder the next run reads
+            // right. (A manifest that predates trial lists gets them.)
+            if (gridChanged)
             {
                 var previous = Enumerable.Range(1, int.MaxValue).Select(n => Path.Combine(root, $"grid.previous-{n}.yaml")).First(p => !File.Exists(p));
                 File.Copy(folder.GridCopy, previous);
             }
-            WriteManifest(manifestPath, manifest! with { GridFingerprint = fingerprint, Trials = plan.Trials });
-            if (plan.Added.Count > 0) AtomicFile.WriteAllBytes(folder.GridCopy, File.ReadAllBytes(gridFile));
+            WriteManifest(manifestPath, current);
+            if (serverBehind) server!.WriteRunManifest(ManifestText(current));
+            if (gridChanged) AtomicFile.WriteAllBytes(folder.GridCopy, File.ReadAllBytes(gridFile));
         }
         return folder;
+    }
+
+    static string NewRunId() => Guid.NewGuid().ToString("N");
+
+    /// <summary>A folder keeps its journal where it started it: journal.db, or the server its run.json names. Moving it
+    /// would start the run over on an empty journal, training its finished trials again.</summary>
+    static void CheckSameJournal(RunManifest manifest, PostgresJournal? server, string outDir)
+    {
+        if (manifest.Journal is null && server is not null)
+            throw new UserInputException($"--out {outDir} keeps its run's journal in its journal.db, not in {server.Name}; " +
+                                         $"run it without --journal (and without ${PostgresJournal.EnvironmentVariable}), or choose another --out folder");
+        if (manifest.Journal is { } name && server is null)
+            throw new UserInputException($"--out {outDir} keeps its run's journal in PostgreSQL ({name}); " +
+                                         $"give its connection string with --journal or ${PostgresJournal.EnvironmentVariable}");
+    }
+
+    /// <summary>The run the server's journal holds (null when none yet), refusing a journal that is not this folder's
+    /// run's, holds events of no known run, cannot be replayed, or has lost the trials this folder lists as finished.</summary>
+    static RunManifest? ServerRun(PostgresJournal server, string root, string outDir, RunManifest? folderManifest)
+    {
+        var text = server.ReadRunManifest();
+        RunManifest? held;
+        try
+        {
+            held = text is null ? null : JsonSerializer.Deserialize<RunManifest>(text, ManifestJson) ?? throw new JsonException("empty");
+        }
+        catch (JsonException e)
+        {
+            throw new UserInputException($"the journal {server.Name} holds a run record that is not a SamCluster run manifest ({e.Message}); refusing to touch it");
+        }
+        if (held is not null && folderManifest is not null && held.RunId != folderManifest.RunId)
+            throw new UserInputException($"--out {outDir} holds run {folderManifest.RunId} but the journal {server.Name} holds run {held.RunId} " +
+                                         $"(grid {held.GridSource}); refusing to mix runs — give that run's database, or choose another --out folder");
+        var events = server.Events();
+        if (held is null && events > 0)
+            throw new UserInputException($"the journal {server.Name} holds events ({events}) but no SamCluster run record; refusing to mix runs — " +
+                                         "give an empty database for a new run");
+        if (server.UnreadableEvent() is { } unreadable)
+            throw new UserInputException($"the journal {server.Name} cannot be replayed: {unreadable}; nothing was changed — restore the database from a backup, or use another one");
+        var finished = FinishedRows(Path.Combine(root, RunFiles.TrialsFile));
+        if (finished > 0 && events == 0)
+            throw new UserInputException($"--out {outDir}: {RunFiles.TrialsFile} lists {finished} finished trials but the journal {server.Name} holds no events; " +
+                                         $"refusing to train them again — restore the database from a backup, or move {RunFiles.TrialsFile} aside to train those trials again");
+        return held;
     }
 
     /// <summary>Finished trials whose journal is gone would be trained again and trials.csv rewritten with less: refuse
@@ -213,23 +283,7 @@ public sealed class RunFolder : IDisposable
         db.Open();
         using var query = db.CreateCommand();
         query.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'journal'";
-        if ((long)query.ExecuteScalar()! == 0) return null;
-        query.CommandText = "SELECT persistence_id, sequence_number, manifest, message FROM journal WHERE identifier = $id ORDER BY ordering";
-        query.Parameters.AddWithValue("$id", ClusterMessageSerializer.SerializerId);
-        using var rows = query.ExecuteReader();
-        while (rows.Read())
-        {
-            var trial = rows.GetString(0).StartsWith("trial-", StringComparison.Ordinal) ? rows.GetString(0)["trial-".Length..] : rows.GetString(0);
-            try
-            {
-                ClusterMessageSerializer.Decode((byte[])rows["message"], rows.IsDBNull(2) ? "" : rows.GetString(2));
-            }
-            catch (Exception e) when (e is System.Runtime.Serialization.SerializationException or JsonException or NotSupportedException or ArgumentException)
-            {
-                return $"event {rows.GetInt64(1)} of trial {trial} is unreadable ({e.Message.Split('\n')[0]})";
-            }
-        }
-        return null;
+        return (long)query.ExecuteScalar()! == 0 ? null : JournalReplay.FirstUnreadable(db);
     }
 
     /// <summary>Rows in the journal's event table (Akka.Persistence.Sql's "journal"); 0 when it has none yet.</summary>
@@ -268,6 +322,8 @@ public sealed class RunFolder : IDisposable
                 $"--out {outDir}: its journal.db is not a readable SQLite database ({verdict}); refusing to touch this folder — restore journal.db or choose another --out folder");
     }
 
+    static string ManifestText(RunManifest manifest) => JsonSerializer.Serialize(manifest, ManifestJson);
+
     static RunManifest ReadManifest(string path)
     {
         try
@@ -282,10 +338,14 @@ public sealed class RunFolder : IDisposable
     }
 
     static void WriteManifest(string path, RunManifest manifest) =>
-        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(manifest, ManifestJson));
+        AtomicFile.WriteAllText(path, ManifestText(manifest));
 
     static readonly JsonSerializerOptions ManifestJson = new() { WriteIndented = true };
 
     /// <param name="Trials">Every trial of the run with its id (null in manifests of older versions).</param>
-    sealed record RunManifest(string GridFingerprint, string GridSource, DateTimeOffset Created, IReadOnlyList<TrialSpec>? Trials = null);
+    /// <param name="RunId">Which run this is (null in manifests of older versions): a folder and a server journal must agree.</param>
+    /// <param name="Journal">Where the run's journal is: null for journal.db in the folder, else the server
+    /// (<see cref="PostgresJournal.Name"/>).</param>
+    sealed record RunManifest(string GridFingerprint, string GridSource, DateTimeOffset Created, IReadOnlyList<TrialSpec>? Trials = null,
+        string? RunId = null, string? Journal = null);
 }

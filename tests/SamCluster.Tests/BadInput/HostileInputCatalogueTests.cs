@@ -80,6 +80,10 @@ public sealed class HostileInputCatalogueTests(ITestOutputHelper log) : BadInput
         ["local --devices gpu0"] = new(s => Local(s, "--devices", "gpu0"), "device 'gpu0' is not valid"),
         ["local --libtorch missing"] = new(s => Local(s, "--libtorch", "/no/such/libtorch"), "/no/such/libtorch"),
         ["local unknown flag"] = new(s => Local(s, "--nodez", "2"), "--nodez"),
+        ["local --http 70000"] = new(s => Local(s, "--http", "70000"), "--http must be at most 65535"),
+        ["local --http -1"] = new(s => Local(s, "--http", "-1"), "--http must be at least 0"),
+        ["local --http-host a_b"] = new(s => Local(s, "--http", "0", "--http-host", "a_b"), "--http-host 'a_b'"),
+        ["local --http-host without --http"] = new(s => Local(s, "--http-host", "0.0.0.0"), "--http-host needs --http PORT"),
         // coordinator
         ["coordinator --port 0"] = new(s => ["coordinator", s.Grid, "--out", "run", "--port", "0"], "--port must be at least 1"),
         ["coordinator --port 70000"] = new(s => ["coordinator", s.Grid, "--out", "run", "--port", "70000"], "--port must be at most 65535"),
@@ -87,6 +91,7 @@ public sealed class HostileInputCatalogueTests(ITestOutputHelper log) : BadInput
         ["coordinator --host a..b"] = new(s => Coordinator(s, "--host", "a..b"), "--host 'a..b'"),
         ["coordinator --public-host -bad"] = new(s => Coordinator(s, "--public-host", "-bad"), "--public-host '-bad'"),
         ["coordinator --retries 101"] = new(s => Coordinator(s, "--retries", "101"), "--retries must be at most 100"),
+        ["coordinator --http eighty"] = new(s => Coordinator(s, "--http", "eighty"), "'eighty'", "--http"),
         // node
         ["node --coordinator with a space"] = new(_ => ["node", "--coordinator", "a b:4053"], "--coordinator 'a b:4053' is not HOST:PORT"),
         ["node --coordinator port 99999"] = new(_ => ["node", "--coordinator", "host:99999"], "--coordinator 'host:99999' is not HOST:PORT"),

@@ -174,6 +174,7 @@ public sealed class RunFolderTests(ITestOutputHelper log) : BadInputTest(log)
 
         Refused(Run("coordinator", grid, "--out", "run", "--port", port), $"port {port}", "already in use");
         Refused(Run("local", grid, "--out", "run", "--port", port, "--nodes", "1"), $"port {port}", "already in use");
+        Refused(Run("local", grid, "--out", "run", "--http", port, "--nodes", "1"), $"port {port}", "already in use; choose another --http");
         Assert.False(Directory.Exists(OutDir), "a refused run created its --out folder");
     }
 

@@ -21,8 +21,9 @@ public sealed class LoopbackClusterTests(ITestOutputHelper output) : IDisposable
         var grid = ProcessTests.WriteTinyGrid(_work, optimizers: "[sgd, sam]", repeats: 2);
         var outDir = Path.Combine(_work, "run");
         var port = ProcessTests.FreePort();
+        var httpPort = ProcessTests.FreePort();
 
-        using var coordinator = ProcessTests.Start(output, "coordinator", grid, "--out", outDir, "--port", port.ToString());
+        using var coordinator = ProcessTests.Start(output, "coordinator", grid, "--out", outDir, "--port", port.ToString(), "--http", httpPort.ToString());
         using var node1 = ProcessTests.Start(output, "node", "--coordinator", $"127.0.0.1:{port}", "--devices", "cpu", "--threads", "1", "--name", "node-a");
         using var node2 = ProcessTests.Start(output, "node", "--coordinator", $"127.0.0.1:{port}", "--devices", "cpu", "--threads", "1", "--name", "node-b");
 
@@ -36,6 +37,15 @@ public sealed class LoopbackClusterTests(ITestOutputHelper output) : IDisposable
             if (Rows(trialsCsv) > 0) return true;                 // too late: a trial finished first
             return seenBeforeAnyFinished = Rows(epochsCsv) > 0;   // read after trials.csv had no row
         }, TimeSpan.FromMinutes(3));
+        // The live page's API, while the grid runs: every trial listed, the report not yet there.
+        using (var http = new System.Net.Http.HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}/"), Timeout = TimeSpan.FromSeconds(10) })
+        {
+            using var trials = System.Text.Json.JsonDocument.Parse(http.GetStringAsync("api/trials").GetAwaiter().GetResult());
+            Assert.Equal(4, trials.RootElement.EnumerateArray().Select(t => t.GetProperty("id").GetString()).Distinct().Count());
+            Assert.Contains(trials.RootElement.EnumerateArray(), t => t.GetProperty("status").GetString() == "running");
+            Assert.Equal(HttpStatusCode.OK, http.GetAsync("").GetAwaiter().GetResult().StatusCode);
+            if (Rows(trialsCsv) < 4) Assert.Equal(HttpStatusCode.NotFound, http.GetAsync("api/report").GetAwaiter().GetResult().StatusCode);
+        }
         Assert.True(coordinator.WaitForExit(TimeSpan.FromMinutes(4)), "coordinator did not finish the grid in 4 minutes");
         Assert.Equal(0, coordinator.ExitCode);
         Assert.True(seenBeforeAnyFinished, "epochs.csv had no row before the first trial finished");
@@ -108,6 +118,7 @@ public sealed class LoopbackClusterTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(0, grown.ExitCode);
         Assert.Contains(grown.Lines, l => l.Contains("The run grows: 2 trials added to the 4 it had"));
         Assert.Contains(grown.Lines, l => l.Contains("Grid finished: 6 completed, 0 failed (4 read back from the journal)"));
+        Assert.Contains(grown.Lines, l => l.Contains("Live view: http://127.0.0.1:"));   // --http 0: a free port, printed
         var after = File.ReadAllLines(Path.Combine(outDir, "trials.csv")).Skip(1).ToList();
         Assert.Equal(6, after.Count);
         Assert.All(before, row => Assert.Contains(row, after));   // the first four are the same rows, not retrained
@@ -120,7 +131,7 @@ public sealed class LoopbackClusterTests(ITestOutputHelper output) : IDisposable
     (int ExitCode, List<string> Lines) RunLocal(string grid, string outDir)
     {
         var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        using var local = ProcessTests.Start(output, lines, "local", grid, "--out", outDir, "--nodes", "1", "--threads", "1");
+        using var local = ProcessTests.Start(output, lines, "local", grid, "--out", outDir, "--nodes", "1", "--threads", "1", "--http", "0");
         Assert.True(local.WaitForExit(TimeSpan.FromMinutes(4)), "local did not finish the grid in 4 minutes");
         local.WaitForExit();
         return (local.ExitCode, lines.ToList());
@@ -191,11 +202,16 @@ public sealed class ProcessTests
     public static Process Start(ITestOutputHelper output, params string[] args) => Start(output, sink: null, args);
 
     /// <summary>As above, also collecting every line of output (stdout and stderr) into <paramref name="sink"/>.</summary>
-    public static Process Start(ITestOutputHelper output, System.Collections.Concurrent.ConcurrentQueue<string>? sink, params string[] args)
+    public static Process Start(ITestOutputHelper output, System.Collections.Concurrent.ConcurrentQueue<string>? sink, params string[] args) =>
+        StartWrapped(output, sink, [], args);
+
+    /// <summary>As above, run through <paramref name="wrapper"/> (e.g. <c>ip netns exec NS</c>), which must exec it.</summary>
+    public static Process StartWrapped(ITestOutputHelper output, System.Collections.Concurrent.ConcurrentQueue<string>? sink, string[] wrapper,
+        params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "samcluster.dll"));
-        foreach (var a in args) start.ArgumentList.Add(a);
+        string[] command = [.. wrapper, "dotnet", Path.Combine(AppContext.BaseDirectory, "samcluster.dll"), .. args];
+        var start = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in command.Skip(1)) start.ArgumentList.Add(a);
         var process = Process.Start(start)!;
         Started.Add(process);
         var tag = args[0];
@@ -260,14 +276,14 @@ public sealed class FaultToleranceTests(ITestOutputHelper output) : IDisposable
 
     static bool WaitFor(Func<bool> condition, TimeSpan timeout) => ProcessTests.WaitFor(condition, timeout);
 
-    static int FinishedRows(string outDir)
+    internal static int FinishedRows(string outDir)
     {
         var csv = Path.Combine(outDir, "trials.csv");
         try { return File.Exists(csv) ? File.ReadAllLines(csv).Skip(1).Count(l => l.Length > 0) : 0; }
         catch (IOException) { return 0; }
     }
 
-    static void AssertEachTrialOnce(string outDir, int expected)
+    internal static void AssertEachTrialOnce(string outDir, int expected)
     {
         var rows = File.ReadAllLines(Path.Combine(outDir, "trials.csv")).Skip(1).ToList();
         Assert.Equal(expected, rows.Count);

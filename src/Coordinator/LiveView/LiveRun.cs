@@ -1,0 +1,303 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using SamCluster.Coordinator.Lifecycle;
+using SamCluster.Coordinator.Reporting;
+using SamCluster.Messages;
+
+namespace SamCluster.Coordinator.LiveView;
+
+/// <summary>A trial as the live page and <c>GET /api/trials</c> show it.</summary>
+/// <param name="Group">The curves it belongs to: "Fashion-MNIST · ResNet-18", with the recipe cell when the grid varies one.</param>
+/// <param name="Status">queued, running, completed or failed (failed only once no retry is left).</param>
+/// <param name="Epoch">Epochs done by the newest attempt, counting those it resumed from.</param>
+/// <param name="Log">The page's link to the trial's log.</param>
+public sealed record TrialRow(
+    string Id,
+    string Dataset,
+    string Model,
+    string Optimizer,
+    string? Cell,
+    int Repeat,
+    string Group,
+    string OptimizerTitle,
+    string Status,
+    string? Node,
+    string? Device,
+    int Epoch,
+    int Epochs,
+    double? TrainAcc,
+    double? TestAcc,
+    double Seconds,
+    int Attempts,
+    string? Failure,
+    string Log);
+
+/// <summary>Where the grid stands. Null counts before the coordinator has read the journal back.</summary>
+public sealed record ProgressInfo(
+    int Total,
+    int Completed,
+    int Failed,
+    int Running,
+    int Queued,
+    int Workers,
+    double? EtaSeconds,
+    bool Finished,
+    bool ReportReady);
+
+/// <summary>One epoch as the page plots it (the keys of epochs.csv and train-one's JSON lines).</summary>
+public sealed record EpochPoint(int Epoch, double TrainLoss, double TrainAcc, double TestLoss, double TestAcc, double Lr, double Seconds,
+    double ImagesPerSecond)
+{
+    public static EpochPoint From(EpochMetrics m) =>
+        new(m.Epoch, m.TrainLoss, m.TrainAcc, m.TestLoss, m.TestAcc, m.LearningRate, m.Seconds, m.ImagesPerSecond);
+}
+
+/// <summary>A trial's curve as its newest attempt sees it: the epochs it resumed from, then its own.</summary>
+public sealed record TrialEpochs(string Trial, int Attempt, IReadOnlyList<EpochPoint> Epochs);
+
+/// <summary>One server-sent event: its name and its JSON data.</summary>
+public sealed record LiveMessage(string Event, string Data);
+
+/// <summary>
+/// The live page's model of the run: an observer that keeps every trial's state as the coordinator publishes it and
+/// pushes each change to the page's subscribers as one small message — a trial's row, one new epoch, the progress —
+/// so a browser never re-reads whole tables. A subscriber first gets a snapshot of everything, taken under the same
+/// lock that orders the changes, so it misses nothing and sees nothing twice. Observer calls come one at a time from
+/// the coordinator's thread; readers (HTTP requests) come from any thread.
+/// </summary>
+public sealed class LiveRun : IRunObserver
+{
+    /// <summary>Messages a subscriber may fall behind by before it is dropped; its browser reconnects and gets a fresh
+    /// snapshot, so a stalled tab costs bounded memory and loses nothing.</summary>
+    public const int SubscriberBacklog = 10_000;
+
+    static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    readonly object _gate = new();
+    readonly string _title;
+    readonly string _reportFile;
+    readonly IReadOnlyList<TrialSpec> _trials;
+    readonly Dictionary<string, TrialSpec> _specs;
+    readonly Dictionary<string, TrialState> _states;
+    readonly HashSet<string> _finished = [];
+    readonly List<Channel<LiveMessage>> _subscribers = [];
+    RunView? _view;
+    bool _reportReady;
+    string? _lastProgress;
+
+    /// <param name="title">What the page's heading names: the grid and its run folder.</param>
+    /// <param name="trials">The run's trials, in grid order.</param>
+    /// <param name="reportFile">report.json, served once the report has been written.</param>
+    public LiveRun(string title, IReadOnlyList<TrialSpec> trials, string reportFile)
+    {
+        _title = title;
+        _reportFile = reportFile;
+        _trials = trials;
+        _specs = trials.ToDictionary(t => t.Key.Id);
+        _states = trials.ToDictionary(t => t.Key.Id, t => TrialState.New(t.Key.Id));
+    }
+
+    // ---- observer ----
+
+    public void OnStart(RunView view)
+    {
+        lock (_gate)
+        {
+            foreach (var t in view.Trials ?? []) _states[t.Spec.Key.Id] = t.State;
+            foreach (var f in view.Finished) _finished.Add(f.Spec.Key.Id);
+            _view = view;
+            // A coordinator that starts again (from the journal) may know more than the page: everyone starts over.
+            Publish(new LiveMessage("snapshot", SnapshotJson()));
+        }
+    }
+
+    public void OnTrialEvent(TrialSpec spec, ITrialEvent e, TrialState state)
+    {
+        lock (_gate)
+        {
+            var id = spec.Key.Id;
+            var before = _states.GetValueOrDefault(id);
+            _states[id] = state;
+            Publish(new LiveMessage("trial", Serialize(Row(spec))));
+            PublishProgressIfChanged();
+            if (e is EpochRecorded epoch && epoch.Attempt == state.Attempt)
+                Publish(new LiveMessage("epoch", Serialize(new { Trial = id, epoch.Attempt, Point = EpochPoint.From(epoch.Metrics) })));
+            else if (before is null || before.Attempt != state.Attempt || before.Epochs.Count != state.Epochs.Count)
+                Publish(new LiveMessage("epochs", Serialize(EpochsOf(id))));   // a new attempt, or one that resumed
+        }
+    }
+
+    public void OnDecision(TrialSpec spec, SchedulerAction decision, TrialState state)
+    {
+        lock (_gate)
+        {
+            _states[spec.Key.Id] = state;
+            if (decision is Finish) _finished.Add(spec.Key.Id);
+            else if (decision is Retry or Requeued) _finished.Remove(spec.Key.Id);
+            Publish(new LiveMessage("trial", Serialize(Row(spec))));
+            PublishProgressIfChanged();
+        }
+    }
+
+    public void OnTick(RunView view) => UpdateProgress(view);
+
+    public void OnAllFinished(RunView view) => UpdateProgress(view);
+
+    /// <summary>The report files are written: the page may show them.</summary>
+    public void OnReportWritten()
+    {
+        lock (_gate)
+        {
+            _reportReady = true;
+            PublishProgressIfChanged();
+            Publish(new LiveMessage("report", "{}"));
+        }
+    }
+
+    void UpdateProgress(RunView view)
+    {
+        lock (_gate)
+        {
+            _view = view;
+            foreach (var f in view.Finished) _finished.Add(f.Spec.Key.Id);
+            PublishProgressIfChanged();
+        }
+    }
+
+    // ---- readers ----
+
+    /// <summary>Every trial's row, in grid order (GET /api/trials).</summary>
+    public string TrialsJson()
+    {
+        lock (_gate) return Serialize(_trials.Select(t => Row(t)).ToList());
+    }
+
+    /// <summary>A trial's epochs (GET /api/trials/{id}/epochs); null for an id not in the grid.</summary>
+    public string? EpochsJson(string trialId)
+    {
+        lock (_gate) return _specs.ContainsKey(trialId) ? Serialize(EpochsOf(trialId)) : null;
+    }
+
+    /// <summary>report.json once the report of this run is written (GET /api/report); null before.</summary>
+    public string? ReportJson()
+    {
+        lock (_gate)
+            if (!_reportReady) return null;
+        return File.Exists(_reportFile) ? File.ReadAllText(_reportFile) : null;
+    }
+
+    public bool IsTrial(string trialId) => _specs.ContainsKey(trialId);
+
+    /// <summary>A stream of messages for one page: a snapshot of everything, then every change. The channel is
+    /// completed when the subscriber falls <see cref="SubscriberBacklog"/> messages behind.</summary>
+    public ChannelReader<LiveMessage> Subscribe()
+    {
+        var channel = Channel.CreateBounded<LiveMessage>(new BoundedChannelOptions(SubscriberBacklog)
+            { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
+        lock (_gate)
+        {
+            channel.Writer.TryWrite(new LiveMessage("snapshot", SnapshotJson()));
+            _subscribers.Add(channel);
+        }
+        return channel.Reader;
+    }
+
+    /// <summary>Ends a subscription (its page went away).</summary>
+    public void Unsubscribe(ChannelReader<LiveMessage> reader)
+    {
+        lock (_gate) _subscribers.RemoveAll(c => c.Reader == reader);
+    }
+
+    /// <summary>Ends every subscription: the server is stopping.</summary>
+    public void CloseAll()
+    {
+        lock (_gate)
+        {
+            foreach (var c in _subscribers) c.Writer.TryComplete();
+            _subscribers.Clear();
+        }
+    }
+
+    public int Subscribers
+    {
+        get { lock (_gate) return _subscribers.Count; }
+    }
+
+    // ---- inside the lock ----
+
+    void Publish(LiveMessage message)
+    {
+        for (var i = _subscribers.Count - 1; i >= 0; i--)
+        {
+            if (_subscribers[i].Writer.TryWrite(message)) continue;
+            _subscribers[i].Writer.TryComplete();
+            _subscribers.RemoveAt(i);
+        }
+    }
+
+    /// <summary>The counts change with a trial's status, the ETA with each tick: sent when they differ from the last sent.</summary>
+    void PublishProgressIfChanged()
+    {
+        if (_view is null) return;
+        var progress = Serialize(Progress());
+        if (progress == _lastProgress) return;
+        _lastProgress = progress;
+        Publish(new LiveMessage("progress", progress));
+    }
+
+    string SnapshotJson() => Serialize(new
+    {
+        Title = _title,
+        // The report's order, so each optimizer has the colour it has in the PNG charts.
+        Optimizers = ReportBuilder.OrderOptimizers(_trials.Select(t => t.Key.Optimizer).Distinct(), new ReportOptions().Control),
+        Progress = _view is null ? null : Progress(),
+        Trials = _trials.Select(t => Row(t)).ToList(),
+        Epochs = _trials.Select(t => EpochsOf(t.Key.Id)).Where(e => e.Epochs.Count > 0).ToList(),
+    });
+
+    ProgressInfo Progress()
+    {
+        var rows = _trials.Select(t => Row(t)).ToList();
+        var view = _view;
+        return new ProgressInfo(rows.Count,
+            rows.Count(r => r.Status == "completed"),
+            rows.Count(r => r.Status == "failed"),
+            rows.Count(r => r.Status == "running"),
+            rows.Count(r => r.Status == "queued"),
+            view?.Workers ?? 0,
+            view?.Eta?.TotalSeconds,
+            rows.All(r => r.Status is "completed" or "failed"),
+            _reportReady);
+    }
+
+    TrialEpochs EpochsOf(string id)
+    {
+        var state = _states[id];
+        return new TrialEpochs(id, state.Attempt, state.Epochs.Select(EpochPoint.From).ToList());
+    }
+
+    TrialRow Row(TrialSpec spec)
+    {
+        var key = spec.Key;
+        var state = _states[key.Id];
+        var status = state.Status == TrialStatus.Completed ? "completed"
+            : _finished.Contains(key.Id) ? "failed"
+            : state.Current is { IsOpen: true } ? "running"
+            : "queued";
+        var epochs = state.Epochs;
+        var last = epochs.Count > 0 ? epochs[^1] : null;
+        var group = $"{Vocabulary.FindDataset(key.Dataset)?.Title ?? key.Dataset} · {Vocabulary.FindModel(key.Model)?.Title ?? key.Model}"
+                    + (key.Cell is { } cell ? $" · {cell}" : "");
+        return new TrialRow(key.Id, key.Dataset, key.Model, key.Optimizer, key.Cell, key.Repeat, group,
+            Vocabulary.FindOptimizer(key.Optimizer)?.Title ?? key.Optimizer, status, state.Node, state.Device,
+            last?.Epoch ?? 0, spec.Recipe.Epochs, last?.TrainAcc, last?.TestAcc,
+            state.Summary?.Seconds ?? epochs.Sum(e => e.Seconds), state.Attempts.Count,
+            status == "failed" ? state.LastFailure : null, "logs/" + key.Id);
+    }
+
+    static string Serialize<T>(T value) => JsonSerializer.Serialize(value, Json);
+}
