@@ -28,10 +28,21 @@ for step in "${steps[@]}"; do
   case "$step" in train-one|bench|grid) ;; *) echo "run-on-gpu: unknown step '$step' (train-one, bench, grid; --cpu first)" >&2; exit 2 ;; esac
 done
 
-[ -f "$here/samcluster-bin.tar.gz" ] || fail "$here/samcluster-bin.tar.gz is missing; run this from the folder deploy/gpu/package.sh made"
-if [ ! -x "$samcluster" ] || [ "$here/samcluster-bin.tar.gz" -nt "$samcluster" ]; then
-  rm -rf "$work/bin" && mkdir -p "$work" && tar -xzf "$here/samcluster-bin.tar.gz" -C "$work" \
-    || fail "cannot unpack $here/samcluster-bin.tar.gz into $work (set SAMCLUSTER_GPU_WORK to a writable folder)"
+packed="$here/samcluster-bin.tar.xz"
+[ -f "$packed" ] || fail "$packed is missing; run this from the folder deploy/gpu/package.sh made"
+# tar -J needs the xz program; where it is missing, Python's tarfile reads xz itself.
+unpack() {
+  tar -xJf "$packed" -C "$work" 2>/dev/null && return 0
+  rm -rf "$work/bin"
+  local py; for py in python3 /usr/bin/python3; do
+    "$py" -c 'import sys, tarfile; t = tarfile.open(sys.argv[1]); t.extractall(sys.argv[2], **({"filter": "tar"} if hasattr(tarfile, "tar_filter") else {}))' \
+      "$packed" "$work" 2>/dev/null && return 0
+  done
+  return 1
+}
+if [ ! -x "$samcluster" ] || [ "$packed" -nt "$samcluster" ]; then
+  rm -rf "$work/bin" && mkdir -p "$work" && unpack \
+    || fail "cannot unpack $packed into $work (needs xz or python3; set SAMCLUSTER_GPU_WORK to a writable folder)"
   touch "$samcluster"
 fi
 
