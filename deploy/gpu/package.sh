@@ -1,36 +1,30 @@
 #!/usr/bin/env bash
 # Builds the folder that is carried to a GPU machine that has python3 + PyTorch (CUDA) but no .NET SDK:
-#   .carry/gpu/samcluster-bin.tar.gz   samcluster, self-contained linux-x64, without the bundled CPU libtorch (the GPU
-#                                      machine's PyTorch provides libtorch); run-on-gpu.sh unpacks it on first use
+#   .carry/gpu/samcluster-bin.tar.xz   samcluster, self-contained linux-x64, without the bundled CPU libtorch (the GPU
+#                                      machine's PyTorch provides libtorch), with bench/pytorch_peer.py (the PyTorch peer
+#                                      of `samcluster bench`) beside it; run-on-gpu.sh unpacks it on first use
 #   .carry/gpu/data/fashion-mnist/     the four IDX .gz files
-#   .carry/gpu/bench/pytorch_peer.py   the PyTorch peer of `samcluster bench`
 #   .carry/gpu/gpu-grid.yaml, run-on-gpu.sh
 #   deploy/gpu/package.sh [OUT_DIR]      (default: .carry/gpu; refuses a non-empty OUT_DIR it did not make)
+# Needs only this repository, the .NET SDK and the Fashion-MNIST files (deploy/setup.sh installs them).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 out="${1:-$root/.carry/gpu}"
 limit_mib=60
 fashion=/usr/share/datasets/fashion-mnist
-# shared/ lies beside the checkout (CI: ../shared; a worktree under wt/: ../../shared); PYTORCH_PEER overrides.
-peer="${PYTORCH_PEER:-}"
-if [ -z "$peer" ]; then
-  for candidate in "$root/../shared/bench/pytorch_peer.py" "$root/../../shared/bench/pytorch_peer.py"; do
-    [ -f "$candidate" ] && { peer="$candidate"; break; }
-  done
-fi
 
 fail() { echo "package: $*" >&2; exit 2; }
 command -v dotnet >/dev/null || fail "the .NET SDK is required to build the package"
+command -v xz >/dev/null || fail "xz is required to pack the program (apt-get install xz-utils)"
 for f in train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz; do
   [ -f "$fashion/$f" ] || fail "missing $fashion/$f (run deploy/setup.sh)"
 done
-[ -n "$peer" ] && [ -f "$peer" ] || fail "pytorch_peer.py not found in ../shared/bench beside the checkout (set PYTORCH_PEER=path)"
 # Never wipe a folder someone else filled: only one that holds our marker.
 if [ -e "$out" ] && [ -n "$(ls -A "$out" 2>/dev/null)" ] && [ ! -f "$out/.samcluster-gpu-package" ]; then
   fail "$out exists, is not empty and is not a package folder; choose another OUT_DIR"
 fi
 rm -rf "$out"
-mkdir -p "$out/data/fashion-mnist" "$out/bench"
+mkdir -p "$out/data/fashion-mnist"
 touch "$out/.samcluster-gpu-package"
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
@@ -38,8 +32,10 @@ trap 'rm -rf "$stage"' EXIT
 # Self-contained so the GPU machine needs no .NET. TrimMode=partial trims only the framework's own (trim-safe)
 # assemblies, 89 -> 38 MB; Akka, TorchSharp, linq2db and the rest, which bind by reflection, are kept whole. Reflection
 # JSON stays on (the run folder's run.json). Not single-file: TorchSharp finds libLibTorchSharp.so beside its assembly.
+# Its own artifacts folder: restoring without libtorch must not touch the obj/ of this checkout's ordinary builds.
 echo "package: publishing samcluster (self-contained linux-x64, framework trimmed)..." >&2
 dotnet publish "$root/src/Cli/SamCluster.Cli.csproj" -c Release -r linux-x64 --self-contained true -p:TorchBackend=external \
+  --artifacts-path "$stage/artifacts" \
   -p:PublishTrimmed=true -p:TrimMode=partial -p:SuppressTrimAnalysisWarnings=true \
   -p:JsonSerializerIsReflectionEnabledByDefault=true \
   -p:DebugType=none -p:DebugSymbols=false -p:GenerateDocumentationFile=false \
@@ -59,11 +55,12 @@ for lib in "$bin"/libtorch*.so* "$bin"/libc10*.so* "$bin"/libgomp*.so* "$bin"/li
 done
 [ -f "$bin/libLibTorchSharp.so" ] || fail "libLibTorchSharp.so missing from the publish output"
 [ -x "$bin/samcluster" ] || fail "the samcluster executable is missing from the publish output"
+[ -f "$bin/bench/pytorch_peer.py" ] || fail "bench/pytorch_peer.py (from src/Cli/Bench/) is missing from the publish output"
 echo "package: removed $removed bundled libtorch and diagnostics files; program is $(du -sh "$bin" | cut -f1) unpacked" >&2
-tar -czf "$out/samcluster-bin.tar.gz" -C "$stage" bin
+# xz, not gzip: 24 MB instead of 33, which keeps the package under the carry limit.
+tar -cf - -C "$stage" bin | xz -T0 -6 >"$out/samcluster-bin.tar.xz"
 
 cp "$fashion"/*-ubyte.gz "$out/data/fashion-mnist/"
-cp "$peer" "$out/bench/pytorch_peer.py"
 cp "$root/deploy/gpu/run-on-gpu.sh" "$out/run-on-gpu.sh"
 cp "$root/deploy/gpu/gpu-grid.yaml" "$out/gpu-grid.yaml"
 chmod +x "$out/run-on-gpu.sh"

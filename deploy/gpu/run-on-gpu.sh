@@ -1,83 +1,192 @@
 #!/usr/bin/env bash
-# The one command to run on a GPU machine, from the folder deploy/gpu/package.sh made (python3 with a CUDA PyTorch
-# needed; no .NET). Binds samcluster to that PyTorch's libtorch and runs, writing everything under $OUT (else ./out):
-#   train-one   1 trial, ResNet-18 + SAM on Fashion-MNIST, cuda:0, 2 epochs    -> train-one.jsonl
-#   bench       training-step img/s, samcluster vs PyTorch eager, cuda:0       -> bench.txt
-#   grid        `samcluster local gpu-grid.yaml --devices cuda:0`             -> grid-run/ (report, trials.csv, logs)
-#   ./run-on-gpu.sh                 all three;   ./run-on-gpu.sh bench grid    only those
-# Exit status: 0 all asked steps passed, 1 a step failed (the others still run), 2 no usable PyTorch/CUDA here.
+# The one command that proves SamCluster's GPU route on a GPU machine, run from the folder deploy/gpu/package.sh made
+# (python3 with a CUDA PyTorch needed; no .NET). Binds samcluster to that PyTorch's libtorch (or to SAMCLUSTER_LIBTORCH)
+# and runs, writing everything under $OUT (else ./out):
+#   load        `samcluster devices`: TorchSharp binds to this libtorch and sees the GPUs   -> devices.txt
+#   train-one   1 trial, ResNet-18 + SAM on Fashion-MNIST, cuda:0, 2 epochs                 -> train-one.jsonl
+#   bench       training-step img/s, samcluster beside PyTorch eager on cuda:0              -> bench.txt
+#   grid        `samcluster local gpu-grid.yaml` with its defaults: one node per GPU        -> grid-run-*/
+# and one results file, results.md: the machine, then each step's command, exit status, time and what it produced.
+#   ./run-on-gpu.sh                 every step;   ./run-on-gpu.sh bench grid   these (after load, which always runs)
+#   ./run-on-gpu.sh --cpu [STEP...] the same route on the CPU, cut small: checks a package on a machine without a GPU
+#                                   (libtorch: SAMCLUSTER_LIBTORCH, else python3's torch/lib; CPU-only is fine)
+# Exit status: 0 every step passed; 1 a step failed (the others still run); 2 nothing could run: no PyTorch/CUDA here,
+# or samcluster cannot bind to this libtorch (then the loader's own error and the libtorch version found are printed).
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+device=cuda torch_device=cuda:0
+if [ "${1:-}" = "--cpu" ]; then device=cpu torch_device=cpu; shift; fi
 out="${OUT:-$here/out}"
 # The program is carried packed; it is unpacked once into a work folder (the package folder may be read-only).
 work="${SAMCLUSTER_GPU_WORK:-${TMPDIR:-/tmp}/samcluster-gpu}"
 samcluster="$work/bin/samcluster"
-python="${PYTHON:-python3}"
 
-fail() { echo "run-on-gpu: $*" >&2; exit 2; }
+fail() { echo "run-on-gpu: $*" >&2; [ -d "$out" ] && printf '\n**Stopped:** %s\n' "$*" >>"$out/results.md"; exit 2; }
 
-[ -f "$here/samcluster-bin.tar.gz" ] || fail "$here/samcluster-bin.tar.gz is missing; run this from the folder deploy/gpu/package.sh made"
-if [ ! -x "$samcluster" ] || [ "$here/samcluster-bin.tar.gz" -nt "$samcluster" ]; then
-  rm -rf "$work/bin" && mkdir -p "$work" && tar -xzf "$here/samcluster-bin.tar.gz" -C "$work" \
-    || fail "cannot unpack $here/samcluster-bin.tar.gz into $work (set SAMCLUSTER_GPU_WORK to a writable folder)"
+steps=("$@"); [ ${#steps[@]} -gt 0 ] || steps=(train-one bench grid)
+for step in "${steps[@]}"; do
+  case "$step" in train-one|bench|grid) ;; *) echo "run-on-gpu: unknown step '$step' (train-one, bench, grid; --cpu first)" >&2; exit 2 ;; esac
+done
+
+packed="$here/samcluster-bin.tar.xz"
+[ -f "$packed" ] || fail "$packed is missing; run this from the folder deploy/gpu/package.sh made"
+# tar -J needs the xz program; where it is missing, Python's tarfile reads xz itself.
+unpack() {
+  tar -xJf "$packed" -C "$work" 2>/dev/null && return 0
+  rm -rf "$work/bin"
+  local py; for py in python3 /usr/bin/python3; do
+    "$py" -c 'import sys, tarfile; t = tarfile.open(sys.argv[1]); t.extractall(sys.argv[2], **({"filter": "tar"} if hasattr(tarfile, "tar_filter") else {}))' \
+      "$packed" "$work" 2>/dev/null && return 0
+  done
+  return 1
+}
+if [ ! -x "$samcluster" ] || [ "$packed" -nt "$samcluster" ]; then
+  rm -rf "$work/bin" && mkdir -p "$work" && unpack \
+    || fail "cannot unpack $packed into $work (needs xz or python3; set SAMCLUSTER_GPU_WORK to a writable folder)"
   touch "$samcluster"
 fi
-command -v "$python" >/dev/null 2>&1 || fail "no $python on PATH (PyTorch with CUDA is needed; set PYTHON=... to pick another)"
-torch_dir="$("$python" -c "import torch, os; print(os.path.dirname(torch.__file__))" 2>/dev/null)" \
-  || fail "$python cannot import torch: install PyTorch with CUDA (pip install torch) or set PYTHON=..."
-torch_lib="$torch_dir/lib"
-[ -f "$torch_lib/libtorch_cuda.so" ] || fail "PyTorch at $torch_dir has no libtorch_cuda.so (a CPU-only build); a CUDA build is needed"
-cuda_check="$("$python" -c "import torch; print(torch.__version__, torch.version.cuda, torch.cuda.is_available(), torch.cuda.device_count())" 2>&1)" \
-  || fail "PyTorch failed to start: $cuda_check"
-read -r torch_version cuda_version cuda_ok gpu_count <<<"$cuda_check"
-[ "$cuda_ok" = "True" ] || fail "PyTorch $torch_version (CUDA $cuda_version) sees no usable GPU (torch.cuda.is_available() is False)"
+
+# PyTorch: the libtorch to bind to (unless SAMCLUSTER_LIBTORCH names one) and the peer of `bench`. The first python3 on
+# PATH may lack torch (a pyenv shim); Debian's lives in /usr/bin. PYTHON=... picks one.
+python=""
+if [ -n "${PYTHON:-}" ]; then candidates=("$PYTHON"); else candidates=(python3 /usr/bin/python3); fi
+for candidate in "${candidates[@]}"; do
+  if "$candidate" -c "import torch" >/dev/null 2>&1; then python="$(command -v "$candidate")"; break; fi
+done
+torch_version="" cuda_version="" cuda_ok="" gpu_count="" torch_dir=""
+if [ -n "$python" ]; then
+  read -r torch_version cuda_version cuda_ok gpu_count torch_dir < <("$python" -c \
+    "import torch, os; print(torch.__version__, torch.version.cuda, torch.cuda.is_available(), torch.cuda.device_count(), os.path.dirname(torch.__file__))" 2>/dev/null)
+  # samcluster bench runs the peer with the python3 on PATH: make it this one.
+  export PATH="$(dirname "$python"):$PATH"
+fi
+libtorch="${SAMCLUSTER_LIBTORCH:-}"
+if [ -z "$libtorch" ]; then
+  [ -n "$torch_dir" ] || fail "no python3 with torch here (install PyTorch with CUDA, set PYTHON=..., or set SAMCLUSTER_LIBTORCH to a libtorch folder)"
+  libtorch="$torch_dir/lib"
+fi
+if [ "$device" = cuda ]; then
+  [ -f "$libtorch/libtorch_cuda.so" ] || fail "the libtorch in $libtorch has no libtorch_cuda.so (a CPU-only build); a CUDA build is needed (or --cpu)"
+  [ -z "$python" ] || [ "$cuda_ok" = True ] \
+    || fail "PyTorch $torch_version (CUDA $cuda_version) sees no usable GPU (torch.cuda.is_available() is False); --cpu checks the rest"
+fi
 
 # libtorch_cuda.so finds cuDNN/cuBLAS/NCCL from the pip nvidia-* wheels beside torch; say so to the dynamic linker too.
-site_packages="$(dirname "$torch_dir")"
-lib_path="$torch_lib"
-for nvidia_lib in "$site_packages"/nvidia/*/lib "$site_packages"/nvidia/lib; do
-  [ -d "$nvidia_lib" ] && lib_path="$lib_path:$nvidia_lib"
-done
+lib_path="$libtorch"
+if [ -n "$torch_dir" ]; then
+  for nvidia_lib in "$(dirname "$torch_dir")"/nvidia/*/lib "$(dirname "$torch_dir")"/nvidia/lib; do
+    [ -d "$nvidia_lib" ] && lib_path="$lib_path:$nvidia_lib"
+  done
+fi
 export LD_LIBRARY_PATH="$lib_path${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-export SAMCLUSTER_LIBTORCH="$torch_lib"
+export SAMCLUSTER_LIBTORCH="$libtorch"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1
 
-mkdir -p "$out"
-steps=("$@"); [ ${#steps[@]} -gt 0 ] || steps=(train-one bench grid)
+mkdir -p "$out" || fail "cannot create $out (set OUT=...)"
+results="$out/results.md"
 {
-  echo "PyTorch $torch_version, CUDA $cuda_version, $gpu_count GPU(s); libtorch from $torch_lib"
-  command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
-} | tee "$out/environment.txt"
+  echo "# SamCluster GPU route, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo
+  echo "- device: $device$([ "$device" = cpu ] && echo ' (--cpu: the route checked on the CPU, cut small; no GPU figures)')"
+  echo "- host: $(uname -n), $(nproc) cores"
+  echo "- libtorch: $libtorch"
+  if [ -n "$python" ]; then echo "- PyTorch: $torch_version (CUDA $cuda_version, available: $cuda_ok, $gpu_count GPU(s)), $python"
+  else echo "- PyTorch: none (bench shows samcluster's figures only)"; fi
+  if command -v nvidia-smi >/dev/null; then
+    nvidia-smi --query-gpu=index,name,memory.total,driver_version --format=csv,noheader | sed 's/^/- GPU /'
+  fi
+} >"$results"
+cat "$results"
+
+# A file as a fenced block for results.md; nothing for a missing or empty one.
+fenced() { [ -s "$1" ] || return 0; echo '```'; cat "$1"; echo '```'; }
+
+# load: the first thing that can go wrong on a new machine is TorchSharp binding to this libtorch. samcluster prints
+# the loader's own error and the version it found there; PyTorch's own version is said beside it.
+"$samcluster" devices >"$out/devices.txt" 2>"$out/devices.err"
+load_status=$?
+{ echo; echo "## load: samcluster devices (exit $load_status)"; echo; fenced "$out/devices.txt"; fenced "$out/devices.err"; } >>"$results"
+if [ $load_status -ne 0 ]; then
+  cat "$out/devices.err" >&2
+  fail "samcluster cannot use the libtorch in $libtorch${torch_version:+ (PyTorch $torch_version)}: see the line above; TorchSharp 0.107 is built for libtorch 2.10 — point SAMCLUSTER_LIBTORCH at a libtorch 2.10 folder"
+fi
+cat "$out/devices.txt"
+if [ "$device" = cuda ] && ! grep -q '^cuda: [1-9]' "$out/devices.txt"; then
+  fail "samcluster sees no GPU through $libtorch (see $out/devices.txt)"
+fi
 
 failed=()
+# run_step NAME STDOUT COMMAND...: runs it with its output in NAME.log and on the console (with STDOUT other than -,
+# its standard output goes to that file instead), and its command, time and exit status in results.md.
 run_step() {
-  local name="$1"; shift
+  local name="$1" stdout="$2"; shift 2
   echo "== $name: $*" | tee -a "$out/steps.log"
-  local started=$SECONDS
-  "$@"
-  local status=$?
-  echo "== $name: exit $status after $((SECONDS - started)) s" | tee -a "$out/steps.log"
+  local started=$SECONDS status
+  if [ "$stdout" = - ]; then
+    "$@" 2>&1 | tee "$out/$name.log"; status=${PIPESTATUS[0]}
+  else
+    "$@" 2>&1 >"$stdout" | tee "$out/$name.log"; status=${PIPESTATUS[0]}
+  fi
+  local took=$((SECONDS - started))
+  echo "== $name: exit $status after $took s" | tee -a "$out/steps.log"
+  { echo; echo "## $name: exit $status after $took s"; echo; echo "\`$*\`"; echo; } >>"$results"
   [ $status -eq 0 ] || failed+=("$name")
+  return $status
 }
 
+threads=$(nproc)
 for step in "${steps[@]}"; do
   case "$step" in
     train-one)
-      run_step train-one bash -c '"$0" train-one --dataset fashion-mnist --data "$1/data/fashion-mnist" --model resnet18 \
-        --optimizer sam --epochs 2 --device cuda:0 > "$2/train-one.jsonl"' "$samcluster" "$here" "$out" ;;
+      if [ "$device" = cuda ]; then limits=(--epochs 2); else limits=(--epochs 1 --train-limit 2000 --test-limit 500 --threads "$threads"); fi
+      # stdout is the JSON lines; stderr (loading, the final accuracy) goes to the log.
+      run_step train-one "$out/train-one.jsonl" "$samcluster" train-one --dataset fashion-mnist --data "$here/data/fashion-mnist" --model resnet18 --optimizer sam \
+        --device "$torch_device" "${limits[@]}"
+      { echo "epochs (train-one.jsonl):"; fenced "$out/train-one.jsonl"; fenced "$out/train-one.log"; } >>"$results" ;;
     bench)
-      run_step bench bash -c '"$0" bench --device cuda:0 --peer "$1/bench/pytorch_peer.py" 2>&1 | tee "$2/bench.txt"' \
-        "$samcluster" "$here" "$out" ;;
+      if [ "$device" = cuda ]; then sizes=(); else sizes=(--models resnet18 --inputs 1x28 --steps 2 --batch-size 32 --threads "$threads"); fi
+      run_step bench - "$samcluster" bench --device "$torch_device" "${sizes[@]}"
+      cp "$out/bench.log" "$out/bench.txt"
+      fenced "$out/bench.txt" >>"$results"
+      # A bench without its PyTorch column has not shown what it is for.
+      if grep -q '^pytorch peer: \|^  peer: failed' "$out/bench.txt"; then
+        echo "bench: the PyTorch peer did not run (see above)" | tee -a "$results" >&2
+        [[ " ${failed[*]} " == *" bench "* ]] || failed+=(bench)
+      fi ;;
     grid)
       # A fresh run folder each time: `local` resumes a folder that holds this grid's run, and we want new timings.
-      run_step grid "$samcluster" local "$here/gpu-grid.yaml" --nodes 1 --devices cuda:0 --slots 2 \
-        --out "$out/grid-run-$(date -u +%Y%m%dT%H%M%S)" ;;
-    *) fail "unknown step '$step' (train-one, bench, grid)" ;;
+      run_dir="$out/grid-run-$(date -u +%Y%m%dT%H%M%S)"
+      if [ "$device" = cuda ]; then
+        grid="$here/gpu-grid.yaml"; placement=(--slots 2)   # no --devices: local's default, one node per GPU
+      else
+        grid="$out/cpu-check-grid.yaml"; placement=()       # no GPU here: local's default, 2 CPU nodes
+        cat >"$grid" <<EOF
+# run-on-gpu.sh --cpu: the GPU grid cut to 2 one-epoch trials on 1,000 images, to check the route on a CPU.
+datasets: [fashion-mnist]
+models: [resnet18]
+optimizers: [sgd, sam]
+repeats: 1
+recipe:
+  epochs: 1
+data:
+  fashion-mnist:
+    path: $here/data/fashion-mnist
+    train_limit: 1000
+    test_limit: 500
+EOF
+      fi
+      run_step grid - "$samcluster" local "$grid" "${placement[@]}" --out "$run_dir"
+      grep -h "workers on" "$run_dir"/logs/node-*.log >"$out/grid-nodes.txt" 2>/dev/null
+      { echo "run folder: $run_dir"; echo; echo "nodes (local's default placement):"; fenced "$out/grid-nodes.txt"
+        echo; echo "trials.csv:"; fenced "$run_dir/trials.csv"; echo; sed 's/^#/##/' "$run_dir/report.md" 2>/dev/null; } >>"$results" ;;
   esac
 done
 
+{ echo; echo "## verdict"; echo; } >>"$results"
 if [ ${#failed[@]} -gt 0 ]; then
-  echo "run-on-gpu: failed: ${failed[*]} (see $out/steps.log and the output above)" >&2
+  echo "failed: ${failed[*]}" >>"$results"
+  echo "run-on-gpu: failed: ${failed[*]} (see $results)" >&2
   exit 1
 fi
-echo "run-on-gpu: all steps passed; outputs in $out" >&2
+echo "every step passed: ${steps[*]}" >>"$results"
+echo "run-on-gpu: all steps passed; results in $results" >&2

@@ -55,6 +55,7 @@ public static class Program
         ReportCommand.Create(),
         TrainOneCommand.Create(),
         BenchCommand.Create(),
+        DevicesCommand.Create(),
     ];
 
     /// <summary>Runs a command body, turning user errors into one line and exit code 2, and everything else into one

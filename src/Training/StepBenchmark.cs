@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 
 namespace SamCluster.Training;
 
-/// <summary>One benchmark case, shaped like shared/bench/pytorch_peer.py's arguments.</summary>
+/// <summary>One benchmark case, shaped like the PyTorch peer's arguments (src/Cli/Bench/pytorch_peer.py).</summary>
 public sealed record StepBenchmarkCase(string Model, string Optimizer, int Channels, int Size, int Classes, int BatchSize)
 {
     public string Input => $"{Channels}x{Size}x{Size}";

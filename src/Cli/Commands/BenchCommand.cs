@@ -7,7 +7,7 @@ using TorchSharp;
 namespace SamCluster.Cli.Commands;
 
 /// <summary>`samcluster bench`: training-step img/s of our models and optimizers, each next to the PyTorch peer
-/// (shared/bench/pytorch_peer.py) run with the same arguments in the same run.</summary>
+/// (bench/pytorch_peer.py beside the program, from src/Cli/Bench/) run with the same arguments in the same run.</summary>
 public static class BenchCommand
 {
     public static Command Create()
@@ -15,7 +15,7 @@ public static class BenchCommand
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
         var threads = new Option<int>("--threads") { Description = "torch intra-op threads (ours and the peer's)", DefaultValueFactory = _ => Environment.ProcessorCount };
         var steps = new Option<int>("--steps") { Description = "timed steps per case, after 5 warm-up steps", DefaultValueFactory = _ => 20 };
-        var peer = new Option<string?>("--peer") { Description = "path of pytorch_peer.py (default: ../shared/bench/ beside the repository)" };
+        var peer = new Option<string?>("--peer") { Description = $"path of a PyTorch peer script with pytorch_peer.py's command line (default: {PytorchPeer.BundledPath}, beside the program)" };
         var models = new Option<string>("--models") { DefaultValueFactory = _ => "resnet18,resnet34" };
         var optimizers = new Option<string>("--optimizers") { DefaultValueFactory = _ => "sgd,sam" };
         var inputs = new Option<string>("--inputs") { Description = "comma-separated CxS (1x28: Fashion-MNIST, 3x256: Stanford Dogs)", DefaultValueFactory = _ => "1x28,3x256" };
@@ -99,7 +99,8 @@ public static class BenchCommand
     }
 }
 
-/// <summary>Runs shared/bench/pytorch_peer.py with a python3 that has torch, or says why it cannot.</summary>
+/// <summary>Runs the PyTorch peer (this program's bench/pytorch_peer.py, or --peer) with a python3 that has torch, or
+/// says why it cannot.</summary>
 public sealed class PytorchPeer
 {
     private readonly string? python, script;
@@ -109,11 +110,11 @@ public sealed class PytorchPeer
 
     public static PytorchPeer Find(string? peerPath)
     {
-        var script = peerPath ?? DefaultScript();
         if (peerPath is not null && !File.Exists(peerPath))
             throw new UserInputException($"--peer '{peerPath}' does not exist");
-        if (script is null)
-            return new PytorchPeer(null, null, "pytorch_peer.py not found in ../shared/bench beside the repository (pass --peer PATH); showing our figures only");
+        var script = peerPath ?? Path.Combine(AppContext.BaseDirectory, BundledPath);
+        if (!File.Exists(script))
+            return new PytorchPeer(null, null, $"{script} is missing from this build (pass --peer PATH); showing our figures only");
         // The first python3 on PATH may be a pyenv without torch; Debian's python3-torch lives under /usr/bin/python3.
         foreach (var candidate in new[] { "python3", "/usr/bin/python3" })
             if (Execute(candidate, ["-c", "import torch"], out _) == 0)
@@ -121,17 +122,8 @@ public sealed class PytorchPeer
         return new PytorchPeer(null, null, "python3 with torch not found (apt-get install -y python3-torch); showing our figures only");
     }
 
-    /// <summary>The repository root's ../shared/bench/pytorch_peer.py, looking up from the working folder and from the program.</summary>
-    private static string? DefaultScript()
-    {
-        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            {
-                var candidate = Path.Combine(dir.FullName, "shared", "bench", "pytorch_peer.py");
-                if (File.Exists(candidate)) return candidate;
-            }
-        return null;
-    }
+    /// <summary>Where the build puts the repository's peer (src/Cli/Bench/pytorch_peer.py), relative to the program.</summary>
+    public const string BundledPath = "bench/pytorch_peer.py";
 
     public (string? Line, double? ImagesPerSecond) Run(StepBenchmarkCase c, string device, int threads, int steps)
     {

@@ -11,8 +11,8 @@ public static class LocalCommand
     public static Command Create()
     {
         var grid = new Argument<string>("grid") { Description = "The grid file (YAML)." };
-        var nodes = new Option<int>("--nodes") { Description = "Node processes to start.", DefaultValueFactory = _ => 2 };
-        var devices = new Option<string>("--devices") { Description = "Devices of every node (cpu, cuda:0, ...).", DefaultValueFactory = _ => "cpu" };
+        var nodes = new Option<int?>("--nodes") { Description = $"Node processes to start (default: one per GPU, else {LocalNodes.DefaultCpuNodes})." };
+        var devices = new Option<string?>("--devices") { Description = "Devices of every node: cpu, or cuda:0,cuda:1,... (default: this machine's GPUs, one node per GPU; else cpu)." };
         var slots = new Option<int>("--slots") { Description = "Trials per device at once.", DefaultValueFactory = _ => 1 };
         var threads = new Option<int?>("--threads") { Description = "Torch CPU threads per node (default: cores / nodes)." };
         var port = new Option<int>("--port") { Description = "Coordinator port (default: a free one).", DefaultValueFactory = _ => 0 };
@@ -28,15 +28,18 @@ public static class LocalCommand
             using var signal = new ShutdownSignal();
             return Task.FromResult(Program.Run(() =>
             {
-                var count = FlagChecks.Nodes(parse.GetValue(nodes));
+                var givenNodes = parse.GetValue(nodes) is { } n ? FlagChecks.Nodes(n) : (int?)null;
                 var slotCount = FlagChecks.Slots(parse.GetValue(slots));
-                var threadCount = FlagChecks.Threads(parse.GetValue(threads) ?? Math.Max(1, Environment.ProcessorCount / count));
+                var givenThreads = parse.GetValue(threads) is { } t ? FlagChecks.Threads(t) : (int?)null;
                 var request = options.Request(parse, parse.GetValue(grid)!, FlagChecks.Port(parse.GetValue(port), "--port", allowZero: true), checkLocalData: true);
                 // The nodes would refuse bad devices and exit, leaving the coordinator waiting for workers forever.
                 TorchRuntime.Initialize(TorchRuntime.ResolveDirectory(parse.GetValue(libtorch)));
-                NodeCommand.DeviceList(parse.GetValue(devices));
+                var devicesText = parse.GetValue(devices);
+                var gpuCount = NodeCommand.DeviceList(devicesText).Count(d => d.StartsWith("cuda", StringComparison.Ordinal));
+                var devicesPerNode = LocalNodes.DevicesPerNode(givenNodes, devicesText, gpuCount);
+                var threadCount = givenThreads ?? FlagChecks.Threads(Math.Max(1, Environment.ProcessorCount / devicesPerNode.Count));
                 return CoordinatorRun.RunAsync(request,
-                    (coordinatorPort, folder, onLogFailure) => LocalNodes.Start(count, coordinatorPort, folder.LogsDir, parse.GetValue(devices)!,
+                    (coordinatorPort, folder, onLogFailure) => LocalNodes.Start(devicesPerNode, coordinatorPort, folder.LogsDir,
                         slotCount, threadCount, parse.GetValue(libtorch), request.Verbose, onLogFailure),
                     signal.Token).GetAwaiter().GetResult();
             }));

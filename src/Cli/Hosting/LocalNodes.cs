@@ -19,16 +19,39 @@ public sealed partial class LocalNodes : IDisposable
 
     public IReadOnlyList<int> ProcessIds => _nodes.Select(n => n.Process.Id).ToList();
 
+    /// <summary>What `local` starts when the user names no --nodes or --devices: on a machine with GPUs one node per GPU
+    /// (node-K on cuda:K-1); without GPUs this many CPU nodes.</summary>
+    public const int DefaultCpuNodes = 2;
+
+    /// <summary>The --devices of each node. A --devices list goes to every node as given. Without one, a machine's GPUs
+    /// are dealt out round-robin — by default one node per GPU (<paramref name="nodes"/> null), so a CUDA fault or an
+    /// out-of-memory ends one node, whose trial goes back to the queue, not the run; with fewer nodes than GPUs a node
+    /// gets several, with more, nodes share them — and a machine without GPUs gets CPU nodes.</summary>
+    public static IReadOnlyList<string> DevicesPerNode(int? nodes, string? devices, int gpuCount)
+    {
+        if (!string.IsNullOrWhiteSpace(devices))
+            return Enumerable.Repeat(devices, nodes ?? DefaultCpuNodes).ToList();
+        if (gpuCount <= 0)
+            return Enumerable.Repeat("cpu", nodes ?? DefaultCpuNodes).ToList();
+        var count = nodes ?? gpuCount;
+        return Enumerable.Range(0, count)
+            .Select(k => count <= gpuCount
+                ? string.Join(",", Enumerable.Range(0, gpuCount).Where(gpu => gpu % count == k).Select(gpu => $"cuda:{gpu}"))
+                : $"cuda:{k % gpuCount}")
+            .ToList();
+    }
+
+    /// <summary>Starts one node per entry of <paramref name="devicesPerNode"/> (see <see cref="DevicesPerNode"/>).</summary>
     /// <param name="verbose">The nodes log Akka's detail too (--verbose).</param>
-    public static LocalNodes Start(int count, int coordinatorPort, string logsDir, string devices, int slots, int threadsPerNode, string? libtorch,
+    public static LocalNodes Start(IReadOnlyList<string> devicesPerNode, int coordinatorPort, string logsDir, int slots, int threadsPerNode, string? libtorch,
         bool verbose = false, Action<Exception>? onLogFailure = null)
     {
         var nodes = new LocalNodes(onLogFailure);
-        for (var k = 1; k <= count; k++)
+        for (var k = 1; k <= devicesPerNode.Count; k++)
         {
             var args = new List<string>
             {
-                "node", "--coordinator", $"127.0.0.1:{coordinatorPort}", "--name", $"node-{k}", "--devices", devices,
+                "node", "--coordinator", $"127.0.0.1:{coordinatorPort}", "--name", $"node-{k}", "--devices", devicesPerNode[k - 1],
                 "--slots", slots.ToString(), "--threads", threadsPerNode.ToString(), "--parent-pid", Environment.ProcessId.ToString(),
             };
             if (libtorch != null) args.AddRange(["--libtorch", libtorch]);

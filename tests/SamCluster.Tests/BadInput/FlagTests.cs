@@ -74,7 +74,7 @@ public sealed class FlagTests(ITestOutputHelper log) : BadInputTest(log)
     [InlineData("--devices", ",", "--devices is empty")]
     [InlineData("--devices", "cuda:0,cuda:0", "--devices names cuda:0 twice")]
     [InlineData("--slots", "two", "'two' for option '--slots' (expected a whole number)")]
-    [InlineData("--libtorch", "/no/such/libtorch", "libtorch folder '/no/such/libtorch' does not exist")]
+    [InlineData("--libtorch", "/no/such/libtorch", "/no/such/libtorch")] // does not exist, or (bundled build) not to be used at all
     public void Node_refuses_a_bad_flag_value(string flag, string value, string problem)
     {
         string[] devices = flag == "--devices" ? [] : ["--devices", "cpu"];
@@ -135,7 +135,7 @@ public sealed class FlagTests(ITestOutputHelper log) : BadInputTest(log)
     [InlineData("--device", "gpu", "device 'gpu' is not valid")]
     [InlineData("--device", "cuda:7", "cuda:7")]
     [InlineData("--peer", "/no/such/peer.py", "--peer '/no/such/peer.py' does not exist")]
-    [InlineData("--libtorch", "/no/such/libtorch", "libtorch folder '/no/such/libtorch' does not exist")]
+    [InlineData("--libtorch", "/no/such/libtorch", "/no/such/libtorch")]
     public void Bench_refuses_a_bad_flag_value(string flag, string value, string problem)
     {
         // The smallest benchmark, so a check that fails to refuse costs seconds, not minutes.
@@ -145,6 +145,54 @@ public sealed class FlagTests(ITestOutputHelper log) : BadInputTest(log)
             [flag] = value,
         };
         Refused(RunQuick(["bench", .. flags.SelectMany(f => new[] { f.Key, f.Value })]), problem);
+    }
+
+    /// <summary>Issue 14: --libtorch on a build that bundles libtorch used to end in a native abort (exit 134, "Tried to
+    /// register multiple backend fallbacks": a second libtorch in one process). Every command that takes the flag, or
+    /// SAMCLUSTER_LIBTORCH, now refuses it with one line naming the builds that take it, before anything native is
+    /// loaded or anything is written.</summary>
+    [SkippableTheory]
+    [InlineData("train-one", false)]
+    [InlineData("train-one", true)]
+    [InlineData("node", false)]
+    [InlineData("local", false)]
+    [InlineData("local", true)]
+    [InlineData("bench", false)]
+    [InlineData("devices", false)]
+    public void A_libtorch_folder_on_a_build_that_bundles_libtorch_is_refused_before_anything_loads_or_is_written(string command, bool fromEnvironment)
+    {
+        Skip.If(SamCluster.Training.TorchRuntime.BundledLibTorch() is null, "this build bundles no libtorch (TorchBackend=external): a folder is its way");
+        var libtorch = SecondLibTorch();
+        WriteFile("grid.yaml", ValidGrid(Work));
+        string[] args = command switch
+        {
+            "train-one" => ["train-one", "--epochs", "1", "--threads", "1", "--checkpoint-dir", "checkpoints"],
+            "node" => ["node", "--coordinator", $"127.0.0.1:{ProcessTests.FreePort()}", "--devices", "cpu", "--threads", "1"],
+            "local" => ["local", "grid.yaml", "--out", "run", "--nodes", "1", "--threads", "1"],
+            "bench" => ["bench", "--models", "resnet18", "--optimizers", "sgd", "--inputs", "1x28", "--steps", "1", "--threads", "1"],
+            _ => [command],
+        };
+        var environment = new Dictionary<string, string?> { ["SAMCLUSTER_LIBTORCH"] = fromEnvironment ? libtorch : null };
+        var before = FolderSnapshot.Take(Work);
+
+        var run = Cli.RunWithin(Quick, Work, environment, fromEnvironment ? args : [.. args, "--libtorch", libtorch]);
+
+        Refused(run, fromEnvironment ? $"SAMCLUSTER_LIBTORCH={libtorch}:" : $"--libtorch {libtorch}:", "this build bundles libtorch",
+            "deploy/gpu/package.sh", "-p:TorchBackend=external");
+        FolderSnapshot.AssertUnchanged(before, Work);
+    }
+
+    /// <summary>A libtorch other than this build's own: the NuGet package's (a real second copy, as in the issue) where
+    /// the package cache has it, else an empty folder — the refusal comes before the folder's files are looked at.</summary>
+    string SecondLibTorch()
+    {
+        var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } set
+            ? set : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        var nuget = Path.Combine(packages, "libtorch-cpu-linux-x64");
+        var native = Directory.Exists(nuget)
+            ? Directory.EnumerateDirectories(nuget).Select(v => Path.Combine(v, "runtimes", "linux-x64", "native")).FirstOrDefault(Directory.Exists)
+            : null;
+        return native ?? Directory.CreateDirectory(Path.Combine(Work, "libtorch")).FullName;
     }
 
     [Fact]

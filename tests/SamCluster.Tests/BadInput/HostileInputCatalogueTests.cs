@@ -131,6 +131,10 @@ public sealed class HostileInputCatalogueTests(ITestOutputHelper log) : BadInput
         ["train-one one class"] = new(_ => TrainOne("--classes", "3"), "--classes needs at least 2 classes"),
         ["train-one --threads 100000"] = new(_ => TrainOne("--threads", "100000"), "--threads must be at most"),
         ["train-one dataset with newline"] = new(_ => TrainOne("--dataset", "x\nforged"), "--dataset 'x\\nforged' is unknown"),
+        ["train-one --libtorch elsewhere"] = new(_ => TrainOne("--libtorch", "/no/such/libtorch"), "/no/such/libtorch"),
+        // devices: the libtorch it would bind to, checked like every command's
+        ["devices --libtorch elsewhere"] = new(_ => ["devices", "--libtorch", "/no/such/libtorch"], "/no/such/libtorch"),
+        ["devices unknown flag"] = new(_ => ["devices", "--gpus", "2"], "--gpus"),
         // report: impossible values
         ["report accuracy 150"] = new(s => ["report", s.Csv("fashion-mnist,resnet18,sgd,1,completed,99,150,10")], "column 'test_acc' must be a number from 0 to 100, got '150'"),
         ["report accuracy -50"] = new(s => ["report", s.Csv("fashion-mnist,resnet18,sgd,1,completed,-50,90,10")], "column 'train_acc' must be a number from 0 to 100, got '-50'"),
@@ -164,6 +168,6 @@ public sealed class HostileInputCatalogueTests(ITestOutputHelper log) : BadInput
     {
         var setup = new Setup(this, ExistingRun());
         var commands = Cases.Values.Select(c => c.Args(setup)[0]).ToHashSet();
-        Assert.Equal(["coordinator", "local", "node", "report", "tail", "train-one", "validate"], commands.Order());
+        Assert.Equal(["coordinator", "devices", "local", "node", "report", "tail", "train-one", "validate"], commands.Order());
     }
 }
