@@ -83,8 +83,8 @@ if [ -f "$out/trials.csv" ]; then
   unique=$(tail -n +2 "$out/trials.csv" | cut -d, -f1-4 | sort -u | grep -c .)
 fi
 duplicates=$(( rows - unique ))
-lost=$(grep -c "lost (" "$work/coordinator.log")
-echo "partitions: cuts $done_cuts / nodes lost and rejoined $lost / trials $unique of $expected / duplicates $duplicates / wall time ${wall}s"
+lost=$(grep -cE "Worker [^ ]+ lost \(" "$work/coordinator.log")
+echo "partitions: cuts $done_cuts / nodes downed $lost / trials $unique of $expected / duplicates $duplicates / wall time ${wall}s"
 ok=1
 [ "$rc_coord" -eq 0 ] || { echo "partitions: FAIL coordinator exit code $rc_coord (log: $work/coordinator.log)"; ok=0; }
 [ "$unique" -eq "$expected" ] || { echo "partitions: FAIL $unique of $expected trials in trials.csv"; ok=0; }
