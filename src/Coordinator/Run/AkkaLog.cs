@@ -38,6 +38,24 @@ public static class AkkaLog
         "ClusterSingletonProxy failed to find an associated singleton",
     ];
 
+    /// <summary>How remoting's errors about a connection from something that is no cluster member start — random bytes,
+    /// an HTTP request, a half-open connection to the remoting port (a port scanner, a probe): remoting drops that
+    /// connection and nothing else is affected, so they are warnings (worth noticing, no fault of the run), not errors.</summary>
+    static readonly string[] ForeignTraffic =
+    [
+        "Error caught channel [",                     // DotNetty: "(TooLongFrameException: …)", "(CorruptedFrameException: …)"
+        "Error while decoding incoming Akka PDU",
+        "No response from remote for inbound association. Handshake timed out",
+    ];
+
+    /// <summary>Whether a message (as rendered) is remoting's complaint about a connection that is no member's.</summary>
+    public static bool IsForeignTraffic(string message)
+    {
+        foreach (var start in ForeignTraffic)
+            if (message.StartsWith(start, StringComparison.Ordinal)) return true;
+        return false;
+    }
+
     /// <summary>Whether a message (as rendered) is one of the expected events (<see cref="Expected"/>).</summary>
     public static bool IsExpected(string message)
     {
@@ -54,14 +72,18 @@ public static class AkkaLog
     public static bool IsInfrastructure(LogEvent e) =>
         Text(e, Constants.SourceContextPropertyName) is { } context && !context.StartsWith("SamCluster.", StringComparison.Ordinal);
 
-    /// <summary>The event at Debug when it is an expected one of Akka's (see the class), else the event itself.</summary>
+    /// <summary>The event at Debug when it is an expected one of Akka's (see the class), at Warning when it is an error
+    /// about foreign traffic on the remoting port (<see cref="ForeignTraffic"/>), else the event itself.</summary>
     public static LogEvent Demoted(LogEvent e)
     {
         if (e.Level <= LogEventLevel.Debug || e.Level >= LogEventLevel.Fatal || !IsInfrastructure(e)) return e;
-        if (!IsExpected(e.RenderMessage(CultureInfo.InvariantCulture))) return e;
-        return new LogEvent(e.Timestamp, LogEventLevel.Debug, e.Exception, e.MessageTemplate,
-            e.Properties.Select(p => new LogEventProperty(p.Key, p.Value)));
+        var message = e.RenderMessage(CultureInfo.InvariantCulture);
+        if (IsExpected(message)) return At(e, LogEventLevel.Debug);
+        return e.Level > LogEventLevel.Warning && IsForeignTraffic(message) ? At(e, LogEventLevel.Warning) : e;
     }
+
+    static LogEvent At(LogEvent e, LogEventLevel level) =>
+        new(e.Timestamp, level, e.Exception, e.MessageTemplate, e.Properties.Select(p => new LogEventProperty(p.Key, p.Value)));
 
     /// <summary>A dead letter of Akka's own actors (/system/: cluster gossip and heartbeats, sharding, as sender or
     /// recipient) or a timer's tick that found its actor stopped: they come whenever a member stops or a peer has gone,

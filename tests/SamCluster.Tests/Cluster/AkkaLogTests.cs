@@ -70,6 +70,16 @@ public sealed class AkkaLogTests
         Assert.Equal(level, AkkaLog.Demoted(e).Level);
     }
 
+    [Theory]
+    [InlineData("Akka.Remote.Transport.DotNetty.TcpServerHandler", "Error caught channel [[::ffff:127.0.0.1]:39953->[::ffff:127.0.0.1]:58252](Id=35bbc892)")]
+    [InlineData("Akka.Remote.EndpointReader", "Error while decoding incoming Akka PDU of length 2041")]
+    [InlineData("Akka.Remote.Transport.ProtocolStateActor", "No response from remote for inbound association. Handshake timed out after [15000] ms")]
+    public void Garbage_on_the_remoting_port_is_a_warning_not_an_error(string source, string message)
+    {
+        Assert.Equal(LogEventLevel.Warning, AkkaLog.Demoted(Event(LogEventLevel.Error, source, message)).Level);
+        Assert.Equal(LogEventLevel.Information, AkkaLog.Demoted(Event(LogEventLevel.Information, source, message)).Level);   // never raised
+    }
+
     [Fact]
     public void Our_own_lines_are_never_demoted_whatever_they_say()
     {
