@@ -7,8 +7,8 @@ namespace SamCluster.Coordinator.Run;
 
 /// <summary>
 /// Akka's own log (through Akka.Logger.Serilog) and the .NET host's, on their way into our outputs. Events that a
-/// normal run brings — a peer leaving or stopping (disassociated, gated, connection refused, quarantined, downed), a
-/// node waiting for a coordinator that is not up yet, the cluster's own messages dead-lettered while it shuts down —
+/// normal run brings — a peer leaving or stopping (disassociated, gated, connection refused, quarantined, downed), the
+/// coordinator singleton handed over or stopped, a node waiting for a coordinator that is not up yet, the cluster's own messages dead-lettered while it shuts down —
 /// are demoted to Debug: they are no fault, and the process says what matters in its own words ("Worker … lost",
 /// "Lost the coordinator", "cannot reach the coordinator"). Everything else keeps its level, so a real fault still
 /// shows. On a console (a node's log is its console) Akka and the host show from Warning up, our own lines (ours: no
@@ -36,6 +36,12 @@ public static class AkkaLog
         "Couldn't join seed nodes after",
         // a node's proxy before it joined, or after its coordinator left
         "ClusterSingletonProxy failed to find an associated singleton",
+        // the grid coordinator singleton handed over or stopped as its member leaves: "ClusterSingletonManager state
+        // change [Oldest -> WasOldest]", "Singleton manager stopping singleton actor [a]", "Singleton actor [a] was
+        // terminated" (and "… observed OldestChanged: [a -> b]", matched below)
+        "ClusterSingletonManager state change [",
+        "Singleton manager stopping singleton actor",
+        "Singleton actor [",
     ];
 
     /// <summary>How remoting's errors about a connection from something that is no cluster member start — random bytes,
@@ -61,7 +67,7 @@ public static class AkkaLog
     {
         foreach (var start in Expected)
             if (message.StartsWith(start, StringComparison.Ordinal)) return true;
-        if (IsRoutineDeadLetter(message)) return true;
+        if (IsRoutineDeadLetter(message) || message.Contains(" observed OldestChanged: [", StringComparison.Ordinal)) return true;
         // "AssociationError [a] -> b: Error [Connection refused ...]" while a peer is down; other association errors (a
         // TLS handshake refused, say) are news and keep their level.
         return message.StartsWith("AssociationError ", StringComparison.Ordinal)

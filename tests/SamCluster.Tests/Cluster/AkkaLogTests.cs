@@ -48,6 +48,10 @@ public sealed class AkkaLogTests
     [InlineData(LogEventLevel.Warning, "Akka.Cluster.JoinSeedNodeProcess", "Couldn't join seed nodes after [2] attempts, will try again. seed-nodes=[akka.tcp://samcluster@127.0.0.1:1]")]
     [InlineData(LogEventLevel.Warning, "Akka.Cluster.Tools.Singleton.ClusterSingletonProxy", "ClusterSingletonProxy failed to find an associated singleton named [grid-coordinator] in role [coordinator] after 30 seconds.")]
     [InlineData(LogEventLevel.Warning, "Akka.Cluster.SBR.SplitBrainResolver", "SBR took decision DownUnreachable and is downing [akka.tcp://samcluster@127.0.0.1:4054]")]
+    [InlineData(LogEventLevel.Information, "Akka.Cluster.Tools.Singleton.ClusterSingletonManager", "ClusterSingletonManager state change [Oldest -> WasOldest] Akka.Cluster.Tools.Singleton.WasOldestData")]
+    [InlineData(LogEventLevel.Information, "Akka.Cluster.Tools.Singleton.ClusterSingletonManager", "Singleton manager stopping singleton actor [akka://samcluster/user/grid-coordinator/grid-coordinator]")]
+    [InlineData(LogEventLevel.Information, "Akka.Cluster.Tools.Singleton.ClusterSingletonManager", "Singleton actor [akka://samcluster/user/grid-coordinator/grid-coordinator] was terminated")]
+    [InlineData(LogEventLevel.Information, "Akka.Cluster.Tools.Singleton.OldestChangedBuffer", "akka://samcluster/user/grid-coordinator observed OldestChanged: [akka.tcp://samcluster@127.0.0.1:4053 -> ]")]
     [InlineData(LogEventLevel.Information, "Akka.Actor.DeadLetterActorRef", "Message [GossipEnvelope] from [akka://samcluster/system/cluster/core/daemon#1] to [akka://samcluster/deadLetters] was not delivered. [2] dead letters encountered.")]
     [InlineData(LogEventLevel.Information, "Akka.Actor.EmptyLocalActorRef", "Message [LeaseTick] wrapped in [$ScheduledTellMsg] to [akka://samcluster/user/grid-coordinator#3] was not delivered. [1] dead letters encountered.")]
     public void Expected_events_of_a_normal_run_are_demoted(LogEventLevel level, string source, string message)
