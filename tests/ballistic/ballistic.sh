@@ -7,6 +7,7 @@
 # Prints: kills survived / trials / duplicates / wall time. Exit 0 when the run is whole, 1 otherwise.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+. "$root/tests/ballistic/run-check.sh"
 grid="$root/deploy/grids/quick.yaml"; kills=10; min_gap=5; max_gap=20; nodes=2; out=""; timeout_s=1800; only=""
 samcluster_dll="${SAMCLUSTER_DLL:-}"
 while [ $# -gt 0 ]; do
@@ -60,24 +61,11 @@ while [ "$survived" -lt "$kills" ]; do
 done
 
 # Let it finish.
-deadline=$(( began + timeout_s ))
-while kill -0 "${pid[coordinator]}" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do sleep 1; done
-if kill -0 "${pid[coordinator]}" 2>/dev/null; then echo "ballistic: grid not finished within ${timeout_s}s" >&2; rc_coord=124
-else wait "${pid[coordinator]}"; rc_coord=$?; fi
-wall=$(( $(date +%s) - began ))
+wait_for_grid ballistic
 
-rows=0; unique=0
-if [ -f "$out/trials.csv" ]; then
-  rows=$(tail -n +2 "$out/trials.csv" | grep -c .)
-  unique=$(tail -n +2 "$out/trials.csv" | cut -d, -f1-4 | sort -u | grep -c .)
-fi
-duplicates=$(( rows - unique ))
+count_trials
 echo "ballistic: kills survived $survived (coordinator $coordinator_kills, nodes $node_kills) / trials $unique of $expected / duplicates $duplicates / wall time ${wall}s"
-ok=1
-[ "$rc_coord" -eq 0 ] || { echo "ballistic: FAIL coordinator exit code $rc_coord (log: $work/coordinator.log)"; ok=0; }
-[ "$unique" -eq "$expected" ] || { echo "ballistic: FAIL $unique of $expected trials in trials.csv"; ok=0; }
-[ "$duplicates" -eq 0 ] || { echo "ballistic: FAIL $duplicates duplicate rows in trials.csv"; ok=0; }
-for f in report.md report.json report.csv; do [ -f "$out/$f" ] || { echo "ballistic: FAIL no $f"; ok=0; }; done
+check_run ballistic
 if [ "$ok" -eq 1 ]; then echo "ballistic: PASS (run folder $out, logs $work)"; exit 0; fi
 echo "--- coordinator log tail"; tail -30 "$work/coordinator.log"
 exit 1

@@ -10,6 +10,7 @@
 # 2 for bad arguments or no root. Namespaces are removed on exit, whatever happens.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+. "$root/tests/ballistic/run-check.sh"
 grid="$root/deploy/grids/quick.yaml"; cuts=6; min_gap=10; max_gap=30; max_cut=60; nodes=2; out=""; timeout_s=3600
 samcluster_dll="${SAMCLUSTER_DLL:-}"
 while [ $# -gt 0 ]; do
@@ -71,24 +72,11 @@ while [ "$done_cuts" -lt "$cuts" ]; do
   done_cuts=$((done_cuts + 1))
 done
 
-deadline=$(( began + timeout_s ))
-while kill -0 "${pid[coordinator]}" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do sleep 1; done
-if kill -0 "${pid[coordinator]}" 2>/dev/null; then echo "partitions: grid not finished within ${timeout_s}s" >&2; rc_coord=124
-else wait "${pid[coordinator]}"; rc_coord=$?; fi
-wall=$(( $(date +%s) - began ))
+wait_for_grid partitions
 
-rows=0; unique=0
-if [ -f "$out/trials.csv" ]; then
-  rows=$(tail -n +2 "$out/trials.csv" | grep -c .)
-  unique=$(tail -n +2 "$out/trials.csv" | cut -d, -f1-4 | sort -u | grep -c .)
-fi
-duplicates=$(( rows - unique ))
+count_trials
 lost=$(grep -cE "Worker [^ ]+ lost \(" "$work/coordinator.log")
 echo "partitions: cuts $done_cuts / nodes downed $lost / trials $unique of $expected / duplicates $duplicates / wall time ${wall}s"
-ok=1
-[ "$rc_coord" -eq 0 ] || { echo "partitions: FAIL coordinator exit code $rc_coord (log: $work/coordinator.log)"; ok=0; }
-[ "$unique" -eq "$expected" ] || { echo "partitions: FAIL $unique of $expected trials in trials.csv"; ok=0; }
-[ "$duplicates" -eq 0 ] || { echo "partitions: FAIL $duplicates duplicate rows in trials.csv"; ok=0; }
-for f in report.md report.json report.csv; do [ -f "$out/$f" ] || { echo "partitions: FAIL no $f"; ok=0; }; done
+check_run partitions
 [ "$ok" -eq 1 ] && { echo "partitions: OK"; exit 0; }
 echo "partitions: logs in $work"; exit 1
