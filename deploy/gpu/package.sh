@@ -4,7 +4,7 @@
 #                                      machine's PyTorch provides libtorch), with bench/pytorch_peer.py (the PyTorch peer
 #                                      of `samcluster bench`) beside it; run-on-gpu.sh unpacks it on first use
 #   .carry/gpu/data/fashion-mnist/     the four IDX .gz files
-#   .carry/gpu/gpu-grid.yaml, run-on-gpu.sh
+#   .carry/gpu/gpu-grid.yaml, paper.yaml, run-on-gpu.sh, make-dogs-stand-in.py
 #   deploy/gpu/package.sh [OUT_DIR]      (default: .carry/gpu; refuses a non-empty OUT_DIR it did not make)
 # Needs only this repository, the .NET SDK and the Fashion-MNIST files (deploy/setup.sh installs them).
 set -euo pipefail
@@ -63,7 +63,9 @@ tar -cf - -C "$stage" bin | xz -T0 -6 >"$out/samcluster-bin.tar.xz"
 cp "$fashion"/*-ubyte.gz "$out/data/fashion-mnist/"
 cp "$root/deploy/gpu/run-on-gpu.sh" "$out/run-on-gpu.sh"
 cp "$root/deploy/gpu/gpu-grid.yaml" "$out/gpu-grid.yaml"
-chmod +x "$out/run-on-gpu.sh"
+cp "$root/deploy/gpu/make-dogs-stand-in.py" "$out/"
+cp "$root/deploy/grids/paper.yaml" "$out/paper.yaml"
+chmod +x "$out/run-on-gpu.sh" "$out/make-dogs-stand-in.py"
 
 size_kib=$(du -sk "$out" | cut -f1)
 size_mib=$(( (size_kib + 1023) / 1024 ))

@@ -6,6 +6,9 @@
 #   train-one   1 trial, ResNet-18 + SAM on Fashion-MNIST, cuda:0, 2 epochs                 -> train-one.jsonl
 #   bench       training-step img/s, samcluster beside PyTorch eager on cuda:0              -> bench.txt
 #   grid        `samcluster local gpu-grid.yaml` with its defaults: one node per GPU        -> grid-run-*/
+#   paper       the study's 40-trial grid (paper.yaml), only when named: Stanford Dogs from SAMCLUSTER_DOGS (its
+#               Images/ folder), else a synthetic stand-in of the same shape, for wall time only -> paper-run-*/
+#               (PAPER_SLOTS trials at once per GPU, default 2, as GRID_SLOTS for grid: more was slower on an H100)
 # and one results file, results.md: the machine, then each step's command, exit status, time and what it produced.
 #   ./run-on-gpu.sh                 every step;   ./run-on-gpu.sh bench grid   these (after load, which always runs)
 #   ./run-on-gpu.sh --cpu [STEP...] the same route on the CPU, cut small: checks a package on a machine without a GPU
@@ -25,7 +28,8 @@ fail() { echo "run-on-gpu: $*" >&2; [ -d "$out" ] && printf '\n**Stopped:** %s\n
 
 steps=("$@"); [ ${#steps[@]} -gt 0 ] || steps=(train-one bench grid)
 for step in "${steps[@]}"; do
-  case "$step" in train-one|bench|grid) ;; *) echo "run-on-gpu: unknown step '$step' (train-one, bench, grid; --cpu first)" >&2; exit 2 ;; esac
+  [ "$step" != paper ] || [ "$device" = cuda ] || { echo "run-on-gpu: the paper step needs a GPU (it is hours on a CPU); leave out --cpu" >&2; exit 2; }
+  case "$step" in train-one|bench|grid|paper) ;; *) echo "run-on-gpu: unknown step '$step' (train-one, bench, grid, paper; --cpu first)" >&2; exit 2 ;; esac
 done
 
 packed="$here/samcluster-bin.tar.xz"
@@ -108,7 +112,7 @@ load_status=$?
 { echo; echo "## load: samcluster devices (exit $load_status)"; echo; fenced "$out/devices.txt"; fenced "$out/devices.err"; } >>"$results"
 if [ $load_status -ne 0 ]; then
   cat "$out/devices.err" >&2
-  fail "samcluster cannot use the libtorch in $libtorch${torch_version:+ (PyTorch $torch_version)}: see the line above; TorchSharp 0.107 is built for libtorch 2.10 — point SAMCLUSTER_LIBTORCH at a libtorch 2.10 folder"
+  fail "samcluster cannot use the libtorch in $libtorch${torch_version:+ (PyTorch $torch_version)}: see the line above; TorchSharp 0.107 is built for libtorch 2.10 (2.11 binds too) — point SAMCLUSTER_LIBTORCH at a libtorch of those versions"
 fi
 cat "$out/devices.txt"
 if [ "$device" = cuda ] && ! grep -q '^cuda: [1-9]' "$out/devices.txt"; then
@@ -157,7 +161,7 @@ for step in "${steps[@]}"; do
       # A fresh run folder each time: `local` resumes a folder that holds this grid's run, and we want new timings.
       run_dir="$out/grid-run-$(date -u +%Y%m%dT%H%M%S)"
       if [ "$device" = cuda ]; then
-        grid="$here/gpu-grid.yaml"; placement=(--slots 2)   # no --devices: local's default, one node per GPU
+        grid="$here/gpu-grid.yaml"; placement=(--slots "${GRID_SLOTS:-2}")   # no --devices: local's default, one node per GPU
       else
         grid="$out/cpu-check-grid.yaml"; placement=()       # no GPU here: local's default, 2 CPU nodes
         cat >"$grid" <<EOF
@@ -179,6 +183,20 @@ EOF
       grep -h "workers on" "$run_dir"/logs/node-*.log >"$out/grid-nodes.txt" 2>/dev/null
       { echo "run folder: $run_dir"; echo; echo "nodes (local's default placement):"; fenced "$out/grid-nodes.txt"
         echo; echo "trials.csv:"; fenced "$run_dir/trials.csv"; echo; sed 's/^#/##/' "$run_dir/report.md" 2>/dev/null; } >>"$results" ;;
+    paper)
+      run_dir="$out/paper-run-$(date -u +%Y%m%dT%H%M%S)"
+      dogs="${SAMCLUSTER_DOGS:-}" stand_in=""
+      if [ -z "$dogs" ]; then
+        dogs="$work/dogs-stand-in"; stand_in=" (synthetic stand-in: accuracies mean nothing, wall time does)"
+        [ -d "$dogs" ] || "${python:-python3}" "$here/make-dogs-stand-in.py" "$dogs" || { failed+=(paper); continue; }
+      fi
+      grid="$out/paper-grid.yaml"
+      sed -e "s#path: /data/stanford-dogs/Images#path: $dogs#" -e "s#path: /usr/share/datasets/fashion-mnist#path: $here/data/fashion-mnist#" \
+        "$here/paper.yaml" >"$grid"
+      placement=(--slots "${PAPER_SLOTS:-2}")
+      run_step paper - "$samcluster" local "$grid" "${placement[@]}" --out "$run_dir"
+      { echo "run folder: $run_dir"; echo "Stanford Dogs: $dogs$stand_in"; echo
+        echo "trials.csv:"; fenced "$run_dir/trials.csv"; echo; sed 's/^#/##/' "$run_dir/report.md" 2>/dev/null; } >>"$results" ;;
   esac
 done
 
