@@ -39,6 +39,9 @@ public sealed record DatasetFacts(
 /// 224×224 in GMACs (He et al. 2016, Table 1), which orders trials longest first.</summary>
 public sealed record ModelFacts(string Name, string Title, IReadOnlyList<int> BlocksPerStage, double GmacAt224)
 {
+    /// <summary>Weighted layers: two convolutions per basic block, the stem's convolution and the classifier (18, 34).</summary>
+    public int Layers => 2 * BlocksPerStage.Sum() + 2;
+
     public override string ToString() => Name;
 }
 

@@ -73,7 +73,7 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
     readonly Dictionary<string, FinishedTrial> _finished = new();
     readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
     int _recovered;
-    double _costFinishedHere;
+    readonly List<string> _finishedHere = new();   // trials finished by this process: the ETA's rate
     bool _reportAsked;
     bool _ended;
 
@@ -204,7 +204,7 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
             var name = info.Name;
             Notify(o => o.OnWorkerJoined(name, _workers.Count));
         }
-        Execute(_scheduler.OnWorkerReady(key, DateTimeOffset.UtcNow));
+        Execute(_scheduler.OnWorkerReady(key, DateTimeOffset.UtcNow, ready.Device));
     }
 
     void OnWorkerLost(IActorRef worker, string why)
@@ -282,7 +282,7 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
                 case Finish finish:
                     var finished = new FinishedTrial(_scheduler.Spec(finish.TrialId), _states[finish.TrialId], finish.Completed);
                     _finished[finish.TrialId] = finished;
-                    _costFinishedHere += _plan.Order.Cost(finished.Spec);
+                    _finishedHere.Add(finish.TrialId);
                     break;
             }
             if (action is not StartOn)
@@ -344,14 +344,15 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
         double partial = 0, remaining = 0;
         foreach (var r in running)
         {
-            var cost = _plan.Order.Cost(r.Spec);
+            var cost = _scheduler.Cost(r.Spec.Key.Id);
             var done = Math.Min(1.0, r.State.Epochs.Count / (double)r.Spec.Recipe.Epochs);
             partial += done * cost;
             remaining += (1 - done) * cost;
         }
-        remaining += _scheduler.QueuedTrials.Sum(id => _plan.Order.Cost(_scheduler.Spec(id)));
+        remaining += _scheduler.QueuedTrials.Sum(_scheduler.Cost);
         if (remaining == 0) return TimeSpan.Zero;
-        var rate = (_costFinishedHere + partial) / (DateTimeOffset.UtcNow - _startedAt).TotalSeconds;
+        // Costs are taken on the workers' kind now, so a run whose workers changed kind keeps one unit throughout.
+        var rate = (_finishedHere.Sum(_scheduler.Cost) + partial) / (DateTimeOffset.UtcNow - _startedAt).TotalSeconds;
         return rate > 0 ? TimeSpan.FromSeconds(remaining / rate) : null;
     }
 }

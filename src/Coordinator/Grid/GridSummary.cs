@@ -11,7 +11,7 @@ public static class GridSummary
     public static string Describe(GridConfig grid)
     {
         var ordered = TrialOrder.LongestFirst(GridExpander.Expand(grid));
-        var total = ordered.Sum(TrialOrder.EstimatedCost);
+        var total = ordered.Sum(t => TrialOrder.EstimatedCost(t));
         var longest = ordered[0];
         var cells = grid.Plans.SelectMany(p => p.AxesByOptimizer.Values.SelectMany(a => a)).DistinctBy(a => a.Key)
             .Select(a => $"{a.Values.Count} {a.Key}").ToList();

@@ -3,19 +3,20 @@ using SamCluster.Messages;
 
 namespace SamCluster.Coordinator.Lifecycle;
 
-/// <summary>In which order queued trials are handed out, and what a trial is expected to cost (for the ETA).</summary>
+/// <summary>In which order queued trials are handed out, and what a trial is expected to cost (for the ETA), on workers
+/// of the given kind.</summary>
 public interface ITrialOrderPolicy
 {
-    IReadOnlyList<TrialSpec> Order(IEnumerable<TrialSpec> trials);
-    double Cost(TrialSpec trial);
+    IReadOnlyList<TrialSpec> Order(IEnumerable<TrialSpec> trials, DeviceClass devices);
+    double Cost(TrialSpec trial, DeviceClass devices);
 }
 
 /// <summary>Longest expected first (LPT list scheduling), so the grid does not end waiting on a long trial started last.</summary>
 public sealed class LongestFirstOrder : ITrialOrderPolicy
 {
     public static readonly LongestFirstOrder Instance = new();
-    public IReadOnlyList<TrialSpec> Order(IEnumerable<TrialSpec> trials) => TrialOrder.LongestFirst(trials);
-    public double Cost(TrialSpec trial) => TrialOrder.EstimatedCost(trial);
+    public IReadOnlyList<TrialSpec> Order(IEnumerable<TrialSpec> trials, DeviceClass devices) => TrialOrder.LongestFirst(trials, devices);
+    public double Cost(TrialSpec trial, DeviceClass devices) => TrialOrder.EstimatedCost(trial, devices);
 }
 
 /// <param name="MaxRetries">Failed attempts retried per trial (with the same seed) before it is reported failed.</param>
@@ -66,6 +67,7 @@ public sealed class GridScheduler
         public int Attempt;
         public DateTimeOffset Deadline;
         public bool Completed;
+        public bool PutBack;   // came back to the queue (retry, lost worker): stays at its front through a re-ordering
         public bool IsOut => Stage is Stage.Starting or Stage.Offered or Stage.Running;
     }
 
@@ -74,15 +76,25 @@ public sealed class GridScheduler
     readonly LinkedList<string> _queue = new();
     readonly HashSet<string> _workers = new();
     readonly LinkedList<string> _ready = new();
+    readonly Dictionary<string, DeviceClass> _deviceOf = new();
+    readonly ITrialOrderPolicy _order;
 
     public GridScheduler(IEnumerable<TrialSpec> trials, ITrialOrderPolicy order, SchedulerOptions options)
     {
         Options = options;
-        var ordered = order.Order(trials);
+        _order = order;
+        var ordered = order.Order(trials, Devices);
         _specs = ordered.ToDictionary(t => t.Key.Id);
         _trials = ordered.ToDictionary(t => t.Key.Id, _ => new Placement());
         foreach (var t in ordered) _queue.AddLast(t.Key.Id);
     }
+
+    /// <summary>What most of the workers that have said so train on (a CPU until a worker says otherwise). The queue's
+    /// order and every cost follow it: on a GPU, Fashion-MNIST's many small steps outlast Stanford Dogs' few large ones.</summary>
+    public DeviceClass Devices { get; private set; } = DeviceClass.Cpu;
+
+    /// <summary>The trial's expected cost on <see cref="Devices"/>, for the ETA.</summary>
+    public double Cost(string trialId) => _order.Cost(_specs[trialId], Devices);
 
     SchedulerOptions Options { get; }
     public TrialSpec Spec(string trialId) => _specs[trialId];
@@ -112,9 +124,15 @@ public sealed class GridScheduler
     public bool IsFinal(TrialState s) =>
         s.Status == TrialStatus.Completed || (s.Status == TrialStatus.Failed && s.Failures > Options.MaxRetries);
 
-    public IReadOnlyList<SchedulerAction> OnWorkerReady(string worker, DateTimeOffset now)
+    /// <param name="device">The worker's device ("cpu", "cuda:0"), when known: it decides <see cref="Devices"/>.</param>
+    public IReadOnlyList<SchedulerAction> OnWorkerReady(string worker, DateTimeOffset now, string? device = null)
     {
         _workers.Add(worker);
+        if (device is not null && (!_deviceOf.TryGetValue(worker, out var known) || known != TrialOrder.ClassOf(device)))
+        {
+            _deviceOf[worker] = TrialOrder.ClassOf(device);
+            UpdateDevices();
+        }
         // A worker that says it is free while it holds a trial is ahead of that trial's outcome (which reaches us
         // through the entity, by another path) or resent its ask across our hand-out: it asks again once idle.
         if (!Holds(worker) && !_ready.Contains(worker)) _ready.AddLast(worker);
@@ -125,6 +143,7 @@ public sealed class GridScheduler
     {
         _workers.Remove(worker);
         _ready.Remove(worker);
+        if (_deviceOf.Remove(worker)) UpdateDevices();
         var actions = new List<SchedulerAction>();
         foreach (var (id, p) in _trials.Where(t => t.Value.Worker == worker && t.Value.IsOut).ToList())
             actions.AddRange(GiveUp(id, p, why, tellWorker: false));
@@ -232,9 +251,24 @@ public sealed class GridScheduler
         return [new Requeued(trialId, why)];
     }
 
+    /// <summary>Re-orders the queue when the workers' kind changes; trials put back keep the front, in their order.</summary>
+    void UpdateDevices()
+    {
+        if (_deviceOf.Count == 0) return;   // no worker left says: keep what was
+        var gpus = _deviceOf.Values.Count(d => d == DeviceClass.Gpu);
+        var devices = gpus * 2 > _deviceOf.Count ? DeviceClass.Gpu : DeviceClass.Cpu;
+        if (devices == Devices) return;
+        Devices = devices;
+        var putBack = _queue.Where(id => _trials[id].PutBack).ToList();
+        var fresh = _order.Order(_queue.Where(id => !_trials[id].PutBack).Select(id => _specs[id]), devices).Select(t => t.Key.Id);
+        _queue.Clear();
+        foreach (var id in putBack.Concat(fresh)) _queue.AddLast(id);
+    }
+
     void PutBack(string trialId, Placement p)
     {
         Reset(p);
+        p.PutBack = true;
         _queue.Remove(trialId);
         _queue.AddFirst(trialId);
     }
@@ -249,6 +283,7 @@ public sealed class GridScheduler
             var trialId = _queue.First!.Value;
             _queue.RemoveFirst();
             var p = _trials[trialId];
+            p.PutBack = false;
             p.Stage = Stage.Starting;
             p.Worker = worker;
             p.Attempt = 0;

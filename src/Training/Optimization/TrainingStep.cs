@@ -4,18 +4,24 @@ using static TorchSharp.torch;
 namespace SamCluster.Training.Optimization;
 
 /// <summary>One optimisation step on one batch: SGD, or SAM over SGD. Shared by the trial loop and the benchmark so
-/// both measure the same code.</summary>
+/// both measure the same code. The model's parameters and gradients live in flat buffers from here on
+/// (<see cref="FlatParameters"/>), so create it after the model is on its device.</summary>
 public abstract class TrainingStep : IDisposable
 {
     protected readonly nn.Module<Tensor, Tensor> Model;
     protected readonly Func<Tensor, Tensor, Tensor> Loss;
+    protected readonly FlatParameters Flat;
+    protected readonly FlatSgd Sgd;
 
+    /// <summary>The SGD the schedule and checkpoints work with (learning rate, momentum buffers).</summary>
     public optim.Optimizer Optimizer { get; }
 
-    protected TrainingStep(nn.Module<Tensor, Tensor> model, optim.Optimizer optimizer, Func<Tensor, Tensor, Tensor>? loss)
+    protected TrainingStep(nn.Module<Tensor, Tensor> model, FlatParameters flat, optim.Optimizer sgd, Func<Tensor, Tensor, Tensor>? loss)
     {
         Model = model;
-        Optimizer = optimizer;
+        Flat = flat;
+        Optimizer = sgd;
+        Sgd = new FlatSgd(sgd, flat);
         Loss = loss ?? ((logits, target) => nn.functional.cross_entropy(logits, target));
     }
 
@@ -23,7 +29,12 @@ public abstract class TrainingStep : IDisposable
     /// for the epoch's running figures.</summary>
     public abstract (Tensor Logits, Tensor Loss) Run(Tensor input, Tensor target);
 
-    public virtual void Dispose() => Optimizer.Dispose();
+    public virtual void Dispose()
+    {
+        Sgd.Dispose();
+        Optimizer.Dispose();
+        Flat.Dispose();   // the parameters keep their storage: the model stays usable
+    }
 
     /// <summary>Fresh gradients (unless already cleared), forward, loss, backward; returns the logits and loss, detached.</summary>
     protected (Tensor Logits, Tensor Loss) ForwardBackward(Tensor input, Tensor target, bool gradientsCleared = false)
@@ -32,7 +43,7 @@ public abstract class TrainingStep : IDisposable
         // lets the pass's activations go as soon as it is over, so SAM's second pass does not run beside the first's
         // (at 3×256×256 that is gigabytes, and on a GPU the difference between fitting and not).
         using var pass = NewDisposeScope();
-        if (!gradientsCleared) Optimizer.zero_grad();
+        if (!gradientsCleared) Flat.ZeroGradients();
         var logits = Model.call(input);
         var loss = Loss(logits, target);
         loss.backward();
@@ -46,20 +57,30 @@ public abstract class TrainingStep : IDisposable
     {
         var facts = Vocabulary.FindOptimizer(optimizer)
             ?? throw new UserInputException($"unknown optimizer '{optimizer}' (expected {string.Join(", ", Vocabulary.OptimizerNames)})");
-        var sgd = optim.SGD(model.parameters(), recipe.LearningRate, momentum: recipe.Momentum, weight_decay: recipe.WeightDecay);
-        return facts.UsesSam
-            ? new SamStep(model, sgd, recipe.Rho, facts.Adaptive || recipe.Adaptive, loss)
-            : new SgdStep(model, sgd, loss);
+        var flat = new FlatParameters(model.parameters());
+        var sgd = optim.SGD(flat.Parameters, recipe.LearningRate, momentum: recipe.Momentum, weight_decay: recipe.WeightDecay);
+        try
+        {
+            return facts.UsesSam
+                ? new SamStep(model, flat, sgd, recipe.Rho, facts.Adaptive || recipe.Adaptive, loss)
+                : new SgdStep(model, flat, sgd, loss);
+        }
+        catch
+        {
+            sgd.Dispose();
+            flat.Dispose();
+            throw;
+        }
     }
 }
 
-public sealed class SgdStep(nn.Module<Tensor, Tensor> model, optim.Optimizer sgd, Func<Tensor, Tensor, Tensor>? loss)
-    : TrainingStep(model, sgd, loss)
+public sealed class SgdStep(nn.Module<Tensor, Tensor> model, FlatParameters flat, optim.Optimizer sgd, Func<Tensor, Tensor, Tensor>? loss)
+    : TrainingStep(model, flat, sgd, loss)
 {
     public override (Tensor Logits, Tensor Loss) Run(Tensor input, Tensor target)
     {
         var result = ForwardBackward(input, target);
-        Optimizer.step();
+        Sgd.Step();
         return result;
     }
 }
@@ -69,10 +90,10 @@ public sealed class SamStep : TrainingStep
     private readonly Sam sam;
     private readonly BatchNormStatsGuard batchNormStats;
 
-    public SamStep(nn.Module<Tensor, Tensor> model, optim.Optimizer sgd, double rho, bool adaptive,
-        Func<Tensor, Tensor, Tensor>? loss) : base(model, sgd, loss)
+    public SamStep(nn.Module<Tensor, Tensor> model, FlatParameters flat, optim.Optimizer sgd, double rho, bool adaptive,
+        Func<Tensor, Tensor, Tensor>? loss) : base(model, flat, sgd, loss)
     {
-        sam = new Sam(model.parameters(), sgd, rho, adaptive);
+        sam = new Sam(flat, Sgd, rho, adaptive);
         batchNormStats = new BatchNormStatsGuard(model);
     }
 

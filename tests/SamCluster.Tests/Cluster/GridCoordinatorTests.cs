@@ -1,3 +1,4 @@
+using SamCluster.Coordinator.Grid;
 using Akka.Actor;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
@@ -38,8 +39,8 @@ public sealed class GridCoordinatorTests : TestKit, IDisposable
 
     sealed class InGivenOrder : ITrialOrderPolicy
     {
-        public IReadOnlyList<TrialSpec> Order(IEnumerable<TrialSpec> trials) => trials.ToList();
-        public double Cost(TrialSpec trial) => 1;
+        public IReadOnlyList<TrialSpec> Order(IEnumerable<TrialSpec> trials, DeviceClass devices) => trials.ToList();
+        public double Cost(TrialSpec trial, DeviceClass devices) => 1;
     }
 
     ActorSelection Region => Sys.ActorSelection("/user/trials");

@@ -1,3 +1,4 @@
+using SamCluster.Coordinator.Grid;
 using SamCluster.Coordinator.Lifecycle;
 using SamCluster.Messages;
 using Xunit;
@@ -14,8 +15,8 @@ public sealed class GridSchedulerTests
     /// <summary>The order given, so tests read plainly (the real policy is longest first).</summary>
     sealed class AsGiven : ITrialOrderPolicy
     {
-        public IReadOnlyList<TrialSpec> Order(IEnumerable<TrialSpec> trials) => trials.ToList();
-        public double Cost(TrialSpec trial) => 1;
+        public IReadOnlyList<TrialSpec> Order(IEnumerable<TrialSpec> trials, DeviceClass devices) => trials.ToList();
+        public double Cost(TrialSpec trial, DeviceClass devices) => 1;
     }
 
     static TrialSpec Trial(int repeat) =>
@@ -49,6 +50,37 @@ public sealed class GridSchedulerTests
         var done = s.OnOutcome(Id(1), 1, completed: true, failures: 0, T0);
         Assert.Equal(new Finish(Id(1), true), Assert.Single(done));
         Assert.Equal(new StartOn(Id(2), "w0"), Assert.Single(s.OnWorkerReady("w0", T0)));
+    }
+
+    /// <summary>Cheapest first on a CPU, dearest first on a GPU: shows which order the scheduler is in.</summary>
+    sealed class ByDevice : ITrialOrderPolicy
+    {
+        public IReadOnlyList<TrialSpec> Order(IEnumerable<TrialSpec> trials, DeviceClass devices) =>
+            devices == DeviceClass.Gpu ? trials.OrderByDescending(t => t.Key.Repeat).ToList() : trials.OrderBy(t => t.Key.Repeat).ToList();
+        public double Cost(TrialSpec trial, DeviceClass devices) => devices == DeviceClass.Gpu ? 10 * trial.Key.Repeat : trial.Key.Repeat;
+    }
+
+    [Fact]
+    public void The_queue_follows_the_kind_of_device_most_workers_have_and_put_back_trials_keep_the_front()
+    {
+        var s = new GridScheduler(Enumerable.Range(1, 5).Select(Trial), new ByDevice(), Options);
+        Assert.Equal(DeviceClass.Cpu, s.Devices);
+        Assert.Equal(new StartOn(Id(1), "cpu0"), Assert.Single(s.OnWorkerReady("cpu0", T0, "cpu")));
+        s.OnAttemptStarted(Id(1), 1, "cpu0", T0);
+        s.OnAccepted(Id(1), 1, T0);
+        s.OnWorkerLost("cpu0", "node left", T0);                      // trial 1 goes back to the queue's front
+        Assert.Equal([Id(1), Id(2), Id(3), Id(4), Id(5)], s.QueuedTrials);
+
+        // A GPU worker: now most workers (all) are GPUs, and the queue is in the GPU order behind trial 1.
+        Assert.Equal(new StartOn(Id(1), "gpu0"), Assert.Single(s.OnWorkerReady("gpu0", T0, "cuda:0")));
+        Assert.Equal(DeviceClass.Gpu, s.Devices);
+        Assert.Equal([Id(5), Id(4), Id(3), Id(2)], s.QueuedTrials);
+        Assert.Equal(30, s.Cost(Id(3)));
+
+        // One GPU and one CPU: not a majority of GPUs, so back to the CPU order.
+        s.OnWorkerReady("cpu1", T0, "cpu");
+        Assert.Equal(DeviceClass.Cpu, s.Devices);
+        Assert.Equal([Id(3), Id(4), Id(5)], s.QueuedTrials);          // cpu1 took trial 2, first in the CPU order
     }
 
     [Fact]

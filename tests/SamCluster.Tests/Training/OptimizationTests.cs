@@ -148,6 +148,91 @@ public class OptimizationTests
         Assert.Equal(0.5, sgd.ParamGroups.First().LearningRate);
     }
 
+    /// <summary>A small conv net with BatchNorm: several parameter tensors of different shapes, and running statistics.</summary>
+    private static Sequential SmallConvNet(long seed)
+    {
+        torch.manual_seed(seed);
+        return nn.Sequential(("conv", nn.Conv2d(2, 4, 3, padding: 1)), ("norm", nn.BatchNorm2d(4)), ("relu", nn.ReLU()),
+            ("flatten", nn.Flatten()), ("out", nn.Linear(4 * 5 * 5, 3)));
+    }
+
+    private static float[] AllParameters(nn.Module model) =>
+        model.parameters().SelectMany(p => p.detach().contiguous().data<float>().ToArray()).ToArray();
+
+    [Fact]
+    public void FlatSgdStepsAsTorchSharpsSgd()
+    {
+        // The same model and batches: TorchSharp's own per-parameter SGD against TrainingStep's flat one, with momentum
+        // and weight decay, over three steps (the first one starts the momentum buffers).
+        using var reference = SmallConvNet(11);
+        using var flat = SmallConvNet(11);
+        using var sgd = optim.SGD(reference.parameters(), Lr, momentum: Momentum, weight_decay: 0.01);
+        using var step = TrainingStep.Create("sgd", flat, new Recipe(LearningRate: Lr, Momentum: Momentum, WeightDecay: 0.01));
+        torch.manual_seed(5);
+        var inputs = Enumerable.Range(0, 3).Select(_ => randn(6, 2, 5, 5)).ToList();
+        var targets = Enumerable.Range(0, 3).Select(_ => randint(0, 3, [6])).ToList();
+        for (int i = 0; i < 3; i++)
+        {
+            sgd.zero_grad();
+            nn.functional.cross_entropy(reference.call(inputs[i]), targets[i]).backward();
+            sgd.step();
+            step.Run(inputs[i], targets[i]);
+        }
+        var (expected, actual) = (AllParameters(reference), AllParameters(flat));
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-6f * Math.Max(1f, Math.Abs(expected[i])), $"parameter value {i}: expected {expected[i]:R}, got {actual[i]:R}");
+    }
+
+    [Fact]
+    public void FlatParametersShareStorageWithTheModelAndCollectGradients()
+    {
+        using var model = SmallConvNet(3);
+        var before = AllParameters(model);
+        using var flat = new FlatParameters(model.parameters());
+        Assert.Equal(before, flat.Values.Values.data<float>().ToArray());           // same values, same order
+        Assert.Equal(before, AllParameters(model));                                 // the model kept them
+
+        nn.functional.cross_entropy(model.call(randn(4, 2, 5, 5)), randint(0, 3, [4])).backward();
+        var gradients = model.parameters().SelectMany(p => p.grad!.contiguous().data<float>().ToArray()).ToArray();
+        Assert.Contains(gradients, g => g != 0);
+        Assert.Equal(gradients, flat.Gradients.Values.data<float>().ToArray());      // backward wrote into the flat buffer
+
+        using (no_grad()) flat.Values.Values.add_(1);                               // and the model sees the flat buffer
+        Assert.Equal(before.Select(v => v + 1).ToArray(), AllParameters(model));
+        flat.ZeroGradients();
+        Assert.All(model.parameters(), p => Assert.Equal(0f, p.grad!.abs().sum().item<float>()));
+    }
+
+    [Fact]
+    public void FlatSgdTakesMomentumLoadedIntoItsSgd()
+    {
+        // What a checkpoint resume does: a fresh step whose SGD state is loaded from a saved one must continue exactly
+        // as the original does.
+        torch.manual_seed(7);
+        var (input, target) = (randn(6, 2, 5, 5), randint(0, 3, [6]));
+        var recipe = new Recipe(LearningRate: Lr, Momentum: Momentum);
+        using var original = SmallConvNet(1);
+        using var originalStep = TrainingStep.Create("sgd", original, recipe);
+        originalStep.Run(input, target);
+        originalStep.Run(input, target);
+        var saved = new MemoryStream();
+        using (var writer = new BinaryWriter(saved, System.Text.Encoding.UTF8, leaveOpen: true))
+            ((OptimizerHelper)originalStep.Optimizer).save_state_dict(writer);
+
+        using var resumed = SmallConvNet(2);                                          // other initial values
+        using var resumedStep = TrainingStep.Create("sgd", resumed, recipe);
+        using (no_grad())
+            foreach (var (to, from) in resumed.parameters().Zip(original.parameters())) to.copy_(from);
+        saved.Position = 0;
+        using (var reader = new BinaryReader(saved))
+            ((OptimizerHelper)resumedStep.Optimizer).load_state_dict(reader);
+
+        originalStep.Run(input, target);
+        resumedStep.Run(input, target);
+        Assert.Equal(AllParameters(original), AllParameters(resumed));
+    }
+
     [Fact]
     public void UnknownOptimizerIsAUserError()
     {
