@@ -16,7 +16,7 @@ namespace SamCluster.GpuNode;
 public sealed class TrialWorker : ReceiveActor, IWithTimers
 {
     /// <summary>Which slot this worker is: its id, its node's name and the device it is pinned to ("cpu", "cuda:1").</summary>
-    public sealed record Slot(string WorkerId, string Node, string Device);
+    public sealed record Slot(string WorkerId, string Node, string Device, NodeFacts? Facts = null);
 
     // ---- protocol (local) ----
     sealed record Announce;
@@ -78,7 +78,7 @@ public sealed class TrialWorker : ReceiveActor, IWithTimers
         Timers.StartPeriodicTimer("announce", new Announce(), _resendInterval);
     }
 
-    void AskForWork() => _coordinator.Tell(new WorkerReady(_slot.WorkerId, _slot.Node, _slot.Device));
+    void AskForWork() => _coordinator.Tell(new WorkerReady(_slot.WorkerId, _slot.Node, _slot.Device, _slot.Facts));
 
     void Idle()
     {

@@ -16,7 +16,21 @@ public interface ITrialMessage : IClusterMessage
 
 /// <summary>Worker → coordinator: this worker (one device slot) is free and asks for a trial (work pulling). Resent
 /// while idle, so a restarted coordinator learns of it.</summary>
-public sealed record WorkerReady(string WorkerId, string Node, string Device) : IClusterMessage;
+/// <param name="Facts">The node's machine and libraries, for the run's manifest (null from nodes of older versions).</param>
+public sealed record WorkerReady(string WorkerId, string Node, string Device, NodeFacts? Facts = null) : IClusterMessage;
+
+/// <summary>What a node trains on, as run.json records it for every node that ran a trial.</summary>
+/// <param name="Host">The machine's name.</param>
+/// <param name="CpuModel">As the OS reports it (Linux: /proc/cpuinfo's model name); null where it does not.</param>
+/// <param name="Cores">Logical processors the process may use.</param>
+/// <param name="Threads">Torch's intra-op CPU threads in the node.</param>
+/// <param name="Devices">The devices the node's workers train on ("cpu", "cuda:0", ...).</param>
+/// <param name="Gpus">The machine's GPU models (NVIDIA driver's list); empty without one.</param>
+/// <param name="GpuDriver">The NVIDIA driver's version; null without one.</param>
+/// <param name="TorchSharp">TorchSharp's version in the node.</param>
+/// <param name="LibTorch">The libtorch the node binds to: its version and where it is from.</param>
+public sealed record NodeFacts(string Host, string? CpuModel, int Cores, int Threads, IReadOnlyList<string> Devices,
+    IReadOnlyList<string> Gpus, string? GpuDriver, string TorchSharp, string LibTorch);
 
 /// <summary>Coordinator → worker: run this attempt of the trial. The worker answers the trial's entity at once with
 /// <see cref="AcceptAttempt"/> or <see cref="RejectAttempt"/>; silence past the acknowledgement timeout puts the trial

@@ -36,6 +36,21 @@ public static class TorchRuntime
     private static string? initializedWith;
     private static bool initialized;
 
+    /// <summary>TorchSharp's version, as its package names it (0.107.0).</summary>
+    public static string TorchSharpVersion =>
+        typeof(torch).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
+        ?? typeof(torch).Assembly.GetName().Version?.ToString() ?? "unknown";
+
+    /// <summary>The libtorch in use, or that would be without a flag: "2.10.0 (bundled)", "2.11.0+cu130 (/opt/.../torch/lib)".
+    /// Files only, nothing loaded.</summary>
+    public static string Describe()
+    {
+        var folder = initialized ? initializedWith : ResolveDirectory(null);
+        return folder is not null
+            ? $"{VersionIn(folder) ?? "unknown version"} ({folder})"
+            : $"{BundledVersion() ?? "unknown version"} (bundled)";
+    }
+
     /// <summary>The folder in effect: the flag's value, else SAMCLUSTER_LIBTORCH, else null (the NuGet libtorch).</summary>
     public static string? ResolveDirectory(string? flagValue) =>
         !string.IsNullOrWhiteSpace(flagValue) ? flagValue

@@ -64,7 +64,8 @@ public static class NodeCommand
                 var store = parse.GetValue(checkpointDir) is { } folder ? FlagChecks.Folder(folder, "--checkpoint-dir") : null;
                 using var executor = new TorchTrialExecutor(store is null ? null : Path.GetFullPath(store));
                 var settings = new NodeSettings(coordinatorHost, coordinatorPort, listenHost, listenPort,
-                    publicHostName, nodeName, deviceList, slotCount, TimeSpan.FromSeconds(join), TimeSpan.FromSeconds(3), tlsHocon, verboseOn);
+                    publicHostName, nodeName, deviceList, slotCount, TimeSpan.FromSeconds(join), TimeSpan.FromSeconds(3), tlsHocon, verboseOn,
+                    NodeFactsProbe.Read(deviceList, threadCount));
                 log.Information("Node {Node} (pid {Pid}): {Workers} workers on {Devices}, {Threads} torch threads; joining {Host}:{Port}",
                     nodeName, Environment.ProcessId, deviceList.Count * slotCount, string.Join(",", deviceList), threadCount, coordinatorHost, coordinatorPort);
                 NodeHost.RunAsync(settings, executor, log, signal.Token).GetAwaiter().GetResult();

@@ -1,3 +1,7 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
+using SamCluster.Training;
 using System.Net;
 using System.Net.Sockets;
 using Akka.Actor;
@@ -37,7 +41,7 @@ public sealed record CoordinatorRequest(
 /// resumes) the run folder, starts the cluster's seed node, optionally starts local node processes, and waits for the
 /// grid to finish.
 /// </summary>
-public static class CoordinatorRun
+public static partial class CoordinatorRun
 {
     /// <param name="startNodes">Given the coordinator's port, the run folder and where to report a full disk, starts node
     /// processes (for `local`); disposed at the end.</param>
@@ -59,7 +63,7 @@ public static class CoordinatorRun
         // A journal on a server is reached and owned before the run folder is touched: an unreachable one is one line.
         using var serverJournal = request.Journal is { } journal ? PostgresJournal.Open(journal) : null;
         using var folder = RunFolder.Prepare(request.OutDir, request.GridPath, requested,
-            () => Training.Data.DatasetLoader.CheckAll(dataHere), serverJournal);
+            () => Training.Data.DatasetLoader.CheckAll(dataHere), serverJournal, ThisProgram());
         // A grid that grows a run keeps the trials it had under their ids: run what the folder says.
         var trials = TrialOrder.LongestFirst(folder.Trials);
 
@@ -100,7 +104,7 @@ public static class CoordinatorRun
         var store = new CheckpointStoreAccess(new CheckpointStore(checkpointDir));
         // The page lists trials in grid order (the scheduler's is longest first).
         var live = new LiveRun($"{Path.GetFileName(request.GridPath)} → {folder.Root}", folder.Trials, Path.Combine(folder.Root, RunReport.Json));
-        IRunObserver[] observers = [new TrialLogWriter(log), new ResultTablesWriter(folder), new EpochsTableWriter(folder), new TensorBoardWriter(folder), new WeightsCollector(folder, store, log), new ProgressView(log), live];
+        IRunObserver[] observers = [new TrialLogWriter(log), new ResultTablesWriter(folder), new EpochsTableWriter(folder), new TensorBoardWriter(folder), new WeightsCollector(folder, store, log), new ProgressView(log), new ManifestNodes(folder), live];
         var settings = new CoordinatorSettings(plan, folder, request.Host, port, request.PublicHost, TimeSpan.FromSeconds(5),
             () =>
             {
@@ -200,4 +204,21 @@ public static class CoordinatorRun
         IPAddress.TryParse(host, out var ip) ? ip
         : host == "localhost" ? IPAddress.Loopback
         : Dns.GetHostAddresses(host).FirstOrDefault() ?? throw new UserInputException($"--host {host} does not resolve to an address");
+
+    /// <summary>This program for run.json: version and commit (the build stamps "1.0.0+&lt;commit&gt;" from git), .NET,
+    /// TorchSharp, libtorch, and the command line with any password in it masked (a --journal connection string).</summary>
+    internal static ProgramFacts ThisProgram()
+    {
+        var stamp = typeof(CoordinatorRun).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+        var (version, commit) = stamp.Split('+', 2) is [var v, var c] ? (v, c) : (stamp, null);
+        return new ProgramFacts(version, commit, RuntimeInformation.FrameworkDescription, TorchRuntime.TorchSharpVersion, TorchRuntime.Describe(),
+            CommandLineForRecord(Environment.GetCommandLineArgs()));
+    }
+
+    /// <summary>The arguments with the value of any password=/pwd= in them masked.</summary>
+    public static IReadOnlyList<string> CommandLineForRecord(IEnumerable<string> args) =>
+        args.Select(arg => SecretInArgument().Replace(arg, "$1=***")).ToList();
+
+    [GeneratedRegex("(?i)\\b(password|pwd)\\s*=\\s*[^;]*")]
+    private static partial Regex SecretInArgument();
 }

@@ -28,7 +28,8 @@ public sealed record NodeSettings(
     TimeSpan JoinTimeout,
     TimeSpan ResendInterval,
     string RemotingTlsHocon = "",
-    bool Verbose = false);
+    bool Verbose = false,
+    NodeFacts? Facts = null);
 
 /// <summary>
 /// A GPU node process (role "gpu"): one <see cref="TrialWorker"/> per device slot, talking to the coordinator singleton
@@ -64,7 +65,7 @@ public static class NodeHost
                             for (var slot = 0; slot < settings.SlotsPerDevice; slot++, index++)
                             {
                                 var id = $"w{index}";
-                                var workerSlot = new TrialWorker.Slot(id, settings.NodeName, device);
+                                var workerSlot = new TrialWorker.Slot(id, settings.NodeName, device, settings.Facts);
                                 system.ActorOf(TrialWorker.Props(workerSlot, coordinator, trials, executor, settings.ResendInterval), "worker-" + index);
                             }
                     });

@@ -53,7 +53,7 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
     sealed record RetryRecovery;
     sealed record LeaseTick;
     sealed record ViewTick;
-    sealed record WorkerInfo(IActorRef Ref, string Id, string Node, string Device)
+    sealed record WorkerInfo(IActorRef Ref, string Id, string Node, string Device, NodeFacts? Facts)
     {
         public string Name => $"{Id}@{Node}/{Device}";
     }
@@ -195,7 +195,7 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
         var worker = Sender;
         if (!_workerKeys.TryGetValue(worker, out var key))
         {
-            var info = new WorkerInfo(worker, ready.WorkerId, ready.Node, ready.Device);
+            var info = new WorkerInfo(worker, ready.WorkerId, ready.Node, ready.Device, ready.Facts);
             // The name says where it runs; the uid tells a restarted node's worker of the same name from its predecessor.
             key = $"{info.Name}#{worker.Path.Uid}";
             _workerKeys[worker] = key;
@@ -272,7 +272,9 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
                 case Offer offer:
                     var spec = _scheduler.Spec(offer.TrialId);
                     var candidates = _states[offer.TrialId].ResumeCandidates;
-                    _workers[offer.Worker].Ref.Tell(new AssignTrial(spec, offer.Attempt, candidates, _plan.CheckpointEvery, _plan.CheckpointDir), Self);
+                    var taker = _workers[offer.Worker];
+                    Notify(o => o.OnNodeAtWork(taker.Node, taker.Facts));
+                    taker.Ref.Tell(new AssignTrial(spec, offer.Attempt, candidates, _plan.CheckpointEvery, _plan.CheckpointDir), Self);
                     break;
                 case Release release:
                     _trials.Tell(new ReleaseAttempt(release.TrialId, release.Attempt, release.Why), Self);

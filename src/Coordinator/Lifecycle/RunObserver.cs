@@ -42,6 +42,8 @@ public interface IRunObserver
     void OnDecision(TrialSpec spec, SchedulerAction decision, TrialState state) { }
     void OnWorkerJoined(string worker, int workers) { }
     void OnWorkerLost(string worker, string why, int workers) { }
+    /// <summary>A trial is handed to a worker of this node (every hand-out; facts null from nodes of older versions).</summary>
+    void OnNodeAtWork(string node, NodeFacts? facts) { }
     void OnTick(RunView view) { }
     void OnAllFinished(RunView view) { }
 }

@@ -9,7 +9,8 @@ namespace SamCluster.Coordinator.Reporting;
 /// mean ± std and seconds; p-value), then the test details, one power sentence per comparison, notes and failed trials.</summary>
 public static class MarkdownReport
 {
-    public static string Write(Report report)
+    /// <param name="provenance">The run's run.json, for the closing provenance section; null: no such section.</param>
+    public static string Write(Report report, Run.RunManifest? provenance = null)
     {
         var md = new StringBuilder();
         var treatments = report.Optimizers.Where(o => o != report.Options.Control).ToList();
@@ -98,7 +99,32 @@ public static class MarkdownReport
                 Row(md, row);
             }
         }
+        if (provenance is not null) Provenance(md, provenance);
         return md.ToString();
+    }
+
+    /// <summary>What produced the run, from run.json: the program of its latest start and every node that ran a trial.</summary>
+    static void Provenance(StringBuilder md, Run.RunManifest run)
+    {
+        md.AppendLine().AppendLine("## Provenance").AppendLine();
+        md.AppendLine($"- Run {run.RunId ?? "–"}, started {run.Created:yyyy-MM-dd HH:mm} UTC; grid {run.GridSource} (fingerprint {run.GridFingerprint[..Math.Min(12, run.GridFingerprint.Length)]}).");
+        if (run.SamclusterVersion is not null)
+        {
+            var commit = run.GitCommit is { Length: > 0 } c ? $" (commit {c[..Math.Min(12, c.Length)]})" : "";
+            md.AppendLine($"- SamCluster {run.SamclusterVersion}{commit}; {run.Dotnet}; TorchSharp {run.TorchSharp}; coordinator's libtorch {run.LibTorch}.");
+        }
+        if (run.CommandLine is { Count: > 0 } args) md.AppendLine($"- Command: `{string.Join(' ', args)}`");
+        var nodes = run.Nodes ?? [];
+        md.AppendLine($"- Nodes that ran trials: {nodes.Count}.");
+        if (nodes.Count == 0) return;
+        md.AppendLine();
+        Row(md, ["Node", "Host", "CPU", "Cores", "Threads", "Devices", "GPU", "Driver", "libtorch"]);
+        Row(md, ["---", "---", "---", "---:", "---:", "---", "---", "---", "---"]);
+        foreach (var n in nodes)
+            Row(md, [n.Name, n.Host ?? "–", n.CpuModel ?? "–", n.Cores?.ToString(CultureInfo.InvariantCulture) ?? "–",
+                n.Threads?.ToString(CultureInfo.InvariantCulture) ?? "–", n.Devices is { Count: > 0 } d ? string.Join(", ", d) : "–",
+                n.Gpus is { Count: > 0 } g ? string.Join(", ", g.GroupBy(x => x).Select(x => x.Count() > 1 ? $"{x.Count()} × {x.Key}" : x.Key)) : "–",
+                n.GpuDriver ?? "–", n.LibTorch ?? "–"]);
     }
 
     static string PowerSide(Report report)

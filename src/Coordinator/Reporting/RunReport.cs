@@ -18,7 +18,7 @@ public static class RunReport
             report = report with { Notes = [.. report.Notes, .. WriteCurves(runDir, trials, report)] };
         AtomicFile.WriteAllText(Path.Combine(runDir, Csv), CsvReport.Write(report));
         AtomicFile.WriteAllText(Path.Combine(runDir, Json), JsonReport.Write(report));
-        AtomicFile.WriteAllText(Path.Combine(runDir, Markdown), MarkdownReport.Write(report));
+        AtomicFile.WriteAllText(Path.Combine(runDir, Markdown), MarkdownReport.Write(report, Run.RunFolder.TryReadManifest(runDir)));
         return report;
     }
 

@@ -42,6 +42,9 @@ public static class AkkaLog
         "ClusterSingletonManager state change [",
         "Singleton manager stopping singleton actor",
         "Singleton actor [",
+        // DotNetty's transport at shutdown, a connection closed as its group is torn down: "Unable to REMOVE channel [a->b]
+        // (Id=…) from connection group. May not shut down cleanly."
+        "Unable to REMOVE channel ",
     ];
 
     /// <summary>How remoting's errors about a connection from something that is no cluster member start — random bytes,

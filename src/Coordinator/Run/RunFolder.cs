@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using SamCluster.Coordinator.Reporting;
 using SamCluster.Coordinator.Serialization;
 using Microsoft.Data.Sqlite;
@@ -85,8 +86,9 @@ public sealed class RunFolder : IDisposable
     /// run's and owned, before anything is written to it; if they refuse, a folder made here is removed again.</param>
     /// <param name="serverJournal">The run's journal on a PostgreSQL server, opened (and so owned) by the caller; null:
     /// journal.db in the folder. The server's run is the run: a fresh folder continues it.</param>
+    /// <param name="program">What this start runs (versions, command line), recorded in run.json; null leaves what it says.</param>
     public static RunFolder Prepare(string outDir, string gridFile, IReadOnlyList<TrialSpec> trials, Action? beforeWriting = null,
-        PostgresJournal? serverJournal = null)
+        PostgresJournal? serverJournal = null, ProgramFacts? program = null)
     {
         var root = Path.GetFullPath(outDir);
         if (File.Exists(root)) throw new UserInputException($"--out {outDir} is a file, not a folder");
@@ -103,7 +105,7 @@ public sealed class RunFolder : IDisposable
         try
         {
             owner = RunFolderLock.Acquire(root, outDir);
-            var folder = PrepareOwned(root, outDir, gridFile, trials, owner, beforeWriting, serverJournal);
+            var folder = PrepareOwned(root, outDir, gridFile, trials, owner, beforeWriting, serverJournal, program);
             owner.RecordOwner();
             return folder;
         }
@@ -116,7 +118,7 @@ public sealed class RunFolder : IDisposable
     }
 
     static RunFolder PrepareOwned(string root, string outDir, string gridFile, IReadOnlyList<TrialSpec> requested, RunFolderLock owner,
-        Action? beforeWriting, PostgresJournal? server)
+        Action? beforeWriting, PostgresJournal? server, ProgramFacts? program)
     {
         var manifestPath = Path.Combine(root, "run.json");
         RunManifest? manifest = null;
@@ -162,7 +164,9 @@ public sealed class RunFolder : IDisposable
         var folder = new RunFolder(root, resumed: existing is not null, plan, owner, server);
         var fingerprint = Grid.GridFingerprint.Of(plan.Trials);
         var current = (existing ?? new RunManifest(fingerprint, Path.GetFullPath(gridFile), DateTimeOffset.UtcNow, RunId: NewRunId()))
-            with { GridFingerprint = fingerprint, Trials = plan.Trials, Journal = server?.Name };
+            with { GridFingerprint = fingerprint, Trials = plan.Trials, Journal = server?.Name, Nodes = manifest?.Nodes ?? existing?.Nodes };
+        if (program is not null) current = current.WithProgram(program);
+        folder._manifest = current;
         // The server's record is written last, so a folder is never left that the server's run does not know of.
         var serverBehind = server is not null && (held is null || plan.Added.Count > 0);
         if (manifest is null)
@@ -200,7 +204,35 @@ public sealed class RunFolder : IDisposable
             if (serverBehind) server!.WriteRunManifest(ManifestText(current));
             if (gridChanged) AtomicFile.WriteAllBytes(folder.GridCopy, File.ReadAllBytes(gridFile));
         }
+        else if (ManifestText(current) != ManifestText(manifest))
+        {
+            WriteManifest(manifestPath, current);   // this start's program (a resumed run records the latest)
+        }
         return folder;
+    }
+
+    RunManifest? _manifest;
+
+    /// <summary>Records in run.json a node that ran (or is running) a trial of this run, once per node name (again when
+    /// its facts change: a node restarted with another libtorch, say).</summary>
+    public void RecordNode(string name, NodeFacts? facts)
+    {
+        if (_manifest is null) return;   // a folder opened for reading
+        var node = RunNode.From(name, facts);
+        var nodes = _manifest.Nodes ?? [];
+        if (nodes.Any(n => n == node || (n.Name == name && facts is null))) return;
+        _manifest = _manifest with { Nodes = [.. nodes.Where(n => n.Name != name), node] };
+        WriteManifest(Manifest, _manifest);
+    }
+
+    /// <summary>The run's manifest as run.json holds it (null for a folder opened for reading).</summary>
+    public RunManifest? ManifestRecord => _manifest;
+
+    /// <summary>Reads a run folder's run.json, for the report's provenance; null when there is none or it is unreadable.</summary>
+    public static RunManifest? TryReadManifest(string root)
+    {
+        try { return File.Exists(Path.Combine(root, "run.json")) ? ReadManifest(Path.Combine(root, "run.json")) : null; }
+        catch (UserInputException) { return null; }
     }
 
     static string NewRunId() => Guid.NewGuid().ToString("N");
@@ -225,7 +257,7 @@ public sealed class RunFolder : IDisposable
         RunManifest? held;
         try
         {
-            held = text is null ? null : JsonSerializer.Deserialize<RunManifest>(text, ManifestJson) ?? throw new JsonException("empty");
+            held = text is null ? null : ParseManifest(text);
         }
         catch (JsonException e)
         {
@@ -328,8 +360,7 @@ public sealed class RunFolder : IDisposable
     {
         try
         {
-            return JsonSerializer.Deserialize<RunManifest>(File.ReadAllText(path), ManifestJson)
-                   ?? throw new JsonException("empty");
+            return ParseManifest(File.ReadAllText(path));
         }
         catch (JsonException e)
         {
@@ -340,12 +371,57 @@ public sealed class RunFolder : IDisposable
     static void WriteManifest(string path, RunManifest manifest) =>
         AtomicFile.WriteAllText(path, ManifestText(manifest));
 
-    static readonly JsonSerializerOptions ManifestJson = new() { WriteIndented = true };
+    /// <summary>snake_case, as every file of the run folder; a manifest of an older version (PascalCase keys) is read too.</summary>
+    static RunManifest ParseManifest(string text)
+    {
+        var manifest = JsonSerializer.Deserialize<RunManifest>(text, ManifestJson) ?? throw new JsonException("empty");
+        if (manifest.GridFingerprint is null)
+            manifest = JsonSerializer.Deserialize<RunManifest>(text, LegacyManifestJson) ?? throw new JsonException("empty");
+        return manifest.GridFingerprint is null ? throw new JsonException("no grid_fingerprint") : manifest;
+    }
 
-    /// <param name="Trials">Every trial of the run with its id (null in manifests of older versions).</param>
-    /// <param name="RunId">Which run this is (null in manifests of older versions): a folder and a server journal must agree.</param>
-    /// <param name="Journal">Where the run's journal is: null for journal.db in the folder, else the server
-    /// (<see cref="PostgresJournal.Name"/>).</param>
-    sealed record RunManifest(string GridFingerprint, string GridSource, DateTimeOffset Created, IReadOnlyList<TrialSpec>? Trials = null,
-        string? RunId = null, string? Journal = null);
+    static readonly JsonSerializerOptions ManifestJson = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    static readonly JsonSerializerOptions LegacyManifestJson = new() { WriteIndented = true };
+}
+
+/// <summary>What a coordinator start runs, for run.json: this program's version and commit, .NET, TorchSharp and
+/// libtorch, and the command line.</summary>
+public sealed record ProgramFacts(string SamclusterVersion, string? GitCommit, string Dotnet, string TorchSharp, string LibTorch,
+    IReadOnlyList<string> CommandLine);
+
+/// <summary>A node that ran a trial of the run, as run.json lists it (<see cref="NodeFacts"/> flattened under its name;
+/// only the name from nodes of older versions).</summary>
+public sealed record RunNode(string Name, string? Host = null, string? CpuModel = null, int? Cores = null, int? Threads = null,
+    IReadOnlyList<string>? Devices = null, IReadOnlyList<string>? Gpus = null, string? GpuDriver = null,
+    [property: JsonPropertyName("torchsharp")] string? TorchSharp = null, [property: JsonPropertyName("libtorch")] string? LibTorch = null)
+{
+    public static RunNode From(string name, NodeFacts? f) => f is null ? new RunNode(name)
+        : new RunNode(name, f.Host, f.CpuModel, f.Cores, f.Threads, f.Devices, f.Gpus, f.GpuDriver, f.TorchSharp, f.LibTorch);
+
+    // Records compare lists by reference; a node is the same when every field reads the same.
+    public bool Equals(RunNode? other) => other is not null && Name == other.Name && Host == other.Host && CpuModel == other.CpuModel
+        && Cores == other.Cores && Threads == other.Threads && GpuDriver == other.GpuDriver && TorchSharp == other.TorchSharp
+        && LibTorch == other.LibTorch && Same(Devices, other.Devices) && Same(Gpus, other.Gpus);
+
+    public override int GetHashCode() => HashCode.Combine(Name, Host, Threads, LibTorch);
+
+    static bool Same(IReadOnlyList<string>? a, IReadOnlyList<string>? b) => a is null ? b is null : b is not null && a.SequenceEqual(b);
+}
+
+/// <summary>run.json: which run the folder holds (its id, grid and every trial, so it resumes and grows right), where its
+/// journal is, and its provenance: the program of the latest start and every node that ran a trial.</summary>
+/// <param name="Trials">Every trial of the run with its id (null in manifests of older versions).</param>
+/// <param name="RunId">Which run this is (null in manifests of older versions): a folder and a server journal must agree.</param>
+/// <param name="Journal">Where the run's journal is: null for journal.db in the folder, else the server
+/// (<see cref="PostgresJournal.Name"/>).</param>
+public sealed record RunManifest(string GridFingerprint, string GridSource, DateTimeOffset Created, IReadOnlyList<TrialSpec>? Trials = null,
+    string? RunId = null, string? Journal = null, string? SamclusterVersion = null, string? GitCommit = null, string? Dotnet = null,
+    [property: JsonPropertyName("torchsharp")] string? TorchSharp = null, [property: JsonPropertyName("libtorch")] string? LibTorch = null,
+    IReadOnlyList<string>? CommandLine = null, IReadOnlyList<RunNode>? Nodes = null)
+{
+    public RunManifest WithProgram(ProgramFacts p) => this with
+    {
+        SamclusterVersion = p.SamclusterVersion, GitCommit = p.GitCommit, Dotnet = p.Dotnet, TorchSharp = p.TorchSharp,
+        LibTorch = p.LibTorch, CommandLine = p.CommandLine,
+    };
 }

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -73,6 +74,19 @@ public sealed class LoopbackClusterTests(ITestOutputHelper output) : IDisposable
         }
         var log = File.ReadAllText(Path.Combine(outDir, "logs/fashion-mnist/resnet18/sam/2.log"));
         Assert.Contains("epoch 2/2", log);
+        // The manifest names the program and every node that ran a trial, as the nodes described themselves.
+        using (var manifest = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "run.json"))))
+        {
+            var run = manifest.RootElement;
+            Assert.Equal("0.107.0", run.GetProperty("torchsharp").GetString());
+            Assert.Contains("coordinator", run.GetProperty("command_line").EnumerateArray().Select(a => a.GetString()));
+            var nodes = run.GetProperty("nodes").EnumerateArray().ToList();
+            Assert.Equal(rows.Select(r => Regex.Match(r, ",(node-[ab]),cpu,").Groups[1].Value).Distinct().Order(), nodes.Select(n => n.GetProperty("name").GetString()).Order());
+            Assert.All(nodes, n => Assert.Equal(1, n.GetProperty("threads").GetInt32()));
+            Assert.All(nodes, n => Assert.Equal(Environment.ProcessorCount, n.GetProperty("cores").GetInt32()));
+            Assert.All(nodes, n => Assert.Equal(["cpu"], n.GetProperty("devices").EnumerateArray().Select(d => d.GetString())));
+        }
+        Assert.Contains("## Provenance", File.ReadAllText(Path.Combine(outDir, "report.md")));
         Assert.Contains("trial finished: completed", log);
         ProcessTests.AssertCleanLogs(printed, outDir);
     }

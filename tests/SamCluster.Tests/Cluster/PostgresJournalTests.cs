@@ -56,7 +56,7 @@ public sealed class PostgresJournalTests(PostgresServer server, ITestOutputHelpe
         // The events are in PostgreSQL, not in the folder.
         Assert.False(File.Exists(Path.Combine(outDir, "journal.db")), "journal.db was written beside a PostgreSQL journal");
         Assert.Equal(4, server.Scalar(journal, "SELECT count(DISTINCT persistence_id) FROM journal"));
-        Assert.Contains("\"Journal\": \"postgresql://samcluster@127.0.0.1:", File.ReadAllText(Path.Combine(outDir, "run.json")));
+        Assert.Contains("\"journal\": \"postgresql://samcluster@127.0.0.1:", File.ReadAllText(Path.Combine(outDir, "run.json")));
     }
 
     [SkippableFact]
