@@ -42,6 +42,7 @@ public sealed class ClusterOptionsSet
     public readonly Option<string?> CheckpointDir = new("--checkpoint-dir") { Description = "Checkpoint store every node can reach, e.g. a shared filesystem (default: DIR/checkpoints)." };
     public readonly Option<int?> Http = new("--http") { Description = "Serve the live page and its JSON API on this port (0: any free port); the URL is printed." };
     public readonly Option<string> HttpHost = new("--http-host") { Description = "Address the live page listens on (default 127.0.0.1: this machine only).", DefaultValueFactory = _ => "127.0.0.1" };
+    public readonly HealthOptions Health = new();
     public readonly Option<string?> Journal = new("--journal") { Description = "The trials' journal in PostgreSQL: an Npgsql connection string (Host=H;Port=P;Database=D;Username=U; default $SAMCLUSTER_JOURNAL, else DIR/journal.db)." };
     public readonly Option<bool> Verbose = VerboseOption();
 
@@ -60,6 +61,7 @@ public sealed class ClusterOptionsSet
         command.Options.Add(Http);
         command.Options.Add(HttpHost);
         command.Options.Add(Journal);
+        Health.AddTo(command);
         command.Options.Add(Verbose);
     }
 
@@ -75,6 +77,30 @@ public sealed class ClusterOptionsSet
             throw new UserInputException("--http-host needs --http PORT");
         return new CoordinatorRequest(grid, FlagChecks.Folder(parse.GetValue(Out), "--out"), host, port, publicHost,
             parse.GetValue(Stay), retries, checkLocalData, CheckpointDir: checkpointDir, Journal: FlagChecks.Journal(parse.GetValue(Journal)),
-            HttpPort: http, HttpHost: httpHost, Verbose: parse.GetValue(Verbose));
+            HttpPort: http, HttpHost: httpHost, Verbose: parse.GetValue(Verbose), Health: Health.Endpoint(parse));
+    }
+}
+
+/// <summary>--health-port / --health-host of `coordinator`, `local` (its coordinator) and `node`.</summary>
+public sealed class HealthOptions
+{
+    public readonly Option<int?> Port = new("--health-port") { Description = "Serve GET /health/ready and /health/alive on this port (Akka.Management; for orchestrators' probes)." };
+    public readonly Option<string> Host = new("--health-host") { Description = "Address the health endpoints listen on (default 127.0.0.1).", DefaultValueFactory = _ => "127.0.0.1" };
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(Port);
+        command.Options.Add(Host);
+    }
+
+    /// <summary>The endpoint asked for, checked (null: none); a port in use is refused here, before anything starts.</summary>
+    public HealthEndpoint? Endpoint(ParseResult parse)
+    {
+        var host = FlagChecks.Host(parse.GetValue(Host), "--health-host");
+        if (parse.GetValue(Port) is not { } port)
+            return parse.GetResult(Host) is { Implicit: false } ? throw new UserInputException("--health-host needs --health-port PORT") : null;
+        var endpoint = new HealthEndpoint(host, FlagChecks.Port(port, "--health-port", allowZero: false));
+        CoordinatorRun.EnsurePortFree(endpoint.Host, endpoint.Port, "--health-port");
+        return endpoint;
     }
 }

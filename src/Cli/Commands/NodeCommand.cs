@@ -34,6 +34,8 @@ public static class NodeCommand
         };
         var tls = new RemotingTlsOptions();
         tls.AddTo(command);
+        var health = new HealthOptions();
+        health.AddTo(command);
         command.SetAction((parse, _) =>
         {
             using var signal = new ShutdownSignal(parse.GetValue(parentPid));
@@ -48,6 +50,7 @@ public static class NodeCommand
                 var publicHostName = parse.GetValue(publicHost) is { } given ? FlagChecks.Host(given, "--public-host") : null;
                 var nodeName = parse.GetValue(name) is { } named ? FlagChecks.Name(named, "--name") : $"{Environment.MachineName}-{Environment.ProcessId}";
                 var tlsHocon = tls.Hocon(parse);
+                var healthEndpoint = health.Endpoint(parse);
 
                 TorchRuntime.Initialize(TorchRuntime.ResolveDirectory(parse.GetValue(libtorch)));
                 var deviceList = DeviceList(parse.GetValue(devices));
@@ -65,7 +68,7 @@ public static class NodeCommand
                 using var executor = new TorchTrialExecutor(store is null ? null : Path.GetFullPath(store));
                 var settings = new NodeSettings(coordinatorHost, coordinatorPort, listenHost, listenPort,
                     publicHostName, nodeName, deviceList, slotCount, TimeSpan.FromSeconds(join), TimeSpan.FromSeconds(3), tlsHocon, verboseOn,
-                    NodeFactsProbe.Read(deviceList, threadCount));
+                    NodeFactsProbe.Read(deviceList, threadCount), healthEndpoint);
                 log.Information("Node {Node} (pid {Pid}): {Workers} workers on {Devices}, {Threads} torch threads; joining {Host}:{Port}",
                     nodeName, Environment.ProcessId, deviceList.Count * slotCount, string.Join(",", deviceList), threadCount, coordinatorHost, coordinatorPort);
                 NodeHost.RunAsync(settings, executor, log, signal.Token).GetAwaiter().GetResult();

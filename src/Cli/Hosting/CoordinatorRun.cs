@@ -34,7 +34,8 @@ public sealed record CoordinatorRequest(
     string? Journal = null,
     int? HttpPort = null,
     string HttpHost = "127.0.0.1",
-    bool Verbose = false);
+    bool Verbose = false,
+    HealthEndpoint? Health = null);
 
 /// <summary>
 /// Runs a coordinator from a grid file to the printed report: validates everything before starting, prepares (or
@@ -117,9 +118,16 @@ public static partial class CoordinatorRun
             : null;
         if (page is not null) log.Main.Information("Live view: {Url}", page.Url);
         var host = CoordinatorHost.Build(settings, log, completion);
+        // The health endpoints follow the coordinator's actor system, also when it is started again below.
+        ActorSystem? current = null;
+        await using var healthServer = request.Health is { } endpoint
+            ? await ClusterHealth.StartAsync(endpoint, () => current, log.Infrastructure, stop)
+            : null;
         await host.StartAsync(stop);
+        current = host.Services.GetRequiredService<ActorSystem>();
         log.Main.Information("Coordinator up at {Address} — {Trials} trials; run folder {Folder}",
             ClusterHocon.SeedAddress(request.PublicHost ?? request.Host, port, tls: request.RemotingTlsHocon != ""), trials.Count, folder.Root);
+        if (request.Health is { } health) log.Main.Information("Health: {Url} (and {Alive})", health.ReadyUrl, ClusterHealth.AlivePath);
         using var nodes = startNodes?.Invoke(port, folder, completion.Fail);
         try
         {
@@ -131,10 +139,12 @@ public static partial class CoordinatorRun
                 var first = await Task.WhenAny(completion.Task, system.WhenTerminated).WaitAsync(stop);
                 if (first == completion.Task) break;
                 log.Main.Warning("The coordinator was removed from the cluster; starting it again from the journal");
+                current = null;
                 await host.StopAsync(CancellationToken.None);
                 host.Dispose();
                 host = CoordinatorHost.Build(settings, log, completion);
                 await host.StartAsync(stop);
+                current = host.Services.GetRequiredService<ActorSystem>();
             }
             var finished = await completion.Task;
             log.Main.Information("Report written to {Folder} (report.md, report.json, report.csv, curves/)", folder.Root);

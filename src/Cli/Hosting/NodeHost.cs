@@ -29,7 +29,8 @@ public sealed record NodeSettings(
     TimeSpan ResendInterval,
     string RemotingTlsHocon = "",
     bool Verbose = false,
-    NodeFacts? Facts = null);
+    NodeFacts? Facts = null,
+    HealthEndpoint? Health = null);
 
 /// <summary>
 /// A GPU node process (role "gpu"): one <see cref="TrialWorker"/> per device slot, talking to the coordinator singleton
@@ -83,11 +84,16 @@ public static class NodeHost
         using var akkaLog = AkkaLog.For(log);
         var backoff = TimeSpan.FromSeconds(1);
         var everJoined = false;
+        ActorSystem? current = null;   // the health endpoints follow the node's actor system across rejoins
+        await using var health = settings.Health is { } endpoint
+            ? await ClusterHealth.StartAsync(endpoint, () => current, akkaLog, stop)
+            : null;
+        if (settings.Health is { } shown) log.Information("Health: {Url} (and {Alive})", shown.ReadyUrl, ClusterHealth.AlivePath);
         while (!stop.IsCancellationRequested)
         {
             using var host = Build(settings, executor, akkaLog);
             await host.StartAsync(stop);
-            var system = host.Services.GetRequiredService<ActorSystem>();
+            var system = current = host.Services.GetRequiredService<ActorSystem>();
             var join = await WaitUntilUp(system, settings.JoinTimeout, stop);
             var coordinatorLeft = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             if (join == JoinResult.Up)
