@@ -84,7 +84,7 @@ public sealed class ClusterOptionsSet
 /// <summary>--health-port / --health-host of `coordinator`, `local` (its coordinator) and `node`.</summary>
 public sealed class HealthOptions
 {
-    public readonly Option<int?> Port = new("--health-port") { Description = "Serve GET /health/ready and /health/alive on this port (Akka.Management; for orchestrators' probes)." };
+    public readonly Option<int?> Port = new("--health-port") { Description = "Serve GET /health/ready and /health/alive on this port, for orchestrators' probes." };
     public readonly Option<string> Host = new("--health-host") { Description = "Address the health endpoints listen on (default 127.0.0.1).", DefaultValueFactory = _ => "127.0.0.1" };
 
     public void AddTo(Command command)

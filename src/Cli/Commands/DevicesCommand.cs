@@ -1,7 +1,6 @@
 using System.CommandLine;
 using SamCluster.Cli.Hosting;
 using SamCluster.Training;
-using TorchSharp;
 
 namespace SamCluster.Cli.Commands;
 
@@ -22,9 +21,8 @@ public static class DevicesCommand
             TorchRuntime.Initialize(TorchRuntime.ResolveDirectory(parse.GetValue(libtorch)));
             var folder = TorchRuntime.Folder ?? TorchRuntime.BundledLibTorch()!;
             var version = (TorchRuntime.Folder is null ? TorchRuntime.BundledVersion() : TorchRuntime.VersionIn(folder)) ?? "version not recorded";
-            var torchSharp = typeof(torch).Assembly.GetName().Version;
             Console.WriteLine($"libtorch: {(TorchRuntime.Folder is null ? "bundled" : "external")}, {version}, in {folder}");
-            Console.WriteLine($"TorchSharp: {torchSharp?.ToString(3)} (built for libtorch {TorchRuntime.ExpectedLibTorch})");
+            Console.WriteLine($"TorchSharp: {TorchRuntime.TorchSharpVersion} (built for libtorch {TorchRuntime.ExpectedLibTorch})");
             var gpus = NodeCommand.DeviceList(null).Where(d => d.StartsWith("cuda", StringComparison.Ordinal)).ToList();
             Console.WriteLine(gpus.Count > 0
                 ? $"cuda: {gpus.Count} device(s): {string.Join(", ", gpus)}"

@@ -1,11 +1,8 @@
-using System.Net;
 using Akka.Actor;
 using Akka.Cluster;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
+using SamCluster.Coordinator.Run;
 
 namespace SamCluster.Cli.Hosting;
 
@@ -35,17 +32,7 @@ public sealed class ClusterHealth : IAsyncDisposable
     public static async Task<ClusterHealth> StartAsync(HealthEndpoint endpoint, Func<ActorSystem?> currentSystem, Serilog.ILogger logger,
         CancellationToken cancel)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
-        {
-            ApplicationName = typeof(ClusterHealth).Assembly.GetName().Name,
-            ContentRootPath = AppContext.BaseDirectory,
-        });
-        builder.Logging.ClearProviders();
-        builder.Logging.AddProvider(new Serilog.Extensions.Logging.SerilogLoggerProvider(logger));
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        var address = IPAddress.TryParse(endpoint.Host, out var ip) ? ip : (await Dns.GetHostAddressesAsync(endpoint.Host, cancel))[0];
-        builder.WebHost.UseKestrel(k => k.Listen(address, endpoint.Port));
-        var app = builder.Build();
+        var app = WebServer.CreateBuilder(typeof(ClusterHealth), CoordinatorRun.ListenAddress(endpoint.Host), endpoint.Port, logger).Build();
         app.MapGet(AlivePath, () => Results.Text("alive\n", "text/plain; charset=utf-8"));
         app.MapGet(ReadyPath, () => IsReady(currentSystem())
             ? Results.Text("ready\n", "text/plain; charset=utf-8")

@@ -114,7 +114,7 @@ public static partial class CoordinatorRun
                 return table;
             }, observers, request.RemotingTlsHocon, request.Verbose);
         await using var page = request.HttpPort is { } httpPort
-            ? await LiveViewServer.StartAsync(live, Address(request.HttpHost), httpPort, folder.TrialLog, log.Infrastructure, stop)
+            ? await LiveViewServer.StartAsync(live, ListenAddress(request.HttpHost), httpPort, folder.TrialLog, log.Infrastructure, stop)
             : null;
         if (page is not null) log.Main.Information("Live view: {Url}", page.Url);
         var host = CoordinatorHost.Build(settings, log, completion);
@@ -179,7 +179,7 @@ public static partial class CoordinatorRun
 
     static int FreePort(string host)
     {
-        using var listener = new TcpListener(Address(host), 0);
+        using var listener = new TcpListener(ListenAddress(host), 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
@@ -190,7 +190,7 @@ public static partial class CoordinatorRun
         if (port is < 1 or > 65535) throw new UserInputException($"{flag} {port} is not a TCP port (1-65535)");
         try
         {
-            using var listener = new TcpListener(Address(host), port);
+            using var listener = new TcpListener(ListenAddress(host), port);
             // A restarted coordinator must get its port back while old connections linger in TIME_WAIT, so set
             // SO_REUSEADDR — raw, because .NET's ReuseAddress also sets SO_REUSEPORT on Linux, which would let this
             // bind beside a live coordinator (Akka's transport sets both, so this check is what keeps one per port).
@@ -210,7 +210,8 @@ public static partial class CoordinatorRun
 
     const int SolSocket = 1, SoReuseAddr = 2; // <sys/socket.h> on Linux
 
-    static IPAddress Address(string host) =>
+    /// <summary>The address a --host, --http-host or --health-host value listens on.</summary>
+    public static IPAddress ListenAddress(string host) =>
         IPAddress.TryParse(host, out var ip) ? ip
         : host == "localhost" ? IPAddress.Loopback
         : Dns.GetHostAddresses(host).FirstOrDefault() ?? throw new UserInputException($"--host {host} does not resolve to an address");

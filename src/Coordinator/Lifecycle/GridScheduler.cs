@@ -128,9 +128,9 @@ public sealed class GridScheduler
     public IReadOnlyList<SchedulerAction> OnWorkerReady(string worker, DateTimeOffset now, string? device = null)
     {
         _workers.Add(worker);
-        if (device is not null && (!_deviceOf.TryGetValue(worker, out var known) || known != TrialOrder.ClassOf(device)))
+        if (device is not null && TrialOrder.ClassOf(device) is var kind && (!_deviceOf.TryGetValue(worker, out var known) || known != kind))
         {
-            _deviceOf[worker] = TrialOrder.ClassOf(device);
+            _deviceOf[worker] = kind;
             UpdateDevices();
         }
         // A worker that says it is free while it holds a trial is ahead of that trial's outcome (which reaches us

@@ -42,6 +42,10 @@ public sealed class FlatParameters : IDisposable
 public sealed class FlatSgd : IDisposable
 {
     private readonly SGD sgd;
+    // The SGD's one parameter group's options and its per-parameter states, in parameter order: the same objects for
+    // the optimizer's life (loading a state dict loads into them), so they are taken once, not at every step.
+    private readonly SGD.Options options;
+    private readonly IReadOnlyList<SGD.State> states;
     private readonly FlatParameters flat;
     private readonly FlatBuffer momentum;
     private readonly Tensor?[] published;   // the views handed to SGD's state, to tell them from loaded tensors
@@ -50,12 +54,14 @@ public sealed class FlatSgd : IDisposable
     public FlatSgd(optim.Optimizer optimizer, FlatParameters flat)
     {
         sgd = optimizer as SGD ?? throw new ArgumentException($"FlatSgd steps TorchSharp's SGD, not {optimizer.GetType().Name}");
-        if (sgd.state_dict().Options.Count != 1) throw new ArgumentException("FlatSgd steps an SGD with one parameter group");
-        var options = Options();
+        var state = sgd.state_dict();
+        if (state.Options.Count != 1) throw new ArgumentException("FlatSgd steps an SGD with one parameter group");
+        options = (SGD.Options)state.Options[0];
+        states = state.State.Cast<SGD.State>().ToList();
         if (options.dampening is not (null or 0) || options.nesterov == true || options.maximize == true)
             throw new ArgumentException("FlatSgd supports momentum and weight decay only (no dampening, Nesterov or maximize)");
-        if (States().Count != flat.Parameters.Length)
-            throw new ArgumentException($"the SGD holds {States().Count} parameters, the flat buffer {flat.Parameters.Length}");
+        if (states.Count != flat.Parameters.Length)
+            throw new ArgumentException($"the SGD holds {states.Count} parameters, the flat buffer {flat.Parameters.Length}");
         this.flat = flat;
         momentum = flat.Values.ZerosLike();
         published = new Tensor?[flat.Parameters.Length];
@@ -63,7 +69,6 @@ public sealed class FlatSgd : IDisposable
 
     public void Step()
     {
-        var options = Options();
         var (learningRate, weightDecay, momentumFactor) = (sgd.ParamGroups.First().LearningRate, options.weight_decay ?? 0, options.momentum ?? 0);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -86,7 +91,6 @@ public sealed class FlatSgd : IDisposable
     /// <summary>Takes momentum buffers that are not our views (a checkpoint loaded into the SGD) into the flat momentum.</summary>
     private void AdoptState()
     {
-        var states = States();
         int missing = 0, foreign = 0;
         for (int i = 0; i < states.Count; i++)
         {
@@ -116,14 +120,9 @@ public sealed class FlatSgd : IDisposable
     /// <summary>Hands SGD's state views of the flat momentum, so saving the optimizer saves it.</summary>
     private void Publish()
     {
-        var states = States();
         for (int i = 0; i < states.Count; i++)
             states[i].momentum_buffer = published[i] = momentum.Slice(i).DetachFromDisposeScope();
     }
-
-    private SGD.Options Options() => (SGD.Options)sgd.state_dict().Options[0];
-
-    private List<SGD.State> States() => sgd.state_dict().State.Cast<SGD.State>().ToList();
 
     /// <summary>Frees the flat momentum; SGD's state views of it are the SGD's to dispose.</summary>
     public void Dispose() => momentum.Dispose();
