@@ -1,5 +1,6 @@
 using System.CommandLine;
 using SamCluster.Cli.Hosting;
+using SamCluster.Hosting;
 using SamCluster.Messages;
 
 namespace SamCluster.Cli.Commands;
@@ -24,7 +25,7 @@ public static class CoordinatorCommand
         {
             using var signal = new ShutdownSignal();
             return Task.FromResult(Program.Run(() => CoordinatorRun.RunAsync(
-                options.Request(parse, parse.GetValue(grid)!, FlagChecks.Port(parse.GetValue(port), "--port", allowZero: false), checkLocalData: false) with { RemotingTlsHocon = tls.Hocon(parse) },
+                options.Request(parse, parse.GetValue(grid)!, FlagChecks.Port(parse.GetValue(port), "--port", allowZero: false), checkLocalData: false) with { Tls = tls.Open(parse) },
                 startNodes: null, signal.Token).GetAwaiter().GetResult()));
         });
         return command;

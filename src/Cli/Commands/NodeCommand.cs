@@ -1,7 +1,9 @@
 using System.CommandLine;
 using SamCluster.Cli.Hosting;
-using SamCluster.Coordinator.Run;
 using SamCluster.GpuNode;
+using SamCluster.GpuNode.Hosting;
+using SamCluster.Hosting;
+using SamCluster.Hosting.Logging;
 using SamCluster.Messages;
 using SamCluster.Training;
 using Serilog;
@@ -49,7 +51,7 @@ public static class NodeCommand
                 var listenPort = FlagChecks.Port(parse.GetValue(port), "--port", allowZero: true);
                 var publicHostName = parse.GetValue(publicHost) is { } given ? FlagChecks.Host(given, "--public-host") : null;
                 var nodeName = parse.GetValue(name) is { } named ? FlagChecks.Name(named, "--name") : $"{Environment.MachineName}-{Environment.ProcessId}";
-                var tlsHocon = tls.Hocon(parse);
+                var remotingTls = tls.Open(parse);
                 var healthEndpoint = health.Endpoint(parse);
 
                 TorchRuntime.Initialize(TorchRuntime.ResolveDirectory(parse.GetValue(libtorch)));
@@ -66,12 +68,12 @@ public static class NodeCommand
                     .CreateLogger();
                 var store = parse.GetValue(checkpointDir) is { } folder ? FlagChecks.Folder(folder, "--checkpoint-dir") : null;
                 using var executor = new TorchTrialExecutor(store is null ? null : Path.GetFullPath(store));
-                var settings = new NodeSettings(coordinatorHost, coordinatorPort, listenHost, listenPort,
-                    publicHostName, nodeName, deviceList, slotCount, TimeSpan.FromSeconds(join), TimeSpan.FromSeconds(3), tlsHocon, verboseOn,
-                    NodeFactsProbe.Read(deviceList, threadCount), healthEndpoint);
+                var member = new ClusterMemberOptions(ClusterMember.GpuRole, coordinatorHost, coordinatorPort, listenHost, listenPort,
+                    publicHostName, remotingTls, verboseOn);
+                var role = new GpuNodeRoleOptions(nodeName, deviceList, slotCount, TimeSpan.FromSeconds(3), NodeFactsProbe.Read(deviceList, threadCount));
                 log.Information("Node {Node} (pid {Pid}): {Workers} workers on {Devices}, {Threads} torch threads; joining {Host}:{Port}",
                     nodeName, Environment.ProcessId, deviceList.Count * slotCount, string.Join(",", deviceList), threadCount, coordinatorHost, coordinatorPort);
-                NodeHost.RunAsync(settings, executor, log, signal.Token).GetAwaiter().GetResult();
+                GpuNodeHost.RunAsync(new GpuNodeHostOptions(member, role, TimeSpan.FromSeconds(join), healthEndpoint), executor, log, signal.Token).GetAwaiter().GetResult();
                 log.Information("Node {Node} stopped", nodeName);
                 return Program.Ok;
             }));

@@ -5,16 +5,17 @@ using SamCluster.Training;
 using System.Net;
 using System.Net.Sockets;
 using Akka.Actor;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
+using SamCluster.Cli.Commands;
 using SamCluster.Coordinator.Actors;
 using SamCluster.Coordinator.Grid;
+using SamCluster.Coordinator.Hosting;
 using SamCluster.Coordinator.Lifecycle;
 using SamCluster.Coordinator.LiveView;
 using SamCluster.Coordinator.Observers;
 using SamCluster.Training.Checkpoints;
 using SamCluster.Coordinator.Reporting;
 using SamCluster.Coordinator.Run;
+using SamCluster.Hosting;
 using SamCluster.Messages;
 
 namespace SamCluster.Cli.Hosting;
@@ -29,7 +30,7 @@ public sealed record CoordinatorRequest(
     bool Stay,
     int Retries,
     bool CheckLocalData,
-    string RemotingTlsHocon = "",
+    RemotingTls? Tls = null,
     string? CheckpointDir = null,
     string? Journal = null,
     int? HttpPort = null,
@@ -106,47 +107,33 @@ public static partial class CoordinatorRun
         // The page lists trials in grid order (the scheduler's is longest first).
         var live = new LiveRun($"{Path.GetFileName(request.GridPath)} → {folder.Root}", folder.Trials, Path.Combine(folder.Root, RunReport.Json));
         IRunObserver[] observers = [new TrialLogWriter(log), new ResultTablesWriter(folder), new EpochsTableWriter(folder), new TensorBoardWriter(folder), new WeightsCollector(folder, store, log), new ProgressView(log), new ManifestNodes(folder), live];
-        var settings = new CoordinatorSettings(plan, folder, request.Host, port, request.PublicHost, TimeSpan.FromSeconds(5),
+        var role = new CoordinatorRoleOptions(plan, folder, TimeSpan.FromSeconds(5),
             () =>
             {
                 var table = MarkdownReport.Write(RunReport.WriteAll(folder.Root, new ReportOptions()));
                 live.OnReportWritten();
                 return table;
-            }, observers, request.RemotingTlsHocon, request.Verbose);
+            }, observers);
+        // The coordinator is the cluster's seed: itself, as the others reach it.
+        var member = new ClusterMemberOptions(ClusterMember.CoordinatorRole, request.PublicHost ?? request.Host, port,
+            request.Host, port, request.PublicHost, request.Tls, request.Verbose);
         await using var page = request.HttpPort is { } httpPort
-            ? await LiveViewServer.StartAsync(live, ListenAddress(request.HttpHost), httpPort, folder.TrialLog, log.Infrastructure, stop)
+            ? await LiveViewServer.StartAsync(live, HostAddress.Resolve(request.HttpHost), httpPort, folder.TrialLog, log.Infrastructure, stop)
             : null;
         if (page is not null) log.Main.Information("Live view: {Url}", page.Url);
-        var host = CoordinatorHost.Build(settings, log, completion);
-        // The health endpoints follow the coordinator's actor system, also when it is started again below.
-        ActorSystem? current = null;
+        // The health endpoints follow the coordinator's actor system, also when it is started again.
+        CoordinatorHost? running = null;
         await using var healthServer = request.Health is { } endpoint
-            ? await ClusterHealth.StartAsync(endpoint, () => current, log.Infrastructure, stop)
+            ? await ClusterHealth.StartAsync(endpoint, () => running?.System, log.Infrastructure, stop)
             : null;
-        await host.StartAsync(stop);
-        current = host.Services.GetRequiredService<ActorSystem>();
-        log.Main.Information("Coordinator up at {Address} — {Trials} trials; run folder {Folder}",
-            ClusterHocon.SeedAddress(request.PublicHost ?? request.Host, port, tls: request.RemotingTlsHocon != ""), trials.Count, folder.Root);
+        await using var coordinator = await CoordinatorHost.StartAsync(member, role, log, completion, stop);
+        running = coordinator;
+        log.Main.Information("Coordinator up at {Address} — {Trials} trials; run folder {Folder}", member.SeedAddress, trials.Count, folder.Root);
         if (request.Health is { } health) log.Main.Information("Health: {Url} (and {Alive})", health.ReadyUrl, ClusterHealth.AlivePath);
         using var nodes = startNodes?.Invoke(port, folder, completion.Fail);
         try
         {
-            // If the cluster ever downs the coordinator itself (its actor system then terminates), start a fresh one
-            // on the same port over the same journal, exactly as a restart by hand would: nothing finished is lost.
-            while (true)
-            {
-                var system = host.Services.GetRequiredService<ActorSystem>();
-                var first = await Task.WhenAny(completion.Task, system.WhenTerminated).WaitAsync(stop);
-                if (first == completion.Task) break;
-                log.Main.Warning("The coordinator was removed from the cluster; starting it again from the journal");
-                current = null;
-                await host.StopAsync(CancellationToken.None);
-                host.Dispose();
-                host = CoordinatorHost.Build(settings, log, completion);
-                await host.StartAsync(stop);
-                current = host.Services.GetRequiredService<ActorSystem>();
-            }
-            var finished = await completion.Task;
+            var finished = await coordinator.RunToCompletionAsync(stop);
             log.Main.Information("Report written to {Folder} (report.md, report.json, report.csv, curves/)", folder.Root);
             Console.Out.WriteLine();
             Console.Out.WriteLine(finished.Table);
@@ -172,14 +159,14 @@ public static partial class CoordinatorRun
         }
         finally
         {
-            await host.StopAsync(CancellationToken.None);
-            host.Dispose();
+            // The coordinator leaves the cluster before `local`'s nodes are stopped, so they see it leave on purpose.
+            await coordinator.DisposeAsync();
         }
     }
 
     static int FreePort(string host)
     {
-        using var listener = new TcpListener(ListenAddress(host), 0);
+        using var listener = new TcpListener(HostAddress.Resolve(host), 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
@@ -190,7 +177,7 @@ public static partial class CoordinatorRun
         if (port is < 1 or > 65535) throw new UserInputException($"{flag} {port} is not a TCP port (1-65535)");
         try
         {
-            using var listener = new TcpListener(ListenAddress(host), port);
+            using var listener = new TcpListener(HostAddress.Resolve(host), port);
             // A restarted coordinator must get its port back while old connections linger in TIME_WAIT, so set
             // SO_REUSEADDR — raw, because .NET's ReuseAddress also sets SO_REUSEPORT on Linux, which would let this
             // bind beside a live coordinator (Akka's transport sets both, so this check is what keeps one per port).
@@ -210,12 +197,6 @@ public static partial class CoordinatorRun
 
     const int SolSocket = 1, SoReuseAddr = 2; // <sys/socket.h> on Linux
 
-    /// <summary>The address a --host, --http-host or --health-host value listens on.</summary>
-    public static IPAddress ListenAddress(string host) =>
-        IPAddress.TryParse(host, out var ip) ? ip
-        : host == "localhost" ? IPAddress.Loopback
-        : Dns.GetHostAddresses(host).FirstOrDefault() ?? throw new UserInputException($"--host {host} does not resolve to an address");
-
     /// <summary>This program for run.json: version and commit (the build stamps "1.0.0+&lt;commit&gt;" from git), .NET,
     /// TorchSharp, libtorch, and the command line with any password in it masked (a --journal connection string).</summary>
     internal static ProgramFacts ThisProgram()
@@ -226,9 +207,21 @@ public static partial class CoordinatorRun
             CommandLineForRecord(Environment.GetCommandLineArgs()));
     }
 
-    /// <summary>The arguments with the value of any password=/pwd= in them masked.</summary>
-    public static IReadOnlyList<string> CommandLineForRecord(IEnumerable<string> args) =>
-        args.Select(arg => SecretInArgument().Replace(arg, "$1=***")).ToList();
+    /// <summary>The arguments with every password masked: --tls-password's value, and any password=/pwd= in an
+    /// argument (a --journal connection string).</summary>
+    public static IReadOnlyList<string> CommandLineForRecord(IEnumerable<string> args)
+    {
+        var recorded = new List<string>();
+        var passwordNext = false;
+        foreach (var arg in args)
+        {
+            if (passwordNext) recorded.Add("***");
+            else if (arg.StartsWith(RemotingTlsOptions.PasswordFlag + "=", StringComparison.Ordinal)) recorded.Add(RemotingTlsOptions.PasswordFlag + "=***");
+            else recorded.Add(SecretInArgument().Replace(arg, "$1=***"));
+            passwordNext = !passwordNext && arg == RemotingTlsOptions.PasswordFlag;
+        }
+        return recorded;
+    }
 
     [GeneratedRegex("(?i)\\b(password|pwd)\\s*=\\s*[^;]*")]
     private static partial Regex SecretInArgument();

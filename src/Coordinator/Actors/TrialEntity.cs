@@ -8,15 +8,6 @@ using SamCluster.Messages;
 
 namespace SamCluster.Coordinator.Actors;
 
-/// <summary>Key under which the trial shard region is registered with Akka.Hosting.</summary>
-public sealed class TrialShardRegion;
-
-/// <summary>Routes every <see cref="ITrialMessage"/> to the entity named by its trial id.</summary>
-public sealed class TrialMessageExtractor() : HashCodeMessageExtractor(maxNumberOfShards: 32)
-{
-    public override string? EntityId(object message) => message is ITrialMessage m ? m.TrialId : null;
-}
-
 /// <summary>Trial entity → grid coordinator (same process: both live on the coordinator role): an event just journaled,
 /// and the trial's state version after it.</summary>
 public sealed record TrialEventPublished(ITrialEvent Event, long Version);

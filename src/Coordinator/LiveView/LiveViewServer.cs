@@ -40,7 +40,7 @@ public sealed class LiveViewServer : IAsyncDisposable
     public static async Task<LiveViewServer> StartAsync(LiveRun live, IPAddress address, int port, Func<string, string> logFile,
         Serilog.ILogger logger, CancellationToken cancel)
     {
-        var builder = Run.WebServer.CreateBuilder(typeof(LiveViewServer), address, port, logger);
+        var builder = SamCluster.Hosting.WebServer.CreateBuilder(typeof(LiveViewServer), address, port, logger);
         // Open pages hold event streams; stopping must not wait for them.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2));
         var app = builder.Build();

@@ -201,7 +201,7 @@ public static class JournalReplay
         query.CommandText = "SELECT persistence_id, sequence_number, manifest, message FROM journal WHERE identifier = @id ORDER BY ordering";
         var id = query.CreateParameter();
         id.ParameterName = "@id";
-        id.Value = Serialization.ClusterMessageSerializer.SerializerId;
+        id.Value = SamCluster.Hosting.Serialization.ClusterMessageSerializer.SerializerId;
         query.Parameters.Add(id);
         using var rows = query.ExecuteReader();
         while (rows.Read())
@@ -210,7 +210,7 @@ public static class JournalReplay
             var trial = persistenceId.StartsWith("trial-", StringComparison.Ordinal) ? persistenceId["trial-".Length..] : persistenceId;
             try
             {
-                Serialization.ClusterMessageSerializer.Decode((byte[])rows["message"], rows.IsDBNull(2) ? "" : rows.GetString(2));
+                SamCluster.Hosting.Serialization.ClusterMessageSerializer.Decode((byte[])rows["message"], rows.IsDBNull(2) ? "" : rows.GetString(2));
             }
             catch (Exception e) when (e is System.Runtime.Serialization.SerializationException or System.Text.Json.JsonException
                                           or NotSupportedException or ArgumentException)

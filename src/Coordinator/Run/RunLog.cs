@@ -4,6 +4,7 @@ using Serilog;
 using Serilog.Core;
 using Serilog.Formatting.Compact;
 using Serilog.Sinks.File;
+using SamCluster.Hosting.Logging;
 using SamCluster.Messages;
 
 namespace SamCluster.Coordinator.Run;

@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using Akka.Event;
 using SamCluster.Coordinator.Run;
+using SamCluster.Hosting.Logging;
 using Serilog.Core;
 using Serilog.Events;
 using Serilog.Parsing;
@@ -78,6 +79,7 @@ public sealed class AkkaLogTests
     [InlineData("Akka.Remote.Transport.DotNetty.TcpServerHandler", "Error caught channel [[::ffff:127.0.0.1]:39953->[::ffff:127.0.0.1]:58252](Id=35bbc892)")]
     [InlineData("Akka.Remote.EndpointReader", "Error while decoding incoming Akka PDU of length 2041")]
     [InlineData("Akka.Remote.Transport.ProtocolStateActor", "No response from remote for inbound association. Handshake timed out after [15000] ms")]
+    [InlineData("Akka.Remote.Transport.DotNetty.TcpServerHandler", "TLS handshake failed on channel [[::ffff:127.0.0.1]:46539->[::ffff:127.0.0.1]:44308](Id=602fc636)\nTLS handshake failed (Server side):")]
     public void Garbage_on_the_remoting_port_is_a_warning_not_an_error(string source, string message)
     {
         Assert.Equal(LogEventLevel.Warning, AkkaLog.Demoted(Event(LogEventLevel.Error, source, message)).Level);

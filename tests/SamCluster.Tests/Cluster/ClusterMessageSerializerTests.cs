@@ -1,8 +1,10 @@
 using System.Runtime.Serialization;
 using Akka.Actor;
 using Akka.Serialization;
-using Akka.TestKit.Xunit2;
-using SamCluster.Coordinator.Serialization;
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using SamCluster.Hosting.Serialization;
 using SamCluster.Messages;
 using Xunit;
 using static SamCluster.Tests.Cluster.ClusterFixtures;
@@ -10,9 +12,26 @@ using static SamCluster.Tests.Cluster.ClusterFixtures;
 namespace SamCluster.Tests.Cluster;
 
 /// <summary>Every message that crosses processes or is journaled goes through our serializer and comes back equal;
-/// the type to build comes from our manifest table only.</summary>
-public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSerializer.Hocon + "\n" + Hocon)
+/// the type to build comes from our manifest table only. The actor system is built the way the processes build theirs
+/// (Akka.Hosting, with the one registration the cluster members use).</summary>
+public sealed class ClusterMessageSerializerTests : IDisposable
 {
+    readonly IHost _host;
+    ActorSystem Sys => _host.Services.GetRequiredService<ActorSystem>();
+
+    public ClusterMessageSerializerTests()
+    {
+        _host = new HostBuilder().ConfigureServices(services =>
+            services.AddAkka("serializer-test", akka => akka.AddHocon(Hocon, HoconAddMode.Prepend).WithClusterMessageSerializer())).Build();
+        _host.Start();
+    }
+
+    public void Dispose()
+    {
+        _host.StopAsync().GetAwaiter().GetResult();
+        _host.Dispose();
+    }
+
     static readonly TrialSpec Spec = Trial("sam", 3);
 
     static readonly CheckpointRef Checkpoint = new(2, 4, Spec.Key.Id + "/attempt-2-epoch-0004.ckpt", new string('e', 64));
@@ -58,6 +77,16 @@ public sealed class ClusterMessageSerializerTests() : TestKit(ClusterMessageSeri
         // Records holding lists compare by reference: compare their JSON instead.
         Assert.Equal(System.Text.Json.JsonSerializer.Serialize(message, message.GetType()), System.Text.Json.JsonSerializer.Serialize(back, back.GetType()));
         Assert.Equal(message.GetType(), back.GetType());
+    }
+
+    [Fact]
+    public void Is_registered_under_the_identifier_journals_hold()
+    {
+        // Journals store the serializer's identifier with every event: it must never change.
+        var serializer = Sys.Serialization.FindSerializerForType(typeof(IClusterMessage));
+        Assert.IsType<ClusterMessageSerializer>(serializer);
+        Assert.Equal(4711, ClusterMessageSerializer.SerializerId);
+        Assert.Equal(ClusterMessageSerializer.SerializerId, serializer.Identifier);
     }
 
     [Fact]

@@ -92,6 +92,42 @@ public sealed class LoopbackClusterTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void A_tls_cluster_runs_its_grid_and_a_node_without_tls_cannot_join()
+    {
+        var grid = ProcessTests.WriteTinyGrid(_work, optimizers: "[sgd, sam]", repeats: 1, epochs: 1);
+        var certificate = Deploy.RemotingTlsTests.WriteSelfSignedPfx(_work, "cluster.pfx", "secret");
+        string[] tls = ["--tls-cert", certificate, "--tls-password", "secret", "--tls-no-verify"];
+        var outDir = Path.Combine(_work, "run");
+        var port = ProcessTests.FreePort();
+        var printed = new System.Collections.Concurrent.ConcurrentQueue<string>();
+
+        using var coordinator = ProcessTests.Start(output, printed, ["coordinator", grid, "--out", outDir, "--port", port.ToString(), .. tls]);
+        // Plain TCP to a TLS coordinator: no handshake, so no answer, so the node gives up with its one line.
+        var plain = BadInput.Cli.RunWithin(TimeSpan.FromSeconds(90), _work, "node", "--coordinator", $"127.0.0.1:{port}", "--join-timeout", "25",
+            "--devices", "cpu", "--threads", "1", "--name", "plain");
+        using var node = ProcessTests.Start(output, printed, ["node", "--coordinator", $"127.0.0.1:{port}", "--devices", "cpu", "--threads", "1", "--name", "node-tls", .. tls]);
+        Assert.True(coordinator.WaitForExit(TimeSpan.FromMinutes(4)), "the TLS coordinator did not finish the grid in 4 minutes");
+        coordinator.WaitForExit();
+        ProcessTests.Terminate(node);
+
+        Assert.Equal(2, plain.ExitCode);
+        Assert.Contains("cannot reach the coordinator", plain.Stderr);
+        Assert.Equal(0, coordinator.ExitCode);
+        Assert.Contains(printed, l => l.Contains($"Coordinator up at akka.ssl.tcp://samcluster@127.0.0.1:{port}"));
+        var rows = File.ReadAllLines(Path.Combine(outDir, "trials.csv")).Skip(1).ToList();
+        Assert.Equal(2, rows.Count);
+        Assert.All(rows, r => Assert.Contains(",completed,", r));
+        Assert.All(rows, r => Assert.Contains(",node-tls,cpu,", r));
+        Assert.DoesNotContain(printed, l => l.Contains("secret"));   // the password is in no line printed or logged
+        foreach (var written in new[] { "run.json", "logs/run.clef" })   // run.json records the command line, masked
+            Assert.DoesNotContain("secret", File.ReadAllText(Path.Combine(outDir, written)));
+        // The plaintext node's attempts are foreign traffic to the coordinator: warnings, no error.
+        Assert.Contains(printed, l => l.Contains("[WRN]") && l.Contains("TLS handshake"));
+        Assert.DoesNotContain(printed, l => l.Contains("[ERR]") || l.Contains("[FTL]"));
+        Assert.DoesNotContain(File.ReadLines(Path.Combine(outDir, "logs", "run.clef")), l => l.Contains("\"@l\":\"Error\"") || l.Contains("\"@l\":\"Fatal\""));
+    }
+
+    [Fact]
     public void A_grid_whose_every_trial_fails_exits_1_with_one_line_naming_the_first_reason()
     {
         // The data is where the nodes would read it but not on the coordinator's host (deleted here, so for both): the

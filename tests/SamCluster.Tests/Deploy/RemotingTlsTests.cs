@@ -1,24 +1,33 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Akka.Actor;
-using Akka.Configuration;
-using SamCluster.Cli.Hosting;
+using Akka.Hosting;
+using Akka.Remote.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using SamCluster.Cli.Commands;
+using SamCluster.Hosting;
 using SamCluster.Messages;
 using Xunit;
 
 namespace SamCluster.Tests.Deploy;
 
 /// <summary>Remoting over TLS on loopback, with a self-signed certificate made in the test: TLS systems talk to each
-/// other; a plaintext system cannot reach a TLS one.</summary>
+/// other; a plaintext system cannot reach a TLS one. The systems get their remoting options from
+/// <see cref="ClusterMember.Remoting"/>, as the processes do.</summary>
 public sealed class RemotingTlsTests : IDisposable
 {
     const string Password = "pa\"ss\\word";
     readonly string folder = Directory.CreateTempSubdirectory("samcluster-tls-").FullName;
-    readonly List<ActorSystem> systems = [];
+    readonly List<IHost> hosts = [];
 
     public void Dispose()
     {
-        foreach (var system in systems) system.Terminate().Wait(TimeSpan.FromSeconds(10));
+        foreach (var host in hosts)
+        {
+            host.StopAsync().Wait(TimeSpan.FromSeconds(10));
+            host.Dispose();
+        }
         Directory.Delete(folder, recursive: true);
     }
 
@@ -26,7 +35,7 @@ public sealed class RemotingTlsTests : IDisposable
     public async Task Message_round_trips_between_two_tls_systems()
     {
         var certificate = WriteSelfSignedPfx("cluster.pfx", Password);
-        var tls = RemotingTls.Hocon(certificate, Password, suppressValidation: true);
+        var tls = RemotingTls.Open(certificate, Password, suppressValidation: true);
         var server = Start("server", tls);
         server.ActorOf(Props.Create(() => new Echo()), "echo");
         var client = Start("client", tls);
@@ -40,9 +49,9 @@ public sealed class RemotingTlsTests : IDisposable
     public async Task Plaintext_system_cannot_reach_a_tls_system()
     {
         var certificate = WriteSelfSignedPfx("cluster.pfx", Password);
-        var server = Start("server", RemotingTls.Hocon(certificate, Password, suppressValidation: true));
+        var server = Start("server", RemotingTls.Open(certificate, Password, suppressValidation: true));
         server.ActorOf(Props.Create(() => new Echo()), "echo");
-        var plaintext = Start("plain", RemotingTls.Hocon(null, null, suppressValidation: true));
+        var plaintext = Start("plain", RemotingTls.Open(null, null, suppressValidation: true));
         // A TLS system's address says akka.ssl.tcp; a plaintext one can only dial akka.tcp, so it tries the same port so.
         var serverAddress = ((ExtendedActorSystem)server).Provider.DefaultAddress;
         Assert.Equal(RemotingTls.Protocol, serverAddress.Protocol);
@@ -57,7 +66,7 @@ public sealed class RemotingTlsTests : IDisposable
     {
         // The self-signed certificate chains to no trusted root, so with validation both handshakes fail.
         var certificate = WriteSelfSignedPfx("cluster.pfx", Password);
-        var tls = RemotingTls.Hocon(certificate, Password, suppressValidation: false);
+        var tls = RemotingTls.Open(certificate, Password, suppressValidation: false);
         var server = Start("server", tls);
         server.ActorOf(Props.Create(() => new Echo()), "echo");
         var client = Start("client", tls);
@@ -67,40 +76,47 @@ public sealed class RemotingTlsTests : IDisposable
     }
 
     [Fact]
-    public void Command_line_options_build_the_hocon()
+    public void Command_line_options_open_the_certificate()
     {
         var certificate = WriteSelfSignedPfx("cluster.pfx", Password);
         var options = new RemotingTlsOptions();
         var command = new System.CommandLine.Command("node");
         options.AddTo(command);
 
-        Assert.Equal("", options.Hocon(command.Parse([])));
-        Assert.Contains("suppress-validation = true",
-            options.Hocon(command.Parse(["--tls-cert", certificate, "--tls-password", Password, "--tls-no-verify"])));
-        Assert.Throws<UserInputException>(() => options.Hocon(command.Parse(["--tls-no-verify"])));
+        Assert.Null(options.Open(command.Parse([])));
+        var tls = options.Open(command.Parse(["--tls-cert", certificate, "--tls-password", Password, "--tls-no-verify"]));
+        Assert.NotNull(tls);
+        Assert.True(tls.SuppressValidation);
+        Assert.Equal(certificate, tls.CertificatePath);
+        Assert.Throws<UserInputException>(() => options.Open(command.Parse(["--tls-no-verify"])));
     }
 
     [Fact]
-    public void No_certificate_means_no_tls_settings() =>
-        Assert.Equal("", RemotingTls.Hocon(null, "ignored", suppressValidation: false));
+    public void No_certificate_means_no_tls() =>
+        Assert.Null(RemotingTls.Open(null, "ignored", suppressValidation: false));
 
     [Fact]
-    public void Hocon_names_the_certificate_and_parses()
+    public void Remoting_options_carry_the_opened_certificate_and_mutual_authentication()
     {
         var certificate = WriteSelfSignedPfx("cluster.pfx", Password);
-        var config = ConfigurationFactory.ParseString(RemotingTls.Hocon(certificate, Password, suppressValidation: false));
+        var tls = RemotingTls.Open(certificate, Password, suppressValidation: false)!;
 
-        Assert.True(config.GetBoolean("akka.remote.dot-netty.tcp.enable-ssl"));
-        Assert.False(config.GetBoolean("akka.remote.dot-netty.tcp.ssl.suppress-validation"));
-        Assert.Equal(certificate, config.GetString("akka.remote.dot-netty.tcp.ssl.certificate.path"));
-        Assert.Equal(Password, config.GetString("akka.remote.dot-netty.tcp.ssl.certificate.password"));
+        var remote = ClusterMember.Remoting(Member(tls));
+
+        Assert.True(remote.EnableSsl);
+        Assert.NotNull(remote.Ssl);
+        Assert.Same(tls.Certificate, remote.Ssl.X509Certificate);
+        Assert.True(remote.Ssl.X509Certificate!.HasPrivateKey);
+        Assert.False(remote.Ssl.SuppressValidation);
+        Assert.True(remote.Ssl.RequireMutualAuthentication);
+        Assert.Null(ClusterMember.Remoting(Member(null)).EnableSsl);
     }
 
     [Fact]
     public void Missing_certificate_file_is_a_user_error()
     {
         var missing = Path.Combine(folder, "nope.pfx");
-        var error = Assert.Throws<UserInputException>(() => RemotingTls.Hocon(missing, null, suppressValidation: true));
+        var error = Assert.Throws<UserInputException>(() => RemotingTls.Open(missing, null, suppressValidation: true));
         Assert.Contains("nope.pfx", error.Message);
         Assert.Contains("does not exist", error.Message);
     }
@@ -109,7 +125,7 @@ public sealed class RemotingTlsTests : IDisposable
     public void Wrong_password_is_a_user_error()
     {
         var certificate = WriteSelfSignedPfx("cluster.pfx", Password);
-        var error = Assert.Throws<UserInputException>(() => RemotingTls.Hocon(certificate, "wrong", suppressValidation: true));
+        var error = Assert.Throws<UserInputException>(() => RemotingTls.Open(certificate, "wrong", suppressValidation: true));
         Assert.Contains("cannot be opened", error.Message);
     }
 
@@ -118,7 +134,7 @@ public sealed class RemotingTlsTests : IDisposable
     {
         var garbage = Path.Combine(folder, "garbage.pfx");
         File.WriteAllText(garbage, "not a certificate");
-        var error = Assert.Throws<UserInputException>(() => RemotingTls.Hocon(garbage, null, suppressValidation: true));
+        var error = Assert.Throws<UserInputException>(() => RemotingTls.Open(garbage, null, suppressValidation: true));
         Assert.Contains("garbage.pfx", error.Message);
     }
 
@@ -131,28 +147,30 @@ public sealed class RemotingTlsTests : IDisposable
         var path = Path.Combine(folder, "public.pfx");
         File.WriteAllBytes(path, publicOnly.Export(X509ContentType.Pkcs12, "x"));
 
-        var error = Assert.Throws<UserInputException>(() => RemotingTls.Hocon(path, "x", suppressValidation: true));
+        var error = Assert.Throws<UserInputException>(() => RemotingTls.Open(path, "x", suppressValidation: true));
         Assert.Contains("no private key", error.Message);
     }
 
-    ActorSystem Start(string name, string tlsHocon)
+    static ClusterMemberOptions Member(RemotingTls? tls) => new("test", "127.0.0.1", 1, "127.0.0.1", 0, null, tls);
+
+    ActorSystem Start(string name, RemotingTls? tls)
     {
-        var config = ConfigurationFactory.ParseString(tlsHocon).WithFallback(ConfigurationFactory.ParseString("""
-            akka.loglevel = WARNING
-            akka.actor.provider = remote
-            akka.remote.dot-netty.tcp.hostname = 127.0.0.1
-            akka.remote.dot-netty.tcp.port = 0
-            akka.remote.transport-failure-detector.acceptable-heartbeat-pause = 5s
-            """));
-        var system = ActorSystem.Create("tls-" + name, config);
-        systems.Add(system);
-        return system;
+        var remote = ClusterMember.Remoting(Member(tls));
+        remote.TransportFailureDetector = new DeadlineFailureDetectorOptions { AcceptableHeartbeatPause = TimeSpan.FromSeconds(5) };
+        var host = new HostBuilder().ConfigureServices(services =>
+            services.AddAkka("tls-" + name, akka => akka.AddHocon("akka.loglevel = WARNING", HoconAddMode.Prepend).WithRemoting(remote))).Build();
+        hosts.Add(host);
+        host.Start();
+        return host.Services.GetRequiredService<ActorSystem>();
     }
 
     static string EchoPath(ActorSystem system) =>
         ((ExtendedActorSystem)system).Provider.DefaultAddress + "/user/echo";
 
-    string WriteSelfSignedPfx(string fileName, string password)
+    string WriteSelfSignedPfx(string fileName, string password) => WriteSelfSignedPfx(folder, fileName, password);
+
+    /// <summary>A self-signed certificate and key for 127.0.0.1 and localhost, as a .pfx under that password.</summary>
+    internal static string WriteSelfSignedPfx(string folder, string fileName, string password)
     {
         using var key = RSA.Create(2048);
         using var certificate = SelfSigned(key);

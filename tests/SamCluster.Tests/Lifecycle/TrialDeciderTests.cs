@@ -1,5 +1,6 @@
 using SamCluster.Coordinator.Lifecycle;
 using SamCluster.Coordinator.Serialization;
+using SamCluster.Hosting.Serialization;
 using SamCluster.Messages;
 using Xunit;
 

@@ -139,5 +139,7 @@ public sealed class ProvenanceTests : IDisposable
         Assert.Equal(["coordinator", "--journal", "Host=db;Username=u;Password=***;Database=run1", "--out", "x"],
             CoordinatorRun.CommandLineForRecord(["coordinator", "--journal", "Host=db;Username=u;Password=s3cret;Database=run1", "--out", "x"]));
         Assert.Equal(["pwd=***"], CoordinatorRun.CommandLineForRecord(["pwd=x"]));
+        Assert.Equal(["node", "--tls-password", "***", "--tls-cert", "c.pfx", "--tls-password=***"],
+            CoordinatorRun.CommandLineForRecord(["node", "--tls-password", "s3cret", "--tls-cert", "c.pfx", "--tls-password=s3cret"]));
     }
 }

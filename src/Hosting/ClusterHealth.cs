@@ -2,9 +2,8 @@ using Akka.Actor;
 using Akka.Cluster;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using SamCluster.Coordinator.Run;
 
-namespace SamCluster.Cli.Hosting;
+namespace SamCluster.Hosting;
 
 /// <summary>Where the health endpoints listen: --health-port PORT, --health-host HOST (127.0.0.1 unless said).</summary>
 public sealed record HealthEndpoint(string Host, int Port)
@@ -32,7 +31,7 @@ public sealed class ClusterHealth : IAsyncDisposable
     public static async Task<ClusterHealth> StartAsync(HealthEndpoint endpoint, Func<ActorSystem?> currentSystem, Serilog.ILogger logger,
         CancellationToken cancel)
     {
-        var app = WebServer.CreateBuilder(typeof(ClusterHealth), CoordinatorRun.ListenAddress(endpoint.Host), endpoint.Port, logger).Build();
+        var app = WebServer.CreateBuilder(typeof(ClusterHealth), HostAddress.Resolve(endpoint.Host), endpoint.Port, logger).Build();
         app.MapGet(AlivePath, () => Results.Text("alive\n", "text/plain; charset=utf-8"));
         app.MapGet(ReadyPath, () => IsReady(currentSystem())
             ? Results.Text("ready\n", "text/plain; charset=utf-8")

@@ -2,10 +2,11 @@ using System.Collections.Frozen;
 using System.Runtime.Serialization;
 using System.Text.Json;
 using Akka.Actor;
+using Akka.Hosting;
 using Akka.Serialization;
 using SamCluster.Messages;
 
-namespace SamCluster.Coordinator.Serialization;
+namespace SamCluster.Hosting.Serialization;
 
 /// <summary>
 /// Serializes SamCluster's own messages and journal events as JSON under short fixed manifests. The type to construct is
@@ -81,16 +82,13 @@ public sealed class ClusterMessageSerializer(ExtendedActorSystem system) : Seria
                ?? throw new SerializationException($"empty SamCluster message for manifest '{manifest}'");
     }
 
-    /// <summary>HOCON that binds every <see cref="IClusterMessage"/> to this serializer.</summary>
-    public static string Hocon => $$"""
-        akka.actor {
-          serializers.samcluster = "{{typeof(ClusterMessageSerializer).AssemblyQualifiedName}}"
-          serialization-bindings {
-            "{{typeof(IClusterMessage).FullName}}, {{typeof(IClusterMessage).Assembly.GetName().Name}}" = samcluster
-          }
-          serialization-identifiers {
-            "{{typeof(ClusterMessageSerializer).FullName}}, {{typeof(ClusterMessageSerializer).Assembly.GetName().Name}}" = {{SerializerId}}
-          }
-        }
-        """;
+    /// <summary>The name it is registered under (<see cref="ClusterMessageSerializerRegistration"/>).</summary>
+    public const string Name = "samcluster";
+}
+
+/// <summary>The one registration of <see cref="ClusterMessageSerializer"/>: every <see cref="IClusterMessage"/> goes through it.</summary>
+public static class ClusterMessageSerializerRegistration
+{
+    public static AkkaConfigurationBuilder WithClusterMessageSerializer(this AkkaConfigurationBuilder akka) =>
+        akka.WithCustomSerializer(ClusterMessageSerializer.Name, [typeof(IClusterMessage)], system => new ClusterMessageSerializer(system));
 }

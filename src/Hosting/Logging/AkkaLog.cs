@@ -3,7 +3,7 @@ using Serilog;
 using Serilog.Core;
 using Serilog.Events;
 
-namespace SamCluster.Coordinator.Run;
+namespace SamCluster.Hosting.Logging;
 
 /// <summary>
 /// Akka's own log (through Akka.Logger.Serilog) and the .NET host's, on their way into our outputs. Events that a
@@ -48,13 +48,16 @@ public static class AkkaLog
     ];
 
     /// <summary>How remoting's errors about a connection from something that is no cluster member start — random bytes,
-    /// an HTTP request, a half-open connection to the remoting port (a port scanner, a probe): remoting drops that
+    /// an HTTP request, a half-open connection, plain TCP to a TLS port (a port scanner, a probe): remoting drops that
     /// connection and nothing else is affected, so they are warnings (worth noticing, no fault of the run), not errors.</summary>
     static readonly string[] ForeignTraffic =
     [
         "Error caught channel [",                     // DotNetty: "(TooLongFrameException: …)", "(CorruptedFrameException: …)"
         "Error while decoding incoming Akka PDU",
         "No response from remote for inbound association. Handshake timed out",
+        // a TLS system's server side when the other end speaks no TLS, or presents no certificate it accepts (remoting
+        // then rejects the connection with a warning of its own; a member refused so says it on its side)
+        "TLS handshake failed on channel [",
     ];
 
     /// <summary>Whether a message (as rendered) is remoting's complaint about a connection that is no member's.</summary>

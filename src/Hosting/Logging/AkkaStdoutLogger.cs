@@ -1,7 +1,7 @@
 using Akka.Event;
 using Serilog.Events;
 
-namespace SamCluster.Coordinator.Run;
+namespace SamCluster.Hosting.Logging;
 
 /// <summary>
 /// Akka's logger for when its real loggers are not running (akka.stdout-logger-class): while an actor system starts,

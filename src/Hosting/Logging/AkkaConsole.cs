@@ -2,7 +2,7 @@ using Serilog.Events;
 using Serilog.Formatting;
 using Serilog.Formatting.Display;
 
-namespace SamCluster.Coordinator.Run;
+namespace SamCluster.Hosting.Logging;
 
 /// <summary>How a console (and a node's log, which is its console) writes an entry: one line. Which entries reach it
 /// is <see cref="AkkaLog.Shown"/>.</summary>

@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace SamCluster.Coordinator.Run;
+namespace SamCluster.Hosting;
 
 /// <summary>The one way SamCluster starts a small Kestrel server inside its processes (the live page, the health
 /// endpoints): the slim builder, one listening address, and ASP.NET Core's own warnings and errors into the run's
