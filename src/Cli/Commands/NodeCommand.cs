@@ -72,7 +72,7 @@ public static class NodeCommand
                     publicHostName, remotingTls, verboseOn);
                 var role = new GpuNodeRoleOptions(nodeName, deviceList, slotCount, TimeSpan.FromSeconds(3), NodeFactsProbe.Read(deviceList, threadCount));
                 log.Information("Node {Node} (pid {Pid}): {Workers} workers on {Devices}, {Threads} torch threads; joining {Host}:{Port}",
-                    nodeName, Environment.ProcessId, deviceList.Count * slotCount, string.Join(",", deviceList), threadCount, coordinatorHost, coordinatorPort);
+                    nodeName, Environment.ProcessId, role.Workers, string.Join(",", deviceList), threadCount, coordinatorHost, coordinatorPort);
                 GpuNodeHost.RunAsync(new GpuNodeHostOptions(member, role, TimeSpan.FromSeconds(join), healthEndpoint), executor, log, signal.Token).GetAwaiter().GetResult();
                 log.Information("Node {Node} stopped", nodeName);
                 return Program.Ok;
