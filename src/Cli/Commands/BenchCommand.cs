@@ -21,7 +21,7 @@ public static class BenchCommand
         var inputs = new Option<string>("--inputs") { Description = "comma-separated CxS (1x28: Fashion-MNIST, 3x256: Stanford Dogs)", DefaultValueFactory = _ => "1x28,3x256" };
         var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 128 };
         var rounds = new Option<int>("--rounds") { Description = "measure ours and the peer alternately this many times and keep each one's best (steadier on a shared machine)", DefaultValueFactory = _ => 1 };
-        var libtorch = new Option<string?>("--libtorch") { Description = $"folder of a libtorch to bind to (else ${TorchRuntime.LibTorchEnvironmentVariable})" };
+        var libtorch = LibTorchFlag.Create();
 
         var command = new Command("bench", "Training-step throughput (img/s) of ResNet-18/34 x SGD/SAM, side by side with PyTorch.");
         foreach (var option in new Option[] { device, threads, steps, peer, models, optimizers, inputs, batch, rounds, libtorch })
@@ -36,7 +36,7 @@ public static class BenchCommand
             var deviceText = parse.GetValue(device)!;
             var cases = Cases(List(parse.GetValue(models)!), List(parse.GetValue(optimizers)!), List(parse.GetValue(inputs)!), batchSize);
 
-            TorchRuntime.Initialize(TorchRuntime.ResolveDirectory(parse.GetValue(libtorch)));
+            LibTorchFlag.Initialize(parse, libtorch);
             var torchDevice = TrainingDevice.Resolve(deviceText);
             torch.set_num_threads(threadCount);
             var peerRunner = PytorchPeer.Find(parse.GetValue(peer));

@@ -14,9 +14,12 @@ public static class CoordinatorCommand
         var grid = new Argument<string>("grid") { Description = "The grid file (YAML)." };
         var options = new ClusterOptionsSet();
         var port = new Option<int>("--port") { Description = "TCP port nodes join (the seed node's port).", Required = true };
+        // The coordinator reads the grid's data when this host has it (a check before the run): a build without bundled
+        // libtorch needs one here too.
+        var libtorch = LibTorchFlag.Create();
         var command = new Command("coordinator", "Run the coordinator of a grid; GPU nodes join it with `samcluster node --coordinator HOST:PORT`.")
         {
-            grid, port,
+            grid, port, libtorch,
         };
         options.AddTo(command);
         var tls = new RemotingTlsOptions();
@@ -24,9 +27,13 @@ public static class CoordinatorCommand
         command.SetAction((parse, _) =>
         {
             using var signal = new ShutdownSignal();
-            return Task.FromResult(Program.Run(() => CoordinatorRun.RunAsync(
-                options.Request(parse, parse.GetValue(grid)!, FlagChecks.Port(parse.GetValue(port), "--port", allowZero: false), checkLocalData: false) with { Tls = tls.Open(parse) },
-                startNodes: null, signal.Token).GetAwaiter().GetResult()));
+            return Task.FromResult(Program.Run(() =>
+            {
+                var request = options.Request(parse, parse.GetValue(grid)!, FlagChecks.Port(parse.GetValue(port), "--port", allowZero: false), checkLocalData: false)
+                    with { Tls = tls.Open(parse) };
+                LibTorchFlag.Initialize(parse, libtorch);
+                return CoordinatorRun.RunAsync(request, startNodes: null, signal.Token).GetAwaiter().GetResult();
+            }));
         });
         return command;
     }

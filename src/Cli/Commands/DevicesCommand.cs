@@ -11,14 +11,14 @@ public static class DevicesCommand
 {
     public static Command Create()
     {
-        var libtorch = new Option<string?>("--libtorch") { Description = $"Bind to the libtorch in this folder, e.g. a PyTorch install's torch/lib (or set {TorchRuntime.LibTorchEnvironmentVariable}); builds without bundled libtorch only." };
+        var libtorch = LibTorchFlag.Create();
         var command = new Command("devices", "Show the libtorch this program binds to and the devices it sees (what node and local use by default).")
         {
             libtorch,
         };
         command.SetAction(parse => Program.Run(() =>
         {
-            TorchRuntime.Initialize(TorchRuntime.ResolveDirectory(parse.GetValue(libtorch)));
+            LibTorchFlag.Initialize(parse, libtorch);
             var folder = TorchRuntime.Folder ?? TorchRuntime.BundledLibTorch()!;
             var version = (TorchRuntime.Folder is null ? TorchRuntime.BundledVersion() : TorchRuntime.VersionIn(folder)) ?? "version not recorded";
             Console.WriteLine($"libtorch: {(TorchRuntime.Folder is null ? "bundled" : "external")}, {version}, in {folder}");

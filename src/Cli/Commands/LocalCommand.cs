@@ -16,7 +16,7 @@ public static class LocalCommand
         var slots = new Option<int>("--slots") { Description = "Trials per device at once.", DefaultValueFactory = _ => 1 };
         var threads = new Option<int?>("--threads") { Description = "Torch CPU threads per node (default: cores / nodes)." };
         var port = new Option<int>("--port") { Description = "Coordinator port (default: a free one).", DefaultValueFactory = _ => 0 };
-        var libtorch = new Option<string?>("--libtorch") { Description = "Load libtorch from this folder (e.g. a PyTorch install's torch/lib)." };
+        var libtorch = LibTorchFlag.Create();
         var options = new ClusterOptionsSet();
         var command = new Command("local", "Run a grid on this machine: a coordinator and N node processes on 127.0.0.1.")
         {
@@ -33,14 +33,14 @@ public static class LocalCommand
                 var givenThreads = parse.GetValue(threads) is { } t ? FlagChecks.Threads(t) : (int?)null;
                 var request = options.Request(parse, parse.GetValue(grid)!, FlagChecks.Port(parse.GetValue(port), "--port", allowZero: true), checkLocalData: true);
                 // The nodes would refuse bad devices and exit, leaving the coordinator waiting for workers forever.
-                TorchRuntime.Initialize(TorchRuntime.ResolveDirectory(parse.GetValue(libtorch)));
+                var libtorchFolder = LibTorchFlag.Initialize(parse, libtorch);
                 var devicesText = parse.GetValue(devices);
                 var gpuCount = NodeCommand.DeviceList(devicesText).Count(d => d.StartsWith("cuda", StringComparison.Ordinal));
                 var devicesPerNode = LocalNodes.DevicesPerNode(givenNodes, devicesText, gpuCount);
                 var threadCount = givenThreads ?? FlagChecks.Threads(Math.Max(1, Environment.ProcessorCount / devicesPerNode.Count));
                 return CoordinatorRun.RunAsync(request,
                     (coordinatorPort, folder, onLogFailure) => LocalNodes.Start(devicesPerNode, coordinatorPort, folder.LogsDir,
-                        slotCount, threadCount, parse.GetValue(libtorch), request.Verbose, onLogFailure),
+                        slotCount, threadCount, libtorchFolder, request.Verbose, onLogFailure),
                     signal.Token).GetAwaiter().GetResult();
             }));
         });

@@ -25,7 +25,7 @@ public static class NodeCommand
         var port = new Option<int>("--port") { Description = "Port this node listens on (default: any free one).", DefaultValueFactory = _ => 0 };
         var publicHost = new Option<string?>("--public-host") { Description = "Host name the coordinator uses to reach this node (default: --host)." };
         var name = new Option<string?>("--name") { Description = "Node name in logs and trials.csv (default: machine name and process id)." };
-        var libtorch = new Option<string?>("--libtorch") { Description = $"Load libtorch from this folder, e.g. a PyTorch install's torch/lib (or set {TorchRuntime.LibTorchEnvironmentVariable})." };
+        var libtorch = LibTorchFlag.Create();
         var joinTimeout = new Option<int>("--join-timeout") { Description = "Seconds to wait for the coordinator at start before giving up.", DefaultValueFactory = _ => 60 };
         var checkpointDir = new Option<string?>("--checkpoint-dir") { Description = "Checkpoint store of this node's trials (default: the coordinator's --checkpoint-dir, as this host sees that path)." };
         var verbose = ClusterOptionsSet.VerboseOption();
@@ -54,7 +54,7 @@ public static class NodeCommand
                 var remotingTls = tls.Open(parse);
                 var healthEndpoint = health.Endpoint(parse);
 
-                TorchRuntime.Initialize(TorchRuntime.ResolveDirectory(parse.GetValue(libtorch)));
+                LibTorchFlag.Initialize(parse, libtorch);
                 var deviceList = DeviceList(parse.GetValue(devices));
                 torch.set_num_threads(threadCount);
 

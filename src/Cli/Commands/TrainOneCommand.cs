@@ -40,7 +40,7 @@ public static class TrainOneCommand
         var data = new Option<string?>("--data") { Description = $"data folder (default for fashion-mnist: {Vocabulary.FashionMnist.DefaultRoot}; stanford-dogs: its Images/ folder)" };
         var classes = new Option<string?>("--classes") { Description = $"comma-separated classes (default for {Vocabulary.FashionMnist.Name}: {string.Join(",", Vocabulary.FashionMnist.DefaultClasses)}; {Vocabulary.StanfordDogs.Name}: the study's 8 breeds)" };
         var imageSize = new Option<int?>("--image-size") { Description = $"image side the model sees (default: {string.Join(", ", Vocabulary.Datasets.Select(d => $"{d.DefaultImageSize} {d.Name}"))})" };
-        var libtorch = new Option<string?>("--libtorch") { Description = $"folder of a libtorch to bind to (else ${TorchRuntime.LibTorchEnvironmentVariable}, else the bundled one)" };
+        var libtorch = LibTorchFlag.Create();
         var checkpointDir = new Option<string?>("--checkpoint-dir") { Description = "checkpoint into this folder after every epoch; run again with the same flags to resume from its newest valid checkpoint" };
 
         var command = new Command("train-one", "Train one model on one dataset here and print one JSON line per epoch.");
@@ -77,7 +77,7 @@ public static class TrainOneCommand
             SpecRules.Validate(spec, inFlagTerms: true); // the grid's rules; before loading data, so a typo costs no wait
             var checkpoints = CheckpointsIn(parse.GetValue(checkpointDir), spec);
 
-            TorchRuntime.Initialize(TorchRuntime.ResolveDirectory(parse.GetValue(libtorch)));
+            LibTorchFlag.Initialize(parse, libtorch);
             var torchDevice = TrainingDevice.Resolve(parse.GetValue(device)!);
             torch.set_num_threads(threadCount);
             return Train(spec, torchDevice, checkpoints);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using SamCluster.Cli.Commands;
 using SamCluster.Messages;
 
 namespace SamCluster.Cli.Hosting;
@@ -54,7 +55,7 @@ public sealed partial class LocalNodes : IDisposable
                 "node", "--coordinator", $"127.0.0.1:{coordinatorPort}", "--name", $"node-{k}", "--devices", devicesPerNode[k - 1],
                 "--slots", slots.ToString(), "--threads", threadsPerNode.ToString(), "--parent-pid", Environment.ProcessId.ToString(),
             };
-            if (libtorch != null) args.AddRange(["--libtorch", libtorch]);
+            if (libtorch != null) args.AddRange([LibTorchFlag.Name, libtorch]);
             if (verbose) args.Add("--verbose");
             nodes.Launch(args, Path.Combine(logsDir, $"node-{k}.log"));
         }

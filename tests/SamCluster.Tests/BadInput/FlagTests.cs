@@ -157,6 +157,8 @@ public sealed class FlagTests(ITestOutputHelper log) : BadInputTest(log)
     [InlineData("node", false)]
     [InlineData("local", false)]
     [InlineData("local", true)]
+    [InlineData("coordinator", false)]
+    [InlineData("coordinator", true)]
     [InlineData("bench", false)]
     [InlineData("devices", false)]
     public void A_libtorch_folder_on_a_build_that_bundles_libtorch_is_refused_before_anything_loads_or_is_written(string command, bool fromEnvironment)
@@ -169,6 +171,7 @@ public sealed class FlagTests(ITestOutputHelper log) : BadInputTest(log)
             "train-one" => ["train-one", "--epochs", "1", "--threads", "1", "--checkpoint-dir", "checkpoints"],
             "node" => ["node", "--coordinator", $"127.0.0.1:{ProcessTests.FreePort()}", "--devices", "cpu", "--threads", "1"],
             "local" => ["local", "grid.yaml", "--out", "run", "--nodes", "1", "--threads", "1"],
+            "coordinator" => ["coordinator", "grid.yaml", "--out", "run", "--port", ProcessTests.FreePort().ToString()],
             "bench" => ["bench", "--models", "resnet18", "--optimizers", "sgd", "--inputs", "1x28", "--steps", "1", "--threads", "1"],
             _ => [command],
         };

@@ -89,6 +89,7 @@ public sealed class HostileInputCatalogueTests(ITestOutputHelper log) : BadInput
         ["coordinator --port 70000"] = new(s => ["coordinator", s.Grid, "--out", "run", "--port", "70000"], "--port must be at most 65535"),
         ["coordinator --port missing"] = new(s => ["coordinator", s.Grid, "--out", "run"], "--port"),
         ["coordinator --host a..b"] = new(s => Coordinator(s, "--host", "a..b"), "--host 'a..b'"),
+        ["coordinator --libtorch missing"] = new(s => Coordinator(s, "--libtorch", "/no/such/libtorch"), "/no/such/libtorch"),
         ["coordinator --public-host -bad"] = new(s => Coordinator(s, "--public-host", "-bad"), "--public-host '-bad'"),
         ["coordinator --retries 101"] = new(s => Coordinator(s, "--retries", "101"), "--retries must be at most 100"),
         ["coordinator --http eighty"] = new(s => Coordinator(s, "--http", "eighty"), "'eighty'", "--http"),
