@@ -8,7 +8,9 @@
 #   grid        `samcluster local gpu-grid.yaml` with its defaults: one node per GPU        -> grid-run-*/
 #   paper       the study's 40-trial grid (paper.yaml), only when named: Stanford Dogs from SAMCLUSTER_DOGS (its
 #               Images/ folder), else a synthetic stand-in of the same shape, for wall time only -> paper-run-*/
-#               (PAPER_SLOTS trials at once per GPU, default 2, as GRID_SLOTS for grid: more was slower on an H100)
+#               (PAPER_SLOTS trials at once per node, default 2, as GRID_SLOTS for grid: more was slower on an H100)
+#   GRID_NODES_PER_GPU / PAPER_NODES_PER_GPU=K (default 1): K node processes per GPU instead of one. libtorch runs the
+#   backward passes of all of a process's trials on one thread per device; separate processes each have their own.
 # and one results file, results.md: the machine, then each step's command, exit status, time and what it produced.
 #   ./run-on-gpu.sh                 every step;   ./run-on-gpu.sh bench grid   these (after load, which always runs)
 #   ./run-on-gpu.sh --cpu [STEP...] the same route on the CPU, cut small: checks a package on a machine without a GPU
@@ -119,6 +121,15 @@ if [ "$device" = cuda ] && ! grep -q '^cuda: [1-9]' "$out/devices.txt"; then
   fail "samcluster sees no GPU through $libtorch (see $out/devices.txt)"
 fi
 
+# nodes_per_gpu VARIABLE: `--nodes N` for VARIABLE=K node processes per GPU (local gives node k GPU k mod the count),
+# nothing for the default of one per GPU; a value that is not a positive whole number stops the script.
+nodes_per_gpu() {
+  local per_gpu="${!1:-1}"
+  [[ "$per_gpu" =~ ^[1-9][0-9]?$ ]] || fail "$1=$per_gpu: give a whole number of node processes per GPU, 1 to 99"
+  [ "$per_gpu" -eq 1 ] || echo "--nodes $((per_gpu * ${gpu_count:-1}))"
+}
+for variable in GRID_NODES_PER_GPU PAPER_NODES_PER_GPU; do nodes_per_gpu "$variable" >/dev/null; done
+
 failed=()
 # run_step NAME STDOUT COMMAND...: runs it with its output in NAME.log and on the console (with STDOUT other than -,
 # its standard output goes to that file instead), and its command, time and exit status in results.md.
@@ -161,7 +172,7 @@ for step in "${steps[@]}"; do
       # A fresh run folder each time: `local` resumes a folder that holds this grid's run, and we want new timings.
       run_dir="$out/grid-run-$(date -u +%Y%m%dT%H%M%S)"
       if [ "$device" = cuda ]; then
-        grid="$here/gpu-grid.yaml"; placement=(--slots "${GRID_SLOTS:-2}")   # no --devices: local's default, one node per GPU
+        grid="$here/gpu-grid.yaml"; placement=(--slots "${GRID_SLOTS:-2}" $(nodes_per_gpu GRID_NODES_PER_GPU))   # no --devices: local deals the GPUs out
       else
         grid="$out/cpu-check-grid.yaml"; placement=()       # no GPU here: local's default, 2 CPU nodes
         cat >"$grid" <<EOF
@@ -193,7 +204,7 @@ EOF
       grid="$out/paper-grid.yaml"
       sed -e "s#path: /data/stanford-dogs/Images#path: $dogs#" -e "s#path: /usr/share/datasets/fashion-mnist#path: $here/data/fashion-mnist#" \
         "$here/paper.yaml" >"$grid"
-      placement=(--slots "${PAPER_SLOTS:-2}")
+      placement=(--slots "${PAPER_SLOTS:-2}" $(nodes_per_gpu PAPER_NODES_PER_GPU))
       run_step paper - "$samcluster" local "$grid" "${placement[@]}" --out "$run_dir"
       { echo "run folder: $run_dir"; echo "Stanford Dogs: $dogs$stand_in"; echo
         echo "trials.csv:"; fenced "$run_dir/trials.csv"; echo; sed 's/^#/##/' "$run_dir/report.md" 2>/dev/null; } >>"$results" ;;
