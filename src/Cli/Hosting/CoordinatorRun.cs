@@ -4,7 +4,6 @@ using System.Text.RegularExpressions;
 using SamCluster.Training;
 using System.Net;
 using System.Net.Sockets;
-using Akka.Actor;
 using SamCluster.Cli.Commands;
 using SamCluster.Coordinator.Actors;
 using SamCluster.Coordinator.Grid;

@@ -4,9 +4,13 @@ using SamCluster.Coordinator.Run;
 namespace SamCluster.Coordinator.Observers;
 
 /// <summary>The console's progress view: done / running / queued, each running trial's epoch and test accuracy, an ETA.
-/// Printed when something changed, else every 30 s, so the console stays readable.</summary>
-public sealed class ProgressView(RunLog log) : IRunObserver
+/// Printed when something changed, else every 30 s while trials run or wait (a sign of life), so the console stays
+/// readable; a finished grid kept up by --stay says its last line once, not every 30 s for hours.</summary>
+/// <param name="clock">Now, in UTC (tests give their own).</param>
+public sealed class ProgressView(RunLog log, Func<DateTime>? clock = null) : IRunObserver
 {
+    static readonly TimeSpan RepeatEvery = TimeSpan.FromSeconds(30);
+    readonly Func<DateTime> _now = clock ?? (() => DateTime.UtcNow);
     string _last = "";
     DateTime _lastAt = DateTime.MinValue;
 
@@ -27,9 +31,10 @@ public sealed class ProgressView(RunLog log) : IRunObserver
             return $"\n    {r.Spec.Key.Id} on {where}: {last}";
         }));
         var text = line + details;
-        if (!force && text == _last && DateTime.UtcNow - _lastAt < TimeSpan.FromSeconds(30)) return;
+        var idle = view.Running.Count == 0 && view.Queued == 0;
+        if (!force && text == _last && (idle || _now() - _lastAt < RepeatEvery)) return;
         _last = text;
-        _lastAt = DateTime.UtcNow;
+        _lastAt = _now();
         log.Main.Information(text);
     }
 }

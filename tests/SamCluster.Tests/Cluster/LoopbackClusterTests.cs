@@ -17,7 +17,7 @@ public sealed class LoopbackClusterTests(ITestOutputHelper output) : IDisposable
     readonly string _work = Directory.CreateTempSubdirectory("samcluster-loopback-").FullName;
 
     [Fact]
-    public void Coordinator_and_two_nodes_run_a_tiny_grid_to_the_end()
+    public async Task Coordinator_and_two_nodes_run_a_tiny_grid_to_the_end()
     {
         var grid = ProcessTests.WriteTinyGrid(_work, optimizers: "[sgd, sam]", repeats: 2);
         var outDir = Path.Combine(_work, "run");
@@ -42,11 +42,11 @@ public sealed class LoopbackClusterTests(ITestOutputHelper output) : IDisposable
         // The live page's API, while the grid runs: every trial listed, the report not yet there.
         using (var http = new System.Net.Http.HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}/"), Timeout = TimeSpan.FromSeconds(10) })
         {
-            using var trials = System.Text.Json.JsonDocument.Parse(http.GetStringAsync("api/trials").GetAwaiter().GetResult());
+            using var trials = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("api/trials"));
             Assert.Equal(4, trials.RootElement.EnumerateArray().Select(t => t.GetProperty("id").GetString()).Distinct().Count());
             Assert.Contains(trials.RootElement.EnumerateArray(), t => t.GetProperty("status").GetString() == "running");
-            Assert.Equal(HttpStatusCode.OK, http.GetAsync("").GetAwaiter().GetResult().StatusCode);
-            if (Rows(trialsCsv) < 4) Assert.Equal(HttpStatusCode.NotFound, http.GetAsync("api/report").GetAwaiter().GetResult().StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("")).StatusCode);
+            if (Rows(trialsCsv) < 4) Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("api/report")).StatusCode);
         }
         Assert.True(coordinator.WaitForExit(TimeSpan.FromMinutes(4)), "coordinator did not finish the grid in 4 minutes");
         Assert.Equal(0, coordinator.ExitCode);
