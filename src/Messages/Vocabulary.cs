@@ -155,3 +155,11 @@ public static class Vocabulary
     /// <summary>Lower-case letters and digits only, so "Ankle boot", "ankle-boot" and "ANKLE_BOOT" compare equal.</summary>
     public static string Slug(string text) => new(text.Where(char.IsLetterOrDigit).Select(char.ToLowerInvariant).ToArray());
 }
+
+/// <summary>Device strings as nodes and workers name them: "cpu", "cuda" (= cuda:0) or "cuda:N" (SamCluster.Training's
+/// TrainingDevice parses and checks them, in any case).</summary>
+public static class DeviceNames
+{
+    /// <summary>Whether the device is a GPU ("cuda", "cuda:N").</summary>
+    public static bool IsGpu(string device) => device.StartsWith("cuda", StringComparison.OrdinalIgnoreCase);
+}

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using SamCluster.Cli.Hosting;
+using SamCluster.Messages;
 using SamCluster.Training;
 
 namespace SamCluster.Cli.Commands;
@@ -23,7 +24,7 @@ public static class DevicesCommand
             var version = (TorchRuntime.Folder is null ? TorchRuntime.BundledVersion() : TorchRuntime.VersionIn(folder)) ?? "version not recorded";
             Console.WriteLine($"libtorch: {(TorchRuntime.Folder is null ? "bundled" : "external")}, {version}, in {folder}");
             Console.WriteLine($"TorchSharp: {TorchRuntime.TorchSharpVersion} (built for libtorch {TorchRuntime.ExpectedLibTorch})");
-            var gpus = NodeCommand.DeviceList(null).Where(d => d.StartsWith("cuda", StringComparison.Ordinal)).ToList();
+            var gpus = NodeCommand.DeviceList(null).Where(DeviceNames.IsGpu).ToList();
             Console.WriteLine(gpus.Count > 0
                 ? $"cuda: {gpus.Count} device(s): {string.Join(", ", gpus)}"
                 : $"cuda: none ({(File.Exists(Path.Combine(folder, "libtorch_cuda.so")) ? "this libtorch has CUDA, but no GPU or driver answers" : "this libtorch is CPU-only")})");

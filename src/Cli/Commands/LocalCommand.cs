@@ -35,7 +35,7 @@ public static class LocalCommand
                 // The nodes would refuse bad devices and exit, leaving the coordinator waiting for workers forever.
                 var libtorchFolder = LibTorchFlag.Initialize(parse, libtorch);
                 var devicesText = parse.GetValue(devices);
-                var gpuCount = NodeCommand.DeviceList(devicesText).Count(d => d.StartsWith("cuda", StringComparison.Ordinal));
+                var gpuCount = NodeCommand.DeviceList(devicesText).Count(DeviceNames.IsGpu);
                 var devicesPerNode = LocalNodes.DevicesPerNode(givenNodes, devicesText, gpuCount);
                 var threadCount = givenThreads ?? FlagChecks.Threads(Math.Max(1, Environment.ProcessorCount / devicesPerNode.Count));
                 return CoordinatorRun.RunAsync(request,

@@ -51,6 +51,5 @@ public static class TrialOrder
     public static double TrainImages(DataSpec data) => Vocabulary.Dataset(data.Dataset).EstimatedTrainImages(data);
 
     /// <summary>"cuda", "cuda:N": a GPU; anything else (cpu) a CPU.</summary>
-    public static DeviceClass ClassOf(string device) =>
-        device.StartsWith("cuda", StringComparison.OrdinalIgnoreCase) ? DeviceClass.Gpu : DeviceClass.Cpu;
+    public static DeviceClass ClassOf(string device) => DeviceNames.IsGpu(device) ? DeviceClass.Gpu : DeviceClass.Cpu;
 }

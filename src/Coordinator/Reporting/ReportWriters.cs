@@ -107,10 +107,12 @@ public static class MarkdownReport
     static void Provenance(StringBuilder md, Run.RunManifest run)
     {
         md.AppendLine().AppendLine("## Provenance").AppendLine();
-        md.AppendLine($"- Run {run.RunId ?? "–"}, started {run.Created:yyyy-MM-dd HH:mm} UTC; grid {run.GridSource} (fingerprint {run.GridFingerprint[..Math.Min(12, run.GridFingerprint.Length)]}).");
+        // Fingerprints and commits by their first 12 characters, as git shows a commit.
+        static string Short(string hash) => hash[..Math.Min(12, hash.Length)];
+        md.AppendLine($"- Run {run.RunId ?? "–"}, started {run.Created:yyyy-MM-dd HH:mm} UTC; grid {run.GridSource} (fingerprint {Short(run.GridFingerprint)}).");
         if (run.SamclusterVersion is not null)
         {
-            var commit = run.GitCommit is { Length: > 0 } c ? $" (commit {c[..Math.Min(12, c.Length)]})" : "";
+            var commit = run.GitCommit is { Length: > 0 } c ? $" (commit {Short(c)})" : "";
             md.AppendLine($"- SamCluster {run.SamclusterVersion}{commit}; {run.Dotnet}; TorchSharp {run.TorchSharp}; coordinator's libtorch {run.LibTorch}.");
         }
         if (run.CommandLine is { Count: > 0 } args) md.AppendLine($"- Command: `{string.Join(' ', args)}`");

@@ -225,9 +225,6 @@ public sealed class RunFolder : IDisposable
         WriteManifest(Manifest, _manifest);
     }
 
-    /// <summary>The run's manifest as run.json holds it (null for a folder opened for reading).</summary>
-    public RunManifest? ManifestRecord => _manifest;
-
     /// <summary>Reads a run folder's run.json, for the report's provenance; null when there is none or it is unreadable.</summary>
     public static RunManifest? TryReadManifest(string root)
     {

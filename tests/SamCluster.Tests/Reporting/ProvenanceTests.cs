@@ -72,9 +72,8 @@ public sealed class ProvenanceTests : IDisposable
     {
         var grid = WriteGrid();
         var outDir = Path.Combine(_work, "old");
-        string runId;
-        using (var folder = RunFolder.Prepare(outDir, grid, GridExpander.Expand(GridConfigLoader.Load(grid))))
-            runId = folder.ManifestRecord!.RunId!;
+        RunFolder.Prepare(outDir, grid, GridExpander.Expand(GridConfigLoader.Load(grid))).Dispose();
+        var runId = RunFolder.TryReadManifest(outDir)!.RunId!;
         // What versions before snake_case wrote: the same record with .NET's default (PascalCase) names.
         var legacy = System.Text.Json.JsonSerializer.Serialize(RunFolder.TryReadManifest(outDir)!, new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
         Assert.Contains("\"GridFingerprint\"", legacy);
