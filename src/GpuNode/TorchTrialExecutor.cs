@@ -3,6 +3,7 @@ using SamCluster.Messages;
 using SamCluster.Training;
 using SamCluster.Training.Checkpoints;
 using SamCluster.Training.Data;
+using SamCluster.Experiment;
 
 namespace SamCluster.GpuNode;
 

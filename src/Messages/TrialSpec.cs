@@ -35,7 +35,7 @@ public sealed record Recipe(
     double PlateauFactor = 0.5,
     int PlateauPatience = 3,
     double MinLearningRate = 1e-6,
-    string Stem = Vocabulary.ImageNetStemName);
+    string Stem = "imagenet");
 
 /// <summary>Everything a worker needs to run one trial; sent over the wire as is.</summary>
 public sealed record TrialSpec(TrialKey Key, long Seed, DataSpec Data, Recipe Recipe);

@@ -6,6 +6,7 @@ using SamCluster.Training.Models;
 using SamCluster.Training.Optimization;
 using TorchSharp;
 using static TorchSharp.torch;
+using SamCluster.Experiment;
 
 namespace SamCluster.Training;
 

@@ -3,6 +3,7 @@ using SamCluster.Messages;
 using SamCluster.Training;
 using SamCluster.Training.Data;
 using SkiaSharp;
+using SamCluster.Experiment;
 
 namespace SamCluster.Benchmarks;
 

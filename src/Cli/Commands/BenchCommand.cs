@@ -3,6 +3,7 @@ using System.Diagnostics;
 using SamCluster.Messages;
 using SamCluster.Training;
 using TorchSharp;
+using SamCluster.Experiment;
 
 namespace SamCluster.Cli.Commands;
 
@@ -83,12 +84,12 @@ public static class BenchCommand
                 throw new UserInputException($"--inputs entry '{input}' is not CxS (e.g. 1x28 or 3x256)");
             foreach (var model in models)
             {
-                if (!SamCluster.Messages.Vocabulary.ModelNames.Contains(model))
-                    throw new UserInputException($"--models entry '{model}' is unknown (expected {string.Join(" or ", SamCluster.Messages.Vocabulary.ModelNames)})");
+                if (!SamCluster.Experiment.Vocabulary.ModelNames.Contains(model))
+                    throw new UserInputException($"--models entry '{model}' is unknown (expected {string.Join(" or ", SamCluster.Experiment.Vocabulary.ModelNames)})");
                 foreach (var optimizer in optimizers)
                 {
                     // The step benchmark times plain SGD and SAM; ASAM's step costs what SAM's does.
-                    string[] benchmarked = [SamCluster.Messages.Vocabulary.Sgd.Name, SamCluster.Messages.Vocabulary.Sam.Name];
+                    string[] benchmarked = [SamCluster.Experiment.Vocabulary.Sgd.Name, SamCluster.Experiment.Vocabulary.Sam.Name];
                     if (!benchmarked.Contains(optimizer))
                         throw new UserInputException($"--optimizers entry '{optimizer}' is unknown (expected {string.Join(" or ", benchmarked)})");
                     cases.Add(new StepBenchmarkCase(model, optimizer, channels, size, channels == 1 ? 5 : 8, batchSize));

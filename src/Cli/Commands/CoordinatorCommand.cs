@@ -1,4 +1,6 @@
 using System.CommandLine;
+using SamCluster.Cli.Composition;
+using SamCluster.Coordinator.Hosting;
 using SamCluster.Cli.Hosting;
 using SamCluster.Hosting;
 using SamCluster.Messages;
@@ -32,11 +34,14 @@ public static class CoordinatorCommand
                 var request = options.Request(parse, parse.GetValue(grid)!, FlagChecks.Port(parse.GetValue(port), "--port", allowZero: false), checkLocalData: false)
                     with { Tls = tls.Open(parse) };
                 LibTorchFlag.Initialize(parse, libtorch);
-                return CoordinatorRun.RunAsync(request, startNodes: null, signal.Token).GetAwaiter().GetResult();
+                return ExitCode(CoordinatorRun.RunAsync(request, TrainingServices.ForCoordinator(), startNodes: null, signal.Token).GetAwaiter().GetResult());
             }));
         });
         return command;
     }
+
+    /// <summary>The CLI's exit code for a run that ended without an error: 0 finished, 1 interrupted.</summary>
+    public static int ExitCode(RunEnd end) => end == RunEnd.Finished ? Program.Ok : Program.Failure;
 }
 
 /// <summary>Options shared by `coordinator` and `local`.</summary>

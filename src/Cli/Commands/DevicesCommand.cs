@@ -2,6 +2,7 @@ using System.CommandLine;
 using SamCluster.Cli.Hosting;
 using SamCluster.Messages;
 using SamCluster.Training;
+using SamCluster.Experiment;
 
 namespace SamCluster.Cli.Commands;
 

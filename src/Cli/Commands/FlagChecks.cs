@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.RegularExpressions;
-using SamCluster.Coordinator.Run;
+using SamCluster.RunStore;
 using SamCluster.Messages;
 
 namespace SamCluster.Cli.Commands;

@@ -1,7 +1,10 @@
 using System.CommandLine;
+using SamCluster.Cli.Composition;
+using SamCluster.Coordinator.Hosting;
 using SamCluster.Cli.Hosting;
 using SamCluster.Messages;
 using SamCluster.Training;
+using SamCluster.Experiment;
 
 namespace SamCluster.Cli.Commands;
 
@@ -38,10 +41,10 @@ public static class LocalCommand
                 var gpuCount = NodeCommand.DeviceList(devicesText).Count(DeviceNames.IsGpu);
                 var devicesPerNode = LocalNodes.DevicesPerNode(givenNodes, devicesText, gpuCount);
                 var threadCount = givenThreads ?? FlagChecks.Threads(Math.Max(1, Environment.ProcessorCount / devicesPerNode.Count));
-                return CoordinatorRun.RunAsync(request,
+                return CoordinatorCommand.ExitCode(CoordinatorRun.RunAsync(request, TrainingServices.ForCoordinator(),
                     (coordinatorPort, folder, onLogFailure) => LocalNodes.Start(devicesPerNode, coordinatorPort, folder.LogsDir,
                         slotCount, threadCount, libtorchFolder, request.Verbose, onLogFailure),
-                    signal.Token).GetAwaiter().GetResult();
+                    signal.Token).GetAwaiter().GetResult());
             }));
         });
         return command;

@@ -1,6 +1,7 @@
 using System.CommandLine;
-using SamCluster.Coordinator.Reporting;
+using SamCluster.Reporting;
 using SamCluster.Messages;
+using SamCluster.RunStore;
 
 namespace SamCluster.Cli.Commands;
 
@@ -45,7 +46,7 @@ public static class ReportCommand
             if (parse.GetValue(write))
             {
                 if (!Directory.Exists(target)) throw new UserInputException($"{target}: --write needs a run folder");
-                report = RunReport.WriteAll(target, options);
+                report = RunReport.WriteAll(target, options, RunFolder.TryReadManifest(target));
                 Console.Error.WriteLine($"wrote {RunReport.Markdown}, {RunReport.Csv}, {RunReport.Json} and {RunReport.CurvesFolder}/*.png in {target}");
             }
             else report = RunReport.Build(target, options);

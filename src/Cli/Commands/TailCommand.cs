@@ -1,9 +1,10 @@
 using System.CommandLine;
-using SamCluster.Coordinator.Grid;
+using SamCluster.Experiment.Grid;
 using SamCluster.Cli.Hosting;
-using SamCluster.Coordinator.Reporting;
-using SamCluster.Coordinator.Run;
+using SamCluster.Reporting;
+using SamCluster.RunStore;
 using SamCluster.Messages;
+using SamCluster.Coordinator.Logging;
 
 namespace SamCluster.Cli.Commands;
 

@@ -7,6 +7,7 @@ using SamCluster.Training;
 using SamCluster.Training.Checkpoints;
 using SamCluster.Training.Data;
 using TorchSharp;
+using SamCluster.Experiment;
 
 namespace SamCluster.Cli.Commands;
 

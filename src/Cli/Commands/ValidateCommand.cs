@@ -1,7 +1,8 @@
 using System.CommandLine;
-using SamCluster.Coordinator.Grid;
-using SamCluster.Coordinator.Run;
+using SamCluster.Experiment.Grid;
+using SamCluster.RunStore;
 using SamCluster.Messages;
+using SamCluster.Experiment;
 
 namespace SamCluster.Cli.Commands;
 

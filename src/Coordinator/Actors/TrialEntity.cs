@@ -2,7 +2,7 @@ using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Persistence;
 using SamCluster.Coordinator.Lifecycle;
-using SamCluster.Coordinator.Run;
+using SamCluster.RunStore;
 using SamCluster.Coordinator.Serialization;
 using SamCluster.Messages;
 

@@ -2,8 +2,9 @@ using Akka.Actor;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using SamCluster.Coordinator.Actors;
-using SamCluster.Coordinator.Run;
+using SamCluster.RunStore;
 using SamCluster.Hosting;
+using SamCluster.Coordinator.Logging;
 
 namespace SamCluster.Coordinator.Hosting;
 

@@ -6,7 +6,7 @@ using Akka.Persistence.Sql.Hosting;
 using LinqToDB;
 using SamCluster.Coordinator.Actors;
 using SamCluster.Coordinator.Lifecycle;
-using SamCluster.Coordinator.Run;
+using SamCluster.RunStore;
 using SamCluster.Hosting;
 
 namespace SamCluster.Coordinator.Hosting;

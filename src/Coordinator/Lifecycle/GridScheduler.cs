@@ -1,5 +1,6 @@
-using SamCluster.Coordinator.Grid;
+using SamCluster.Experiment.Grid;
 using SamCluster.Messages;
+using SamCluster.Experiment;
 
 namespace SamCluster.Coordinator.Lifecycle;
 

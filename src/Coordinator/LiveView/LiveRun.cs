@@ -1,8 +1,9 @@
 using System.Text.Json;
 using System.Threading.Channels;
 using SamCluster.Coordinator.Lifecycle;
-using SamCluster.Coordinator.Reporting;
+using SamCluster.Reporting;
 using SamCluster.Messages;
+using SamCluster.Experiment;
 
 namespace SamCluster.Coordinator.LiveView;
 

@@ -1,5 +1,5 @@
 using SamCluster.Coordinator.Lifecycle;
-using SamCluster.Coordinator.Run;
+using SamCluster.RunStore;
 using SamCluster.Messages;
 
 namespace SamCluster.Coordinator.Observers;

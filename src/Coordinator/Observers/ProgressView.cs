@@ -1,5 +1,6 @@
 using SamCluster.Coordinator.Lifecycle;
-using SamCluster.Coordinator.Run;
+using SamCluster.RunStore;
+using SamCluster.Coordinator.Logging;
 
 namespace SamCluster.Coordinator.Observers;
 

@@ -1,6 +1,7 @@
 using SamCluster.Coordinator.Lifecycle;
-using SamCluster.Coordinator.Reporting;
-using SamCluster.Coordinator.Run;
+using SamCluster.Reporting;
+using SamCluster.RunStore;
+using SamCluster.Messages;
 
 namespace SamCluster.Coordinator.Observers;
 

@@ -1,6 +1,7 @@
 using SamCluster.Coordinator.Lifecycle;
-using SamCluster.Coordinator.Run;
+using SamCluster.RunStore;
 using SamCluster.Messages;
+using SamCluster.Coordinator.Logging;
 
 namespace SamCluster.Coordinator.Observers;
 

@@ -1,19 +1,10 @@
+using SamCluster.Coordinator.Hosting;
 using SamCluster.Coordinator.Lifecycle;
-using SamCluster.Coordinator.Run;
+using SamCluster.RunStore;
 using SamCluster.Messages;
+using SamCluster.Coordinator.Logging;
 
 namespace SamCluster.Coordinator.Observers;
-
-/// <summary>The checkpoint store as the coordinator reaches it (implemented over the training library's store, which
-/// the coordinator library does not reference).</summary>
-public interface ICheckpointStoreAccess
-{
-    /// <summary>Copies a trial's final weights out of the store after checking their checksum; throws if it cannot.</summary>
-    void CopyWeights(CheckpointRef weights, string destination);
-
-    /// <summary>Removes the trial's checkpoints: a finished trial is never resumed.</summary>
-    void DeleteTrial(string trialId);
-}
 
 /// <summary>Puts each completed trial's trained weights into DIR/weights/&lt;trial id&gt;.pt and frees its checkpoints.
 /// A full disk is thrown (it ends the run) with the trial's weights still in the store; on the next start the weights of

@@ -1,4 +1,5 @@
 using SamCluster.Messages;
+using SamCluster.Experiment;
 
 namespace SamCluster.Training.Data;
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using SamCluster.Messages;
 using static TorchSharp.torch;
+using SamCluster.Experiment;
 
 namespace SamCluster.Training.Data;
 

@@ -1,5 +1,6 @@
 using SamCluster.Messages;
 using static TorchSharp.torch;
+using SamCluster.Experiment;
 
 namespace SamCluster.Training.Optimization;
 

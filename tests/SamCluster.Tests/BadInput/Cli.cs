@@ -156,8 +156,8 @@ public abstract class BadInputTest(ITestOutputHelper log) : IDisposable
     protected string ExistingRun()
     {
         var grid = WriteFile("grid.yaml", ValidGrid(Work));
-        using var folder = SamCluster.Coordinator.Run.RunFolder.Prepare(OutDir, grid,
-            SamCluster.Coordinator.Grid.GridExpander.Expand(SamCluster.Coordinator.Grid.GridConfigLoader.Load(grid)));
+        using var folder = SamCluster.RunStore.RunFolder.Prepare(OutDir, grid,
+            SamCluster.Experiment.Grid.GridExpander.Expand(SamCluster.Experiment.Grid.GridConfigLoader.Load(grid)));
         File.WriteAllText(folder.TrialsCsv, "dataset,model,optimizer,repeat,status\nfashion-mnist,resnet18,sgd,1,completed\n");
         var trialLog = folder.TrialLog("fashion-mnist/resnet18/sgd/1");
         Directory.CreateDirectory(Path.GetDirectoryName(trialLog)!);

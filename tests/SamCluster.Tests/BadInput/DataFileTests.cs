@@ -5,6 +5,7 @@ using SamCluster.Tests.Data;
 using SamCluster.Training.Data;
 using Xunit;
 using Xunit.Abstractions;
+using SamCluster.Experiment;
 
 namespace SamCluster.Tests.BadInput;
 

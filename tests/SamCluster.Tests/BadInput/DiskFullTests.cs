@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using SamCluster.Tests.Cluster;
 using Xunit;
 using Xunit.Abstractions;
+using SamCluster.Coordinator.Logging;
 
 namespace SamCluster.Tests.BadInput;
 
@@ -72,9 +73,9 @@ public sealed class DiskFullTests(ITestOutputHelper log) : BadInputTest(log)
         var outDir = Path.Combine(Work, "run");
         using var disk = Tmpfs.Mount(outDir, "64k");
         var grid = WriteFile("grid.yaml", ValidGrid(Work));
-        using var folder = Coordinator.Run.RunFolder.Prepare(outDir, grid, Coordinator.Grid.GridExpander.Expand(Coordinator.Grid.GridConfigLoader.Load(grid)));
+        using var folder = RunStore.RunFolder.Prepare(outDir, grid, Experiment.Grid.GridExpander.Expand(Experiment.Grid.GridConfigLoader.Load(grid)));
         var reported = new System.Collections.Concurrent.ConcurrentQueue<Messages.DiskFullException>();
-        using (var runLog = new Coordinator.Run.RunLog(folder, console: false, onDiskFull: reported.Enqueue))
+        using (var runLog = new Coordinator.Logging.RunLog(folder, console: false, onDiskFull: reported.Enqueue))
         {
             var line = new string('x', 1000);
             for (var i = 0; i < 200 && reported.IsEmpty; i++) runLog.Main.Information("{Line}", line);

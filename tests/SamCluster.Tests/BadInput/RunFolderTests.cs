@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
-using SamCluster.Coordinator.Grid;
-using SamCluster.Coordinator.Run;
+using SamCluster.Experiment.Grid;
+using SamCluster.RunStore;
 using SamCluster.Tests.Cluster;
 using Xunit;
 using Xunit.Abstractions;

@@ -1,5 +1,5 @@
-using SamCluster.Coordinator.Grid;
-using SamCluster.Coordinator.Run;
+using SamCluster.Experiment.Grid;
+using SamCluster.RunStore;
 using SamCluster.Tests.Cluster;
 using Xunit;
 using Xunit.Abstractions;

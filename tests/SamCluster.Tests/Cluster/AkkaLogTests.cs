@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Event;
-using SamCluster.Coordinator.Run;
+using SamCluster.RunStore;
 using SamCluster.Hosting.Logging;
 using Serilog.Core;
 using Serilog.Events;

@@ -1,4 +1,4 @@
-using SamCluster.Coordinator.Run;
+using SamCluster.RunStore;
 using SamCluster.Messages;
 
 namespace SamCluster.Tests.Cluster;

@@ -1,14 +1,16 @@
-using SamCluster.Coordinator.Grid;
+using SamCluster.Experiment.Grid;
 using Akka.Actor;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using SamCluster.Coordinator.Actors;
 using SamCluster.Coordinator.Lifecycle;
 using SamCluster.Coordinator.Observers;
-using SamCluster.Coordinator.Run;
+using SamCluster.RunStore;
 using SamCluster.Messages;
 using Xunit;
 using static SamCluster.Tests.Cluster.ClusterFixtures;
+using SamCluster.Experiment;
+using SamCluster.Coordinator.Logging;
 
 namespace SamCluster.Tests.Cluster;
 

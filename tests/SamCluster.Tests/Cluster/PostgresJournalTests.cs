@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using System.Text.RegularExpressions;
 using Npgsql;
-using SamCluster.Coordinator.Grid;
-using SamCluster.Coordinator.Run;
+using SamCluster.Experiment.Grid;
+using SamCluster.RunStore;
 using SamCluster.Tests.BadInput;
 using Xunit;
 using Xunit.Abstractions;

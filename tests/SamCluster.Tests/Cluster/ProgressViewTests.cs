@@ -1,8 +1,9 @@
 using SamCluster.Coordinator.Lifecycle;
 using SamCluster.Coordinator.Observers;
-using SamCluster.Coordinator.Run;
+using SamCluster.RunStore;
 using SamCluster.Messages;
 using Xunit;
+using SamCluster.Coordinator.Logging;
 
 namespace SamCluster.Tests.Cluster;
 

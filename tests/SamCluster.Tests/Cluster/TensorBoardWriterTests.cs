@@ -1,7 +1,8 @@
 using SamCluster.Coordinator.Observers;
-using SamCluster.Coordinator.Run;
+using SamCluster.RunStore;
 using SamCluster.Messages;
 using Xunit;
+using SamCluster.Cli.Composition;
 
 namespace SamCluster.Tests.Cluster;
 
@@ -15,7 +16,7 @@ public sealed class TensorBoardWriterTests : IDisposable
     public void Each_journaled_epoch_becomes_scalars_in_one_event_file_per_trial()
     {
         var spec = ClusterFixtures.Trial("sam", 2);
-        var writer = new TensorBoardWriter(_folder);
+        var writer = new TensorBoardWriter(_folder, TrainingServices.OpenTensorBoard);
         var state = TrialState.New(spec.Key.Id);
         var epochs = new[] { new EpochMetrics(1, 1.25, 55.5, 1.5, 50.25, 0.001, 3.0, 400), new EpochMetrics(2, 0.75, 75.5, 0.875, 70.5, 0.0005, 3.0, 420) };
         foreach (var epoch in epochs) writer.OnTrialEvent(spec, new EpochRecorded(spec.Key.Id, 1, epoch), state);

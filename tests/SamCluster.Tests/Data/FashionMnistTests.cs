@@ -2,6 +2,7 @@ using SamCluster.Messages;
 using SamCluster.Training.Data;
 using Xunit;
 using static TorchSharp.torch;
+using SamCluster.Experiment;
 
 namespace SamCluster.Tests.Data;
 

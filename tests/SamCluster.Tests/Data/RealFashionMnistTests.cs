@@ -3,6 +3,7 @@ using SamCluster.Messages;
 using SamCluster.Training.Data;
 using Xunit;
 using Xunit.Abstractions;
+using SamCluster.Experiment;
 
 namespace SamCluster.Tests.Data;
 

@@ -1,7 +1,8 @@
-using SamCluster.Coordinator.Grid;
-using SamCluster.Coordinator.Run;
+using SamCluster.Experiment.Grid;
+using SamCluster.RunStore;
 using SamCluster.Messages;
 using Xunit;
+using SamCluster.Experiment;
 
 namespace SamCluster.Tests.Grid;
 

@@ -1,6 +1,7 @@
-using SamCluster.Coordinator.Grid;
+using SamCluster.Experiment.Grid;
 using SamCluster.Messages;
 using Xunit;
+using SamCluster.Experiment;
 
 namespace SamCluster.Tests.Grid;
 

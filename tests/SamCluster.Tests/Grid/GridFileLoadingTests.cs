@@ -1,7 +1,8 @@
 using System.Text;
-using SamCluster.Coordinator.Grid;
+using SamCluster.Experiment.Grid;
 using SamCluster.Messages;
 using Xunit;
+using SamCluster.Experiment;
 
 namespace SamCluster.Tests.Grid;
 

@@ -1,4 +1,4 @@
-using SamCluster.Coordinator.Grid;
+using SamCluster.Experiment.Grid;
 using Xunit;
 
 namespace SamCluster.Tests.Grid;

@@ -1,4 +1,4 @@
-using SamCluster.Coordinator.Grid;
+using SamCluster.Experiment.Grid;
 using SamCluster.Messages;
 using Xunit;
 

@@ -1,7 +1,8 @@
-using SamCluster.Coordinator.Grid;
+using SamCluster.Experiment.Grid;
 using SamCluster.Coordinator.Lifecycle;
 using SamCluster.Messages;
 using Xunit;
+using SamCluster.Experiment;
 
 namespace SamCluster.Tests.Lifecycle;
 

@@ -203,7 +203,7 @@ public sealed class TrialDeciderTests
         Assert.Equal((TrialStatus.Queued, 0), (t.State.Status, t.State.Failures)); // no retry spent
         Assert.Equal([Checkpoint(1, 1)], t.State.ResumeCandidates);
         // Journaled and read back as it was written.
-        var codec = (byte[] bytes) => (AttemptReleased)ClusterMessageSerializer.Decode(bytes, "e-re");
+        var codec = (byte[] bytes) => (AttemptReleased)WireFormat.Decode(bytes, "e-re");
         Assert.Equal(released, codec(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(released)));
         Assert.Null(codec("""{"TrialId":"t","Attempt":1,"Why":"worker lost"}"""u8.ToArray()).NoSpaceAt); // journals of earlier versions
     }

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using SamCluster.Coordinator.Reporting;
+using SamCluster.Reporting;
 using Xunit;
 
 namespace SamCluster.Tests.Reporting;

@@ -1,10 +1,12 @@
 using SamCluster.Cli.Hosting;
-using SamCluster.Coordinator.Grid;
-using SamCluster.Coordinator.Reporting;
-using SamCluster.Coordinator.Run;
+using SamCluster.Experiment.Grid;
+using SamCluster.Reporting;
+using SamCluster.RunStore;
 using SamCluster.GpuNode;
 using SamCluster.Messages;
 using Xunit;
+using SamCluster.Experiment;
+using SamCluster.Cli.Composition;
 
 namespace SamCluster.Tests.Reporting;
 
@@ -136,9 +138,9 @@ public sealed class ProvenanceTests : IDisposable
     public void Passwords_on_the_command_line_are_not_recorded()
     {
         Assert.Equal(["coordinator", "--journal", "Host=db;Username=u;Password=***;Database=run1", "--out", "x"],
-            CoordinatorRun.CommandLineForRecord(["coordinator", "--journal", "Host=db;Username=u;Password=s3cret;Database=run1", "--out", "x"]));
-        Assert.Equal(["pwd=***"], CoordinatorRun.CommandLineForRecord(["pwd=x"]));
+            TrainingServices.CommandLineForRecord(["coordinator", "--journal", "Host=db;Username=u;Password=s3cret;Database=run1", "--out", "x"]));
+        Assert.Equal(["pwd=***"], TrainingServices.CommandLineForRecord(["pwd=x"]));
         Assert.Equal(["node", "--tls-password", "***", "--tls-cert", "c.pfx", "--tls-password=***"],
-            CoordinatorRun.CommandLineForRecord(["node", "--tls-password", "s3cret", "--tls-cert", "c.pfx", "--tls-password=s3cret"]));
+            TrainingServices.CommandLineForRecord(["node", "--tls-password", "s3cret", "--tls-cert", "c.pfx", "--tls-password=s3cret"]));
     }
 }

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using SamCluster.Coordinator.Reporting;
+using SamCluster.Reporting;
 using Xunit;
 
 namespace SamCluster.Tests.Reporting;

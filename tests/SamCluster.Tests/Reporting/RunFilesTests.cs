@@ -1,4 +1,4 @@
-using SamCluster.Coordinator.Reporting;
+using SamCluster.Reporting;
 using SamCluster.Messages;
 using Xunit;
 

@@ -1,4 +1,4 @@
-using SamCluster.Coordinator.Reporting;
+using SamCluster.Reporting;
 using Xunit;
 
 namespace SamCluster.Tests.Reporting;

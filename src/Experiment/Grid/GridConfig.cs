@@ -1,0 +1,63 @@
+using SamCluster.Messages;
+
+namespace SamCluster.Experiment.Grid;
+
+/// <summary>How one dataset of the grid is run: its data and, per optimizer, the recipe after all overrides.</summary>
+/// <param name="PathOrigin">Where <see cref="DataSpec.Root"/> came from, for messages: "grid.yaml:14:11" or "built-in default".</param>
+/// <param name="RecipeByOptimizer">Each optimizer's recipe before any axis value is applied.</param>
+public sealed record DatasetPlan(DataSpec Data, string PathOrigin, IReadOnlyDictionary<string, Recipe> RecipeByOptimizer)
+{
+    /// <summary>The keys each optimizer's trials vary (none for most grids).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<RecipeAxis>> AxesByOptimizer { get; init; } =
+        new Dictionary<string, IReadOnlyList<RecipeAxis>>();
+
+    /// <summary>The optimizer's cells with their recipes: one cell (nothing varied) unless the grid has axes.</summary>
+    public IReadOnlyList<(RecipeCell Cell, Recipe Recipe)> Cells(string optimizer) =>
+        RecipeAxes.Cells(AxesByOptimizer.GetValueOrDefault(optimizer) ?? [])
+            .Select(cell => (cell, cell.ApplyTo(RecipeByOptimizer[optimizer]))).ToList();
+}
+
+/// <summary>A parsed and fully validated grid: every combination of <see cref="Datasets"/> × <see cref="Models"/> ×
+/// <see cref="Optimizers"/> × the optimizer's recipe cells × repeats 1..<see cref="Repeats"/> is one trial (see
+/// <see cref="GridExpander"/>).</summary>
+/// <param name="Source">The grid file's name as given, for messages.</param>
+/// <param name="Seed">Mixed into every trial's derived seed (<see cref="TrialKey.DeriveSeed"/>).</param>
+/// <param name="Plans">One per dataset, in <see cref="Datasets"/> order.</param>
+/// <param name="CheckpointEvery">Checkpoint each trial after every this many epochs (0 = never). Not part of the
+/// fingerprint: it changes how a run survives failures, not what it computes.</param>
+public sealed record GridConfig(
+    string Source,
+    long Seed,
+    IReadOnlyList<string> Datasets,
+    IReadOnlyList<string> Models,
+    IReadOnlyList<string> Optimizers,
+    int Repeats,
+    IReadOnlyList<DatasetPlan> Plans,
+    int CheckpointEvery = GridConfig.DefaultCheckpointEvery)
+{
+    public const int DefaultCheckpointEvery = 1;
+
+    public int TrialCount => Datasets.Sum(d => Optimizers.Sum(o => PlanFor(d).Cells(o).Count)) * Models.Count * Repeats;
+
+    /// <summary>SHA-256 (hex) of the expanded trials' canonical form; equal for grids that run the same trials
+    /// (see <see cref="GridFingerprint"/>), so a run folder can refuse to continue with a different grid.</summary>
+    public string Fingerprint => GridFingerprint.Of(GridExpander.Expand(this));
+
+    public DatasetPlan PlanFor(string dataset) =>
+        Plans.FirstOrDefault(p => p.Data.Dataset == dataset)
+        ?? throw new ArgumentException($"dataset '{dataset}' is not in grid {Source}", nameof(dataset));
+
+    /// <summary>Refuses (UserInputException) a dataset folder missing on this machine. Not part of loading, because
+    /// the coordinator's machine need not hold the data; call it where the trials will run locally.</summary>
+    public void CheckLocalDataPaths()
+    {
+        foreach (var plan in Plans)
+        {
+            var root = plan.Data.Root;
+            if (Directory.Exists(root)) continue;
+            var what = File.Exists(root) ? "is a file, not a folder" : "does not exist on this machine";
+            throw new UserInputException(
+                $"{plan.Data.Dataset} data folder '{root}' ({plan.PathOrigin}) {what}; set 'data.{plan.Data.Dataset}.path' in {Source}");
+        }
+    }
+}

@@ -1,0 +1,90 @@
+using System.Globalization;
+using SamCluster.Messages;
+
+namespace SamCluster.Experiment.Grid;
+
+/// <summary>A recipe key the grid varies: a list of values under 'recipe' or 'data.DATASET' ("lr: [0.1, 0.01]").</summary>
+public sealed record RecipeAxis(NumberRule Rule, IReadOnlyList<double> Values)
+{
+    public string Key => Rule.Key;
+
+    /// <summary>SGD trials do not multiply over SAM's own keys (rho): each SAM cell is compared with the SGD trials of
+    /// the values both share.</summary>
+    public bool AppliesTo(OptimizerFacts optimizer) => optimizer.UsesSam || !RecipeAxes.SamOnly.Contains(Rule);
+}
+
+/// <summary>One value of each axis that applies to a trial: its place in the grid, and the text of its trial id.</summary>
+public sealed record RecipeCell(IReadOnlyList<(NumberRule Key, double Value)> Values)
+{
+    public static readonly RecipeCell None = new([]);
+
+    /// <summary>"lr=0.01,rho=0.1" in <see cref="RecipeAxes.Keys"/> order; null when nothing varies.</summary>
+    public string? Text => Values.Count == 0 ? null : RecipeAxes.Format(Values.Select(v => (v.Key.Key, NumberRule.Text(v.Value))));
+
+    public Recipe ApplyTo(Recipe recipe) => Values.Aggregate(recipe, (r, v) => RecipeAxes.With(r, v.Key, v.Value));
+}
+
+/// <summary>The keys a grid may vary, and how a cell is written in trial ids, trials.csv and reports.</summary>
+public static class RecipeAxes
+{
+    /// <summary>In the order cells name them.</summary>
+    public static readonly IReadOnlyList<NumberRule> Keys =
+        [SpecRules.Epochs, SpecRules.BatchSize, SpecRules.LearningRate, SpecRules.Momentum, SpecRules.WeightDecay, SpecRules.Rho];
+
+    public static readonly IReadOnlyList<NumberRule> SamOnly = [SpecRules.Rho];
+
+    public static bool IsSamOnly(string key) => SamOnly.Any(r => r.Key == key);
+
+    public static Recipe With(Recipe recipe, NumberRule key, double value) => key.Key switch
+    {
+        "epochs" => recipe with { Epochs = (int)value },
+        "batch_size" => recipe with { BatchSize = (int)value },
+        "lr" => recipe with { LearningRate = value },
+        "momentum" => recipe with { Momentum = value },
+        "weight_decay" => recipe with { WeightDecay = value },
+        "rho" => recipe with { Rho = value },
+        _ => throw new ArgumentException($"'{key.Key}' is not a key a grid can vary", nameof(key)),
+    };
+
+    /// <summary>Every combination of one value per axis (the first axis outermost); one empty cell for no axes.</summary>
+    public static IReadOnlyList<RecipeCell> Cells(IReadOnlyList<RecipeAxis> axes)
+    {
+        IEnumerable<IReadOnlyList<(NumberRule, double)>> cells = [[]];
+        foreach (var axis in axes.OrderBy(a => IndexOf(a.Key)))
+            cells = cells.SelectMany(cell => axis.Values.Select(v => (IReadOnlyList<(NumberRule, double)>)[.. cell, (axis.Rule, v)]));
+        return cells.Select(values => new RecipeCell(values)).ToList();
+    }
+
+    /// <summary>"key=value,key=value" in <see cref="Keys"/> order.</summary>
+    public static string Format(IEnumerable<(string Key, string Value)> values) =>
+        string.Join(",", values.OrderBy(v => IndexOf(v.Key)).Select(v => $"{v.Key}={v.Value}"));
+
+    /// <summary>The key/value pairs of a cell's text (empty for null or ""); values as written.</summary>
+    public static IReadOnlyList<(string Key, string Value)> Parse(string? cell) =>
+        string.IsNullOrEmpty(cell) ? [] : cell.Split(',').Select(part =>
+        {
+            var equals = part.IndexOf('=');
+            return equals > 0 ? (part[..equals], part[(equals + 1)..]) : (part, "");
+        }).ToList();
+
+    /// <summary>The cell without SAM's own keys: the SGD cell a SAM cell is compared with.</summary>
+    public static string? Shared(string? cell)
+    {
+        var shared = Parse(cell).Where(v => !IsSamOnly(v.Key)).ToList();
+        return shared.Count == 0 ? null : Format(shared);
+    }
+
+    /// <summary>The cell of <paramref name="optimizer"/>'s arm in the comparison of <paramref name="comparisonCell"/>:
+    /// the whole cell for SAM and its kin, the shared part for SGD.</summary>
+    public static string? ArmCell(string optimizer, string? comparisonCell) =>
+        Vocabulary.FindOptimizer(optimizer) is { UsesSam: false } ? Shared(comparisonCell) : comparisonCell;
+
+    public static double? Value(string? cell, string key) =>
+        Parse(cell).Where(v => v.Key == key).Select(v => (double?)double.Parse(v.Value, CultureInfo.InvariantCulture)).FirstOrDefault();
+
+    static int IndexOf(string key)
+    {
+        for (var i = 0; i < Keys.Count; i++) if (Keys[i].Key == key) return i;
+        return Keys.Count;
+    }
+}

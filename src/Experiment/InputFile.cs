@@ -1,0 +1,46 @@
+using SamCluster.Messages;
+
+namespace SamCluster.Experiment;
+
+/// <summary>Reads a file the user names (a grid, a results table) without trusting what it is: a FIFO nobody writes to
+/// would block the open for ever, a device such as /dev/zero never ends, so the open is given a few seconds and the
+/// read stops one byte past the limit. Problems are UserInputExceptions naming the file.</summary>
+public static class InputFile
+{
+    static readonly TimeSpan OpenTimeout = TimeSpan.FromSeconds(3);
+
+    public static byte[] ReadAllBytes(string path, long maxBytes, string whatItShouldBe)
+    {
+        if (Directory.Exists(path)) throw new UserInputException($"{path}: is a folder, not {whatItShouldBe}");
+        if (!File.Exists(path)) throw new UserInputException($"{path}: file not found");
+        var open = Task.Run(() => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16));
+        try
+        {
+            // A blocked open (a FIFO with no writer) keeps its thread until the process ends; this one ends soon after.
+            if (!open.Wait(OpenTimeout))
+                throw new UserInputException($"{path}: cannot be opened within {OpenTimeout.TotalSeconds:0} s: not a regular file (a pipe nobody writes to?), not {whatItShouldBe}");
+        }
+        catch (AggregateException e) when (e.InnerException is IOException or UnauthorizedAccessException)
+        {
+            throw new UserInputException($"{path}: cannot be read: {e.InnerException!.Message}", e.InnerException);
+        }
+        using var stream = open.Result;
+        var buffer = new MemoryStream();
+        var chunk = new byte[1 << 16];
+        try
+        {
+            int read;
+            while ((read = stream.Read(chunk)) > 0)
+            {
+                buffer.Write(chunk, 0, read);
+                if (buffer.Length > maxBytes)
+                    throw new UserInputException($"{path}: is larger than {maxBytes / 1024:N0} KiB: not {whatItShouldBe}");
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UserInputException($"{path}: cannot be read: {e.Message}", e);
+        }
+        return buffer.ToArray();
+    }
+}

@@ -1,0 +1,384 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using SamCluster.Experiment;
+using SamCluster.Experiment.Grid;
+
+namespace SamCluster.Reporting;
+
+/// <summary>report.md: laid out like the study's Figure 8 (rows dataset/model; per optimizer train and test accuracy
+/// mean ± std and seconds; p-value), then the test details, one power sentence per comparison, notes and failed trials.</summary>
+public static class MarkdownReport
+{
+    /// <param name="provenance">The run's run.json, for the closing provenance section; null: no such section.</param>
+    public static string Write(Report report, RunManifest? provenance = null)
+    {
+        var md = new StringBuilder();
+        var treatments = report.Optimizers.Where(o => o != report.Options.Control).ToList();
+        md.AppendLine("# SAM vs SGD: results").AppendLine();
+        md.AppendLine($"Accuracies in percent, mean ± sample std (n − 1) over completed repeats; time = mean seconds per trial. " +
+                      $"p-value: {report.Describe()}. " +
+                      (report.ComparisonCount > 0 ? $"p (Holm): Holm-adjusted over the {report.ComparisonCount} comparison(s) of this report that have a p-value." : "No comparison has a p-value (see Notes)."))
+          .AppendLine();
+
+        // A grid with axes has one row per recipe cell: its values get a column (the SGD arm has the values it shares).
+        var withCells = report.Groups.Any(g => g.Cell is not null);
+        var header = new List<string> { "Dataset", "Model", "Epochs" };
+        if (withCells) header.Insert(2, "Recipe");
+        foreach (var o in report.Optimizers)
+            header.AddRange([$"{Up(o)} train acc", $"{Up(o)} test acc", $"{Up(o)} time (s)"]);
+        header.AddRange(treatments.Select(t => treatments.Count == 1 ? "p-value" : $"p ({Up(t)} vs {Up(report.Options.Control)})"));
+        Row(md, header);
+        Row(md, header.Select((_, i) => i < (withCells ? 4 : 3) ? "---" : "---:"));
+        foreach (var g in report.Groups)
+        {
+            var cells = new List<string> { g.Dataset, g.Model, g.Epochs?.ToString(CultureInfo.InvariantCulture) ?? "–" };
+            if (withCells) cells.Insert(2, g.Cell ?? "–");
+            foreach (var o in report.Optimizers)
+            {
+                var arm = g.Arm(o);
+                cells.AddRange([MeanStd(arm?.Train), MeanStd(arm?.Test), arm?.Seconds is { } s ? F(s.Mean, "0") : "–"]);
+            }
+            cells.AddRange(treatments.Select(t => P(g.Comparisons.FirstOrDefault(c => c.Treatment == t)?.Result.PValue)));
+            Row(md, cells);
+        }
+
+        md.AppendLine().AppendLine("## Test details (test accuracy)").AppendLine();
+        var details = new List<string> { "Dataset", "Model", "Comparison", "n", "Difference (pp)", "Statistic", "df", "p", "p (Holm)",
+            "Hedges' g", "95% CI of difference", "Method" };
+        if (withCells) details.Insert(2, "Recipe");
+        Row(md, details);
+        Row(md, details.Select((_, i) => i < (withCells ? 4 : 3) || i == details.Count - 1 ? "---" : "---:"));
+        foreach (var g in report.Groups)
+            foreach (var c in g.Comparisons)
+            {
+                var r = c.Result;
+                var n = $"{g.Arm(c.Treatment)?.N ?? 0} vs {g.Arm(c.Control)?.N ?? 0}" + (r.Pairs is { } p ? $" ({p} pairs)" : "");
+                var stat = r.Statistic is { } st ? (r.Test == TestKind.MannWhitney ? "U = " + F(st, "0.#") : "t = " + F(st, "0.000")) : "–";
+                var ci = r.CiLow is { } lo && r.CiHigh is { } hi ? $"[{F(lo, "0.000")}, {F(hi, "0.000")}]" : "–";
+                List<string> row = [g.Dataset, g.Model, $"{Up(c.Treatment)} vs {Up(c.Control)}", n, Num(r.MeanDifference, "0.000"), stat,
+                    Num(r.Df, "0.00"), P(r.PValue), P(c.PHolm), Num(r.HedgesG, "0.000"), ci, r.Method];
+                if (withCells) row.Insert(2, g.Cell ?? "–");
+                Row(md, row);
+            }
+
+        var powered = report.Groups.SelectMany(g => g.Comparisons.Where(c => c.Power is not null).Select(c => (g, c))).ToList();
+        if (powered.Count > 0)
+        {
+            md.AppendLine().AppendLine("## Power (test accuracy)").AppendLine();
+            md.AppendLine($"At α = {F(PowerAnalysis.Alpha, "0.00")} and 80 % power, {PowerSide(report)}, for the report's test with each " +
+                          "arm's observed sd (noncentral t): the repeats per arm needed to detect the observed difference, and the " +
+                          "smallest difference detectable with the repeats there are now.").AppendLine();
+            foreach (var (g, c) in powered) md.AppendLine($"- {g.Label}, {Up(c.Treatment)} vs {Up(c.Control)}: {PowerSentence(g, c, report.Options)}");
+        }
+
+        var notes = report.Notes.Concat(report.Groups.SelectMany(g => g.Notes.Select(n => $"{g.Label}: {n}"))).ToList();
+
+        if (report.Options.Test == TestKind.MannWhitney)
+        {
+            notes.Add("Mann–Whitney: the statistic is U of the optimizer named first; the CI shown is Welch's CI of the mean difference.");
+            notes.Add(PowerAnalysis.MannWhitneyNote + ".");
+        }
+        if (notes.Count > 0)
+        {
+            md.AppendLine().AppendLine("## Notes").AppendLine();
+            foreach (var note in notes) md.AppendLine($"- {note}");
+        }
+
+        var failed = report.Groups.SelectMany(g => g.FailedTrials).ToList();
+        md.AppendLine().AppendLine($"## Failed trials ({failed.Count}, excluded from every figure above)").AppendLine();
+        if (failed.Count == 0) md.AppendLine("None.");
+        else
+        {
+            Row(md, withCells ? ["Dataset", "Model", "Recipe", "Optimizer", "Repeat", "Reason"] : ["Dataset", "Model", "Optimizer", "Repeat", "Reason"]);
+            Row(md, withCells ? ["---", "---", "---", "---", "---:", "---"] : ["---", "---", "---", "---:", "---"]);
+            foreach (var f in failed.DistinctBy(f => f.TrialId))
+            {
+                List<string> row = [f.Dataset, f.Model, f.Optimizer, f.Repeat.ToString(CultureInfo.InvariantCulture),
+                    string.IsNullOrWhiteSpace(f.Reason) ? "–" : f.Reason.ReplaceLineEndings(" ")];
+                if (withCells) row.Insert(2, f.Cell ?? "–");
+                Row(md, row);
+            }
+        }
+        if (provenance is not null) Provenance(md, provenance);
+        return md.ToString();
+    }
+
+    /// <summary>What produced the run, from run.json: the program of its latest start and every node that ran a trial.</summary>
+    static void Provenance(StringBuilder md, RunManifest run)
+    {
+        md.AppendLine().AppendLine("## Provenance").AppendLine();
+        // Fingerprints and commits by their first 12 characters, as git shows a commit.
+        static string Short(string hash) => hash[..Math.Min(12, hash.Length)];
+        md.AppendLine($"- Run {run.RunId ?? "–"}, started {run.Created:yyyy-MM-dd HH:mm} UTC; grid {run.GridSource} (fingerprint {Short(run.GridFingerprint)}).");
+        if (run.SamclusterVersion is not null)
+        {
+            var commit = run.GitCommit is { Length: > 0 } c ? $" (commit {Short(c)})" : "";
+            md.AppendLine($"- SamCluster {run.SamclusterVersion}{commit}; {run.Dotnet}; TorchSharp {run.TorchSharp}; coordinator's libtorch {run.LibTorch}.");
+        }
+        if (run.CommandLine is { Count: > 0 } args) md.AppendLine($"- Command: `{string.Join(' ', args)}`");
+        var nodes = run.Nodes ?? [];
+        md.AppendLine($"- Nodes that ran trials: {nodes.Count}.");
+        if (nodes.Count == 0) return;
+        md.AppendLine();
+        Row(md, ["Node", "Host", "CPU", "Cores", "Threads", "Devices", "GPU", "Driver", "libtorch"]);
+        Row(md, ["---", "---", "---", "---:", "---:", "---", "---", "---", "---"]);
+        foreach (var n in nodes)
+            Row(md, [n.Name, n.Host ?? "–", n.CpuModel ?? "–", n.Cores?.ToString(CultureInfo.InvariantCulture) ?? "–",
+                n.Threads?.ToString(CultureInfo.InvariantCulture) ?? "–", n.Devices is { Count: > 0 } d ? string.Join(", ", d) : "–",
+                n.Gpus is { Count: > 0 } g ? string.Join(", ", g.GroupBy(x => x).Select(x => x.Count() > 1 ? $"{x.Count()} × {x.Key}" : x.Key)) : "–",
+                n.GpuDriver ?? "–", n.LibTorch ?? "–"]);
+    }
+
+    static string PowerSide(Report report)
+    {
+        var treatments = string.Join("/", report.Optimizers.Where(o => o != report.Options.Control).Select(Up));
+        return report.Options.Alternative switch
+        {
+            Alternative.Greater => $"one-sided ({treatments} > {Up(report.Options.Control)})",
+            Alternative.Less => $"one-sided ({treatments} < {Up(report.Options.Control)})",
+            _ => "two-sided",
+        };
+    }
+
+    /// <summary>One plain sentence: the repeats for the observed difference (or why there is no such number), then the
+    /// minimum detectable difference now.</summary>
+    internal static string PowerSentence(ReportGroup g, Comparison c, ReportOptions options)
+    {
+        var power = c.Power!;
+        var r = c.Result;
+        var unit = options.Test == TestKind.Paired ? "pairs" : "repeats per arm";
+        int nt = g.Arm(c.Treatment)?.N ?? 0, nc = g.Arm(c.Control)?.N ?? 0;
+        var now = options.Test == TestKind.Paired ? $"{r.Pairs ?? 0} now" : nt == nc ? $"{nt} now" : $"{nt} {Up(c.Treatment)} and {nc} {Up(c.Control)} now";
+        if (power.MdePp is not { } mde)
+        {
+            var why = power.Notes.LastOrDefault()?.Replace("no power figures: ", "") ?? "undefined";
+            return $"no power figures ({why}).";
+        }
+        var observed = r.MeanDifference is { } d ? PowerAnalysis.Pp(d) : "?";
+        var side = options.Alternative switch
+        {
+            Alternative.Greater => $"{Up(c.Treatment)} > {Up(c.Control)}",
+            Alternative.Less => $"{Up(c.Treatment)} < {Up(c.Control)}",
+            _ => "two-sided",
+        };
+        string first;
+        if (power.NForPower80 is { } n)
+            first = $"to detect the observed {observed} pp with 80 % power: about {n.ToString(CultureInfo.InvariantCulture)} {unit} ({now})";
+        else if (r.MeanDifference == 0)
+            first = $"the observed difference is 0 pp, so there is nothing to detect ({now})";
+        else if (r.MeanDifference is { } diff && (options.Alternative == Alternative.Greater ? diff < 0 : options.Alternative == Alternative.Less && diff > 0))
+            first = $"the observed {observed} pp is against the direction tested ({side}), so no number of repeats detects it ({now})";
+        else
+            first = $"to detect the observed {observed} pp with 80 % power would take more than {PowerAnalysis.MaxRepeats.ToString(CultureInfo.InvariantCulture)} {unit} ({now})";
+        var direction = options.Alternative switch
+        {
+            Alternative.Less => $" ({Up(c.Treatment)} below {Up(c.Control)})",
+            Alternative.TwoSided => " either way",
+            _ => "",
+        };
+        var welch = options.Test == TestKind.MannWhitney ? " (Welch's figures: Mann–Whitney has no closed form)" : "";
+        return $"{first}; the smallest difference detectable now is {F(mde, "0.000")} pp{direction}{welch}.";
+    }
+
+    static void Row(StringBuilder md, IEnumerable<string> cells) =>
+        md.Append("| ").Append(string.Join(" | ", cells.Select(c => c.Replace("|", "\\|")))).AppendLine(" |");
+
+    static string MeanStd(SampleSummary? s) => s is null ? "–" : s.N < 2 ? $"{F(s.Mean, "0.000")} (n = 1)" : $"{F(s.Mean, "0.000")} ± {F(s.Sd, "0.000")}";
+
+    internal static string P(double? p) => p switch
+    {
+        null => "–",
+        < 0.001 => p.Value.ToString("0.0e+0", CultureInfo.InvariantCulture),
+        _ => F(p.Value, "0.000"),
+    };
+
+    static string Num(double? x, string format) => x is null ? "–" : F(x.Value, format);
+
+    static string F(double x, string format) => x.ToString(format, CultureInfo.InvariantCulture);
+
+    internal static string Up(string optimizer) => optimizer.ToUpperInvariant();
+}
+
+/// <summary>report.csv: one row per (dataset, model, recipe cell), flat columns: arm columns per optimizer
+/// ("sgd_test_mean", ...), unprefixed t/df/p... for the primary comparison (SAM vs SGD) and prefixed ones
+/// ("asam_vs_sgd_p_value", ...) for any other optimizer, notes, the power columns (mde_pp, n_for_power80; prefixed
+/// likewise), and last the row's recipe cell.</summary>
+public static class CsvReport
+{
+    public static string Write(Report report)
+    {
+        var control = report.Options.Control;
+        var others = report.Optimizers.Where(o => o != control && o != report.PrimaryTreatment).ToList();
+        var header = new List<string> { "dataset", "model", "epochs" };
+        foreach (var o in report.Optimizers)
+            header.AddRange(ArmColumns.Select(c => $"{o}_{c}"));
+        header.AddRange(["test", "alternative", "t", "df", "p_value", "p_holm", "hedges_g", "diff_mean", "diff_ci95_lo", "diff_ci95_hi"]);
+        foreach (var t in others)
+            header.AddRange(ComparisonColumns.Select(c => $"{t}_vs_{control}_{c}"));
+        header.Add("notes");
+        // Power columns come after every older column, so a reader that goes by position still finds those where they were.
+        header.AddRange(PowerColumns);
+        foreach (var t in others)
+            header.AddRange(PowerColumns.Select(c => $"{t}_vs_{control}_{c}"));
+        header.Add("cell");
+
+        var csv = new StringBuilder();
+        csv.AppendLine(string.Join(",", header));
+        foreach (var g in report.Groups)
+        {
+            var cells = new List<string> { g.Dataset, g.Model, g.Epochs?.ToString(CultureInfo.InvariantCulture) ?? "" };
+            foreach (var o in report.Optimizers)
+            {
+                var a = g.Arm(o);
+                cells.AddRange([I(a?.N ?? 0), I(a?.Failed ?? 0), N(a?.Train?.Mean), N(Sd(a?.Train)), N(a?.Test?.Mean), N(Sd(a?.Test)),
+                    N(a?.Seconds?.Mean), N(Sd(a?.Seconds))]);
+            }
+            var primary = g.ComparisonOf(report.PrimaryTreatment);
+            cells.AddRange([ReportOptions.Name(report.Options.Test), ReportOptions.Name(report.Options.Alternative)]);
+            cells.AddRange(Stats(primary));
+            foreach (var t in others)
+                cells.AddRange(Stats(g.ComparisonOf(t)));
+            cells.Add(string.Join("; ", g.Notes));
+            cells.AddRange(PowerStats(primary));
+            foreach (var t in others)
+                cells.AddRange(PowerStats(g.ComparisonOf(t)));
+            cells.Add(g.Cell ?? "");
+            csv.AppendLine(string.Join(",", cells.Select(Quote)));
+        }
+        return csv.ToString();
+    }
+
+    static readonly string[] ArmColumns = ["n", "failed", "train_mean", "train_std", "test_mean", "test_std", "seconds_mean", "seconds_std"];
+    static readonly string[] ComparisonColumns = ["t", "df", "p_value", "p_holm", "hedges_g", "diff_mean", "diff_ci95_lo", "diff_ci95_hi"];
+
+    static readonly string[] PowerColumns = ["mde_pp", "n_for_power80"];
+
+    static IEnumerable<string> PowerStats(Comparison? c) =>
+        [N(c?.Power?.MdePp), c?.Power?.NForPower80 is { } n ? I(n) : ""];
+
+    static IEnumerable<string> Stats(Comparison? c)
+    {
+        var r = c?.Result;
+        return [N(r?.Statistic), N(r?.Df), N(r?.PValue), N(c?.PHolm), N(r?.HedgesG), N(r?.MeanDifference), N(r?.CiLow), N(r?.CiHigh)];
+    }
+
+    internal static double? Sd(SampleSummary? s) => s is { N: >= 2 } ? s.Sd : null;
+
+    static string N(double? x) => x?.ToString("R", CultureInfo.InvariantCulture) ?? "";
+    static string I(int x) => x.ToString(CultureInfo.InvariantCulture);
+
+    static string Quote(string cell) =>
+        cell.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + cell.Replace("\"", "\"\"") + "\"" : cell;
+}
+
+/// <summary>report.json: an array, one object per (dataset, model, recipe cell). Undefined figures are null, never NaN,
+/// and the object's "notes" says why. "cell" and each comparison's "recipe" object hold the values the grid varies.</summary>
+public static class JsonReport
+{
+    public static string Write(Report report)
+    {
+        using var stream = new MemoryStream();
+        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            json.WriteStartArray();
+            foreach (var g in report.Groups) WriteGroup(json, g, report);
+            json.WriteEndArray();
+        }
+        return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
+    }
+
+    static void WriteGroup(Utf8JsonWriter json, ReportGroup g, Report report)
+    {
+        json.WriteStartObject();
+        json.WriteString("dataset", g.Dataset);
+        json.WriteString("model", g.Model);
+        if (g.Cell is { } cell) json.WriteString("cell", cell); else json.WriteNull("cell");
+        if (g.Epochs is { } e) json.WriteNumber("epochs", e); else json.WriteNull("epochs");
+        foreach (var o in report.Optimizers)
+        {
+            var a = g.Arm(o);
+            json.WriteStartObject(o);
+            json.WriteNumber("n", a?.N ?? 0);
+            json.WriteNumber("failed", a?.Failed ?? 0);
+            Number(json, "train_mean", a?.Train?.Mean);
+            Number(json, "train_std", CsvReport.Sd(a?.Train));
+            Number(json, "test_mean", a?.Test?.Mean);
+            Number(json, "test_std", CsvReport.Sd(a?.Test));
+            Number(json, "seconds_mean", a?.Seconds?.Mean);
+            Number(json, "seconds_std", CsvReport.Sd(a?.Seconds));
+            json.WriteEndObject();
+        }
+        json.WriteString("test", ReportOptions.Name(report.Options.Test));
+        json.WriteString("alternative", ReportOptions.Name(report.Options.Alternative));
+        var primary = g.ComparisonOf(report.PrimaryTreatment);
+        if (report.PrimaryTreatment is { } treatment)
+        {
+            json.WriteString("treatment", treatment);
+            json.WriteString("control", report.Options.Control);
+        }
+        Stats(json, primary);
+        json.WriteStartArray("comparisons");
+        foreach (var c in g.Comparisons)
+        {
+            json.WriteStartObject();
+            json.WriteString("treatment", c.Treatment);
+            json.WriteString("control", c.Control);
+            Recipe(json, g.Cell);
+            Stats(json, c);
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+        json.WriteNumber("failed", g.FailedTrials.Count);
+        json.WriteStartArray("notes");
+        foreach (var n in g.Notes) json.WriteStringValue(n);
+        json.WriteEndArray();
+        json.WriteEndObject();
+    }
+
+    /// <summary>"recipe": the cell's values by key, numbers as numbers; {} when the grid varies nothing.</summary>
+    static void Recipe(Utf8JsonWriter json, string? cell)
+    {
+        json.WriteStartObject("recipe");
+        foreach (var (key, value) in RecipeAxes.Parse(cell))
+        {
+            if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var number)) json.WriteNumber(key, number);
+            else json.WriteString(key, value);
+        }
+        json.WriteEndObject();
+    }
+
+    static void Stats(Utf8JsonWriter json, Comparison? c)
+    {
+        var r = c?.Result;
+        if (r is not null) json.WriteString("method", r.Method);
+        Number(json, "t", r?.Test == TestKind.MannWhitney ? null : r?.Statistic);
+        if (r?.Test == TestKind.MannWhitney) Number(json, "u", r.Statistic);
+        Number(json, "df", r?.Df);
+        Number(json, "p_value", r?.PValue);
+        Number(json, "p_holm", c?.PHolm);
+        Number(json, "hedges_g", r?.HedgesG);
+        Number(json, "diff_mean", r?.MeanDifference);
+        if (r?.CiLow is { } lo && r.CiHigh is { } hi)
+        {
+            json.WriteStartArray("diff_ci95");
+            json.WriteNumberValue(lo);
+            json.WriteNumberValue(hi);
+            json.WriteEndArray();
+            json.WriteString("ci_method", r.CiMethod);
+        }
+        else json.WriteNull("diff_ci95");
+        if (r?.Pairs is { } pairs) json.WriteNumber("pairs", pairs);
+        Number(json, "mde_pp", c?.Power?.MdePp);
+        if (c?.Power?.NForPower80 is { } n) json.WriteNumber("n_for_power80", n); else json.WriteNull("n_for_power80");
+        if (c?.Power?.Note is { } note) json.WriteString("power_note", note); else json.WriteNull("power_note");
+    }
+
+    /// <summary>Null for a missing or non-finite figure: JSON has no NaN.</summary>
+    static void Number(Utf8JsonWriter json, string name, double? value)
+    {
+        if (value is { } v && double.IsFinite(v)) json.WriteNumber(name, v);
+        else json.WriteNull(name);
+    }
+}
