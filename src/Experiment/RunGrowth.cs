@@ -66,17 +66,7 @@ public static class RunGrowth
         yield return ("image_size", N(d.ImageSize));
         yield return ("test_per_class", N(d.TestPerClass));
         yield return ("split_seed", N(d.SplitSeed));
-        yield return ("epochs", N(r.Epochs));
-        yield return ("batch_size", N(r.BatchSize));
-        yield return ("lr", N(r.LearningRate));
-        yield return ("momentum", N(r.Momentum));
-        yield return ("weight_decay", N(r.WeightDecay));
-        yield return ("rho", N(r.Rho));
-        yield return ("adaptive", r.Adaptive ? "true" : "false");
-        yield return ("scheduler.factor", N(r.PlateauFactor));
-        yield return ("scheduler.patience", N(r.PlateauPatience));
-        yield return ("scheduler.min_lr", N(r.MinLearningRate));
-        yield return ("stem", r.Stem);
+        foreach (var value in RecipeTable.Values(r)) yield return value;
     }
 
     static string Computation(TrialSpec t) => string.Join("\n", Fields(t).Select(f => $"{f.Key}={f.Value}"));

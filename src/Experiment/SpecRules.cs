@@ -50,17 +50,7 @@ public sealed record SpecProblem(string Key, string? Flag, string Problem)
 /// </summary>
 public static class SpecRules
 {
-    // Bounds are far beyond any study and low enough that a typo (lr: 1e308, epochs: 1e9) is caught before it wastes
-    // a cluster or overflows (lr·gradient → ∞).
-    public static readonly NumberRule Epochs = new("epochs", "--epochs", 1, 10_000, Whole: true);
-    public static readonly NumberRule BatchSize = new("batch_size", "--batch-size", 2, 65_536, Whole: true); // BatchNorm needs 2 a batch
-    public static readonly NumberRule LearningRate = new("lr", "--lr", 0, 10, MinIncluded: false);
-    public static readonly NumberRule Momentum = new("momentum", "--momentum", 0, 1, MaxIncluded: false);
-    public static readonly NumberRule WeightDecay = new("weight_decay", "--weight-decay", 0, 1);
-    public static readonly NumberRule Rho = new("rho", "--rho", 0, 10);
-    public static readonly NumberRule PlateauFactor = new("scheduler.factor", "--plateau-factor", 0, 1, MinIncluded: false, MaxIncluded: false);
-    public static readonly NumberRule PlateauPatience = new("scheduler.patience", "--plateau-patience", 0, 10_000, Whole: true);
-    public static readonly NumberRule MinLearningRate = new("scheduler.min_lr", "--min-lr", 0, 10);
+    // Bounds of the data selection; the recipe's are in RecipeTable.
     public static readonly NumberRule TrainLimit = new("train_limit", "--train-limit", 0, 100_000_000, Whole: true);
     public static readonly NumberRule TestLimit = new("test_limit", "--test-limit", 0, 100_000_000, Whole: true);
     public static readonly NumberRule TestPerClass = new("test_per_class", null, 1, 100_000, Whole: true);
@@ -101,7 +91,7 @@ public static class SpecRules
             problems.Add(new("optimizer", "--optimizer", $"'{key.Optimizer}' is unknown (expected {string.Join(", ", Vocabulary.OptimizerNames)})"));
         if (key.Repeat < 0)
             problems.Add(new("repeat", "--repeat", $"must be 0 or more, not {key.Repeat}"));
-        CheckRecipe(spec.Recipe, problems);
+        problems.AddRange(RecipeTable.Problems(spec.Recipe));
         return problems;
     }
 
@@ -117,21 +107,6 @@ public static class SpecRules
         if (problems.Count == 0) return;
         var first = inFlagTerms ? problems[0].InFlagTerms : problems[0].InGridTerms;
         throw new UserInputException(problems.Count == 1 ? first : $"{first} (and {problems.Count - 1} more)");
-    }
-
-    static void CheckRecipe(Recipe recipe, List<SpecProblem> problems)
-    {
-        Number(Epochs, recipe.Epochs, problems);
-        Number(BatchSize, recipe.BatchSize, problems);
-        Number(LearningRate, recipe.LearningRate, problems);
-        Number(Momentum, recipe.Momentum, problems);
-        Number(WeightDecay, recipe.WeightDecay, problems);
-        Number(Rho, recipe.Rho, problems);
-        Number(PlateauFactor, recipe.PlateauFactor, problems);
-        Number(PlateauPatience, recipe.PlateauPatience, problems);
-        Number(MinLearningRate, recipe.MinLearningRate, problems);
-        if (Vocabulary.FindStem(recipe.Stem) is null)
-            problems.Add(new("stem", "--stem", $"must be one of {string.Join(", ", Vocabulary.StemNames)}, not '{recipe.Stem}'"));
     }
 
     static void CheckData(DatasetFacts dataset, DataSpec data, List<SpecProblem> problems)

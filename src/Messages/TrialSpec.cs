@@ -21,21 +21,22 @@ public sealed record DataSpec(
     int SplitSeed = 0,
     string? CacheDir = null);
 
-/// <summary>The training recipe of the study (defaults are its values).</summary>
+/// <summary>How a trial trains. Every key's grid name, flag, bounds and default are in SamCluster.Experiment's
+/// RecipeTable (the defaults are the study's values); this record is what crosses the wire and the journal.</summary>
 /// <param name="Stem">"imagenet" (torchvision's 7×7/2 conv + max-pool) or "small" (3×3/1 conv, no max-pool).</param>
 /// <param name="Adaptive">Adaptive SAM (ASAM, Kwon et al. 2021) instead of plain SAM.</param>
 public sealed record Recipe(
-    int Epochs = 20,
-    int BatchSize = 128,
-    double LearningRate = 0.001,
-    double Momentum = 0.9,
-    double WeightDecay = 0.0,
-    double Rho = 0.05,
-    bool Adaptive = false,
-    double PlateauFactor = 0.5,
-    int PlateauPatience = 3,
-    double MinLearningRate = 1e-6,
-    string Stem = "imagenet");
+    int Epochs,
+    int BatchSize,
+    double LearningRate,
+    double Momentum,
+    double WeightDecay,
+    double Rho,
+    bool Adaptive,
+    double PlateauFactor,
+    int PlateauPatience,
+    double MinLearningRate,
+    string Stem);
 
 /// <summary>Everything a worker needs to run one trial; sent over the wire as is.</summary>
 public sealed record TrialSpec(TrialKey Key, long Seed, DataSpec Data, Recipe Recipe);

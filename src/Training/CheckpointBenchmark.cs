@@ -46,7 +46,7 @@ public static class CheckpointBenchmark
     {
         var fashion = Vocabulary.FashionMnist;
         var spec = new TrialSpec(new TrialKey(fashion.Name, name, Vocabulary.Sgd.Name, 1), 0,
-            new DataSpec(fashion.Name, "", fashion.DefaultClasses), new Recipe(BatchSize: BatchSize));
+            new DataSpec(fashion.Name, "", fashion.DefaultClasses), RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs) with { BatchSize = BatchSize });
         torch.manual_seed(0);
         using var model = ModelFactory.Create(name, 1, 5);
         model.to(device);

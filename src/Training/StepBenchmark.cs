@@ -4,6 +4,7 @@ using SamCluster.Training.Models;
 using SamCluster.Training.Optimization;
 using TorchSharp;
 using static TorchSharp.torch;
+using SamCluster.Experiment;
 
 namespace SamCluster.Training;
 
@@ -25,7 +26,7 @@ public static class StepBenchmark
         using var scope = NewDisposeScope();
         using var model = ModelFactory.Create(benchCase.Model, benchCase.Channels, benchCase.Classes);
         model.to(device).train();
-        using var step = TrainingStep.Create(benchCase.Optimizer, model, new Recipe(LearningRate: 1e-3, Momentum: 0.9, Rho: 0.05));
+        using var step = TrainingStep.Create(benchCase.Optimizer, model, RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs) with { LearningRate = 1e-3, Momentum = 0.9, Rho = 0.05 });
         var input = randn(benchCase.BatchSize, benchCase.Channels, benchCase.Size, benchCase.Size, device: device);
         var target = randint(0, benchCase.Classes, [benchCase.BatchSize], device: device);
 

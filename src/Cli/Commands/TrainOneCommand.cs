@@ -14,27 +14,15 @@ namespace SamCluster.Cli.Commands;
 /// <summary>`samcluster train-one`: one trial on this machine, one JSON line per epoch on stdout.</summary>
 public static class TrainOneCommand
 {
-    private static readonly Recipe Defaults = new();
-
     public static Command Create()
     {
         var dataset = new Option<string>("--dataset") { Description = string.Join(" or ", Vocabulary.DatasetNames), DefaultValueFactory = _ => Vocabulary.FashionMnist.Name };
         var model = new Option<string>("--model") { Description = string.Join(" or ", Vocabulary.ModelNames), DefaultValueFactory = _ => Vocabulary.ResNet18.Name };
         var optimizer = new Option<string>("--optimizer") { Description = string.Join(", ", Vocabulary.OptimizerNames), DefaultValueFactory = _ => Vocabulary.Sgd.Name };
-        var epochs = new Option<int?>("--epochs") { Description = $"epochs (default: {string.Join(", ", Vocabulary.Datasets.Select(d => $"{d.DefaultEpochs} for {d.Name}"))})" };
         var trainLimit = new Option<int>("--train-limit") { Description = "use at most this many training images, balanced across classes (0 = all)" };
         var testLimit = new Option<int>("--test-limit") { Description = "use at most this many test images (0 = all)" };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
-        var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => Defaults.BatchSize };
-        var lr = new Option<double>("--lr") { Description = "initial learning rate", DefaultValueFactory = _ => Defaults.LearningRate };
-        var momentum = new Option<double>("--momentum") { DefaultValueFactory = _ => Defaults.Momentum };
-        var weightDecay = new Option<double>("--weight-decay") { DefaultValueFactory = _ => Defaults.WeightDecay };
-        var rho = new Option<double>("--rho") { Description = "SAM neighbourhood size", DefaultValueFactory = _ => Defaults.Rho };
-        var adaptive = new Option<bool>("--adaptive") { Description = "adaptive SAM (ASAM)" };
-        var plateauFactor = new Option<double>("--plateau-factor") { DefaultValueFactory = _ => Defaults.PlateauFactor };
-        var plateauPatience = new Option<int>("--plateau-patience") { DefaultValueFactory = _ => Defaults.PlateauPatience };
-        var minLr = new Option<double>("--min-lr") { DefaultValueFactory = _ => Defaults.MinLearningRate };
-        var stem = new Option<string>("--stem") { Description = string.Join(" or ", Vocabulary.Stems.Select(s => $"{s.Name} ({s.Description})")), DefaultValueFactory = _ => Defaults.Stem };
+        var recipeFlags = RecipeFlags.Create();
         var seed = new Option<long?>("--seed") { Description = "seed of init and batch order (default: derived from dataset/model/repeat)" };
         var repeat = new Option<int>("--repeat") { Description = "repeat number (feeds the default seed)" };
         var threads = new Option<int>("--threads") { Description = "torch intra-op threads", DefaultValueFactory = _ => Environment.ProcessorCount };
@@ -45,26 +33,18 @@ public static class TrainOneCommand
         var checkpointDir = new Option<string?>("--checkpoint-dir") { Description = "checkpoint into this folder after every epoch; run again with the same flags to resume from its newest valid checkpoint" };
 
         var command = new Command("train-one", "Train one model on one dataset here and print one JSON line per epoch.");
-        foreach (var option in new Option[] { dataset, model, optimizer, epochs, trainLimit, testLimit, device, batchSize, lr, momentum,
-                     weightDecay, rho, adaptive, plateauFactor, plateauPatience, minLr, stem, seed, repeat, threads, data, classes, imageSize, libtorch, checkpointDir })
+        foreach (var option in new Option[] { dataset, model, optimizer, trainLimit, testLimit, device })
+            command.Options.Add(option);
+        recipeFlags.AddTo(command);
+        foreach (var option in new Option[] { seed, repeat, threads, data, classes, imageSize, libtorch, checkpointDir })
             command.Options.Add(option);
 
         command.SetAction(parse => Program.Run(() =>
         {
             var datasetName = parse.GetValue(dataset)!.Trim().ToLowerInvariant();
             var facts = Vocabulary.FindDataset(datasetName);
-            var recipe = new Recipe(
-                Epochs: parse.GetValue(epochs) ?? facts?.DefaultEpochs ?? Defaults.Epochs,
-                BatchSize: parse.GetValue(batchSize),
-                LearningRate: parse.GetValue(lr),
-                Momentum: parse.GetValue(momentum),
-                WeightDecay: parse.GetValue(weightDecay),
-                Rho: parse.GetValue(rho),
-                Adaptive: parse.GetValue(adaptive),
-                PlateauFactor: parse.GetValue(plateauFactor),
-                PlateauPatience: parse.GetValue(plateauPatience),
-                MinLearningRate: parse.GetValue(minLr),
-                Stem: parse.GetValue(stem)!);
+            // No --epochs: the dataset's (an unknown dataset is refused by the rules below, in flag terms).
+            var recipe = recipeFlags.Recipe(parse, facts?.DefaultEpochs ?? Vocabulary.FashionMnist.DefaultEpochs);
             // No --classes: the dataset's default classes (the loaders' own default, so nothing is spelled twice).
             var classList = parse.GetValue(classes)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
             if (parse.GetValue(classes) is not null && classList.Length == 0) throw new UserInputException("--classes is empty");

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using SamCluster.Messages;
+using SamCluster.Experiment;
 
 namespace SamCluster.Experiment.Grid;
 
@@ -41,17 +42,7 @@ public static class GridFingerprint
         json.WriteNumber("image_size", data.ImageSize);
         json.WriteNumber("test_per_class", data.TestPerClass);
         json.WriteNumber("split_seed", data.SplitSeed);
-        json.WriteNumber("epochs", recipe.Epochs);
-        json.WriteNumber("batch_size", recipe.BatchSize);
-        json.WriteNumber("lr", recipe.LearningRate);
-        json.WriteNumber("momentum", recipe.Momentum);
-        json.WriteNumber("weight_decay", recipe.WeightDecay);
-        json.WriteNumber("rho", recipe.Rho);
-        json.WriteBoolean("adaptive", recipe.Adaptive);
-        json.WriteNumber("plateau_factor", recipe.PlateauFactor);
-        json.WriteNumber("plateau_patience", recipe.PlateauPatience);
-        json.WriteNumber("min_lr", recipe.MinLearningRate);
-        json.WriteString("stem", recipe.Stem);
+        RecipeTable.WriteFingerprint(json, recipe);
         json.WriteEndObject();
     }
 }

@@ -18,7 +18,7 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
 
     static readonly IReadOnlyList<string> DogsOnlyKeys = ["image_size", "test_per_class", "split_seed"];
 
-    static readonly IReadOnlyList<string> DataKeys = [.. DataOnlyKeys, .. RecipeOverride.Keys];
+    static readonly IReadOnlyList<string> DataKeys = [.. DataOnlyKeys, .. RecipeTable.GridNames];
 
     public GridConfig? Read(YamlMappingNode root)
     {
@@ -33,7 +33,7 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
         var optimizers = Names(top, "optimizers", "optimizer", Vocabulary.OptimizerNames);
         var repeats = top.Int("repeats", min: 1, max: MaxRepeats);
         var checkpointEvery = top.Int("checkpoint_every", min: 0, max: 1_000_000) ?? GridConfig.DefaultCheckpointEvery;
-        var recipe = top.Section("recipe", RecipeOverride.Keys) is { } recipeSection
+        var recipe = top.Section("recipe", RecipeTable.GridNames) is { } recipeSection
             ? RecipeOverride.Read(recipeSection, axesAllowed: true)
             : new RecipeOverride();
         var optimizerOverrides = OptimizerOverrides(top);
@@ -83,7 +83,7 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
         var overrides = new Dictionary<string, RecipeOverride>();
         if (top.Section("optimizer_overrides", Vocabulary.OptimizerNames) is not { } section) return overrides;
         foreach (var optimizer in Vocabulary.OptimizerNames)
-            if (section.Section(optimizer, RecipeOverride.Keys) is { } optimizerSection)
+            if (section.Section(optimizer, RecipeTable.GridNames) is { } optimizerSection)
                 overrides[optimizer] = RecipeOverride.Read(optimizerSection, axesAllowed: false);
         return overrides;
     }
@@ -121,7 +121,7 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
         var axesByOptimizer = new Dictionary<string, IReadOnlyList<RecipeAxis>>();
         foreach (var optimizer in optimizers)
         {
-            var merged = datasetRecipe.ApplyTo(recipe.ApplyTo(new Recipe(Epochs: facts.DefaultEpochs)));
+            var merged = datasetRecipe.ApplyTo(recipe.ApplyTo(RecipeTable.Defaults(facts.DefaultEpochs)));
             optimizerOverrides.TryGetValue(optimizer, out var byOptimizer);
             if (byOptimizer is not null) merged = byOptimizer.ApplyTo(merged);
             var optimizerFacts = Vocabulary.Optimizer(optimizer);

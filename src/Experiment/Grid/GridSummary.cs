@@ -15,7 +15,7 @@ public static class GridSummary
         var longest = ordered[0];
         var cells = grid.Plans.SelectMany(p => p.AxesByOptimizer.Values.SelectMany(a => a)).DistinctBy(a => a.Key)
             .Select(a => $"{a.Values.Count} {a.Key}").ToList();
-        var axes = cells.Count == 0 ? "" : $" × ({string.Join(" × ", cells)}{(cells.Any(c => RecipeAxes.IsSamOnly(c.Split(' ')[1])) ? ", SAM only" : "")})";
+        var axes = cells.Count == 0 ? "" : $" × ({string.Join(" × ", cells)}{(cells.Any(c => RecipeTable.IsSamOnly(c.Split(' ')[1])) ? ", SAM only" : "")})";
         return $"{Count(grid.TrialCount, "trial")} ({Count(grid.Datasets.Count, "dataset")} × {Count(grid.Models.Count, "model")} × "
             + $"{Count(grid.Optimizers.Count, "optimizer")}{axes} × {Count(grid.Repeats, "repeat")}), "
             + $"estimated compute {Gmac(total)}, longest trial {longest.Key.Id} ({Gmac(TrialOrder.EstimatedCost(longest))}), "

@@ -4,58 +4,39 @@ using SamCluster.Messages;
 namespace SamCluster.Experiment.Grid;
 
 /// <summary>A recipe key the grid varies: a list of values under 'recipe' or 'data.DATASET' ("lr: [0.1, 0.01]").</summary>
-public sealed record RecipeAxis(NumberRule Rule, IReadOnlyList<double> Values)
+public sealed record RecipeAxis(NumberKey Of, IReadOnlyList<double> Values)
 {
-    public string Key => Rule.Key;
+    public string Key => Of.Key;
 
     /// <summary>SGD trials do not multiply over SAM's own keys (rho): each SAM cell is compared with the SGD trials of
     /// the values both share.</summary>
-    public bool AppliesTo(OptimizerFacts optimizer) => optimizer.UsesSam || !RecipeAxes.SamOnly.Contains(Rule);
+    public bool AppliesTo(OptimizerFacts optimizer) => optimizer.UsesSam || !Of.SamOnly;
 }
 
 /// <summary>One value of each axis that applies to a trial: its place in the grid, and the text of its trial id.</summary>
-public sealed record RecipeCell(IReadOnlyList<(NumberRule Key, double Value)> Values)
+public sealed record RecipeCell(IReadOnlyList<(NumberKey Key, double Value)> Values)
 {
     public static readonly RecipeCell None = new([]);
 
-    /// <summary>"lr=0.01,rho=0.1" in <see cref="RecipeAxes.Keys"/> order; null when nothing varies.</summary>
+    /// <summary>"lr=0.01,rho=0.1" in <see cref="RecipeTable.Axes"/> order; null when nothing varies.</summary>
     public string? Text => Values.Count == 0 ? null : RecipeAxes.Format(Values.Select(v => (v.Key.Key, NumberRule.Text(v.Value))));
 
-    public Recipe ApplyTo(Recipe recipe) => Values.Aggregate(recipe, (r, v) => RecipeAxes.With(r, v.Key, v.Value));
+    public Recipe ApplyTo(Recipe recipe) => Values.Aggregate(recipe, (r, v) => v.Key.With(r, v.Value));
 }
 
 /// <summary>The keys a grid may vary, and how a cell is written in trial ids, trials.csv and reports.</summary>
 public static class RecipeAxes
 {
-    /// <summary>In the order cells name them.</summary>
-    public static readonly IReadOnlyList<NumberRule> Keys =
-        [SpecRules.Epochs, SpecRules.BatchSize, SpecRules.LearningRate, SpecRules.Momentum, SpecRules.WeightDecay, SpecRules.Rho];
-
-    public static readonly IReadOnlyList<NumberRule> SamOnly = [SpecRules.Rho];
-
-    public static bool IsSamOnly(string key) => SamOnly.Any(r => r.Key == key);
-
-    public static Recipe With(Recipe recipe, NumberRule key, double value) => key.Key switch
-    {
-        "epochs" => recipe with { Epochs = (int)value },
-        "batch_size" => recipe with { BatchSize = (int)value },
-        "lr" => recipe with { LearningRate = value },
-        "momentum" => recipe with { Momentum = value },
-        "weight_decay" => recipe with { WeightDecay = value },
-        "rho" => recipe with { Rho = value },
-        _ => throw new ArgumentException($"'{key.Key}' is not a key a grid can vary", nameof(key)),
-    };
-
     /// <summary>Every combination of one value per axis (the first axis outermost); one empty cell for no axes.</summary>
     public static IReadOnlyList<RecipeCell> Cells(IReadOnlyList<RecipeAxis> axes)
     {
-        IEnumerable<IReadOnlyList<(NumberRule, double)>> cells = [[]];
+        IEnumerable<IReadOnlyList<(NumberKey, double)>> cells = [[]];
         foreach (var axis in axes.OrderBy(a => IndexOf(a.Key)))
-            cells = cells.SelectMany(cell => axis.Values.Select(v => (IReadOnlyList<(NumberRule, double)>)[.. cell, (axis.Rule, v)]));
+            cells = cells.SelectMany(cell => axis.Values.Select(v => (IReadOnlyList<(NumberKey, double)>)[.. cell, (axis.Of, v)]));
         return cells.Select(values => new RecipeCell(values)).ToList();
     }
 
-    /// <summary>"key=value,key=value" in <see cref="Keys"/> order.</summary>
+    /// <summary>"key=value,key=value" in <see cref="RecipeTable.Axes"/> order.</summary>
     public static string Format(IEnumerable<(string Key, string Value)> values) =>
         string.Join(",", values.OrderBy(v => IndexOf(v.Key)).Select(v => $"{v.Key}={v.Value}"));
 
@@ -70,7 +51,7 @@ public static class RecipeAxes
     /// <summary>The cell without SAM's own keys: the SGD cell a SAM cell is compared with.</summary>
     public static string? Shared(string? cell)
     {
-        var shared = Parse(cell).Where(v => !IsSamOnly(v.Key)).ToList();
+        var shared = Parse(cell).Where(v => !RecipeTable.IsSamOnly(v.Key)).ToList();
         return shared.Count == 0 ? null : Format(shared);
     }
 
@@ -84,7 +65,7 @@ public static class RecipeAxes
 
     static int IndexOf(string key)
     {
-        for (var i = 0; i < Keys.Count; i++) if (Keys[i].Key == key) return i;
-        return Keys.Count;
+        for (var i = 0; i < RecipeTable.Axes.Count; i++) if (RecipeTable.Axes[i].Key == key) return i;
+        return RecipeTable.Axes.Count;
     }
 }

@@ -1,5 +1,6 @@
 using SamCluster.RunStore;
 using SamCluster.Messages;
+using SamCluster.Experiment;
 
 namespace SamCluster.Tests.Cluster;
 
@@ -18,7 +19,7 @@ static class ClusterFixtures
 
     public static TrialSpec Trial(string optimizer, int repeat, int epochs = 2) =>
         new(new TrialKey("fashion-mnist", "resnet18", optimizer, repeat), 42 + repeat,
-            new DataSpec("fashion-mnist", "/nowhere", ["0", "1"]), new Recipe(Epochs: epochs));
+            new DataSpec("fashion-mnist", "/nowhere", ["0", "1"]), RecipeTable.Defaults(epochs));
 
     public static EpochMetrics Epoch(int epoch, double testAcc = 80) => new(epoch, 0.5, 85, 0.6, testAcc, 0.001, 1.0, 100);
 

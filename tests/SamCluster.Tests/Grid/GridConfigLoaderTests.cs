@@ -99,8 +99,7 @@ public class GridConfigLoaderTests
             """);
 
         var fashionSam = grid.PlanFor("fashion-mnist").RecipeByOptimizer["sam"];
-        Assert.Equal(new Recipe(Epochs: 4, LearningRate: 0.01, Rho: 0.1, Stem: "small", PlateauFactor: 0.25,
-            PlateauPatience: 1, MinLearningRate: 0), fashionSam);
+        Assert.Equal(RecipeTable.Defaults(4) with { LearningRate = 0.01, Rho = 0.1, Stem = "small", PlateauFactor = 0.25, PlateauPatience = 1, MinLearningRate = 0 }, fashionSam);
 
         var dogs = grid.PlanFor("stanford-dogs").RecipeByOptimizer;
         Assert.Equal((0.02, 32, 5e-4, 4), (dogs["sgd"].LearningRate, dogs["sgd"].BatchSize, dogs["sgd"].WeightDecay, dogs["sgd"].Epochs));

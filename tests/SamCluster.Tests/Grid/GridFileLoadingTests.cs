@@ -104,8 +104,8 @@ public class GridFileLoadingTests
 
         // The study's recipe, written out in the file, equals the built-in defaults.
         var sam = dogs.RecipeByOptimizer["sam"];
-        Assert.Equal(new Recipe(Epochs: 30), sam);
-        Assert.Equal(new Recipe(Epochs: 30), dogs.RecipeByOptimizer["sgd"]);
+        Assert.Equal(RecipeTable.Defaults(30), sam);
+        Assert.Equal(RecipeTable.Defaults(30), dogs.RecipeByOptimizer["sgd"]);
     }
 
     [Fact]

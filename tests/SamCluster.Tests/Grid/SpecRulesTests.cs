@@ -10,7 +10,7 @@ namespace SamCluster.Tests.Grid;
 public class SpecRulesTests
 {
     static TrialSpec Spec(Recipe? recipe = null, DataSpec? data = null, string model = "resnet18", string optimizer = "sam") =>
-        new(new TrialKey("fashion-mnist", model, optimizer, 1), 1, data ?? new DataSpec("fashion-mnist", "", []), recipe ?? new Recipe());
+        new(new TrialKey("fashion-mnist", model, optimizer, 1), 1, data ?? new DataSpec("fashion-mnist", "", []), recipe ?? RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs));
 
     [Fact]
     public void The_study_recipe_and_every_default_pass()
@@ -21,7 +21,7 @@ public class SpecRulesTests
         foreach (var optimizer in Vocabulary.Optimizers)
         {
             var data = new DataSpec(dataset.Name, dataset.DefaultRoot ?? "/data/Images", dataset.DefaultClasses, ImageSize: dataset.DefaultImageSize);
-            var spec = new TrialSpec(new TrialKey(dataset.Name, model.Name, optimizer.Name, 1), 1, data, new Recipe(Epochs: dataset.DefaultEpochs));
+            var spec = new TrialSpec(new TrialKey(dataset.Name, model.Name, optimizer.Name, 1), 1, data, RecipeTable.Defaults(dataset.DefaultEpochs));
             Assert.Empty(SpecRules.Check(spec));
         }
     }
@@ -40,12 +40,12 @@ public class SpecRulesTests
     {
         var recipe = what switch
         {
-            "lr" => new Recipe(LearningRate: value),
-            "momentum" => new Recipe(Momentum: value),
-            "rho" => new Recipe(Rho: value),
-            "weight_decay" => new Recipe(WeightDecay: value),
-            "factor" => new Recipe(PlateauFactor: value),
-            _ => new Recipe(MinLearningRate: value),
+            "lr" => RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs) with { LearningRate = value },
+            "momentum" => RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs) with { Momentum = value },
+            "rho" => RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs) with { Rho = value },
+            "weight_decay" => RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs) with { WeightDecay = value },
+            "factor" => RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs) with { PlateauFactor = value },
+            _ => RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs) with { MinLearningRate = value },
         };
         var problem = Assert.Single(SpecRules.Check(Spec(recipe)));
         Assert.Equal(message, problem.InFlagTerms);
@@ -54,10 +54,10 @@ public class SpecRulesTests
     [Fact]
     public void Whole_number_rules_refuse_fractions_and_name_the_broken_bound()
     {
-        Assert.Equal("must be a whole number, not 2.5", SpecRules.Epochs.Problem(2.5));
-        Assert.Equal("must be at least 2, not 1", SpecRules.BatchSize.Problem(1));
-        Assert.Equal("must be at most 10000, not 1000000", SpecRules.Epochs.Problem(1_000_000));
-        Assert.Null(SpecRules.Epochs.Problem(10_000));
+        Assert.Equal("must be a whole number, not 2.5", RecipeTable.Epochs.Rule.Problem(2.5));
+        Assert.Equal("must be at least 2, not 1", RecipeTable.BatchSize.Rule.Problem(1));
+        Assert.Equal("must be at most 10000, not 1000000", RecipeTable.Epochs.Rule.Problem(1_000_000));
+        Assert.Null(RecipeTable.Epochs.Rule.Problem(10_000));
     }
 
     [Theory]
@@ -89,7 +89,7 @@ public class SpecRulesTests
         Assert.Equal("train_limit must be 0 (all) or at least the number of classes (5), not 3", limited.InGridTerms);
 
         var dogs = new TrialSpec(new TrialKey("stanford-dogs", "resnet18", "sgd", 1), 1,
-            new DataSpec("stanford-dogs", "/data/Images", [], ImageSize: 2048), new Recipe());
+            new DataSpec("stanford-dogs", "/data/Images", [], ImageSize: 2048), RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs));
         var tooLarge = Assert.Single(SpecRules.Check(dogs));
         Assert.StartsWith("--image-size 2048 makes the train split of 8 classes about", tooLarge.InFlagTerms);
         Assert.Empty(SpecRules.Check(dogs with { Data = dogs.Data with { TrainLimit = 40 } }));
@@ -115,15 +115,15 @@ public class SpecRulesTests
         var value = double.Parse(yamlValue, System.Globalization.CultureInfo.InvariantCulture);
         var recipe = key switch
         {
-            "epochs" => new Recipe(Epochs: (int)Math.Clamp(value, int.MinValue, int.MaxValue)),
-            "batch_size" => new Recipe(BatchSize: (int)Math.Clamp(value, int.MinValue, int.MaxValue)),
-            "lr" => new Recipe(LearningRate: value),
-            "momentum" => new Recipe(Momentum: value),
-            "weight_decay" => new Recipe(WeightDecay: value),
-            "rho" => new Recipe(Rho: value),
-            "scheduler.factor" => new Recipe(PlateauFactor: value),
-            "scheduler.patience" => new Recipe(PlateauPatience: (int)Math.Clamp(value, int.MinValue, int.MaxValue)),
-            _ => new Recipe(MinLearningRate: value),
+            "epochs" => RecipeTable.Defaults((int)Math.Clamp(value, int.MinValue, int.MaxValue)),
+            "batch_size" => RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs) with { BatchSize = (int)Math.Clamp(value, int.MinValue, int.MaxValue) },
+            "lr" => RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs) with { LearningRate = value },
+            "momentum" => RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs) with { Momentum = value },
+            "weight_decay" => RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs) with { WeightDecay = value },
+            "rho" => RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs) with { Rho = value },
+            "scheduler.factor" => RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs) with { PlateauFactor = value },
+            "scheduler.patience" => RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs) with { PlateauPatience = (int)Math.Clamp(value, int.MinValue, int.MaxValue) },
+            _ => RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs) with { MinLearningRate = value },
         };
         var validatorAccepts = SpecRules.Check(Spec(recipe)).Count == 0;
         Assert.True(check.Ok == validatorAccepts,
@@ -133,8 +133,8 @@ public class SpecRulesTests
     public static TheoryData<string, string> Boundaries()
     {
         var data = new TheoryData<string, string>();
-        NumberRule[] rules = [SpecRules.Epochs, SpecRules.BatchSize, SpecRules.LearningRate, SpecRules.Momentum, SpecRules.WeightDecay,
-            SpecRules.Rho, SpecRules.PlateauFactor, SpecRules.PlateauPatience, SpecRules.MinLearningRate];
+        NumberRule[] rules = [RecipeTable.Epochs.Rule, RecipeTable.BatchSize.Rule, RecipeTable.LearningRate.Rule, RecipeTable.Momentum.Rule, RecipeTable.WeightDecay.Rule,
+            RecipeTable.Rho.Rule, RecipeTable.PlateauFactor.Rule, RecipeTable.PlateauPatience.Rule, RecipeTable.MinLearningRate.Rule];
         foreach (var rule in rules)
         {
             var step = rule.Whole ? 1 : 1e-9;

@@ -13,7 +13,7 @@ public class TrialOrderTests
         var facts = Vocabulary.Dataset(dataset);
         var data = new DataSpec(dataset, "/data", facts.DefaultClasses, TrainLimit: trainLimit,
             ImageSize: imageSize > 0 ? imageSize : facts.DefaultImageSize);
-        return new TrialSpec(new TrialKey(dataset, model, optimizer, repeat), 1, data, new Recipe(Epochs: epochs, Stem: stem));
+        return new TrialSpec(new TrialKey(dataset, model, optimizer, repeat), 1, data, RecipeTable.Defaults(epochs) with { Stem = stem });
     }
 
     [Fact]

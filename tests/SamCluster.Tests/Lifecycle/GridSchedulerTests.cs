@@ -21,7 +21,7 @@ public sealed class GridSchedulerTests
     }
 
     static TrialSpec Trial(int repeat) =>
-        new(new TrialKey("fashion-mnist", "resnet18", "sgd", repeat), repeat, new DataSpec("fashion-mnist", "/d", ["0", "1"]), new Recipe(Epochs: 2));
+        new(new TrialKey("fashion-mnist", "resnet18", "sgd", repeat), repeat, new DataSpec("fashion-mnist", "/d", ["0", "1"]), RecipeTable.Defaults(2));
 
     static string Id(int repeat) => Trial(repeat).Key.Id;
 

@@ -10,6 +10,7 @@ using TorchSharp.Modules;
 using Xunit;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
+using SamCluster.Experiment;
 
 namespace SamCluster.Tests.Training;
 
@@ -23,7 +24,7 @@ public sealed class CheckpointStoreTests(ITestOutputHelper log) : IDisposable
     private static TrialSpec Spec(int epochs = 4, string optimizer = "sgd") => new(
         new TrialKey("fashion-mnist", "resnet18", optimizer, 2), Seed: 1234,
         new DataSpec("fashion-mnist", "/data/fmnist", ["0", "1", "2", "3", "4"], TrainLimit: 100),
-        new Recipe(Epochs: epochs, BatchSize: 8, LearningRate: 0.1));
+        RecipeTable.Defaults(epochs) with { BatchSize = 8, LearningRate = 0.1 });
 
     private static Sequential SmallModel(int seed)
     {

@@ -4,6 +4,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using Xunit;
 using static TorchSharp.torch;
+using SamCluster.Experiment;
 
 namespace SamCluster.Tests.Training;
 
@@ -53,7 +54,7 @@ public class OptimizationTests
         model.weight.data<float>().Concat(model.bias!.data<float>()).Select(v => (double)v).ToArray();
 
     private static TrainingStep Step(string optimizer, Linear model, bool adaptive = false) =>
-        TrainingStep.Create(optimizer, model, new Recipe(LearningRate: Lr, Momentum: Momentum, Rho: Rho, Adaptive: adaptive), MeanSquaredError);
+        TrainingStep.Create(optimizer, model, RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs) with { LearningRate = Lr, Momentum = Momentum, Rho = Rho, Adaptive = adaptive }, MeanSquaredError);
 
     private static void AssertClose(double[] expected, double[] actual)
     {
@@ -112,7 +113,7 @@ public class OptimizationTests
         var expectedMean = hidden.mean([0]).mul(0.1);                          // 0.9·0 + 0.1·batch mean
         var expectedVar = hidden.var(0, unbiased: true).mul(0.1).add(0.9);      // 0.9·1 + 0.1·unbiased batch var
 
-        using var step = TrainingStep.Create(optimizer, model, new Recipe(LearningRate: Lr, Rho: 0.5), MeanSquaredError);
+        using var step = TrainingStep.Create(optimizer, model, RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs) with { LearningRate = Lr, Rho = 0.5 }, MeanSquaredError);
         step.Run(Input(), Target());
 
         Assert.True(norm.running_mean!.allclose(expectedMean, rtol: 0, atol: 1e-6), "running_mean moved in the second pass");
@@ -125,7 +126,7 @@ public class OptimizationTests
     {
         var parameter = new Parameter(zeros(1));
         using var sgd = optim.SGD([parameter], 1.0, momentum: 0.9);
-        var schedule = PlateauSchedule.Create(sgd, new Recipe(PlateauFactor: 0.5, PlateauPatience: 3, MinLearningRate: 0.2));
+        var schedule = PlateauSchedule.Create(sgd, RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs) with { PlateauFactor = 0.5, PlateauPatience = 3, MinLearningRate = 0.2 });
         var rates = new List<double>();
         for (int epoch = 0; epoch < 16; epoch++)
         {
@@ -141,7 +142,7 @@ public class OptimizationTests
     {
         var parameter = new Parameter(zeros(1));
         using var sgd = optim.SGD([parameter], 1.0);
-        var schedule = PlateauSchedule.Create(sgd, new Recipe(PlateauPatience: 0));
+        var schedule = PlateauSchedule.Create(sgd, RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs) with { PlateauPatience = 0 });
         foreach (var loss in new[] { 5.0, 4.0, 3.0, 2.0 }) schedule.Step(loss);
         Assert.Equal(1.0, sgd.ParamGroups.First().LearningRate);
         schedule.Step(2.0);
@@ -167,7 +168,7 @@ public class OptimizationTests
         using var reference = SmallConvNet(11);
         using var flat = SmallConvNet(11);
         using var sgd = optim.SGD(reference.parameters(), Lr, momentum: Momentum, weight_decay: 0.01);
-        using var step = TrainingStep.Create("sgd", flat, new Recipe(LearningRate: Lr, Momentum: Momentum, WeightDecay: 0.01));
+        using var step = TrainingStep.Create("sgd", flat, RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs) with { LearningRate = Lr, Momentum = Momentum, WeightDecay = 0.01 });
         torch.manual_seed(5);
         var inputs = Enumerable.Range(0, 3).Select(_ => randn(6, 2, 5, 5)).ToList();
         var targets = Enumerable.Range(0, 3).Select(_ => randint(0, 3, [6])).ToList();
@@ -211,7 +212,7 @@ public class OptimizationTests
         // as the original does.
         torch.manual_seed(7);
         var (input, target) = (randn(6, 2, 5, 5), randint(0, 3, [6]));
-        var recipe = new Recipe(LearningRate: Lr, Momentum: Momentum);
+        var recipe = RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs) with { LearningRate = Lr, Momentum = Momentum };
         using var original = SmallConvNet(1);
         using var originalStep = TrainingStep.Create("sgd", original, recipe);
         originalStep.Run(input, target);
@@ -237,6 +238,6 @@ public class OptimizationTests
     public void UnknownOptimizerIsAUserError()
     {
         using var model = FixedLinear();
-        Assert.Throws<UserInputException>(() => TrainingStep.Create("adam", model, new Recipe()));
+        Assert.Throws<UserInputException>(() => TrainingStep.Create("adam", model, RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs)));
     }
 }

@@ -5,6 +5,7 @@ using TorchSharp;
 using Xunit;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
+using SamCluster.Experiment;
 
 namespace SamCluster.Tests.Training;
 
@@ -32,8 +33,7 @@ public sealed class ResumeTests(ITestOutputHelper log) : IDisposable
     private static TrialSpec Spec(string optimizer, int epochs = 4) => new(
         new TrialKey("synthetic", "resnet18", optimizer, 1), Seed: 42,
         new DataSpec("synthetic", "", []),
-        new Recipe(Epochs: epochs, BatchSize: 16, LearningRate: 0.05, Momentum: 0.9, WeightDecay: 5e-4, PlateauPatience: 0,
-            PlateauFactor: 0.5));
+        RecipeTable.Defaults(epochs) with { BatchSize = 16, LearningRate = 0.05, Momentum = 0.9, WeightDecay = 5e-4, PlateauPatience = 0, PlateauFactor = 0.5 });
 
     private static (double, double, double, double, double) Figures(EpochMetrics m) =>
         (m.TrainLoss, m.TrainAcc, m.TestLoss, m.TestAcc, m.LearningRate);

@@ -3,6 +3,7 @@ using SamCluster.Training;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
+using SamCluster.Experiment;
 
 namespace SamCluster.Tests.Training;
 
@@ -23,7 +24,7 @@ public class TrialRunnerTests
     private static TrialSpec Spec(string optimizer = "sam", int epochs = 2) => new(
         new TrialKey("synthetic", "resnet18", optimizer, 0), Seed: 42,
         new DataSpec("synthetic", "", []),
-        new Recipe(Epochs: epochs, BatchSize: 16, LearningRate: 0.01));
+        RecipeTable.Defaults(epochs) with { BatchSize = 16, LearningRate = 0.01 });
 
     [Fact]
     public void RunsEpochsAndARerunWithTheSameSeedIsIdentical()

@@ -1,0 +1,46 @@
+using System.CommandLine;
+using SamCluster.Experiment;
+using SamCluster.Messages;
+
+namespace SamCluster.Cli.Commands;
+
+/// <summary>train-one's recipe flags, one per <see cref="RecipeTable"/> key: its flag name, help, type and default come
+/// from the table, so a new recipe key is a flag here without a line of its own.</summary>
+public sealed class RecipeFlags
+{
+    readonly List<(RecipeKey Key, Option Option)> _flags = [];
+
+    public static RecipeFlags Create()
+    {
+        var flags = new RecipeFlags();
+        foreach (var key in RecipeTable.Keys)
+            flags._flags.Add((key, key switch
+            {
+                // No default: the dataset's, decided once the dataset is known.
+                NumberKey { Whole: true, Default: null } n => new Option<int?>(n.Flag) { Description = n.Description },
+                NumberKey { Whole: true } n => new Option<int>(n.Flag) { Description = n.Description, DefaultValueFactory = _ => (int)n.Default!.Value },
+                NumberKey n => new Option<double>(n.Flag) { Description = n.Description, DefaultValueFactory = _ => n.Default!.Value },
+                ChoiceKey c => new Option<string>(c.Flag) { Description = c.Description, DefaultValueFactory = _ => c.Default },
+                SwitchKey s => new Option<bool>(s.Flag) { Description = s.Description },
+                _ => throw new InvalidOperationException($"recipe key {key} has no flag type"),
+            }));
+        return flags;
+    }
+
+    public void AddTo(Command command)
+    {
+        foreach (var (_, option) in _flags) command.Options.Add(option);
+    }
+
+    /// <summary>The recipe the flags give; <paramref name="defaultEpochs"/> where --epochs is not given.</summary>
+    public Recipe Recipe(ParseResult parse, int defaultEpochs) =>
+        _flags.Aggregate(RecipeTable.Defaults(defaultEpochs), (recipe, flag) => (flag.Key, flag.Option) switch
+        {
+            (NumberKey key, Option<int?> option) => parse.GetValue(option) is { } value ? key.With(recipe, value) : recipe,
+            (NumberKey key, Option<int> option) => key.With(recipe, parse.GetValue(option)),
+            (NumberKey key, Option<double> option) => key.With(recipe, parse.GetValue(option)),
+            (ChoiceKey key, Option<string> option) => key.With(recipe, parse.GetValue(option)!),
+            (SwitchKey key, Option<bool> option) => key.With(recipe, parse.GetValue(option)),
+            _ => throw new InvalidOperationException($"recipe flag {flag.Option.Name} does not match its key {flag.Key}"),
+        });
+}
