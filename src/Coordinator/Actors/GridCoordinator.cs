@@ -27,11 +27,11 @@ public sealed class RunCompletion
 }
 
 /// <summary>
-/// A thin actor over <see cref="GridScheduler"/>: it feeds the scheduler what workers and trial entities say, carries out
-/// the scheduler's actions (start an attempt at the entity, offer it to the worker, release it), keeps a read-only copy
-/// of each trial's state folded from the events its entity publishes, and tells the observers. On start it reads every
-/// trial's state back from the journal, so a restarted coordinator runs only what is unfinished. When every trial is
-/// finished it asks the aggregator for the report.
+/// A thin actor over <see cref="GridScheduler"/> and the <see cref="TrialBoard"/>: it folds the events trial entities
+/// publish into the board, feeds the scheduler what workers and entities say, carries out the scheduler's actions (start
+/// an attempt at the entity, offer it to the worker, release it), and tells the observers, each time with the trial's
+/// entry and the board as it is then. On start it reads every trial's state back from the journal, so a restarted
+/// coordinator runs only what is unfinished. When every trial is finished it asks the report writer for the report.
 /// </summary>
 public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTimers
 {
@@ -42,7 +42,7 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
         public static readonly GetRunView Instance = new();
     }
 
-    /// <summary>Aggregator → coordinator: the report is written.</summary>
+    /// <summary>Report writer → coordinator: the report is written.</summary>
     public sealed record ReportWritten(string Table);
 
     /// <summary>The grid's end, given to <see cref="RunCompletion"/>.</summary>
@@ -60,43 +60,40 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
 
     // ---- state ----
     readonly GridPlan _plan;
+    readonly TrialBoard _board;
     readonly GridScheduler _scheduler;
     readonly IActorRef _trials;
-    readonly IActorRef _aggregator;
+    readonly IActorRef _reportWriter;
     readonly RunCompletion _completion;
     readonly IReadOnlyList<IRunObserver> _observers;
     readonly TimeSpan _viewInterval;
     readonly ILoggingAdapter _log = Context.GetLogger();
-    readonly Dictionary<string, TrialState> _states;
     readonly Dictionary<string, WorkerInfo> _workers = new();
     readonly Dictionary<IActorRef, string> _workerKeys = new();
-    readonly Dictionary<string, FinishedTrial> _finished = new();
     readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
-    int _recovered;
-    readonly List<string> _finishedHere = new();   // trials finished by this process: the ETA's rate
     bool _reportAsked;
     bool _ended;
 
     public IStash Stash { get; set; } = null!;
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public GridCoordinator(GridPlan plan, IActorRef trials, IActorRef aggregator, RunCompletion completion,
+    public GridCoordinator(GridPlan plan, IActorRef trials, IActorRef reportWriter, RunCompletion completion,
         IReadOnlyList<IRunObserver> observers, TimeSpan viewInterval)
     {
         _plan = plan;
-        _scheduler = new GridScheduler(plan.Trials, plan.Order, plan.Scheduling);
+        _board = new TrialBoard(plan.Trials);
+        _scheduler = new GridScheduler(_board, plan.Order, plan.Scheduling);
         _trials = trials;
-        _aggregator = aggregator;
+        _reportWriter = reportWriter;
         _completion = completion;
         _observers = observers;
         _viewInterval = viewInterval;
-        _states = plan.Trials.ToDictionary(t => t.Key.Id, t => TrialState.New(t.Key.Id));
         Recovering();
     }
 
-    public static Props Props(GridPlan plan, IActorRef trials, IActorRef aggregator, RunCompletion completion,
+    public static Props Props(GridPlan plan, IActorRef trials, IActorRef reportWriter, RunCompletion completion,
         IReadOnlyList<IRunObserver> observers, TimeSpan viewInterval) =>
-        Akka.Actor.Props.Create(() => new GridCoordinator(plan, trials, aggregator, completion, observers, viewInterval));
+        Akka.Actor.Props.Create(() => new GridCoordinator(plan, trials, reportWriter, completion, observers, viewInterval));
 
     protected override void PreStart() => AskAllTrialStates();
 
@@ -110,11 +107,7 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
     {
         Receive<Recovered>(r =>
         {
-            foreach (var state in r.States) _states[state.TrialId] = state;
             _scheduler.Restore(r.States);
-            foreach (var state in r.States.Where(_scheduler.IsFinal))
-                _finished[state.TrialId] = new FinishedTrial(_scheduler.Spec(state.TrialId), state, state.Status == TrialStatus.Completed);
-            _recovered = _finished.Count;
             Notify(o => o.OnStart(View()));
             if (_ended) return;
             Become(Ready);
@@ -150,10 +143,10 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
         Receive<GetRunView>(_ => Sender.Tell(View()));
         Receive<ReportWritten>(r =>
         {
-            var completed = _finished.Values.Count(f => f.Completed);
-            var firstFailure = _finished.Values.Where(f => !f.Completed).OrderBy(f => f.State.TrialId, StringComparer.Ordinal)
-                .Select(f => $"{f.State.TrialId}: {f.State.LastFailure ?? "no reason recorded"}").FirstOrDefault();
-            _completion.Finish(new GridFinished(completed, _finished.Count - completed, _recovered, r.Table, firstFailure));
+            var firstFailure = _board.Trials.Where(e => e.Status == BoardStatus.Failed).OrderBy(e => e.Id, StringComparer.Ordinal)
+                .Select(e => $"{e.Id}: {e.State.LastFailure ?? "no reason recorded"}").FirstOrDefault();
+            _completion.Finish(new GridFinished(_board.Count(BoardStatus.Completed), _board.Count(BoardStatus.Failed),
+                _board.Trials.Count(e => e.Recovered), r.Table, firstFailure));
         });
         Receive<Status.Failure>(f => EndRun(f.Cause));
         Receive<TrialJournalUnreadable>(OnJournalUnreadable);
@@ -217,15 +210,12 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
     void OnTrialEvent(TrialEventPublished published)
     {
         var e = published.Event;
-        if (!_scheduler.Knows(e.TrialId)) return;
-        var before = _states[e.TrialId];
-        if (published.Version <= before.Version) return; // already in the state read back from the journal
-        if (published.Version > before.Version + 1)
-            _log.Warning("Events of {0} arrived out of order (version {1} after {2})", e.TrialId, published.Version, before.Version);
-        var state = TrialDecider.Apply(before, e) with { Version = published.Version };
-        _states[e.TrialId] = state;
-        var spec = _scheduler.Spec(e.TrialId);
-        Notify(o => o.OnTrialEvent(spec, e, state));
+        if (!_board.Knows(e.TrialId)) return;
+        var before = _board[e.TrialId].State.Version;
+        if (_board.Apply(e, published.Version, out var gap) is not { } entry) return; // already in the state read back from the journal
+        if (gap) _log.Warning("Events of {0} arrived out of order (version {1} after {2})", e.TrialId, published.Version, before);
+        var state = entry.State;
+        Notify(o => o.OnTrialEvent(entry, e, _board.Trials));
         if (e is AttemptReleased { NoSpaceAt: { } full })
         {
             // The worker could not write its checkpoint or weights: every attempt would meet the same full disk. The
@@ -270,8 +260,8 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
                     _trials.Tell(new StartAttempt(start.TrialId, start.Worker, info.Node, info.Device), Self);
                     break;
                 case Offer offer:
-                    var spec = _scheduler.Spec(offer.TrialId);
-                    var candidates = _states[offer.TrialId].ResumeCandidates;
+                    var spec = _board[offer.TrialId].Spec;
+                    var candidates = _board[offer.TrialId].State.ResumeCandidates;
                     var taker = _workers[offer.Worker];
                     Notify(o => o.OnNodeAtWork(taker.Node, taker.Facts));
                     taker.Ref.Tell(new AssignTrial(spec, offer.Attempt, candidates, _plan.CheckpointEvery, _plan.CheckpointDir), Self);
@@ -281,17 +271,9 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
                     if (release.Worker is { } w && _workers.TryGetValue(w, out var holder))
                         holder.Ref.Tell(new AttemptSuperseded(release.TrialId, release.Attempt, release.Why), Self);
                     break;
-                case Finish finish:
-                    var finished = new FinishedTrial(_scheduler.Spec(finish.TrialId), _states[finish.TrialId], finish.Completed);
-                    _finished[finish.TrialId] = finished;
-                    _finishedHere.Add(finish.TrialId);
-                    break;
             }
-            if (action is not StartOn)
-            {
-                var trialId = TrialOf(action);
-                Notify(o => o.OnDecision(_scheduler.Spec(trialId), action, _states[trialId]));
-            }
+            var entry = _board[TrialOf(action)];
+            Notify(o => o.OnDecision(entry, action, _board.Trials));
         }
         if (actions.Any(a => a is Finish)) CheckDone();
     }
@@ -309,10 +291,10 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
 
     void CheckDone()
     {
-        if (_reportAsked || _ended || !_scheduler.AllFinished) return;
+        if (_reportAsked || _ended || !_board.AllFinished) return;
         _reportAsked = true;
         Notify(o => o.OnAllFinished(View()));
-        _aggregator.Tell(new ReportAggregator.BuildReport());
+        _reportWriter.Tell(new ReportWriter.WriteReport(_board.Trials));
     }
 
     /// <summary>An observer that throws must not stop scheduling: it is logged. A full disk (under the run folder)
@@ -328,33 +310,34 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
         }
     }
 
-    RunView View()
-    {
-        var running = _scheduler.RunningTrials
-            .Select(id => new RunningTrial(_scheduler.Spec(id), _states[id], _scheduler.WorkerOf(id) is { } w && _workers.TryGetValue(w, out var i) ? i.Name : null))
-            .ToList();
-        var completed = _finished.Values.Count(f => f.Completed);
-        return new RunView(_scheduler.Total, completed, _finished.Count - completed, _scheduler.QueuedTrials.Count, _workers.Count,
-            running, _finished.Values.ToList(), _recovered, EstimateRemaining(running),
-            _plan.Trials.Select(t => new TrialView(t, _states[t.Key.Id])).ToList());
-    }
+    RunView View() => new(_board.Trials, _workers.Count, EstimateRemaining());
 
     /// <summary>Remaining cost over the cost finished per second so far in this process (running trials count by the
     /// fraction of their epochs done).</summary>
-    TimeSpan? EstimateRemaining(IReadOnlyList<RunningTrial> running)
+    TimeSpan? EstimateRemaining()
     {
-        double partial = 0, remaining = 0;
-        foreach (var r in running)
+        double partial = 0, remaining = 0, finishedHere = 0;
+        foreach (var e in _board.Trials)
         {
-            var cost = _scheduler.Cost(r.Spec.Key.Id);
-            var done = Math.Min(1.0, r.State.Epochs.Count / (double)r.Spec.Recipe.Epochs);
-            partial += done * cost;
-            remaining += (1 - done) * cost;
+            var cost = _scheduler.Cost(e.Id);
+            switch (e.Status)
+            {
+                case BoardStatus.Running:
+                    var done = Math.Min(1.0, e.State.Epochs.Count / (double)e.Spec.Recipe.Epochs);
+                    partial += done * cost;
+                    remaining += (1 - done) * cost;
+                    break;
+                case BoardStatus.Queued:
+                    remaining += cost;
+                    break;
+                default:
+                    if (!e.Recovered) finishedHere += cost;
+                    break;
+            }
         }
-        remaining += _scheduler.QueuedTrials.Sum(_scheduler.Cost);
         if (remaining == 0) return TimeSpan.Zero;
         // Costs are taken on the workers' kind now, so a run whose workers changed kind keeps one unit throughout.
-        var rate = (_finishedHere.Sum(_scheduler.Cost) + partial) / (DateTimeOffset.UtcNow - _startedAt).TotalSeconds;
+        var rate = (finishedHere + partial) / (DateTimeOffset.UtcNow - _startedAt).TotalSeconds;
         return rate > 0 ? TimeSpan.FromSeconds(remaining / rate) : null;
     }
 }

@@ -17,15 +17,15 @@ public sealed record CoordinatorRoleOptions(
     GridPlan Plan,
     RunFolder Folder,
     TimeSpan ProgressInterval,
-    Func<string> WriteReport,
+    Func<IReadOnlyList<BoardEntry>, string> WriteReport,
     IReadOnlyList<IRunObserver> Observers);
 
-/// <summary>Akka.Hosting registry key of the report aggregator.</summary>
-public sealed class ReportAggregatorActor;
+/// <summary>Akka.Hosting registry key of the report writer.</summary>
+public sealed class ReportWriterActor;
 
 /// <summary>
 /// The coordinator role's Akka wiring: the trial entities (sharded on the coordinator role, journaled in the run folder's
-/// SQLite database or in PostgreSQL), the grid coordinator singleton (with its proxy) and the report aggregator.
+/// SQLite database or in PostgreSQL), the grid coordinator singleton (with its proxy) and the report writer.
 /// </summary>
 public static class CoordinatorRole
 {
@@ -34,14 +34,14 @@ public static class CoordinatorRole
         RunCompletion completion) =>
         akka.WithTrialJournal(role.Folder)
             .WithActors((system, registry) =>
-                registry.Register<ReportAggregatorActor>(system.ActorOf(ReportAggregator.Props(role.WriteReport), "report-aggregator")))
+                registry.Register<ReportWriterActor>(system.ActorOf(ReportWriter.Props(role.WriteReport), "report-writer")))
             .WithShardRegion<TrialShardRegion>(ClusterMember.TrialsTypeName,
                 (_, registry) => trialId => TrialEntity.Props(trialId, registry.Get<GridCoordinatorSingleton>()),
                 new TrialMessageExtractor(),
                 new ShardOptions { Role = ClusterMember.CoordinatorRole, RememberEntities = false, StateStoreMode = StateStoreMode.DData })
             .WithSingleton<GridCoordinatorSingleton>(ClusterMember.CoordinatorSingletonName,
                 (_, registry, _) => GridCoordinator.Props(role.Plan, registry.Get<TrialShardRegion>(),
-                    registry.Get<ReportAggregatorActor>(), completion, role.Observers, role.ProgressInterval),
+                    registry.Get<ReportWriterActor>(), completion, role.Observers, role.ProgressInterval),
                 new ClusterSingletonOptions { Role = ClusterMember.CoordinatorRole, LogSingletonIdentificationFailure = false },
                 createProxyToo: true);
 

@@ -65,8 +65,9 @@ public static class CoordinatorRun
         using var serverJournal = request.Journal is { } journal ? PostgresJournal.Open(journal) : null;
         using var folder = RunFolder.Prepare(request.OutDir, request.GridPath, requested,
             () => services.CheckData(dataHere), serverJournal, services.Program);
-        // A grid that grows a run keeps the trials it had under their ids: run what the folder says.
-        var trials = TrialOrder.LongestFirst(folder.Trials);
+        // A grid that grows a run keeps the trials it had under their ids: run what the folder says (in grid order; the
+        // scheduler hands them out longest first).
+        var trials = folder.Trials;
 
         // Every writer that meets a full disk — the log files, the observers' tables and weights, the journal, a node's
         // checkpoint — ends the run through the completion: the first reason wins and is reported once, below.
@@ -103,11 +104,10 @@ public static class CoordinatorRun
         var plan = new GridPlan(trials, SchedulerOptions.Default with { MaxRetries = request.Retries }, LongestFirstOrder.Instance,
             checkpointEvery, checkpointDir);
         var store = services.OpenCheckpointStore(checkpointDir);
-        // The page lists trials in grid order (the scheduler's is longest first).
         var live = new LiveRun($"{Path.GetFileName(request.GridPath)} → {folder.Root}", folder.Trials, Path.Combine(folder.Root, RunReport.Json));
         IRunObserver[] observers = [new TrialLogWriter(log), new ResultTablesWriter(folder), new EpochsTableWriter(folder), new TensorBoardWriter(folder, services.OpenTensorBoard), new WeightsCollector(folder, store, log), new ProgressView(log), new ManifestNodes(folder), live];
         var role = new CoordinatorRoleOptions(plan, folder, TimeSpan.FromSeconds(5),
-            () =>
+            _ =>
             {
                 var table = MarkdownReport.Write(RunReport.WriteAll(folder.Root, new ReportOptions(), RunFolder.TryReadManifest(folder.Root)));
                 live.OnReportWritten();

@@ -50,79 +50,63 @@ public sealed record Retry(string TrialId, int Failures) : SchedulerAction;
 public sealed record Requeued(string TrialId, string Why) : SchedulerAction;
 
 /// <summary>
-/// Which trial runs where, as a pure policy object (no actors, no clock: callers pass the time). It owns the queue (in
-/// the order policy's order; trials that come back go to the front: they have waited longest and are among the
-/// longest), the workers' availability (a worker that says it is free gets at most one trial, and nothing more until
-/// it says so again), the leases (a hand-out must be numbered and accepted within the acknowledgement timeout; a
-/// running attempt must report or renew within the lease timeout) and the retry budget. Every input returns the
-/// actions it calls for; nothing is dropped silently: each hand-out ends accepted, released or finished.
+/// Which trial runs where, as a pure policy object (no actors, no clock: callers pass the time). It writes the trials'
+/// hand-outs and outcomes into the <see cref="TrialBoard"/> (the one place a trial's status lives) and owns what only
+/// scheduling needs: the queue (in the order policy's order; trials that come back go to the front: they have waited
+/// longest and are among the longest), the workers' availability (a worker that says it is free gets at most one trial,
+/// and nothing more until it says so again), the leases' deadlines (a hand-out must be numbered and accepted within the
+/// acknowledgement timeout; a running attempt must report or renew within the lease timeout) and the retry budget. Every
+/// input returns the actions it calls for; nothing is dropped silently: each hand-out ends accepted, released or finished.
 /// </summary>
 public sealed class GridScheduler
 {
-    enum Stage { Queued, Starting, Offered, Running, Done }
-
-    sealed class Placement
-    {
-        public Stage Stage = Stage.Queued;
-        public string? Worker;
-        public int Attempt;
-        public DateTimeOffset Deadline;
-        public bool Completed;
-        public bool PutBack;   // came back to the queue (retry, lost worker): stays at its front through a re-ordering
-        public bool IsOut => Stage is Stage.Starting or Stage.Offered or Stage.Running;
-    }
-
-    readonly Dictionary<string, TrialSpec> _specs;
-    readonly Dictionary<string, Placement> _trials;
+    readonly TrialBoard _board;
     readonly LinkedList<string> _queue = new();
+    readonly HashSet<string> _putBack = new();   // came back to the queue (retry, lost worker): keeps its front through a re-ordering
     readonly HashSet<string> _workers = new();
     readonly LinkedList<string> _ready = new();
     readonly Dictionary<string, DeviceClass> _deviceOf = new();
     readonly ITrialOrderPolicy _order;
 
-    public GridScheduler(IEnumerable<TrialSpec> trials, ITrialOrderPolicy order, SchedulerOptions options)
+    public GridScheduler(TrialBoard board, ITrialOrderPolicy order, SchedulerOptions options)
     {
         Options = options;
+        _board = board;
         _order = order;
-        var ordered = order.Order(trials, Devices);
-        _specs = ordered.ToDictionary(t => t.Key.Id);
-        _trials = ordered.ToDictionary(t => t.Key.Id, _ => new Placement());
-        foreach (var t in ordered) _queue.AddLast(t.Key.Id);
+        foreach (var t in order.Order(board.Trials.Select(e => e.Spec), Devices)) _queue.AddLast(t.Key.Id);
     }
+
+    /// <summary>A scheduler over a board of its own (tests; the coordinator shares its board).</summary>
+    public GridScheduler(IEnumerable<TrialSpec> trials, ITrialOrderPolicy order, SchedulerOptions options)
+        : this(new TrialBoard(trials), order, options) { }
+
+    public TrialBoard Board => _board;
 
     /// <summary>What most of the workers that have said so train on (a CPU until a worker says otherwise). The queue's
     /// order and every cost follow it: on a GPU, Fashion-MNIST's many small steps outlast Stanford Dogs' few large ones.</summary>
     public DeviceClass Devices { get; private set; } = DeviceClass.Cpu;
 
     /// <summary>The trial's expected cost on <see cref="Devices"/>, for the ETA.</summary>
-    public double Cost(string trialId) => _order.Cost(_specs[trialId], Devices);
+    public double Cost(string trialId) => _order.Cost(_board[trialId].Spec, Devices);
 
     SchedulerOptions Options { get; }
-    public TrialSpec Spec(string trialId) => _specs[trialId];
-    public bool Knows(string trialId) => _specs.ContainsKey(trialId);
-
-    public int Total => _trials.Count;
-    public int Finished => _trials.Values.Count(p => p.Stage == Stage.Done);
-    public int Completed => _trials.Values.Count(p => p.Stage == Stage.Done && p.Completed);
-    public bool AllFinished => _trials.Values.All(p => p.Stage == Stage.Done);
     public IReadOnlyCollection<string> QueuedTrials => _queue;
-    public IReadOnlyList<string> RunningTrials => _trials.Where(t => t.Value.IsOut).Select(t => t.Key).ToList();
-    public bool IsFinished(string trialId) => _trials[trialId].Stage == Stage.Done;
 
-    /// <summary>The worker running (or being handed) the trial, if any.</summary>
-    public string? WorkerOf(string trialId) => _trials.TryGetValue(trialId, out var p) && p.IsOut ? p.Worker : null;
-
-    /// <summary>What the journal says on start: finished trials leave the queue. Unfinished ones stay queued, running
-    /// or not: their old attempts are superseded when they are next handed out.</summary>
+    /// <summary>What the journal says on start: the board takes every trial's state, and finished trials leave the
+    /// queue. Unfinished ones stay queued, running or not: their old attempts are superseded when next handed out.</summary>
     public void Restore(IEnumerable<TrialState> states)
     {
-        foreach (var s in states)
-            if (_trials.TryGetValue(s.TrialId, out var p) && IsFinal(s))
-                MarkDone(s.TrialId, p, s.Status == TrialStatus.Completed);
+        var read = states.ToList();
+        _board.Restore(read);
+        foreach (var s in read.Where(s => _board.Knows(s.TrialId) && IsFinal(s)))
+        {
+            _board.Finish(s.TrialId, s.Status == TrialStatus.Completed, recovered: true);
+            _queue.Remove(s.TrialId);
+        }
     }
 
     /// <summary>Completed, or failed with the retry budget spent.</summary>
-    public bool IsFinal(TrialState s) =>
+    bool IsFinal(TrialState s) =>
         s.Status == TrialStatus.Completed || (s.Status == TrialStatus.Failed && s.Failures > Options.MaxRetries);
 
     /// <param name="device">The worker's device ("cpu", "cuda:0"), when known: it decides <see cref="Devices"/>.</param>
@@ -146,8 +130,8 @@ public sealed class GridScheduler
         _ready.Remove(worker);
         if (_deviceOf.Remove(worker)) UpdateDevices();
         var actions = new List<SchedulerAction>();
-        foreach (var (id, p) in _trials.Where(t => t.Value.Worker == worker && t.Value.IsOut).ToList())
-            actions.AddRange(GiveUp(id, p, why, tellWorker: false));
+        foreach (var e in _board.Trials.Where(e => e.HandOut?.Worker == worker))
+            actions.AddRange(GiveUp(e.Id, e.HandOut!, why, tellWorker: false));
         actions.AddRange(Dispatch(now));
         return actions;
     }
@@ -155,68 +139,66 @@ public sealed class GridScheduler
     /// <summary>The entity numbered an attempt. Only the hand-out we asked for is offered; anything else is released.</summary>
     public IReadOnlyList<SchedulerAction> OnAttemptStarted(string trialId, int attempt, string worker, DateTimeOffset now)
     {
-        if (!_trials.TryGetValue(trialId, out var p)) return [];
-        if (p.Stage != Stage.Starting || p.Worker != worker)
+        if (!_board.Knows(trialId)) return [];
+        if (_board[trialId].HandOut is not { Stage: HandOutStage.Starting } handOut || handOut.Worker != worker)
             return [new Release(trialId, attempt, null, "not handed out by this coordinator")];
         if (!_workers.Contains(worker))
-            return [new Release(trialId, attempt, null, "its worker was lost before the hand-out"), .. Requeue(trialId, p, "its worker was lost"), .. Dispatch(now)];
-        p.Stage = Stage.Offered;
-        p.Attempt = attempt;
-        p.Deadline = now + Options.AckTimeout;
+            return [new Release(trialId, attempt, null, "its worker was lost before the hand-out"), .. Requeue(trialId, "its worker was lost"), .. Dispatch(now)];
+        _board.SetHandOut(trialId, handOut with { Stage = HandOutStage.Offered, Attempt = attempt, Deadline = now + Options.AckTimeout });
         return [new Offer(trialId, attempt, worker)];
     }
 
     /// <summary>The entity refused to start the trial: it is completed already (an outcome this coordinator missed).</summary>
     public IReadOnlyList<SchedulerAction> OnStartRefused(string trialId, DateTimeOffset now)
     {
-        if (!_trials.TryGetValue(trialId, out var p) || p.Stage == Stage.Done) return [];
-        var worker = p.Stage == Stage.Starting ? p.Worker : null;
-        MarkDone(trialId, p, completed: true);
+        if (!_board.Knows(trialId) || _board[trialId].IsFinished) return [];
+        var worker = _board[trialId].HandOut is { Stage: HandOutStage.Starting } starting ? starting.Worker : null;
+        MarkDone(trialId, completed: true);
         if (worker != null && _workers.Contains(worker) && !_ready.Contains(worker)) _ready.AddFirst(worker); // it never got the trial
         return [new Finish(trialId, true), .. Dispatch(now)];
     }
 
     public void OnAccepted(string trialId, int attempt, DateTimeOffset now)
     {
-        if (!IsCurrent(trialId, attempt, out var p) || p.Stage != Stage.Offered) return;
-        p.Stage = Stage.Running;
-        p.Deadline = now + Options.LeaseTimeout;
+        if (Current(trialId, attempt) is not { Stage: HandOutStage.Offered } handOut) return;
+        _board.SetHandOut(trialId, handOut with { Stage = HandOutStage.Running, Deadline = now + Options.LeaseTimeout });
     }
 
     /// <summary>An epoch report or a lease renewal of the current attempt.</summary>
     public void OnProgress(string trialId, int attempt, DateTimeOffset now)
     {
-        if (IsCurrent(trialId, attempt, out var p) && p.Stage == Stage.Running) p.Deadline = now + Options.LeaseTimeout;
+        if (Current(trialId, attempt) is { Stage: HandOutStage.Running } handOut)
+            _board.SetHandOut(trialId, handOut with { Deadline = now + Options.LeaseTimeout });
     }
 
     /// <summary>The entity released the current attempt (its worker refused it): back to the front of the queue. The
     /// worker gets nothing more until it says it is free.</summary>
     public IReadOnlyList<SchedulerAction> OnReleased(string trialId, int attempt, string why, DateTimeOffset now)
     {
-        if (!IsCurrent(trialId, attempt, out var p)) return [];
-        return [.. Requeue(trialId, p, why), .. Dispatch(now)];
+        if (Current(trialId, attempt) is null) return [];
+        return [.. Requeue(trialId, why), .. Dispatch(now)];
     }
 
     /// <summary>An attempt's outcome is journaled; <paramref name="failures"/> counts the trial's failed attempts so far.</summary>
     public IReadOnlyList<SchedulerAction> OnOutcome(string trialId, int attempt, bool completed, int failures, DateTimeOffset now)
     {
-        if (!_trials.TryGetValue(trialId, out var p) || p.Stage == Stage.Done) return [];
+        if (!_board.Knows(trialId) || _board[trialId].IsFinished) return [];
         // The entity takes outcomes of its current attempt only; a completion is final whichever hand-out we think is out.
-        if (!completed && !IsCurrent(trialId, attempt, out _)) return [];
+        if (!completed && Current(trialId, attempt) is null) return [];
         var actions = new List<SchedulerAction>();
         if (completed)
         {
-            MarkDone(trialId, p, completed: true);
+            MarkDone(trialId, completed: true);
             actions.Add(new Finish(trialId, true));
         }
         else if (failures <= Options.MaxRetries)
         {
-            PutBack(trialId, p);
+            PutBack(trialId);
             actions.Add(new Retry(trialId, failures));
         }
         else
         {
-            MarkDone(trialId, p, completed: false);
+            MarkDone(trialId, completed: false);
             actions.Add(new Finish(trialId, false));
         }
         actions.AddRange(Dispatch(now));
@@ -228,27 +210,29 @@ public sealed class GridScheduler
     public IReadOnlyList<SchedulerAction> OnTick(DateTimeOffset now)
     {
         var actions = new List<SchedulerAction>();
-        foreach (var (id, p) in _trials.Where(t => t.Value.IsOut && t.Value.Deadline <= now).ToList())
+        foreach (var e in _board.Trials.Where(e => e.HandOut is { } h && h.Deadline <= now))
         {
-            var why = p.Stage == Stage.Running
+            var why = e.HandOut!.Stage == HandOutStage.Running
                 ? $"its lease expired (no report for {Options.LeaseTimeout.TotalSeconds:0} s)"
                 : $"the hand-out was not acknowledged within {Options.AckTimeout.TotalSeconds:0} s";
-            actions.AddRange(GiveUp(id, p, why, tellWorker: true));
+            actions.AddRange(GiveUp(e.Id, e.HandOut, why, tellWorker: true));
         }
         if (actions.Count > 0) actions.AddRange(Dispatch(now));
         return actions;
     }
 
-    IEnumerable<SchedulerAction> GiveUp(string trialId, Placement p, string why, bool tellWorker)
+    IEnumerable<SchedulerAction> GiveUp(string trialId, HandOut handOut, string why, bool tellWorker)
     {
         // Not numbered yet (Starting): if the entity numbers it later, OnAttemptStarted releases that attempt.
-        IEnumerable<SchedulerAction> release = p.Stage == Stage.Starting ? [] : [new Release(trialId, p.Attempt, tellWorker ? p.Worker : null, why)];
-        return [.. release, .. Requeue(trialId, p, why)];
+        IEnumerable<SchedulerAction> release = handOut.Stage == HandOutStage.Starting
+            ? []
+            : [new Release(trialId, handOut.Attempt, tellWorker ? handOut.Worker : null, why)];
+        return [.. release, .. Requeue(trialId, why)];
     }
 
-    IEnumerable<SchedulerAction> Requeue(string trialId, Placement p, string why)
+    IEnumerable<SchedulerAction> Requeue(string trialId, string why)
     {
-        PutBack(trialId, p);
+        PutBack(trialId);
         return [new Requeued(trialId, why)];
     }
 
@@ -260,16 +244,16 @@ public sealed class GridScheduler
         var devices = gpus * 2 > _deviceOf.Count ? DeviceClass.Gpu : DeviceClass.Cpu;
         if (devices == Devices) return;
         Devices = devices;
-        var putBack = _queue.Where(id => _trials[id].PutBack).ToList();
-        var fresh = _order.Order(_queue.Where(id => !_trials[id].PutBack).Select(id => _specs[id]), devices).Select(t => t.Key.Id);
+        var putBack = _queue.Where(_putBack.Contains).ToList();
+        var fresh = _order.Order(_queue.Where(id => !_putBack.Contains(id)).Select(id => _board[id].Spec), devices).Select(t => t.Key.Id);
         _queue.Clear();
         foreach (var id in putBack.Concat(fresh)) _queue.AddLast(id);
     }
 
-    void PutBack(string trialId, Placement p)
+    void PutBack(string trialId)
     {
-        Reset(p);
-        p.PutBack = true;
+        _board.SetHandOut(trialId, null);
+        _putBack.Add(trialId);
         _queue.Remove(trialId);
         _queue.AddFirst(trialId);
     }
@@ -283,35 +267,23 @@ public sealed class GridScheduler
             _ready.RemoveFirst();
             var trialId = _queue.First!.Value;
             _queue.RemoveFirst();
-            var p = _trials[trialId];
-            p.PutBack = false;
-            p.Stage = Stage.Starting;
-            p.Worker = worker;
-            p.Attempt = 0;
-            p.Deadline = now + Options.AckTimeout;
+            _putBack.Remove(trialId);
+            _board.SetHandOut(trialId, new HandOut(worker, HandOutStage.Starting, 0, now + Options.AckTimeout));
             actions.Add(new StartOn(trialId, worker));
         }
         return actions;
     }
 
-    bool Holds(string worker) => _trials.Values.Any(p => p.Worker == worker && p.IsOut);
+    bool Holds(string worker) => _board.Trials.Any(e => e.HandOut?.Worker == worker);
 
-    void MarkDone(string trialId, Placement p, bool completed)
+    void MarkDone(string trialId, bool completed)
     {
-        Reset(p);
-        p.Stage = Stage.Done;
-        p.Completed = completed;
+        _board.Finish(trialId, completed);
+        _putBack.Remove(trialId);
         _queue.Remove(trialId);
     }
 
-    static void Reset(Placement p)
-    {
-        p.Stage = Stage.Queued;
-        p.Worker = null;
-        p.Attempt = 0;
-        p.Deadline = default;
-    }
-
-    bool IsCurrent(string trialId, int attempt, out Placement p) =>
-        _trials.TryGetValue(trialId, out p!) && p.Attempt == attempt && p.Stage is Stage.Offered or Stage.Running;
+    /// <summary>The hand-out of <paramref name="attempt"/> when it is the trial's current one (offered or running).</summary>
+    HandOut? Current(string trialId, int attempt) =>
+        _board.Knows(trialId) && _board[trialId].HandOut is { Stage: HandOutStage.Offered or HandOutStage.Running } h && h.Attempt == attempt ? h : null;
 }

@@ -2,44 +2,35 @@ using SamCluster.Messages;
 
 namespace SamCluster.Coordinator.Lifecycle;
 
-/// <summary>A trial that is finished for good, as it appears in trials.csv.</summary>
-public sealed record FinishedTrial(TrialSpec Spec, TrialState State, bool Completed)
+/// <summary>Where the grid stands: the board as it was at one moment (immutable), the workers and an ETA. Every count
+/// is read from the entries' one status.</summary>
+/// <param name="Trials">Every trial of the grid, in grid order.</param>
+public sealed record RunView(IReadOnlyList<BoardEntry> Trials, int Workers, TimeSpan? Eta)
 {
-    public string Status => Completed ? "completed" : "failed";
+    public int Total => Trials.Count;
+    public int Completed => Trials.Count(e => e.Status == BoardStatus.Completed);
+    public int Failed => Trials.Count(e => e.Status == BoardStatus.Failed);
+    public int Queued => Trials.Count(e => e.Status == BoardStatus.Queued);
+    public IReadOnlyList<BoardEntry> Running => Trials.Where(e => e.Status == BoardStatus.Running).ToList();
+    public IReadOnlyList<BoardEntry> Finished => Trials.Where(e => e.IsFinished).ToList();
+
+    /// <summary>Trials already finished when this coordinator started (read back from the journal).</summary>
+    public int Recovered => Trials.Count(e => e.Recovered);
 }
 
-/// <summary>A trial handed out now, and where it stands.</summary>
-public sealed record RunningTrial(TrialSpec Spec, TrialState State, string? Worker);
-
-/// <summary>A trial of the grid and its state, whatever its status.</summary>
-public sealed record TrialView(TrialSpec Spec, TrialState State);
-
-/// <summary>Where the grid stands: what the progress view shows and observers read.</summary>
-/// <param name="Recovered">Trials already finished when this coordinator started (read back from the journal).</param>
-/// <param name="Trials">Every trial of the grid with its state (attempts and their epochs), in grid order.</param>
-public sealed record RunView(
-    int Total,
-    int Completed,
-    int Failed,
-    int Queued,
-    int Workers,
-    IReadOnlyList<RunningTrial> Running,
-    IReadOnlyList<FinishedTrial> Finished,
-    int Recovered,
-    TimeSpan? Eta,
-    IReadOnlyList<TrialView>? Trials = null);
-
 /// <summary>
-/// What the grid coordinator tells the rest of the run, as callbacks (as Ray Tune's loggers are): the journal read back
-/// on start, every trial event as its entity journals it, the scheduler's decisions, workers coming and going, and a
-/// periodic view. Result tables, trial logs, the progress view and weight collection are observers; the coordinator
-/// itself only schedules. Called on the coordinator's thread, one call at a time.
+/// What the grid coordinator tells the rest of the run, as callbacks (as Ray Tune's loggers are): the board read back
+/// from the journal on start, every trial event as its entity journals it, the scheduler's decisions, workers coming and
+/// going, and a periodic view. Each change comes with the trial's entry and the board as it is after it (an immutable
+/// snapshot, in grid order): observers read status there and keep none of their own. Result tables, trial logs, the
+/// progress view, TensorBoard, weight collection and the live page are observers; the coordinator itself only
+/// schedules. Called on the coordinator's thread, one call at a time.
 /// </summary>
 public interface IRunObserver
 {
     void OnStart(RunView view) { }
-    void OnTrialEvent(TrialSpec spec, ITrialEvent e, TrialState state) { }
-    void OnDecision(TrialSpec spec, SchedulerAction decision, TrialState state) { }
+    void OnTrialEvent(BoardEntry trial, ITrialEvent e, IReadOnlyList<BoardEntry> board) { }
+    void OnDecision(BoardEntry trial, SchedulerAction decision, IReadOnlyList<BoardEntry> board) { }
     void OnWorkerJoined(string worker, int workers) { }
     void OnWorkerLost(string worker, string why, int workers) { }
     /// <summary>A trial is handed to a worker of this node (every hand-out; facts null from nodes of older versions).</summary>

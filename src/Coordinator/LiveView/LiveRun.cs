@@ -7,12 +7,12 @@ using SamCluster.Experiment;
 
 namespace SamCluster.Coordinator.LiveView;
 
-/// <summary>A trial as the live page and <c>GET /api/trials</c> show it.</summary>
+/// <summary>A trial as the live page and <c>GET /api/trials</c> show it (its status is the board's).</summary>
 /// <param name="Group">The curves it belongs to: "Fashion-MNIST · ResNet-18", with the recipe cell when the grid varies one.</param>
 /// <param name="Status">queued, running, completed or failed (failed only once no retry is left).</param>
 /// <param name="Epoch">Epochs done by the newest attempt, counting those it resumed from.</param>
 /// <param name="Log">The page's link to the trial's log.</param>
-public sealed record TrialRow(
+public sealed record LiveTrialRow(
     string Id,
     string Dataset,
     string Model,
@@ -60,9 +60,9 @@ public sealed record TrialEpochs(string Trial, int Attempt, IReadOnlyList<EpochP
 public sealed record LiveMessage(string Event, string Data);
 
 /// <summary>
-/// The live page's model of the run: an observer that keeps every trial's state as the coordinator publishes it and
-/// pushes each change to the page's subscribers as one small message — a trial's row, one new epoch, the progress —
-/// so a browser never re-reads whole tables. A subscriber first gets a snapshot of everything, taken under the same
+/// The live page's model of the run: an observer that keeps the newest board the coordinator sent (an immutable
+/// snapshot: status, counts and curves are read from its entries, none kept here) and pushes each change to the page's
+/// subscribers as one small message — a trial's row, one new epoch, the progress — so a browser never re-reads whole tables. A subscriber first gets a snapshot of everything, taken under the same
 /// lock that orders the changes, so it misses nothing and sees nothing twice. Observer calls come one at a time from
 /// the coordinator's thread; readers (HTTP requests) come from any thread.
 /// </summary>
@@ -82,10 +82,9 @@ public sealed class LiveRun : IRunObserver
     readonly string _title;
     readonly string _reportFile;
     readonly IReadOnlyList<TrialSpec> _trials;
-    readonly Dictionary<string, TrialSpec> _specs;
-    readonly Dictionary<string, TrialState> _states;
-    readonly HashSet<string> _finished = [];
+    Dictionary<string, int> _index;
     readonly List<Channel<LiveMessage>> _subscribers = [];
+    IReadOnlyList<BoardEntry> _board;
     RunView? _view;
     bool _reportReady;
     string? _lastProgress;
@@ -98,8 +97,8 @@ public sealed class LiveRun : IRunObserver
         _title = title;
         _reportFile = reportFile;
         _trials = trials;
-        _specs = trials.ToDictionary(t => t.Key.Id);
-        _states = trials.ToDictionary(t => t.Key.Id, t => TrialState.New(t.Key.Id));
+        _index = Index(trials);
+        _board = trials.Select(BoardEntry.New).ToList();
     }
 
     // ---- observer ----
@@ -108,38 +107,36 @@ public sealed class LiveRun : IRunObserver
     {
         lock (_gate)
         {
-            foreach (var t in view.Trials ?? []) _states[t.Spec.Key.Id] = t.State;
-            foreach (var f in view.Finished) _finished.Add(f.Spec.Key.Id);
+            _board = view.Trials;
+            _index = Index(_board.Select(e => e.Spec));   // the board's order from now on (the coordinator's is fixed)
             _view = view;
             // A coordinator that starts again (from the journal) may know more than the page: everyone starts over.
             Publish(new LiveMessage("snapshot", SnapshotJson()));
         }
     }
 
-    public void OnTrialEvent(TrialSpec spec, ITrialEvent e, TrialState state)
+    public void OnTrialEvent(BoardEntry trial, ITrialEvent e, IReadOnlyList<BoardEntry> board)
     {
         lock (_gate)
         {
-            var id = spec.Key.Id;
-            var before = _states.GetValueOrDefault(id);
-            _states[id] = state;
-            Publish(new LiveMessage("trial", Serialize(Row(spec))));
+            var before = Entry(trial.Id).State;
+            var state = trial.State;
+            _board = board;
+            Publish(new LiveMessage("trial", Serialize(Row(trial))));
             PublishProgressIfChanged();
             if (e is EpochRecorded epoch && epoch.Attempt == state.Attempt)
-                Publish(new LiveMessage("epoch", Serialize(new { Trial = id, epoch.Attempt, Point = EpochPoint.From(epoch.Metrics) })));
-            else if (before is null || before.Attempt != state.Attempt || before.Epochs.Count != state.Epochs.Count)
-                Publish(new LiveMessage("epochs", Serialize(EpochsOf(id))));   // a new attempt, or one that resumed
+                Publish(new LiveMessage("epoch", Serialize(new { Trial = trial.Id, epoch.Attempt, Point = EpochPoint.From(epoch.Metrics) })));
+            else if (before.Attempt != state.Attempt || before.Epochs.Count != state.Epochs.Count)
+                Publish(new LiveMessage("epochs", Serialize(EpochsOf(trial.Id))));   // a new attempt, or one that resumed
         }
     }
 
-    public void OnDecision(TrialSpec spec, SchedulerAction decision, TrialState state)
+    public void OnDecision(BoardEntry trial, SchedulerAction decision, IReadOnlyList<BoardEntry> board)
     {
         lock (_gate)
         {
-            _states[spec.Key.Id] = state;
-            if (decision is Finish) _finished.Add(spec.Key.Id);
-            else if (decision is Retry or Requeued) _finished.Remove(spec.Key.Id);
-            Publish(new LiveMessage("trial", Serialize(Row(spec))));
+            _board = board;
+            Publish(new LiveMessage("trial", Serialize(Row(trial))));
             PublishProgressIfChanged();
         }
     }
@@ -164,7 +161,7 @@ public sealed class LiveRun : IRunObserver
         lock (_gate)
         {
             _view = view;
-            foreach (var f in view.Finished) _finished.Add(f.Spec.Key.Id);
+            _board = view.Trials;
             PublishProgressIfChanged();
         }
     }
@@ -174,13 +171,13 @@ public sealed class LiveRun : IRunObserver
     /// <summary>Every trial's row, in grid order (GET /api/trials).</summary>
     public string TrialsJson()
     {
-        lock (_gate) return Serialize(_trials.Select(t => Row(t)).ToList());
+        lock (_gate) return Serialize(_board.Select(Row).ToList());
     }
 
     /// <summary>A trial's epochs (GET /api/trials/{id}/epochs); null for an id not in the grid.</summary>
     public string? EpochsJson(string trialId)
     {
-        lock (_gate) return _specs.ContainsKey(trialId) ? Serialize(EpochsOf(trialId)) : null;
+        lock (_gate) return IsTrial(trialId) ? Serialize(EpochsOf(trialId)) : null;
     }
 
     /// <summary>report.json once the report of this run is written (GET /api/report); null before.</summary>
@@ -191,7 +188,7 @@ public sealed class LiveRun : IRunObserver
         return File.Exists(_reportFile) ? File.ReadAllText(_reportFile) : null;
     }
 
-    public bool IsTrial(string trialId) => _specs.ContainsKey(trialId);
+    public bool IsTrial(string trialId) => _index.ContainsKey(trialId);
 
     /// <summary>A stream of messages for one page: a snapshot of everything, then every change. The channel is
     /// completed when the subscriber falls <see cref="SubscriberBacklog"/> messages behind.</summary>
@@ -256,44 +253,37 @@ public sealed class LiveRun : IRunObserver
         // The report's order, so each optimizer has the colour it has in the PNG charts.
         Optimizers = ReportBuilder.OrderOptimizers(_trials.Select(t => t.Key.Optimizer).Distinct(), new ReportOptions().Control),
         Progress = _view is null ? null : Progress(),
-        Trials = _trials.Select(t => Row(t)).ToList(),
-        Epochs = _trials.Select(t => EpochsOf(t.Key.Id)).Where(e => e.Epochs.Count > 0).ToList(),
+        Trials = _board.Select(Row).ToList(),
+        Epochs = _board.Select(e => EpochsOf(e.Id)).Where(e => e.Epochs.Count > 0).ToList(),
     });
 
     ProgressInfo Progress()
     {
-        var rows = _trials.Select(t => Row(t)).ToList();
-        var view = _view;
-        return new ProgressInfo(rows.Count,
-            rows.Count(r => r.Status == "completed"),
-            rows.Count(r => r.Status == "failed"),
-            rows.Count(r => r.Status == "running"),
-            rows.Count(r => r.Status == "queued"),
-            view?.Workers ?? 0,
-            view?.Eta?.TotalSeconds,
-            rows.All(r => r.Status is "completed" or "failed"),
-            _reportReady);
+        int Count(BoardStatus status) => _board.Count(e => e.Status == status);
+        return new ProgressInfo(_board.Count, Count(BoardStatus.Completed), Count(BoardStatus.Failed), Count(BoardStatus.Running),
+            Count(BoardStatus.Queued), _view?.Workers ?? 0, _view?.Eta?.TotalSeconds, _board.All(e => e.IsFinished), _reportReady);
     }
 
     TrialEpochs EpochsOf(string id)
     {
-        var state = _states[id];
+        var state = Entry(id).State;
         return new TrialEpochs(id, state.Attempt, state.Epochs.Select(EpochPoint.From).ToList());
     }
 
-    TrialRow Row(TrialSpec spec)
+    BoardEntry Entry(string id) => _board[_index[id]];
+
+    static Dictionary<string, int> Index(IEnumerable<TrialSpec> trials) =>
+        trials.Select((t, i) => (t.Key.Id, i)).ToDictionary(x => x.Id, x => x.i);
+
+    static LiveTrialRow Row(BoardEntry trial)
     {
+        var (spec, state, status) = (trial.Spec, trial.State, trial.StatusName);
         var key = spec.Key;
-        var state = _states[key.Id];
-        var status = state.Status == TrialStatus.Completed ? "completed"
-            : _finished.Contains(key.Id) ? "failed"
-            : state.Current is { IsOpen: true } ? "running"
-            : "queued";
         var epochs = state.Epochs;
         var last = epochs.Count > 0 ? epochs[^1] : null;
         var group = $"{Vocabulary.FindDataset(key.Dataset)?.Title ?? key.Dataset} · {Vocabulary.FindModel(key.Model)?.Title ?? key.Model}"
                     + (key.Cell is { } cell ? $" · {cell}" : "");
-        return new TrialRow(key.Id, key.Dataset, key.Model, key.Optimizer, key.Cell, key.Repeat, group,
+        return new LiveTrialRow(key.Id, key.Dataset, key.Model, key.Optimizer, key.Cell, key.Repeat, group,
             Vocabulary.FindOptimizer(key.Optimizer)?.Title ?? key.Optimizer, status, state.Node, state.Device,
             last?.Epoch ?? 0, spec.Recipe.Epochs, last?.TrainAcc, last?.TestAcc,
             state.Summary?.Seconds ?? epochs.Sum(e => e.Seconds), state.Attempts.Count,

@@ -27,7 +27,7 @@ public sealed class ProgressView(RunLog log, Func<DateTime>? clock = null) : IRu
         {
             var epochs = r.Spec.Recipe.Epochs;
             var history = r.State.Epochs;
-            var where = r.Worker ?? $"{r.State.Node}/{r.State.Device}";
+            var where = r.HandOut?.WorkerName ?? $"{r.State.Node}/{r.State.Device}";
             var last = history.Count > 0 ? $"epoch {history[^1].Epoch}/{epochs}, test acc {history[^1].TestAcc:F1}%" : $"epoch 0/{epochs}";
             return $"\n    {r.Spec.Key.Id} on {where}: {last}";
         }));

@@ -19,7 +19,7 @@ public static class ResultTables
     public const string EpochsHeader =
         "dataset,model,optimizer,repeat,epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds,images_per_second,cell,attempt";
 
-    public static string TrialsCsv(IEnumerable<FinishedTrial> trials)
+    public static string TrialsCsv(IEnumerable<BoardEntry> trials)
     {
         var sb = new StringBuilder(TrialsHeader).Append('\n');
         foreach (var t in trials.OrderBy(t => t.Spec.Key.Id, StringComparer.Ordinal))
@@ -27,19 +27,19 @@ public static class ResultTables
             var k = t.Spec.Key;
             var s = t.State.Summary;
             sb.AppendJoin(',',
-                k.Dataset, k.Model, k.Optimizer, Num(k.Repeat), Num(t.Spec.Seed), t.Status,
+                k.Dataset, k.Model, k.Optimizer, Num(k.Repeat), Num(t.Spec.Seed), t.StatusName,
                 Num(s?.Epochs ?? t.State.Epochs.Count),
                 Num(s?.TrainAcc), Num(s?.TestAcc), Num(s?.TrainLoss), Num(s?.TestLoss),
                 Num(s?.Seconds ?? t.State.Epochs.Sum(e => e.Seconds)),
                 Csv(t.State.Node), Csv(t.State.Device), Num(t.State.Attempt),
-                Csv(t.Completed ? null : t.State.LastFailure), Csv(k.Cell)).Append('\n');
+                Csv(t.Completed == true ? null : t.State.LastFailure), Csv(k.Cell)).Append('\n');
         }
         return sb.ToString();
     }
 
     /// <summary>epochs.csv as the journal has it: every epoch of every attempt (a failed or superseded attempt's too),
     /// by trial id, attempt and epoch.</summary>
-    public static string EpochsCsv(IEnumerable<TrialView> trials)
+    public static string EpochsCsv(IEnumerable<BoardEntry> trials)
     {
         var sb = new StringBuilder(EpochsHeader).Append('\n');
         foreach (var t in trials.OrderBy(t => t.Spec.Key.Id, StringComparer.Ordinal))

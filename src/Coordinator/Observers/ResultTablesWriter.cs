@@ -5,28 +5,18 @@ using SamCluster.Messages;
 
 namespace SamCluster.Coordinator.Observers;
 
-/// <summary>Keeps trials.csv equal to the finished trials: written whole (atomically) on start and whenever a trial
-/// finishes, so each trial appears exactly once whatever was retried, resent or resumed. (epochs.csv grows per epoch:
-/// <see cref="EpochsTableWriter"/>.)</summary>
+/// <summary>Keeps trials.csv equal to the board's finished trials: written whole (atomically) on start and whenever a
+/// trial finishes, so each trial appears exactly once whatever was retried, resent or resumed. (epochs.csv grows per
+/// epoch: <see cref="EpochsTableWriter"/>.)</summary>
 public sealed class ResultTablesWriter(RunFolder folder) : IRunObserver
 {
-    readonly Dictionary<string, FinishedTrial> _finished = new();
+    public void OnStart(RunView view) => Write(view.Trials);
 
-    public void OnStart(RunView view)
+    public void OnDecision(BoardEntry trial, SchedulerAction decision, IReadOnlyList<BoardEntry> board)
     {
-        foreach (var f in view.Finished) _finished[f.State.TrialId] = f;
-        Write();
+        if (decision is Finish) Write(board);
     }
 
-    public void OnDecision(Messages.TrialSpec spec, SchedulerAction decision, Messages.TrialState state)
-    {
-        if (decision is not Finish finish) return;
-        _finished[state.TrialId] = new FinishedTrial(spec, state, finish.Completed);
-        Write();
-    }
-
-    void Write()
-    {
-        AtomicFile.WriteAllText(folder.TrialsCsv, ResultTables.TrialsCsv(_finished.Values));
-    }
+    void Write(IReadOnlyList<BoardEntry> board) =>
+        AtomicFile.WriteAllText(folder.TrialsCsv, ResultTables.TrialsCsv(board.Where(e => e.IsFinished)));
 }

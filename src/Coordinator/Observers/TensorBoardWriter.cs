@@ -17,9 +17,10 @@ public sealed class TensorBoardWriter(RunFolder folder, Func<string, IScalarWrit
 
     public string Root => Path.Combine(folder.Root, "tensorboard");
 
-    public void OnTrialEvent(TrialSpec spec, ITrialEvent e, TrialState state)
+    public void OnTrialEvent(BoardEntry trial, ITrialEvent e, IReadOnlyList<BoardEntry> board)
     {
         if (e is not EpochRecorded { Metrics: var m }) return;
+        var spec = trial.Spec;
         if (!_writers.TryGetValue(spec.Key.Id, out var writer))
             _writers[spec.Key.Id] = writer = open(Path.Combine(Root, spec.Key.Id));
         // TensorBoard reads an event's wall time as seconds since 1970; SummaryWriter's default is DateTime ticks.

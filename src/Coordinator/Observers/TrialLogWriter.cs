@@ -24,8 +24,9 @@ public sealed class TrialLogWriter(RunLog log) : IRunObserver
     public void OnWorkerLost(string worker, string why, int workers) =>
         log.Main.Warning("Worker {Worker} lost ({Why}); {Workers} workers left", worker, why, workers);
 
-    public void OnTrialEvent(TrialSpec spec, ITrialEvent e, TrialState state)
+    public void OnTrialEvent(BoardEntry entry, ITrialEvent e, IReadOnlyList<BoardEntry> board)
     {
+        var (spec, state) = (entry.Spec, entry.State);
         var trial = log.Trial(spec.Key);
         switch (e)
         {
@@ -64,8 +65,9 @@ public sealed class TrialLogWriter(RunLog log) : IRunObserver
         }
     }
 
-    public void OnDecision(TrialSpec spec, SchedulerAction decision, TrialState state)
+    public void OnDecision(BoardEntry entry, SchedulerAction decision, IReadOnlyList<BoardEntry> board)
     {
+        var (spec, state) = (entry.Spec, entry.State);
         var trial = log.Trial(spec.Key);
         var id = spec.Key.Id;
         switch (decision)

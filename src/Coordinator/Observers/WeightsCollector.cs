@@ -13,18 +13,18 @@ public sealed class WeightsCollector(RunFolder folder, ICheckpointStoreAccess st
 {
     public void OnStart(RunView view)
     {
-        foreach (var f in view.Finished.Where(f => f.Completed && f.State.Weights is not null))
+        foreach (var f in view.Trials.Where(f => f.Status == BoardStatus.Completed && f.State.Weights is not null))
             if (!File.Exists(folder.TrialWeights(f.State.TrialId)))
                 Collect(f.Spec, f.State, f.State.Weights!, quietIfGone: true);
     }
 
-    public void OnDecision(TrialSpec spec, SchedulerAction decision, TrialState state)
+    public void OnDecision(BoardEntry trial, SchedulerAction decision, IReadOnlyList<BoardEntry> board)
     {
         if (decision is not Finish finish) return;
-        if (finish.Completed && state.Weights is { } weights)
-            Collect(spec, state, weights, quietIfGone: false);
+        if (finish.Completed && trial.State.Weights is { } weights)
+            Collect(trial.Spec, trial.State, weights, quietIfGone: false);
         else
-            DeleteCheckpoints(state.TrialId);
+            DeleteCheckpoints(trial.Id);
     }
 
     /// <param name="quietIfGone">On start: weights no longer in the store were collected by an earlier run (and moved

@@ -25,7 +25,9 @@ public sealed class EpochsTableWriterTests : IDisposable
         new EpochRecorded(Id, 2, ClusterFixtures.Epoch(1, testAcc: 81)),
     ]);
 
-    static RunView View(TrialState state) => new(1, 0, 0, 0, 0, [], [], 0, null, [new TrialView(Spec, state)]);
+    static BoardEntry Entry(TrialState state) => new(Spec, state);
+
+    static RunView View(TrialState state) => new([Entry(state)], 0, null);
 
     IReadOnlyList<EpochRow> Rows() => RunFiles.ReadEpochs(_folder.EpochsCsv);
 
@@ -36,10 +38,10 @@ public sealed class EpochsTableWriterTests : IDisposable
         writer.OnStart(View(TrialState.New(Id)));
         Assert.Empty(Rows());
         var state = Journaled();
-        writer.OnTrialEvent(Spec, new EpochRecorded(Id, 1, ClusterFixtures.Epoch(1)), state);
+        writer.OnTrialEvent(Entry(state), new EpochRecorded(Id, 1, ClusterFixtures.Epoch(1)), [Entry(state)]);
         Assert.Single(Rows());
-        writer.OnTrialEvent(Spec, new EpochRecorded(Id, 1, ClusterFixtures.Epoch(2)), state);
-        writer.OnTrialEvent(Spec, new EpochRecorded(Id, 2, ClusterFixtures.Epoch(1, testAcc: 81)), state);
+        writer.OnTrialEvent(Entry(state), new EpochRecorded(Id, 1, ClusterFixtures.Epoch(2)), [Entry(state)]);
+        writer.OnTrialEvent(Entry(state), new EpochRecorded(Id, 2, ClusterFixtures.Epoch(1, testAcc: 81)), [Entry(state)]);
         var lines = File.ReadAllLines(_folder.EpochsCsv);
         Assert.Equal(ResultTables.EpochsHeader, lines[0]);
         Assert.Equal([1, 1, 2], lines.Skip(1).Select(l => int.Parse(l.Split(',')[^1])));   // the attempt column
@@ -50,7 +52,7 @@ public sealed class EpochsTableWriterTests : IDisposable
     public void On_start_a_torn_last_line_and_duplicated_rows_are_replaced_by_what_the_journal_holds()
     {
         var state = Journaled();
-        var expected = ResultTables.EpochsCsv([new TrialView(Spec, state)]);
+        var expected = ResultTables.EpochsCsv([Entry(state)]);
         var firstRow = expected.Split('\n')[1];
         // A kill in the middle of an append, after a row was appended twice (say, by a coordinator restarted over it).
         File.WriteAllText(_folder.EpochsCsv, expected + firstRow + "\n" + firstRow[..10]);

@@ -32,7 +32,7 @@ public sealed class GridCoordinatorTests : TestKit, IDisposable
         var region = Sys.ActorSelection("/user/trials").ResolveOne(TimeSpan.FromMilliseconds(200)).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : null).Result
                      ?? Sys.ActorOf(Props.Create(() => new LocalTrialRegion(() => _coordinator)), "trials");
         var aggregator = Sys.ActorSelection("/user/aggregator").ResolveOne(TimeSpan.FromMilliseconds(200)).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : null).Result
-                         ?? Sys.ActorOf(ReportAggregator.Props(() => $"report of {File.ReadAllLines(_folder.TrialsCsv).Length - 1} trials"), "aggregator");
+                         ?? Sys.ActorOf(ReportWriter.Props(_ => $"report of {File.ReadAllLines(_folder.TrialsCsv).Length - 1} trials"), "aggregator");
         var plan = new GridPlan(trials, options ?? Quick with { AckTimeout = TimeSpan.FromSeconds(5), LeaseTimeout = TimeSpan.FromSeconds(30) }, new InGivenOrder());
         IRunObserver[] observers = [new TrialLogWriter(_log), new ResultTablesWriter(_folder), new EpochsTableWriter(_folder)];
         _coordinator = Sys.ActorOf(GridCoordinator.Props(plan, region, aggregator, _completion, observers, TimeSpan.FromSeconds(30)), name);
@@ -314,7 +314,7 @@ public sealed class GridCoordinatorTests : TestKit, IDisposable
     {
         var trials = new[] { Trial("sgd", 1), Trial("sam", 1) };
         var region = Sys.ActorOf(Props.Create(() => new LocalTrialRegion(() => _coordinator)), "trials");
-        var aggregator = Sys.ActorOf(ReportAggregator.Props(() => "report"), "aggregator");
+        var aggregator = Sys.ActorOf(ReportWriter.Props(_ => "report"), "aggregator");
         var plan = new GridPlan(trials, Quick with { AckTimeout = TimeSpan.FromSeconds(5), LeaseTimeout = TimeSpan.FromSeconds(30) }, new InGivenOrder());
         var tables = Path.Combine(_folder.Root, "trials.csv");
         _coordinator = Sys.ActorOf(GridCoordinator.Props(plan, region, aggregator, _completion, [new FullDiskOnFinish(tables)], TimeSpan.FromSeconds(30)));
@@ -330,7 +330,7 @@ public sealed class GridCoordinatorTests : TestKit, IDisposable
 
     sealed class FullDiskOnFinish(string path) : IRunObserver
     {
-        public void OnDecision(TrialSpec spec, SchedulerAction decision, TrialState state)
+        public void OnDecision(BoardEntry trial, SchedulerAction decision, IReadOnlyList<BoardEntry> board)
         {
             if (decision is Finish) throw new DiskFullException(path, new IOException("No space left on device", 28));
         }

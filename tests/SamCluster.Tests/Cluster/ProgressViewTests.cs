@@ -23,9 +23,10 @@ public sealed class ProgressViewTests : IDisposable
     static readonly TrialSpec Spec = ClusterFixtures.Trial("sgd", 1);
 
     static RunView Running() =>
-        new(1, 0, 0, 0, 1, [new RunningTrial(Spec, TrialState.New(Spec.Key.Id), "w0@n1/cpu")], [], 0, TimeSpan.FromMinutes(2));
+        new([BoardEntry.New(Spec) with { HandOut = new HandOut("w0@n1/cpu#1", HandOutStage.Running, 1, DateTimeOffset.MaxValue) }], 1,
+            TimeSpan.FromMinutes(2));
 
-    static RunView Finished() => new(1, 1, 0, 0, 1, [], [], 0, TimeSpan.Zero);
+    static RunView Finished() => new([BoardEntry.New(Spec) with { Completed = true }], 1, TimeSpan.Zero);
 
     int ProgressLines(Action<ProgressView> ticks)
     {

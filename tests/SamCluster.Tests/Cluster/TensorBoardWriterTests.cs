@@ -1,3 +1,4 @@
+using SamCluster.Coordinator.Lifecycle;
 using SamCluster.Coordinator.Observers;
 using SamCluster.RunStore;
 using SamCluster.Messages;
@@ -19,8 +20,9 @@ public sealed class TensorBoardWriterTests : IDisposable
         var writer = new TensorBoardWriter(_folder, TrainingServices.OpenTensorBoard);
         var state = TrialState.New(spec.Key.Id);
         var epochs = new[] { new EpochMetrics(1, 1.25, 55.5, 1.5, 50.25, 0.001, 3.0, 400), new EpochMetrics(2, 0.75, 75.5, 0.875, 70.5, 0.0005, 3.0, 420) };
-        foreach (var epoch in epochs) writer.OnTrialEvent(spec, new EpochRecorded(spec.Key.Id, 1, epoch), state);
-        writer.OnTrialEvent(spec, new AttemptAccepted(spec.Key.Id, 1), state);   // not an epoch: nothing written
+        var entry = new BoardEntry(spec, state);
+        foreach (var epoch in epochs) writer.OnTrialEvent(entry, new EpochRecorded(spec.Key.Id, 1, epoch), [entry]);
+        writer.OnTrialEvent(entry, new AttemptAccepted(spec.Key.Id, 1), [entry]);   // not an epoch: nothing written
 
         var file = Assert.Single(Directory.GetFiles(Path.Combine(_folder.Root, "tensorboard", spec.Key.Id), "events.out.tfevents.*"));
         var events = ReadRecords(File.ReadAllBytes(file)).Select(Tensorboard.Event.Parser.ParseFrom).ToList();

@@ -172,9 +172,9 @@ public sealed class GridSchedulerTests
         Run(s, "w0", 2, T0);
         var second = s.OnOutcome(Id(1), 2, completed: false, failures: 2, T0);
         Assert.Equal(new Finish(Id(1), false), Assert.Single(second));
-        Assert.True(s.IsFinished(Id(1)));
-        Assert.Equal(1, s.Finished);
-        Assert.Equal(0, s.Completed);
+        Assert.Equal(BoardStatus.Failed, s.Board[Id(1)].Status);
+        Assert.Equal(1, s.Board.Trials.Count(e => e.IsFinished));
+        Assert.Equal(0, s.Board.Count(BoardStatus.Completed));
     }
 
     [Fact]
@@ -186,7 +186,7 @@ public sealed class GridSchedulerTests
         Run(s, "w1", 2, T0);
         Assert.Empty(s.OnOutcome(Id(1), 1, completed: false, failures: 1, T0));
         Assert.Equal(new Finish(Id(1), true), Assert.Single(s.OnOutcome(Id(1), 2, completed: true, failures: 0, T0)));
-        Assert.True(s.AllFinished);
+        Assert.True(s.Board.AllFinished);
     }
 
     [Fact]
@@ -203,7 +203,7 @@ public sealed class GridSchedulerTests
             };
         s.Restore([Finished(1, TrialStatus.Completed, 0), Finished(2, TrialStatus.Failed, 2), Finished(3, TrialStatus.Failed, 1)]);
         Assert.Equal([Id(3)], s.QueuedTrials); // failed once, one retry left
-        Assert.Equal(2, s.Finished);
+        Assert.Equal(2, s.Board.Trials.Count(e => e.IsFinished));
     }
 
     [Fact]

@@ -5,32 +5,33 @@ using SamCluster.Tests.Cluster;
 
 namespace SamCluster.Tests.LiveView;
 
-/// <summary>A grid of SGD and SAM × 2 repeats (3 epochs each) fed to a <see cref="LiveRun"/> event by event, as the grid
-/// coordinator would: each event folded into the trial's state by the real decider before the observer sees it.</summary>
+/// <summary>A grid of SGD and SAM × 2 repeats (3 epochs each) fed to a <see cref="LiveRun"/> change by change, as the
+/// grid coordinator would: each event folded into the trial's state by the real decider, hand-outs and outcomes set on
+/// the trial's board entry as the scheduler sets them, and the board passed along with each change.</summary>
 public sealed class SyntheticRun
 {
     public static readonly TrialSpec[] Trials =
         [ClusterFixtures.Trial("sgd", 1, epochs: 3), ClusterFixtures.Trial("sam", 1, epochs: 3), ClusterFixtures.Trial("sgd", 2, epochs: 3), ClusterFixtures.Trial("sam", 2, epochs: 3)];
 
-    readonly Dictionary<string, TrialState> _states = Trials.ToDictionary(t => t.Key.Id, t => TrialState.New(t.Key.Id));
+    readonly BoardEntry[] _board = Trials.Select(BoardEntry.New).ToArray();
 
     public SyntheticRun(string reportFile) => Live = new LiveRun("synthetic.yaml → /tmp/run", Trials, reportFile);
 
     public LiveRun Live { get; }
 
-    public TrialState State(TrialSpec trial) => _states[trial.Key.Id];
+    public TrialState State(TrialSpec trial) => Entry(trial).State;
 
-    public void Start(int workers = 2) =>
-        Live.OnStart(new RunView(Trials.Length, 0, 0, Trials.Length, workers, [], [], 0, null, Trials.Select(t => new TrialView(t, _states[t.Key.Id])).ToList()));
+    public void Start(int workers = 2) => Live.OnStart(new RunView(_board.ToList(), workers, null));
 
     public void Event(TrialSpec trial, ITrialEvent e)
     {
-        var state = _states[trial.Key.Id] = TrialDecider.Apply(_states[trial.Key.Id], e);
-        Live.OnTrialEvent(trial, e, state);
+        var entry = Set(Entry(trial) with { State = TrialDecider.Apply(Entry(trial).State, e) });
+        Live.OnTrialEvent(entry, e, _board.ToList());
     }
 
     public void Begin(TrialSpec trial, int attempt, string node = "node-1")
     {
+        Set(Entry(trial) with { HandOut = new HandOut($"w0@{node}/cpu#1", HandOutStage.Running, attempt, DateTimeOffset.MaxValue) });
         Event(trial, new AttemptStarted(trial.Key.Id, attempt, $"w0@{node}/cpu", node, "cpu", DateTimeOffset.UnixEpoch));
         Event(trial, new AttemptAccepted(trial.Key.Id, attempt));
     }
@@ -38,14 +39,26 @@ public sealed class SyntheticRun
     public void Epoch(TrialSpec trial, int attempt, int epoch, double testAcc = 80) =>
         Event(trial, new EpochRecorded(trial.Key.Id, attempt, ClusterFixtures.Epoch(epoch, testAcc)));
 
-    public void Fail(TrialSpec trial, int attempt, string reason) => Event(trial, new AttemptFailed(trial.Key.Id, attempt, reason));
+    /// <summary>The attempt fails; the scheduler puts the trial back in the queue (a retry is left).</summary>
+    public void Fail(TrialSpec trial, int attempt, string reason)
+    {
+        Event(trial, new AttemptFailed(trial.Key.Id, attempt, reason));
+        Decide(trial, new Retry(trial.Key.Id, State(trial).Failures), Entry(trial) with { HandOut = null });
+    }
 
     public void Complete(TrialSpec trial, int attempt)
     {
-        var summary = TrialSummary.From(_states[trial.Key.Id].Epochs);
+        var summary = TrialSummary.From(State(trial).Epochs);
         Event(trial, new TrialCompleted(trial.Key.Id, attempt, summary, null));
-        Live.OnDecision(trial, new Finish(trial.Key.Id, Completed: true), _states[trial.Key.Id]);
+        Decide(trial, new Finish(trial.Key.Id, Completed: true), Entry(trial) with { HandOut = null, Completed = true });
     }
 
-    public void GiveUp(TrialSpec trial) => Live.OnDecision(trial, new Finish(trial.Key.Id, Completed: false), _states[trial.Key.Id]);
+    public void GiveUp(TrialSpec trial) =>
+        Decide(trial, new Finish(trial.Key.Id, Completed: false), Entry(trial) with { HandOut = null, Completed = false });
+
+    void Decide(TrialSpec trial, SchedulerAction decision, BoardEntry after) => Live.OnDecision(Set(after), decision, _board.ToList());
+
+    BoardEntry Entry(TrialSpec trial) => _board[Array.FindIndex(Trials, t => t.Key.Id == trial.Key.Id)];
+
+    BoardEntry Set(BoardEntry entry) => _board[Array.FindIndex(Trials, t => t.Key.Id == entry.Id)] = entry;
 }
