@@ -6,6 +6,7 @@ using SamCluster.Messages;
 namespace SamCluster.Coordinator.Actors;
 
 /// <summary>The grid to run and how.</summary>
+/// <param name="Trials">The run's trials in grid order (the board lists them so; the order policy decides hand-outs).</param>
 /// <param name="CheckpointEvery">Checkpoint after every this many epochs (0 = off); sent with each hand-out.</param>
 /// <param name="CheckpointDir">The checkpoint store as the coordinator sees it (nodes may name their own).</param>
 public sealed record GridPlan(
