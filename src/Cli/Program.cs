@@ -10,29 +10,49 @@ public static class Program
     /// <summary>Exit codes of the CLI contract: 0 ok, 1 other failure, 2 bad input.</summary>
     public const int Ok = 0, Failure = 1, BadInput = 2;
 
-    /// <summary>This process's arguments, for the error log.</summary>
-    static string[] _args = [];
+    /// <summary>The arguments of the invocation running in this flow, for the error log; an AsyncLocal, as
+    /// <see cref="ConsoleRouting"/>'s writers are, so that in-process invocations each log their own.</summary>
+    static readonly AsyncLocal<IReadOnlyList<string>?> InvocationArgs = new();
 
-    public static int Main(string[] args)
+    public static int Main(string[] args) => Invoke(args);
+
+    /// <summary>The whole program on <paramref name="args"/>, as <see cref="Main"/> runs it, in this process: what it
+    /// prints goes to <paramref name="stdout"/> and <paramref name="stderr"/> (<see cref="ConsoleRouting"/>); returns the
+    /// exit code.</summary>
+    public static int Invoke(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
     {
-        _args = args;
-        var root = new RootCommand("SamCluster: run a SAM-vs-SGD experiment grid on a cluster of GPU nodes.");
-        foreach (var command in Commands())
-            root.Subcommands.Add(command);
+        using (ConsoleRouting.To(stdout, stderr))
+            return Invoke(args);
+    }
 
-        var parse = root.Parse(args);
-        if (parse.Errors.Count > 0)
+    static int Invoke(IReadOnlyList<string> args)
+    {
+        var outer = InvocationArgs.Value;
+        InvocationArgs.Value = args;
+        try
         {
-            Console.Error.WriteLine($"samcluster: {ConsoleText.Escape(ParseErrorLine(root, parse, args))}");
-            return BadInput;
+            var root = new RootCommand("SamCluster: run a SAM-vs-SGD experiment grid on a cluster of GPU nodes.");
+            foreach (var command in Commands())
+                root.Subcommands.Add(command);
+
+            var parse = root.Parse(args);
+            if (parse.Errors.Count > 0)
+            {
+                Console.Error.WriteLine($"samcluster: {ConsoleText.Escape(ParseErrorLine(root, parse, args))}");
+                return BadInput;
+            }
+            // Commands handle SIGINT/SIGTERM themselves (ShutdownSignal: clean cluster leave, child processes stopped) and
+            // map exceptions in Run; System.CommandLine's own handlers would race them and print traces.
+            return Run(() => parse.Invoke(new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false }));
         }
-        // Commands handle SIGINT/SIGTERM themselves (ShutdownSignal: clean cluster leave, child processes stopped) and
-        // map exceptions in Run; System.CommandLine's own handlers would race them and print traces.
-        return Run(() => parse.Invoke(new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false }));
+        finally
+        {
+            InvocationArgs.Value = outer;
+        }
     }
 
     /// <summary>System.CommandLine's first parse error as one plain line, with the help to read.</summary>
-    static string ParseErrorLine(RootCommand root, ParseResult parse, string[] args)
+    static string ParseErrorLine(RootCommand root, ParseResult parse, IReadOnlyList<string> args)
     {
         var commandName = args.FirstOrDefault();
         if (commandName is not null && !commandName.StartsWith('-') && root.Subcommands.All(c => c.Name != commandName))
@@ -96,7 +116,7 @@ public static class Program
                 Console.Error.WriteLine($"samcluster: internal error: {TraceLoggedException.Summary(logged.InnerException!)} (trace in {logged.LogPath})");
                 return Failure;
             }
-            if (ErrorLog.Append(e, _args) is { } path)
+            if (ErrorLog.Append(e, InvocationArgs.Value ?? []) is { } path)
                 Console.Error.WriteLine($"samcluster: internal error: {TraceLoggedException.Summary(e)} (trace in {path})");
             else
                 Console.Error.WriteLine($"samcluster: internal error: {e}"); // nowhere to keep it: the console is the last resort

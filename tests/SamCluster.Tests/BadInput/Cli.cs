@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Xunit;
 using Xunit.Abstractions;
@@ -12,8 +13,9 @@ public sealed record CliRun(string[] Args, int ExitCode, string Stdout, string S
         $"samcluster {string.Join(' ', Args)}\nexit {ExitCode} after {Elapsed.TotalSeconds:F1} s\n--- stderr:\n{Stderr}\n--- stdout:\n{Stdout}";
 }
 
-/// <summary>Runs this build's samcluster.dll as a separate process and checks the bad-input contract: exit code 2,
-/// exactly one non-empty stderr line "samcluster: ..." naming the problem, and no stack trace anywhere.</summary>
+/// <summary>Runs this build's samcluster.dll as a separate process (<see cref="InProcessCli"/> runs it in this one), and
+/// checks the bad-input contract on a run either way: exit code 2, exactly one non-empty stderr line "samcluster: ..."
+/// naming the problem, and no stack trace anywhere.</summary>
 public static class Cli
 {
     public static readonly TimeSpan DefaultLimit = TimeSpan.FromSeconds(60);
@@ -137,16 +139,20 @@ public abstract class BadInputTest(ITestOutputHelper log) : IDisposable
         Assert.True(run.Elapsed < TimeSpan.FromSeconds(seconds), $"refusing took {run.Elapsed.TotalSeconds:F0} s");
     }
 
+    readonly List<string> _fifos = [];
+
     /// <summary>A named pipe nobody writes to, in the work folder.</summary>
     protected string MakeFifo(string name)
     {
         var path = Path.Combine(Work, name);
         using var mkfifo = System.Diagnostics.Process.Start("mkfifo", [path]);
         mkfifo.WaitForExit();
+        _fifos.Add(path);
         return path;
     }
 
-    protected CliRun Run(params string[] args) => Cli.Run(Work, args);
+    /// <summary>Runs samcluster in this process (<see cref="InProcessCli"/>), in the work folder.</summary>
+    protected CliRun Run(params string[] args) => InProcessCli.Run(Work, args);
 
     /// <summary>The run folder of <see cref="ExistingRun"/>: Work/run.</summary>
     protected string OutDir => Path.Combine(Work, "run");
@@ -165,5 +171,30 @@ public abstract class BadInputTest(ITestOutputHelper log) : IDisposable
         return grid;
     }
 
-    public void Dispose() => Directory.Delete(Work, recursive: true);
+    public void Dispose()
+    {
+        foreach (var fifo in _fifos) Fifo.ReleaseBlockedOpens(fifo);
+        Directory.Delete(Work, recursive: true);
+    }
+}
+
+/// <summary>A command given a pipe nobody writes to leaves a thread blocked in open(2) (InputFile gives up waiting after
+/// a few seconds); a process ends with it, but in the test host it would stay blocked for the rest of the run. Opening
+/// the pipe for writing lets every such open return; non-blocking, so that with no open waiting it fails (ENXIO) at once
+/// instead of waiting for a reader.</summary>
+static class Fifo
+{
+    const int WriteOnly = 0x1, NonBlocking = 0x800; // O_WRONLY, O_NONBLOCK (Linux)
+
+    public static void ReleaseBlockedOpens(string path)
+    {
+        var fd = open(path, WriteOnly | NonBlocking);
+        if (fd >= 0) close(fd);
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
+
+    [DllImport("libc")]
+    static extern int close(int fd);
 }

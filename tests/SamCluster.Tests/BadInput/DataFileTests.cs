@@ -1,6 +1,5 @@
 using System.IO.Compression;
 using SamCluster.Messages;
-using SamCluster.Tests.Cluster;
 using SamCluster.Tests.Data;
 using SamCluster.Training.Data;
 using Xunit;
@@ -10,7 +9,7 @@ using SamCluster.Experiment;
 namespace SamCluster.Tests.BadInput;
 
 /// <summary>`train-one` on missing, corrupt or truncated data and with bad flag values: refused before any training.</summary>
-[Collection(ProcessTests.Name)]
+[Collection(InProcessCli.Name)]
 public sealed class DataFileTests(ITestOutputHelper log) : BadInputTest(log)
 {
     static readonly byte[] TrainLabels = Enumerable.Range(0, 20).Select(i => (byte)(i % 5)).ToArray();

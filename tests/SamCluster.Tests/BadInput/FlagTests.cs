@@ -8,12 +8,12 @@ namespace SamCluster.Tests.BadInput;
 
 /// <summary>Bad flag values of `node`, `local` and `coordinator`, refused before anything starts, and a coordinator that
 /// never answers.</summary>
-[Collection(ProcessTests.Name)]
+[Collection(InProcessCli.Name)]
 public sealed class FlagTests(ITestOutputHelper log) : BadInputTest(log)
 {
     static readonly TimeSpan Quick = TimeSpan.FromSeconds(30);
 
-    CliRun RunQuick(params string[] args) => Cli.RunWithin(Quick, Work, args);
+    CliRun RunQuick(params string[] args) => InProcessCli.RunWithin(Quick, Work, args);
 
     [Fact]
     public void A_node_gives_up_on_an_unreachable_coordinator_within_its_join_timeout()
@@ -26,7 +26,7 @@ public sealed class FlagTests(ITestOutputHelper log) : BadInputTest(log)
     }
 
     /// <summary>Long enough for Akka to retry joining several times: its retries stay off the console, the one line
-    /// is the node's own.</summary>
+    /// is the node's own. End to end, in a process of its own: what Akka's threads print is the process's output.</summary>
     [Fact]
     public void An_unreachable_coordinator_is_one_line_however_long_the_node_waits()
     {
@@ -178,7 +178,7 @@ public sealed class FlagTests(ITestOutputHelper log) : BadInputTest(log)
         var environment = new Dictionary<string, string?> { ["SAMCLUSTER_LIBTORCH"] = fromEnvironment ? libtorch : null };
         var before = FolderSnapshot.Take(Work);
 
-        var run = Cli.RunWithin(Quick, Work, environment, fromEnvironment ? args : [.. args, "--libtorch", libtorch]);
+        var run = InProcessCli.RunWithin(Quick, Work, environment, fromEnvironment ? args : [.. args, "--libtorch", libtorch]);
 
         Refused(run, fromEnvironment ? $"SAMCLUSTER_LIBTORCH={libtorch}:" : $"--libtorch {libtorch}:", "this build bundles libtorch",
             "deploy/gpu/package.sh", "-p:TorchBackend=external");
@@ -198,10 +198,11 @@ public sealed class FlagTests(ITestOutputHelper log) : BadInputTest(log)
         return native ?? Directory.CreateDirectory(Path.Combine(Work, "libtorch")).FullName;
     }
 
+    /// <summary>End to end, in a process of its own: a parse error is refused before any command runs.</summary>
     [Fact]
     public void An_unknown_command_or_option_is_refused()
     {
-        Refused(RunQuick("launch", "grid.yaml"), "unknown command 'launch'", "local, coordinator, node");
-        Refused(RunQuick("validate", "grid.yaml", "--fast"), "--fast");
+        Refused(Cli.RunWithin(Quick, Work, "launch", "grid.yaml"), "unknown command 'launch'", "local, coordinator, node");
+        Refused(Cli.RunWithin(Quick, Work, "validate", "grid.yaml", "--fast"), "--fast");
     }
 }

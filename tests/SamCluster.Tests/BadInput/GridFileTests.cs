@@ -5,7 +5,7 @@ using Xunit.Abstractions;
 namespace SamCluster.Tests.BadInput;
 
 /// <summary>Grid files that are not a valid grid: each refused with file and line, before anything starts.</summary>
-[Collection(ProcessTests.Name)]
+[Collection(InProcessCli.Name)]
 public sealed class GridFileTests(ITestOutputHelper log) : BadInputTest(log)
 {
     string BrokenGrid(string line, string replacement)
@@ -99,14 +99,15 @@ public sealed class GridFileTests(ITestOutputHelper log) : BadInputTest(log)
         Refused(Run("validate", "."), "is a folder");
     }
 
-    /// <summary>The run commands print one line even for several problems (validate lists them all, one per line).</summary>
+    /// <summary>The run commands print one line even for several problems (validate lists them all, one per line). End
+    /// to end, in a process of its own.</summary>
     [Fact]
     public void The_run_commands_print_the_first_of_several_problems_in_one_line()
     {
         WriteFile("grid.yaml", ValidGrid(Work).Replace("repeats: 2", "repeats: 0").Replace("  lr: 0.001", "  lr: -1"));
-        Refused(Run("coordinator", "grid.yaml", "--out", "run", "--port", ProcessTests.FreePort().ToString()),
+        Refused(Cli.Run(Work, "coordinator", "grid.yaml", "--out", "run", "--port", ProcessTests.FreePort().ToString()),
             "grid.yaml:4:", "and 1 more problem", "samcluster validate grid.yaml");
-        Refused(Run("local", "grid.yaml", "--out", "run"), "grid.yaml:4:");
+        Refused(Cli.Run(Work, "local", "grid.yaml", "--out", "run"), "grid.yaml:4:");
         Assert.False(Directory.Exists(Path.Combine(Work, "run")), "a refused run created its --out folder");
     }
 }

@@ -5,11 +5,11 @@ using Xunit.Abstractions;
 namespace SamCluster.Tests.BadInput;
 
 /// <summary>
-/// The catalogue of hostile and careless input: every case runs this build's samcluster beside a run folder holding
-/// results, and must give one `samcluster:` line naming the problem, exit 2, no trace, no raw control character, within
-/// 10 s — and leave every file of the run folder as it was.
+/// The catalogue of hostile and careless input: every case runs this build's samcluster (in-process) beside a run folder
+/// holding results, and must give one `samcluster:` line naming the problem, exit 2, no trace, no raw control character,
+/// within 10 s — and leave every file of the run folder as it was.
 /// </summary>
-[Collection(ProcessTests.Name)]
+[Collection(InProcessCli.Name)]
 public sealed class HostileInputCatalogueTests(ITestOutputHelper log) : BadInputTest(log)
 {
     /// <summary>What a case may use: the run's grid, grid variants, a free port, a pipe.</summary>
@@ -162,7 +162,7 @@ public sealed class HostileInputCatalogueTests(ITestOutputHelper log) : BadInput
         var grid = ExistingRun();
         var args = Cases[name].Args(new Setup(this, grid));
         var before = FolderSnapshot.Take(OutDir);
-        var run = Cli.RunWithin(TimeSpan.FromSeconds(30), Work, args);
+        var run = InProcessCli.RunWithin(TimeSpan.FromSeconds(30), Work, args);
         RefusedWithin(10, run, Cases[name].Mentions);
         var raw = run.Stderr.TrimEnd('\n', '\r').Where(c => char.IsControl(c) && c != '\n').ToList();
         Assert.True(raw.Count == 0, $"raw control characters in the output: {string.Join(", ", raw.Select(c => $"U+{(int)c:X4}"))}\n{run}");

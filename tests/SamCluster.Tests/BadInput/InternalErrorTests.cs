@@ -8,7 +8,7 @@ namespace SamCluster.Tests.BadInput;
 /// and where its whole trace went: the run folder's logs/run.clef for `local` and `coordinator`, else the per-user
 /// $XDG_STATE_HOME/samcluster/errors.log (~/.local/state/... by default). The error provoked is a real one: a report
 /// written into a run folder whose report.md is a folder.</summary>
-[Collection(ProcessTests.Name)]
+[Collection(InProcessCli.Name)]
 public sealed class InternalErrorTests(ITestOutputHelper log) : BadInputTest(log)
 {
     /// <summary>A run folder with a trials.csv to report on, whose report.md cannot be replaced (it is a folder).</summary>
@@ -27,6 +27,7 @@ public sealed class InternalErrorTests(ITestOutputHelper log) : BadInputTest(log
         return dir;
     }
 
+    /// <summary>End to end, in a process of its own (which also lets it change $HOME, which every process reads).</summary>
     [Fact]
     public void An_internal_error_is_one_line_with_its_trace_in_the_users_error_log()
     {
@@ -56,7 +57,7 @@ public sealed class InternalErrorTests(ITestOutputHelper log) : BadInputTest(log
     {
         var dir = RunFolderWithBlockedReport();
         var notAFolder = WriteFile("state", "a file where the state folder should be");
-        var run = Cli.RunWithin(Cli.DefaultLimit, Work, new Dictionary<string, string?> { ["XDG_STATE_HOME"] = notAFolder },
+        var run = InProcessCli.RunWithin(Cli.DefaultLimit, Work, new Dictionary<string, string?> { ["XDG_STATE_HOME"] = notAFolder },
             "report", dir, "--write");
         Log.WriteLine(run.ToString());
         Assert.Equal(1, run.ExitCode);
@@ -64,6 +65,7 @@ public sealed class InternalErrorTests(ITestOutputHelper log) : BadInputTest(log
         Assert.Contains("   at SamCluster.", run.Stderr);
     }
 
+    /// <summary>End to end, in a process of its own: a whole `local` run, its node processes too.</summary>
     [Fact]
     public void An_internal_error_of_a_run_is_one_line_with_its_trace_in_the_run_log()
     {

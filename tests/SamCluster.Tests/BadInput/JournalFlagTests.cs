@@ -6,7 +6,7 @@ namespace SamCluster.Tests.BadInput;
 
 /// <summary>`--journal` (and $SAMCLUSTER_JOURNAL): a connection string that is not one, names no host or database, or
 /// whose server cannot be reached is one line and exit 2, before the run folder is made. No server is needed.</summary>
-[Collection(ProcessTests.Name)]
+[Collection(InProcessCli.Name)]
 public sealed class JournalFlagTests(ITestOutputHelper log) : BadInputTest(log)
 {
     static readonly Dictionary<string, string?> NoEnvironment = new() { ["SAMCLUSTER_JOURNAL"] = null };
@@ -14,7 +14,7 @@ public sealed class JournalFlagTests(ITestOutputHelper log) : BadInputTest(log)
     CliRun Coordinator(IReadOnlyDictionary<string, string?> environment, params string[] more)
     {
         var grid = WriteFile("grid.yaml", ValidGrid(Work));
-        return Cli.RunWithin(Cli.DefaultLimit, Work, environment,
+        return InProcessCli.RunWithin(Cli.DefaultLimit, Work, environment,
             ["coordinator", grid, "--out", "run", "--port", ProcessTests.FreePort().ToString(), .. more]);
     }
 
@@ -57,7 +57,7 @@ public sealed class JournalFlagTests(ITestOutputHelper log) : BadInputTest(log)
         Assert.False(Directory.Exists(OutDir));
         // `local` takes the same flag (it checks the data first: give it some).
         var grid = ProcessTests.WriteTinyGrid(Work, optimizers: "[sgd]", repeats: 1);
-        Refused(Cli.RunWithin(Cli.DefaultLimit, Work, NoEnvironment, "local", grid, "--out", "run", "--nodes", "1",
+        Refused(InProcessCli.RunWithin(Cli.DefaultLimit, Work, NoEnvironment, "local", grid, "--out", "run", "--nodes", "1",
             "--journal", $"Host=127.0.0.1;Port={closed};Database=runs"), "cannot use the journal", "Connection refused");
         Assert.False(Directory.Exists(OutDir));
     }

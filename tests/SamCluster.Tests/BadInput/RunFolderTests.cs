@@ -9,11 +9,12 @@ using Xunit.Abstractions;
 namespace SamCluster.Tests.BadInput;
 
 /// <summary>`coordinator` and `local` refuse what would mix runs, lose files or cannot start, before writing anything.</summary>
-[Collection(ProcessTests.Name)]
+[Collection(InProcessCli.Name)]
 public sealed class RunFolderTests(ITestOutputHelper log) : BadInputTest(log)
 {
     string Port() => ProcessTests.FreePort().ToString();
 
+    /// <summary>End to end, in a process of its own.</summary>
     [Fact]
     public void An_out_folder_holding_a_run_of_a_different_grid_is_refused_and_left_as_it_was()
     {
@@ -21,10 +22,10 @@ public sealed class RunFolderTests(ITestOutputHelper log) : BadInputTest(log)
         var other = WriteFile("other.yaml", ValidGrid(Work).Replace("lr: 0.001", "lr: 0.01"));
         var before = FolderSnapshot.Take(OutDir);
 
-        Refused(Run("coordinator", other, "--out", "run", "--port", Port()), "--out run", "a run of a different grid",
+        Refused(Cli.Run(Work, "coordinator", other, "--out", "run", "--port", Port()), "--out run", "a run of a different grid",
             "changes 'lr' of trial fashion-mnist/resnet18/sgd/1 from 0.001 to 0.01");
         FolderSnapshot.AssertUnchanged(before, OutDir);
-        Refused(Run("local", other, "--out", "run", "--nodes", "1"), "--out run", "a run of a different grid");
+        Refused(Cli.Run(Work, "local", other, "--out", "run", "--nodes", "1"), "--out run", "a run of a different grid");
         FolderSnapshot.AssertUnchanged(before, OutDir);
     }
 

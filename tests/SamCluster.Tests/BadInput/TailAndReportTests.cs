@@ -1,13 +1,12 @@
 using SamCluster.Experiment.Grid;
 using SamCluster.RunStore;
-using SamCluster.Tests.Cluster;
 using Xunit;
 using Xunit.Abstractions;
 
 namespace SamCluster.Tests.BadInput;
 
 /// <summary>`tail` and `report` on folders, trial ids and CSV files that are not what they should be.</summary>
-[Collection(ProcessTests.Name)]
+[Collection(InProcessCli.Name)]
 public sealed class TailAndReportTests(ITestOutputHelper log) : BadInputTest(log)
 {
     const string Header = "dataset,model,optimizer,repeat,status,train_acc,test_acc,seconds,epochs";
