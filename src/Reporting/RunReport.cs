@@ -18,9 +18,9 @@ public static class RunReport
         var report = ReportBuilder.Build(trials, options);
         if (options.Curves)
             report = report with { Notes = [.. report.Notes, .. WriteCurves(runDir, trials, report)] };
-        AtomicFile.WriteAllText(Path.Combine(runDir, Csv), CsvReport.Write(report));
-        AtomicFile.WriteAllText(Path.Combine(runDir, Json), JsonReport.Write(report));
-        AtomicFile.WriteAllText(Path.Combine(runDir, Markdown), MarkdownReport.Write(report, provenance));
+        DurableFile.WriteAllText(Path.Combine(runDir, Csv), CsvReport.Write(report));
+        DurableFile.WriteAllText(Path.Combine(runDir, Json), JsonReport.Write(report));
+        DurableFile.WriteAllText(Path.Combine(runDir, Markdown), MarkdownReport.Write(report, provenance));
         return report;
     }
 
@@ -53,10 +53,10 @@ public static class RunReport
                                              && c.Cell == RecipeAxes.ArmCell(c.Optimizer, group.Cell)).ToList();
                 if (mine.Count == 0) { notes.Add($"{group.Label}: no epochs in {RunFiles.EpochsFile}, no learning-curve plot"); continue; }
                 var cell = group.Cell is null ? "" : "_" + Safe(group.Cell);
-                AtomicFile.WriteAllBytes(Path.Combine(curvesDir, $"{Safe(group.Dataset)}_{Safe(group.Model)}{cell}.png"),
+                DurableFile.WriteAllBytes(Path.Combine(curvesDir, $"{Safe(group.Dataset)}_{Safe(group.Model)}{cell}.png"),
                     Charts.LearningCurvePng(group.Dataset, group.Model, group.Cell, mine, report.Optimizers));
             }
-            AtomicFile.WriteAllBytes(Path.Combine(curvesDir, "test_accuracy.png"), Charts.TestAccuracyBarsPng(report));
+            DurableFile.WriteAllBytes(Path.Combine(curvesDir, "test_accuracy.png"), Charts.TestAccuracyBarsPng(report));
             notes.AddRange(Charts.FontNotes());
         }
         catch (Exception e) when (e is not UserInputException && !DiskFull.Is(e))

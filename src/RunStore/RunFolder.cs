@@ -178,7 +178,7 @@ public sealed class RunFolder : IDisposable
             // that holds "no SamCluster run" and is refused from then on.
             try
             {
-                AtomicFile.WriteAllBytes(folder.GridCopy, File.ReadAllBytes(gridFile));
+                DurableFile.WriteAllBytes(folder.GridCopy, File.ReadAllBytes(gridFile));
                 WriteManifest(manifestPath, current);
                 if (serverBehind) server!.WriteRunManifest(ManifestText(current));
             }
@@ -205,7 +205,7 @@ public sealed class RunFolder : IDisposable
             }
             WriteManifest(manifestPath, current);
             if (serverBehind) server!.WriteRunManifest(ManifestText(current));
-            if (gridChanged) AtomicFile.WriteAllBytes(folder.GridCopy, File.ReadAllBytes(gridFile));
+            if (gridChanged) DurableFile.WriteAllBytes(folder.GridCopy, File.ReadAllBytes(gridFile));
         }
         else if (ManifestText(current) != ManifestText(manifest))
         {
@@ -369,7 +369,7 @@ public sealed class RunFolder : IDisposable
     }
 
     static void WriteManifest(string path, RunManifest manifest) =>
-        AtomicFile.WriteAllText(path, ManifestText(manifest));
+        DurableFile.WriteAllText(path, ManifestText(manifest));
 
     /// <summary>snake_case, as every file of the run folder; a manifest of an older version (PascalCase keys) is read too.</summary>
     static RunManifest ParseManifest(string text)

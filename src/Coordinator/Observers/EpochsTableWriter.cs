@@ -14,7 +14,7 @@ namespace SamCluster.Coordinator.Observers;
 public sealed class EpochsTableWriter(RunFolder folder) : IRunObserver
 {
     public void OnStart(RunView view) =>
-        AtomicFile.WriteAllText(folder.EpochsCsv, ResultTables.EpochsCsv(view.Trials ?? []));
+        DurableFile.WriteAllText(folder.EpochsCsv, ResultTables.EpochsCsv(view.Trials ?? []));
 
     public void OnTrialEvent(TrialSpec spec, ITrialEvent e, TrialState state)
     {

@@ -27,6 +27,6 @@ public sealed class ResultTablesWriter(RunFolder folder) : IRunObserver
 
     void Write()
     {
-        AtomicFile.WriteAllText(folder.TrialsCsv, ResultTables.TrialsCsv(_finished.Values));
+        DurableFile.WriteAllText(folder.TrialsCsv, ResultTables.TrialsCsv(_finished.Values));
     }
 }
