@@ -19,7 +19,7 @@ public sealed class EpochsTableWriter(RunFolder folder) : IRunObserver
     public void OnTrialEvent(TrialSpec spec, ITrialEvent e, TrialState state)
     {
         if (e is not EpochRecorded epoch) return;
-        var row = System.Text.Encoding.UTF8.GetBytes(ResultTables.EpochRow(spec.Key, epoch.Attempt, epoch.Metrics));
+        var row = System.Text.Encoding.UTF8.GetBytes(ResultTables.EpochLine(spec.Key, epoch.Attempt, epoch.Metrics));
         try
         {
             // One write of the whole line, flushed: a kill can tear only the last line, which the next start repairs.

@@ -94,7 +94,7 @@ public sealed class ProvenanceTests : IDisposable
     {
         var run = new RunManifest("abcdef0123456789", "/grids/paper.yaml", new DateTimeOffset(2026, 11, 25, 18, 40, 0, TimeSpan.Zero), RunId: "r1")
             .WithProgram(Program) with { Nodes = [RunNode.From("node-1", Gpu)] };
-        var rows = new List<TrialRow>
+        var rows = new List<TrialResultRow>
         {
             new("fashion-mnist", "resnet18", "sgd", 1, true, 90, 89, 10, 2, null, 2),
             new("fashion-mnist", "resnet18", "sam", 1, true, 91, 90, 20, 2, null, 3),
