@@ -16,7 +16,7 @@ public static partial class DurableFile
 
     /// <summary>A temporary path beside <paramref name="destination"/>: hidden, unique per writer, and starting with
     /// "." + the destination's name, so a store can recognize (and clear) what a killed writer left.</summary>
-    public static string TempPathFor(string destination) =>
+    static string TempPathFor(string destination) =>
         Path.Combine(Path.GetDirectoryName(destination)!,
             $".{Path.GetFileName(destination)}.{Environment.ProcessId}-{Guid.NewGuid():N}{TempSuffix}");
 
@@ -82,7 +82,7 @@ public static partial class DurableFile
 
     /// <summary>Makes a rename in <paramref name="folder"/> survive a power loss (POSIX: fsync the folder). Best effort:
     /// a no-op where the platform has no such call.</summary>
-    public static void SyncDirectory(string folder)
+    static void SyncDirectory(string folder)
     {
         if (OperatingSystem.IsWindows()) return;
         try
