@@ -17,76 +17,58 @@ public static class ResultsCsv
 {
     public const string TrialsFile = "trials.csv", EpochsFile = "epochs.csv";
 
-    public const string TrialsHeader =
-        "dataset,model,optimizer,repeat,seed,status,epochs,train_acc,test_acc,train_loss,test_loss,seconds,node,device,attempts,reason,cell";
-
-    public const string EpochsHeader =
-        "dataset,model,optimizer,repeat,epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds,images_per_second,cell,attempt";
-
     const string Completed = "completed", Failed = "failed";
 
     static readonly string[] TrialKeyColumns = ["dataset", "model", "optimizer", "repeat"];
 
     // ---- writing ----------------------------------------------------------------------------------------------------
 
+    // Each table's columns in their order, and how a row's cell is written: numbers in round-trip form, text as it is.
+    static readonly (string Name, Func<TrialResultRow, string?> Cell)[] TrialColumns =
+    [
+        ("dataset", r => r.Dataset), ("model", r => r.Model), ("optimizer", r => r.Optimizer), ("repeat", r => Integer(r.Repeat)),
+        ("seed", r => Integer(r.Seed)), ("status", r => r.Completed ? Completed : Failed), ("epochs", r => Integer(r.Epochs)),
+        ("train_acc", r => Number(r.TrainAcc)), ("test_acc", r => Number(r.TestAcc)), ("train_loss", r => Number(r.TrainLoss)),
+        ("test_loss", r => Number(r.TestLoss)), ("seconds", r => Number(r.Seconds)), ("node", r => r.Node), ("device", r => r.Device),
+        ("attempts", r => Integer(r.Attempts)), ("reason", r => r.Reason), ("cell", r => r.Cell),
+    ];
+
+    static readonly (string Name, Func<EpochResultRow, string?> Cell)[] EpochColumns =
+    [
+        ("dataset", e => e.Dataset), ("model", e => e.Model), ("optimizer", e => e.Optimizer), ("repeat", e => Integer(e.Repeat)),
+        ("epoch", e => Integer(e.Epoch)), ("train_loss", e => Number(e.TrainLoss)), ("train_acc", e => Number(e.TrainAcc)),
+        ("test_loss", e => Number(e.TestLoss)), ("test_acc", e => Number(e.TestAcc)), ("lr", e => Number(e.LearningRate)),
+        ("seconds", e => Number(e.Seconds)), ("images_per_second", e => Number(e.ImagesPerSecond)), ("cell", e => e.Cell),
+        ("attempt", e => Integer(e.Attempt)),
+    ];
+
+    public static readonly string TrialsHeader = string.Join(',', TrialColumns.Select(c => c.Name));
+
+    public static readonly string EpochsHeader = string.Join(',', EpochColumns.Select(c => c.Name));
+
     /// <summary>trials.csv: the header, then the rows in the order given.</summary>
-    public static string WriteTrials(IEnumerable<TrialResultRow> rows) => CsvText.Write(csv =>
-    {
-        csv.WriteRecord(TrialsHeader.Split(','));
-        foreach (var r in rows)
-        {
-            Fields(csv, r.Dataset, r.Model, r.Optimizer);
-            Number(csv, r.Repeat);
-            Number(csv, r.Seed);
-            Text(csv, r.Completed ? Completed : Failed);
-            Number(csv, r.Epochs);
-            Number(csv, r.TrainAcc);
-            Number(csv, r.TestAcc);
-            Number(csv, r.TrainLoss);
-            Number(csv, r.TestLoss);
-            Number(csv, r.Seconds);
-            Fields(csv, r.Node, r.Device);
-            Number(csv, r.Attempts);
-            Fields(csv, r.Reason, r.Cell);
-            csv.EndRecord();
-        }
-    });
+    public static string WriteTrials(IEnumerable<TrialResultRow> rows) => Write(TrialColumns, rows, withHeader: true);
 
     /// <summary>epochs.csv: the header, then the rows in the order given.</summary>
-    public static string WriteEpochs(IEnumerable<EpochResultRow> rows) => CsvText.Write(csv =>
-    {
-        csv.WriteRecord(EpochsHeader.Split(','));
-        foreach (var row in rows) WriteEpoch(csv, row);
-    });
+    public static string WriteEpochs(IEnumerable<EpochResultRow> rows) => Write(EpochColumns, rows, withHeader: true);
 
     /// <summary>One line of epochs.csv, with its line break, to append.</summary>
-    public static string EpochLine(EpochResultRow row) => CsvText.Write(csv => WriteEpoch(csv, row));
+    public static string EpochLine(EpochResultRow row) => Write(EpochColumns, [row], withHeader: false);
 
-    static void WriteEpoch(CsvWriter csv, EpochResultRow e)
-    {
-        Fields(csv, e.Dataset, e.Model, e.Optimizer);
-        Number(csv, e.Repeat);
-        Number(csv, e.Epoch);
-        Number(csv, e.TrainLoss);
-        Number(csv, e.TrainAcc);
-        Number(csv, e.TestLoss);
-        Number(csv, e.TestAcc);
-        Number(csv, e.LearningRate);
-        Number(csv, e.Seconds);
-        Number(csv, e.ImagesPerSecond);
-        Text(csv, e.Cell);
-        Number(csv, e.Attempt);
-        csv.EndRecord();
-    }
+    static string Write<TRow>((string Name, Func<TRow, string?> Cell)[] columns, IEnumerable<TRow> rows, bool withHeader) =>
+        CsvText.Write(csv =>
+        {
+            if (withHeader) csv.WriteRecord(columns.Select(c => c.Name).ToArray());
+            foreach (var row in rows)
+            {
+                foreach (var column in columns) WriteCell(csv, column.Cell(row));
+                csv.EndRecord();
+            }
+        });
 
-    static void Fields(CsvWriter csv, params ReadOnlySpan<string?> texts)
-    {
-        foreach (var text in texts) Text(csv, text);
-    }
-
-    /// <summary>A text cell on one line: a line break becomes a space (the cell still quoted, as a cell that held one
-    /// always was).</summary>
-    static void Text(CsvWriter csv, string? text)
+    /// <summary>A cell on one line: a line break becomes a space (the cell still quoted, as a cell that held one always
+    /// was).</summary>
+    static void WriteCell(CsvWriter csv, string? text)
     {
         if (string.IsNullOrEmpty(text) || text.AsSpan().IndexOfAny('\r', '\n') < 0)
             csv.WriteField(text ?? "");
@@ -94,9 +76,9 @@ public static class ResultsCsv
             csv.WriteField(text.Replace('\r', ' ').Replace('\n', ' '), CsvQuoting.Always);
     }
 
-    static void Number(CsvWriter csv, double? value) => csv.WriteField(value?.ToString("R", CultureInfo.InvariantCulture) ?? "");
+    static string? Number(double? value) => value?.ToString("R", CultureInfo.InvariantCulture);
 
-    static void Number(CsvWriter csv, long? value) => csv.WriteField(value?.ToString(CultureInfo.InvariantCulture) ?? "");
+    static string? Integer(long? value) => value?.ToString(CultureInfo.InvariantCulture);
 
     // ---- reading ----------------------------------------------------------------------------------------------------
 

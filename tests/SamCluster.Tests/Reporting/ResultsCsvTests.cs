@@ -116,7 +116,7 @@ public class ResultsCsvTests
     public void Writes_trials_as_the_coordinator_always_has()
     {
         // Numbers in round-trip form, a cell quoted where it needs it, a line break turned into a space (still quoted).
-        Assert.Equal(ResultsCsv.TrialsHeader + "\n" +
+        Assert.Equal("dataset,model,optimizer,repeat,seed,status,epochs,train_acc,test_acc,train_loss,test_loss,seconds,node,device,attempts,reason,cell\n" +
                      "d,m,sam,1,43,failed,3,,,,,12.5,node-2,cuda:0,3,\"OOM, \"\"batch 128\"\" retried\",\n" +
                      "d,m,sgd,0,42,completed,20,99.9,0.30000000000000004,0.01,0.03,612.5,node-1,cuda:0,1,,\"lr=0.01,rho=0.1\"\n" +
                      "d,m,sgd,1,44,failed,1,,,,,0.5,node-3,cpu,2,\"killed by the OOM killer\",\n",
@@ -133,6 +133,8 @@ public class ResultsCsvTests
 
         var epoch = new EpochResultRow("d", "m", "sgd", 0, 1, 40.5, 35.25, 2.1, 1.9, 0, "lr=0.01,rho=0.1", 0.001)
             { Seconds = 10.5, ImagesPerSecond = 126.5, Attempt = 2 };
+        Assert.Equal("dataset,model,optimizer,repeat,epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds,images_per_second,cell,attempt",
+            ResultsCsv.EpochsHeader);
         var line = ResultsCsv.EpochLine(epoch);
         Assert.Equal("d,m,sgd,0,1,2.1,40.5,1.9,35.25,0.001,10.5,126.5,\"lr=0.01,rho=0.1\",2\n", line);
         var read = Assert.Single(ResultsCsv.ParseEpochs(CsvTable.Parse("epochs.csv", ResultsCsv.EpochsHeader + "\n" + line)));
