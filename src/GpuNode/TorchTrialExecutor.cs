@@ -1,4 +1,3 @@
-using System.Text.Json;
 using SamCluster.Messages;
 using SamCluster.Training;
 using SamCluster.Training.Checkpoints;
@@ -15,8 +14,8 @@ namespace SamCluster.GpuNode;
 /// </summary>
 public sealed class TorchTrialExecutor(string? checkpointDir = null) : ITrialExecutor, IDisposable
 {
-    readonly Dictionary<string, ImageDataset> _hostData = new();
-    readonly Dictionary<(string Data, string Device), TrainingTensors> _deviceData = new();
+    readonly Dictionary<DataSpec, ImageDataset> _hostData = new();
+    readonly Dictionary<(DataSpec Data, string Device), TrainingTensors> _deviceData = new();
     readonly Lock _gate = new();
     readonly CountdownEvent _running = new(1); // 1 = the executor itself; each trial adds one while it runs
 
@@ -47,16 +46,15 @@ public sealed class TorchTrialExecutor(string? checkpointDir = null) : ITrialExe
 
     TrainingTensors DataOn(DataSpec spec, string device, TorchSharp.torch.Device torchDevice)
     {
-        var key = JsonSerializer.Serialize(spec); // records holding lists compare by reference; their JSON does not
         lock (_gate)
         {
-            if (_deviceData.TryGetValue((key, device), out var cached)) return cached;
-            if (!_hostData.TryGetValue(key, out var host))
-                _hostData[key] = host = DatasetLoader.Load(spec);
+            if (_deviceData.TryGetValue((spec, device), out var cached)) return cached;
+            if (!_hostData.TryGetValue(spec, out var host))
+                _hostData[spec] = host = DatasetLoader.Load(spec);
             var onDevice = host.To(torchDevice);
             var tensors = new TrainingTensors(onDevice.TrainImages, onDevice.TrainLabels, onDevice.TestImages, onDevice.TestLabels,
                 onDevice.Mean, onDevice.Std, onDevice.ClassNames.Count);
-            _deviceData[(key, device)] = tensors;
+            _deviceData[(spec, device)] = tensors;
             return tensors;
         }
     }

@@ -19,7 +19,31 @@ public sealed record DataSpec(
     int ImageSize = 28,
     int TestPerClass = 36,
     int SplitSeed = 0,
-    string? CacheDir = null);
+    string? CacheDir = null)
+{
+    // A record compares its list by reference; a data selection is the same when every field, and every class in
+    // order, reads the same — so it can key a dictionary or be deduplicated as it is.
+    public bool Equals(DataSpec? other) =>
+        ReferenceEquals(this, other) || other is not null && Dataset == other.Dataset && Root == other.Root
+        && TrainLimit == other.TrainLimit && TestLimit == other.TestLimit && ImageSize == other.ImageSize
+        && TestPerClass == other.TestPerClass && SplitSeed == other.SplitSeed && CacheDir == other.CacheDir
+        && (Classes ?? []).SequenceEqual(other.Classes ?? []);
+
+    public override int GetHashCode()
+    {
+        var hash = new HashCode();
+        hash.Add(Dataset);
+        hash.Add(Root);
+        foreach (var name in Classes ?? []) hash.Add(name);
+        hash.Add(TrainLimit);
+        hash.Add(TestLimit);
+        hash.Add(ImageSize);
+        hash.Add(TestPerClass);
+        hash.Add(SplitSeed);
+        hash.Add(CacheDir);
+        return hash.ToHashCode();
+    }
+}
 
 /// <summary>How a trial trains. Every key's grid name, flag, bounds and default are in SamCluster.Experiment's
 /// RecipeTable (the defaults are the study's values); this record is what crosses the wire and the journal.</summary>

@@ -1,17 +1,19 @@
 using System.Globalization;
 using System.Text;
-using SamCluster.Messages;
+using CsvHelper;
 using SamCluster.Experiment;
+using SamCluster.Messages;
 
 namespace SamCluster.Reporting;
 
-/// <summary>One data row of a CSV file, with its 1-based line number so errors can point at it.</summary>
-public sealed class CsvRow
+/// <summary>One data row of a CSV file, with its 1-based line number so errors can point at it; cells are read by
+/// column name and checked, each problem naming file, line and column.</summary>
+public sealed class CsvTableRow
 {
     readonly CsvTable table;
     readonly string[] cells;
 
-    internal CsvRow(CsvTable table, string[] cells, int line)
+    internal CsvTableRow(CsvTable table, string[] cells, int line)
     {
         this.table = table;
         this.cells = cells;
@@ -22,7 +24,8 @@ public sealed class CsvRow
 
     public bool Has(string column) => table.ColumnIndex(column) >= 0;
 
-    /// <summary>The cell of a column that must exist (checked by <see cref="CsvTable.Require"/>).</summary>
+    /// <summary>The cell of a column that must exist (checked by <see cref="CsvTable.Require"/>), trimmed; "" where the
+    /// row is shorter than the header.</summary>
     public string Text(string column)
     {
         var index = table.ColumnIndex(column);
@@ -78,8 +81,9 @@ public sealed class CsvRow
         new($"{table.Path}:{Line}: column '{column}' must be {expected}, got '{text}'");
 }
 
-/// <summary>A CSV file read into memory: RFC 4180 quoting (commas, doubled quotes and line breaks inside quotes),
-/// header row with column names (case-insensitive, any order), empty lines skipped.</summary>
+/// <summary>A CSV file read into memory through CsvHelper: RFC 4180 (commas, doubled quotes and line breaks inside
+/// quotes), a header row with column names (case-insensitive, any order), blank lines skipped. Malformed quoting and a
+/// row wider than the header are refused with file and line, rather than read as something the file does not say.</summary>
 public sealed class CsvTable
 {
     readonly Dictionary<string, int> columns;
@@ -97,7 +101,7 @@ public sealed class CsvTable
     public string Path { get; }
     public IReadOnlyList<string> Header { get; }
     public int HeaderLine { get; }
-    public List<CsvRow> Rows { get; } = [];
+    public List<CsvTableRow> Rows { get; } = [];
 
     public int ColumnIndex(string column) => columns.TryGetValue(column, out var i) ? i : -1;
 
@@ -113,18 +117,31 @@ public sealed class CsvTable
     // A results table of a few thousand trials is a few MiB; anything far larger is the wrong file.
     const long MaxBytes = 256L << 20;
 
-    public static CsvTable Read(string path)
-    {
-        var bytes = InputFile.ReadAllBytes(path, MaxBytes, "a CSV results table");
-        using var reader = new StreamReader(new MemoryStream(bytes), System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
-        return Parse(path, reader.ReadToEnd());
-    }
+    public static CsvTable Read(string path) => Parse(path, InputFile.ReadAllBytes(path, MaxBytes, "a CSV results table"));
 
-    public static CsvTable Parse(string path, string text)
+    public static CsvTable Parse(string path, string text) => Parse(path, Encoding.UTF8.GetBytes(text));
+
+    /// <summary>Reads <paramref name="bytes"/> (UTF-8 unless a byte order mark says otherwise) as CSV.</summary>
+    public static CsvTable Parse(string path, byte[] bytes)
     {
-        CsvTable? table = null;
-        foreach (var (cells, line) in Records(path, text))
+        CsvMalformedRecord? malformed = null;
+        var options = new CsvReaderOptions
         {
+            Separator = ',',
+            HasHeader = false,   // the header is the first non-blank row, read here like any other
+            TrackLineNumbers = true,
+            TrimWhitespace = true,   // so a quote after leading spaces still opens a quoted cell
+            OnMalformedRecord = record => malformed ??= record,
+        };
+        CsvTable? table = null;
+        using var reader = CsvReader.Create(bytes, options);
+        while (reader.Read())
+        {
+            if (malformed is { } bad && bad.RecordNumber <= reader.RowNumber)
+                throw Malformed(path, bad, reader);
+            var line = checked((int)reader.LineNumber);
+            var cells = new string[reader.FieldCount];
+            for (var i = 0; i < cells.Length; i++) cells[i] = reader.GetString(i) ?? "";
             if (cells.Length == 1 && cells[0].Trim().Length == 0) continue;   // blank line
             if (table is null)
                 table = new CsvTable(path, cells, line);
@@ -133,76 +150,47 @@ public sealed class CsvTable
                 if (cells.Length > table.Header.Count)
                     throw new UserInputException(
                         $"{path}:{line}: {cells.Length} cells but the header has {table.Header.Count} columns (unquoted comma?)");
-                table.Rows.Add(new CsvRow(table, cells, line));
+                table.Rows.Add(new CsvTableRow(table, cells, line));
             }
         }
+        if (malformed is { } last) throw Malformed(path, last, reader: null);
         return table ?? throw new UserInputException($"{path}: empty file (no header row)");
     }
 
-    /// <summary>Splits text into records; yields each with the line it starts on.</summary>
-    static IEnumerable<(string[] Cells, int Line)> Records(string path, string text)
+    /// <summary>A quoting problem, on the line where it is (a record can span lines); an unclosed quote on the line of
+    /// its record, where the quote opened.</summary>
+    static UserInputException Malformed(string path, CsvMalformedRecord bad, CsvReader? reader)
     {
-        var cells = new List<string>();
-        var cell = new StringBuilder();
-        var line = 1;
-        var recordLine = 1;
-        var inQuotes = false;
-        var quotedCell = false;
-        var i = 0;
-        if (text.Length > 0 && text[0] == '\uFEFF') i = 1;   // UTF-8 byte order mark
-        for (; i < text.Length; i++)
+        var line = bad.LineNumber;
+        if (reader is not null && bad.Reason is not CsvMalformedReason.UnterminatedQuote)
         {
-            var c = text[i];
-            if (inQuotes)
-            {
-                if (c == '"')
-                {
-                    if (i + 1 < text.Length && text[i + 1] == '"') { cell.Append('"'); i++; }
-                    else inQuotes = false;
-                }
-                else
-                {
-                    if (c == '\n') line++;
-                    cell.Append(c);
-                }
-                continue;
-            }
-            switch (c)
-            {
-                case '"' when cell.ToString().Trim().Length == 0 && !quotedCell:
-                    cell.Clear();
-                    inQuotes = quotedCell = true;
-                    break;
-                case '"':
-                    throw new UserInputException($"{path}:{line}: stray quote in an unquoted cell");
-                case ',':
-                    cells.Add(cell.ToString());
-                    cell.Clear();
-                    quotedCell = false;
-                    break;
-                case '\r':
-                    break;
-                case '\n':
-                    cells.Add(cell.ToString());
-                    yield return (cells.ToArray(), recordLine);
-                    cells.Clear();
-                    cell.Clear();
-                    quotedCell = false;
-                    line++;
-                    recordLine = line;
-                    break;
-                default:
-                    if (quotedCell && !char.IsWhiteSpace(c))
-                        throw new UserInputException($"{path}:{line}: text after a closing quote");
-                    cell.Append(c);
-                    break;
-            }
+            // The reader is on the malformed record: count the line breaks between its start and the problem.
+            var before = reader.RawRecord[..(int)Math.Clamp(bad.ByteOffset - reader.ByteOffset, 0, reader.RawRecord.Length)];
+            line += before.Count((byte)'\n') + before.Count((byte)'\r') - before.Count("\r\n"u8);
         }
-        if (inQuotes) throw new UserInputException($"{path}:{recordLine}: quote opened here is never closed");
-        if (cell.Length > 0 || cells.Count > 0)
+        return new UserInputException(bad.Reason switch
         {
-            cells.Add(cell.ToString());
-            yield return (cells.ToArray(), recordLine);
+            CsvMalformedReason.StrayQuote => $"{path}:{line}: stray quote in an unquoted cell",
+            CsvMalformedReason.TextAfterClosingQuote => $"{path}:{line}: text after a closing quote",
+            CsvMalformedReason.UnterminatedQuote => $"{path}:{line}: quote opened here is never closed",
+            var other => $"{path}:{line}: malformed CSV ({other})",
+        });
+    }
+}
+
+/// <summary>CSV text written through CsvHelper, as every CSV file of the program is: RFC 4180 (a cell holding a comma, a
+/// quote or a line break is quoted, its quotes doubled), no formula escaping, each record ended with
+/// <paramref name="newLine"/>.</summary>
+internal static class CsvText
+{
+    public static string Write(Action<CsvWriter> write, string newLine = "\n")
+    {
+        var text = new StringWriter(CultureInfo.InvariantCulture);
+        using (var csv = CsvWriter.Create(text, new CsvWriterOptions { NewLine = newLine, Injection = CsvInjection.None }, leaveOpen: true))
+        {
+            write(csv);
+            csv.Flush();
         }
+        return text.ToString();
     }
 }

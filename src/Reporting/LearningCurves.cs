@@ -13,11 +13,11 @@ public sealed record LearningCurve(string Dataset, string Model, string Optimize
 {
     /// <summary>Epoch rows of failed trials are left out (as in the table); where a trial was retried, the last row of
     /// an epoch counts.</summary>
-    public static IReadOnlyList<LearningCurve> From(IReadOnlyList<EpochRow> epochs, IReadOnlyList<TrialRow> trials)
+    public static IReadOnlyList<LearningCurve> From(IReadOnlyList<EpochResultRow> epochs, IReadOnlyList<TrialResultRow> trials)
     {
         var outcome = new Dictionary<(string, string, string, string?, int), bool>();
         foreach (var t in trials) outcome[(t.Dataset, t.Model, t.Optimizer, t.Cell, t.Repeat)] = t.Completed;
-        var kept = new Dictionary<(string D, string M, string O, string? C, int R, int E), EpochRow>();
+        var kept = new Dictionary<(string D, string M, string O, string? C, int R, int E), EpochResultRow>();
         foreach (var e in epochs)
             if (outcome.GetValueOrDefault((e.Dataset, e.Model, e.Optimizer, e.Cell, e.Repeat), true))
                 kept[(e.Dataset, e.Model, e.Optimizer, e.Cell, e.Repeat, e.Epoch)] = e;

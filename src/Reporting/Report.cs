@@ -11,9 +11,9 @@ public sealed record ArmStats(
     SampleSummary? Seconds,
     IReadOnlyDictionary<int, double> TestByRepeat)
 {
-    public static ArmStats From(string optimizer, IReadOnlyList<TrialRow> completed, int failed)
+    public static ArmStats From(string optimizer, IReadOnlyList<TrialResultRow> completed, int failed)
     {
-        SampleSummary? Of(Func<TrialRow, double?> pick) =>
+        SampleSummary? Of(Func<TrialResultRow, double?> pick) =>
             completed.Count == 0 ? null : SampleSummary.Of(completed.Select(r => pick(r)!.Value).ToList());
         return new ArmStats(optimizer, completed.Count, failed, Of(r => r.TrainAcc), Of(r => r.TestAcc), Of(r => r.Seconds),
             completed.ToDictionary(r => r.Repeat, r => r.TestAcc!.Value));
@@ -33,7 +33,7 @@ public sealed record ReportGroup(
     int? Epochs,
     IReadOnlyList<ArmStats> Arms,
     IReadOnlyList<Comparison> Comparisons,
-    IReadOnlyList<TrialRow> FailedTrials,
+    IReadOnlyList<TrialResultRow> FailedTrials,
     IReadOnlyList<string> Notes,
     string? Cell = null)
 {

@@ -7,7 +7,7 @@ namespace SamCluster.Reporting;
 /// varies SAM's own keys (rho) compares each SAM cell with the SGD trials of the values they share.</summary>
 public static class ReportBuilder
 {
-    public static Report Build(IReadOnlyList<TrialRow> rows, ReportOptions options)
+    public static Report Build(IReadOnlyList<TrialResultRow> rows, ReportOptions options)
     {
         var notes = new List<string>();
         var trials = LatestPerTrial(rows, notes);
@@ -41,14 +41,14 @@ public static class ReportBuilder
 
     /// <summary>The cells to compare at: the treatments' (SAM's cells carry every varied value), or the control's
     /// where there is no treatment; one null cell for a grid without axes.</summary>
-    static IReadOnlyList<string?> Cells(IReadOnlyList<TrialRow> trials, string control)
+    static IReadOnlyList<string?> Cells(IReadOnlyList<TrialResultRow> trials, string control)
     {
         var treated = trials.Where(t => t.Optimizer != control).Select(t => t.Cell).Distinct().ToList();
         var cells = treated.Count > 0 ? treated : trials.Select(t => t.Cell).Distinct().ToList();
         return cells.OrderBy(c => c ?? "", StringComparer.Ordinal).ToList();
     }
 
-    static ReportGroup BuildGroup(string dataset, string model, string? cell, List<TrialRow> trials, IReadOnlyList<string> optimizers,
+    static ReportGroup BuildGroup(string dataset, string model, string? cell, List<TrialResultRow> trials, IReadOnlyList<string> optimizers,
         ReportOptions options)
     {
         var notes = new List<string>();
@@ -109,9 +109,9 @@ public static class ReportBuilder
 
     /// <summary>A trial retried after a failure has several rows: the last row of a trial (its id: dataset, model,
     /// optimizer, cell, repeat) is its outcome; earlier ones are superseded (and said so).</summary>
-    static List<TrialRow> LatestPerTrial(IReadOnlyList<TrialRow> rows, List<string> notes)
+    static List<TrialResultRow> LatestPerTrial(IReadOnlyList<TrialResultRow> rows, List<string> notes)
     {
-        var latest = new Dictionary<string, TrialRow>();
+        var latest = new Dictionary<string, TrialResultRow>();
         var superseded = 0;
         foreach (var row in rows)
         {

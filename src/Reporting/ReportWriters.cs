@@ -224,8 +224,7 @@ public static class CsvReport
             header.AddRange(PowerColumns.Select(c => $"{t}_vs_{control}_{c}"));
         header.Add("cell");
 
-        var csv = new StringBuilder();
-        csv.AppendLine(string.Join(",", header));
+        var records = new List<string[]> { header.ToArray() };
         foreach (var g in report.Groups)
         {
             var cells = new List<string> { g.Dataset, g.Model, g.Epochs?.ToString(CultureInfo.InvariantCulture) ?? "" };
@@ -245,9 +244,10 @@ public static class CsvReport
             foreach (var t in others)
                 cells.AddRange(PowerStats(g.ComparisonOf(t)));
             cells.Add(g.Cell ?? "");
-            csv.AppendLine(string.Join(",", cells.Select(Quote)));
+            records.Add(cells.ToArray());
         }
-        return csv.ToString();
+        // Lines end as this platform's text files do, as report.md's do.
+        return CsvText.Write(csv => { foreach (var record in records) csv.WriteRecord(record); }, Environment.NewLine);
     }
 
     static readonly string[] ArmColumns = ["n", "failed", "train_mean", "train_std", "test_mean", "test_std", "seconds_mean", "seconds_std"];
@@ -268,9 +268,6 @@ public static class CsvReport
 
     static string N(double? x) => x?.ToString("R", CultureInfo.InvariantCulture) ?? "";
     static string I(int x) => x.ToString(CultureInfo.InvariantCulture);
-
-    static string Quote(string cell) =>
-        cell.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + cell.Replace("\"", "\"\"") + "\"" : cell;
 }
 
 /// <summary>report.json: an array, one object per (dataset, model, recipe cell). Undefined figures are null, never NaN,

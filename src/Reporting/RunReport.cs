@@ -14,34 +14,34 @@ public static class RunReport
     public static Report WriteAll(string runDir, ReportOptions options, RunManifest? provenance = null)
     {
         if (!Directory.Exists(runDir)) throw new UserInputException($"{runDir}: run folder not found");
-        var trials = RunFiles.ReadTrials(Path.Combine(runDir, RunFiles.TrialsFile));
+        var trials = ResultsCsv.ReadTrials(Path.Combine(runDir, ResultsCsv.TrialsFile));
         var report = ReportBuilder.Build(trials, options);
         if (options.Curves)
             report = report with { Notes = [.. report.Notes, .. WriteCurves(runDir, trials, report)] };
-        AtomicFile.WriteAllText(Path.Combine(runDir, Csv), CsvReport.Write(report));
-        AtomicFile.WriteAllText(Path.Combine(runDir, Json), JsonReport.Write(report));
-        AtomicFile.WriteAllText(Path.Combine(runDir, Markdown), MarkdownReport.Write(report, provenance));
+        DurableFile.WriteAllText(Path.Combine(runDir, Csv), CsvReport.Write(report));
+        DurableFile.WriteAllText(Path.Combine(runDir, Json), JsonReport.Write(report));
+        DurableFile.WriteAllText(Path.Combine(runDir, Markdown), MarkdownReport.Write(report, provenance));
         return report;
     }
 
     /// <summary>Reads a run folder or a trials.csv path, as the `report` command accepts either.</summary>
     public static Report Build(string path, ReportOptions options)
     {
-        var file = Directory.Exists(path) ? Path.Combine(path, RunFiles.TrialsFile) : path;
+        var file = Directory.Exists(path) ? Path.Combine(path, ResultsCsv.TrialsFile) : path;
         if (!File.Exists(file))
-            throw new UserInputException(Directory.Exists(path) ? $"{path}: run folder has no {RunFiles.TrialsFile}" : $"{path}: no such file or folder");
-        return ReportBuilder.Build(RunFiles.ReadTrials(file), options);
+            throw new UserInputException(Directory.Exists(path) ? $"{path}: run folder has no {ResultsCsv.TrialsFile}" : $"{path}: no such file or folder");
+        return ReportBuilder.Build(ResultsCsv.ReadTrials(file), options);
     }
 
     /// <summary>Bad epochs.csv content is the user's to fix (thrown before anything is written); a failure to draw
     /// (e.g. SkiaSharp's native library missing on this machine) only costs the pictures and is stated in the report; a
     /// full disk is thrown (nothing written after it would fit either).</summary>
-    static IEnumerable<string> WriteCurves(string runDir, IReadOnlyList<TrialRow> trials, Report report)
+    static IEnumerable<string> WriteCurves(string runDir, IReadOnlyList<TrialResultRow> trials, Report report)
     {
-        var epochsPath = Path.Combine(runDir, RunFiles.EpochsFile);
-        var epochs = File.Exists(epochsPath) ? RunFiles.ReadEpochs(epochsPath) : null;
+        var epochsPath = Path.Combine(runDir, ResultsCsv.EpochsFile);
+        var epochs = File.Exists(epochsPath) ? ResultsCsv.ReadEpochs(epochsPath) : null;
         var notes = new List<string>();
-        if (epochs is null) notes.Add($"no {RunFiles.EpochsFile} in the run folder: learning-curve plots skipped");
+        if (epochs is null) notes.Add($"no {ResultsCsv.EpochsFile} in the run folder: learning-curve plots skipped");
         try
         {
             var curvesDir = Path.Combine(runDir, CurvesFolder);
@@ -51,12 +51,12 @@ public static class RunReport
             {
                 var mine = curves.Where(c => c.Dataset == group.Dataset && c.Model == group.Model
                                              && c.Cell == RecipeAxes.ArmCell(c.Optimizer, group.Cell)).ToList();
-                if (mine.Count == 0) { notes.Add($"{group.Label}: no epochs in {RunFiles.EpochsFile}, no learning-curve plot"); continue; }
+                if (mine.Count == 0) { notes.Add($"{group.Label}: no epochs in {ResultsCsv.EpochsFile}, no learning-curve plot"); continue; }
                 var cell = group.Cell is null ? "" : "_" + Safe(group.Cell);
-                AtomicFile.WriteAllBytes(Path.Combine(curvesDir, $"{Safe(group.Dataset)}_{Safe(group.Model)}{cell}.png"),
+                DurableFile.WriteAllBytes(Path.Combine(curvesDir, $"{Safe(group.Dataset)}_{Safe(group.Model)}{cell}.png"),
                     Charts.LearningCurvePng(group.Dataset, group.Model, group.Cell, mine, report.Optimizers));
             }
-            AtomicFile.WriteAllBytes(Path.Combine(curvesDir, "test_accuracy.png"), Charts.TestAccuracyBarsPng(report));
+            DurableFile.WriteAllBytes(Path.Combine(curvesDir, "test_accuracy.png"), Charts.TestAccuracyBarsPng(report));
             notes.AddRange(Charts.FontNotes());
         }
         catch (Exception e) when (e is not UserInputException && !DiskFull.Is(e))

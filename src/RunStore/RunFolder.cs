@@ -1,6 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
-using Microsoft.Data.Sqlite;
 using SamCluster.Messages;
 using SamCluster.Experiment;
 using SamCluster.Experiment.Grid;
@@ -10,6 +7,8 @@ namespace SamCluster.RunStore;
 /// <summary>
 /// The --out folder of one grid run: its fixed layout, and the guard that a folder holds one grid only. A folder that
 /// already holds a run of the same grid is resumed (the journal says what is done); of a different grid, refused.
+/// Its manifest is <see cref="RunManifestFile"/>'s, its journal's checks <see cref="JournalChecks"/>', the nodes it
+/// records <see cref="RunProvenance"/>'s.
 /// </summary>
 public sealed class RunFolder : IDisposable
 {
@@ -18,7 +17,7 @@ public sealed class RunFolder : IDisposable
 
     public string Root { get; }
     public string GridCopy => Path.Combine(Root, "grid.yaml");
-    public string Manifest => Path.Combine(Root, "run.json");
+    public string Manifest => Path.Combine(Root, RunManifestFile.FileName);
     public string TrialsCsv => Path.Combine(Root, TrialsFile);
     public string EpochsCsv => Path.Combine(Root, EpochsFile);
     public string LogsDir => Path.Combine(Root, "logs");
@@ -39,8 +38,10 @@ public sealed class RunFolder : IDisposable
     public PostgresJournal? ServerJournal { get; }
 
     readonly RunFolderLock? _lock;
+    readonly RunProvenance? _provenance;   // null for a folder opened for reading
 
-    RunFolder(string root, bool resumed, RunPlan? plan = null, RunFolderLock? owner = null, PostgresJournal? serverJournal = null)
+    RunFolder(string root, bool resumed, RunPlan? plan = null, RunFolderLock? owner = null, PostgresJournal? serverJournal = null,
+        RunManifest? manifest = null)
     {
         Root = root;
         Resumed = resumed;
@@ -48,6 +49,7 @@ public sealed class RunFolder : IDisposable
         Added = plan?.Added ?? [];
         _lock = owner;
         ServerJournal = serverJournal;
+        _provenance = manifest is null ? null : new RunProvenance(Manifest, manifest);
     }
 
     /// <summary>Gives up ownership (a prepared folder is owned until then, or until the process ends).</summary>
@@ -67,7 +69,7 @@ public sealed class RunFolder : IDisposable
 
     /// <summary>The trials a run folder was made for, as its manifest lists them (a folder of an older version has only
     /// its grid copy: expanded as it was then).</summary>
-    public static IReadOnlyList<TrialSpec> TrialsOf(string root) => TrialsOf(root, ReadManifest(Path.Combine(root, "run.json")));
+    public static IReadOnlyList<TrialSpec> TrialsOf(string root) => TrialsOf(root, RunManifestFile.Read(Path.Combine(root, RunManifestFile.FileName)));
 
     static IReadOnlyList<TrialSpec> TrialsOf(string root, RunManifest manifest) =>
         manifest.Trials ?? GridExpander.Expand(GridConfigLoader.Load(Path.Combine(root, "grid.yaml")));
@@ -123,12 +125,12 @@ public sealed class RunFolder : IDisposable
     static RunFolder PrepareOwned(string root, string outDir, string gridFile, IReadOnlyList<TrialSpec> requested, RunFolderLock owner,
         Action? beforeWriting, PostgresJournal? server, ProgramFacts? program)
     {
-        var manifestPath = Path.Combine(root, "run.json");
+        var manifestPath = Path.Combine(root, RunManifestFile.FileName);
         RunManifest? manifest = null;
         if (File.Exists(manifestPath))
         {
-            manifest = ReadManifest(manifestPath);
-            CheckSameJournal(manifest, server, outDir);
+            manifest = RunManifestFile.Read(manifestPath);
+            JournalChecks.CheckSameJournal(manifest, server, outDir);
         }
         else if (Directory.EnumerateFileSystemEntries(root).Any())
         {
@@ -137,7 +139,7 @@ public sealed class RunFolder : IDisposable
 
         // The run so far: the server's record when the journal is on a server (this folder's copy may be older, or this
         // folder new, on another host), else this folder's manifest.
-        var held = server is null ? null : ServerRun(server, root, outDir, manifest);
+        var held = server is null ? null : JournalChecks.CheckServerJournal(server, root, outDir, manifest);
         var existing = held ?? manifest;
         var plan = new RunPlan(requested, requested);
         if (existing is not null)
@@ -152,7 +154,7 @@ public sealed class RunFolder : IDisposable
                 var instead = held is not null ? "use another database for another grid" : "choose another --out folder";
                 throw new UserInputException($"{where} holds a run of a different grid: {e.Message}; refusing to mix runs — {instead}");
             }
-            if (server is null) CheckJournal(root, outDir);
+            if (server is null) JournalChecks.CheckFolderJournal(root, outDir);
         }
         beforeWriting?.Invoke();
 
@@ -164,12 +166,11 @@ public sealed class RunFolder : IDisposable
         {
             throw new UserInputException($"--out {outDir} cannot be created ({e.Message})");
         }
-        var folder = new RunFolder(root, resumed: existing is not null, plan, owner, server);
         var fingerprint = GridFingerprint.Of(plan.Trials);
         var current = (existing ?? new RunManifest(fingerprint, Path.GetFullPath(gridFile), DateTimeOffset.UtcNow, RunId: NewRunId()))
             with { GridFingerprint = fingerprint, Trials = plan.Trials, Journal = server?.Name, Nodes = manifest?.Nodes ?? existing?.Nodes };
         if (program is not null) current = current.WithProgram(program);
-        folder._manifest = current;
+        var folder = new RunFolder(root, resumed: existing is not null, plan, owner, server, current);
         // The server's record is written last, so a folder is never left that the server's run does not know of.
         var serverBehind = server is not null && (held is null || plan.Added.Count > 0);
         if (manifest is null)
@@ -178,9 +179,9 @@ public sealed class RunFolder : IDisposable
             // that holds "no SamCluster run" and is refused from then on.
             try
             {
-                AtomicFile.WriteAllBytes(folder.GridCopy, File.ReadAllBytes(gridFile));
-                WriteManifest(manifestPath, current);
-                if (serverBehind) server!.WriteRunManifest(ManifestText(current));
+                DurableFile.WriteAllBytes(folder.GridCopy, File.ReadAllBytes(gridFile));
+                RunManifestFile.Write(manifestPath, current);
+                if (serverBehind) server!.WriteRunManifest(RunManifestFile.Text(current));
             }
             catch
             {
@@ -203,183 +204,20 @@ public sealed class RunFolder : IDisposable
                 var previous = Enumerable.Range(1, int.MaxValue).Select(n => Path.Combine(root, $"grid.previous-{n}.yaml")).First(p => !File.Exists(p));
                 File.Copy(folder.GridCopy, previous);
             }
-            WriteManifest(manifestPath, current);
-            if (serverBehind) server!.WriteRunManifest(ManifestText(current));
-            if (gridChanged) AtomicFile.WriteAllBytes(folder.GridCopy, File.ReadAllBytes(gridFile));
+            RunManifestFile.Write(manifestPath, current);
+            if (serverBehind) server!.WriteRunManifest(RunManifestFile.Text(current));
+            if (gridChanged) DurableFile.WriteAllBytes(folder.GridCopy, File.ReadAllBytes(gridFile));
         }
-        else if (ManifestText(current) != ManifestText(manifest))
+        else if (RunManifestFile.Text(current) != RunManifestFile.Text(manifest))
         {
-            WriteManifest(manifestPath, current);   // this start's program (a resumed run records the latest)
+            RunManifestFile.Write(manifestPath, current);   // this start's program (a resumed run records the latest)
         }
         return folder;
     }
 
-    RunManifest? _manifest;
-
-    /// <summary>Records in run.json a node that ran (or is running) a trial of this run, once per node name (again when
-    /// its facts change: a node restarted with another libtorch, say).</summary>
-    public void RecordNode(string name, NodeFacts? facts)
-    {
-        if (_manifest is null) return;   // a folder opened for reading
-        var node = RunNode.From(name, facts);
-        var nodes = _manifest.Nodes ?? [];
-        if (nodes.Any(n => n == node || (n.Name == name && facts is null))) return;
-        _manifest = _manifest with { Nodes = [.. nodes.Where(n => n.Name != name), node] };
-        WriteManifest(Manifest, _manifest);
-    }
-
-    /// <summary>Reads a run folder's run.json, for the report's provenance; null when there is none or it is unreadable.</summary>
-    public static RunManifest? TryReadManifest(string root)
-    {
-        try { return File.Exists(Path.Combine(root, "run.json")) ? ReadManifest(Path.Combine(root, "run.json")) : null; }
-        catch (UserInputException) { return null; }
-    }
+    /// <summary>Records in run.json a node that ran (or is running) a trial of this run (<see cref="RunProvenance"/>);
+    /// nothing for a folder opened for reading.</summary>
+    public void RecordNode(string name, NodeFacts? facts) => _provenance?.RecordNode(name, facts);
 
     static string NewRunId() => Guid.NewGuid().ToString("N");
-
-    /// <summary>A folder keeps its journal where it started it: journal.db, or the server its run.json names. Moving it
-    /// would start the run over on an empty journal, training its finished trials again.</summary>
-    static void CheckSameJournal(RunManifest manifest, PostgresJournal? server, string outDir)
-    {
-        if (manifest.Journal is null && server is not null)
-            throw new UserInputException($"--out {outDir} keeps its run's journal in its journal.db, not in {server.Name}; " +
-                                         $"run it without --journal (and without ${PostgresJournal.EnvironmentVariable}), or choose another --out folder");
-        if (manifest.Journal is { } name && server is null)
-            throw new UserInputException($"--out {outDir} keeps its run's journal in PostgreSQL ({name}); " +
-                                         $"give its connection string with --journal or ${PostgresJournal.EnvironmentVariable}");
-    }
-
-    /// <summary>The run the server's journal holds (null when none yet), refusing a journal that is not this folder's
-    /// run's, holds events of no known run, cannot be replayed, or has lost the trials this folder lists as finished.</summary>
-    static RunManifest? ServerRun(PostgresJournal server, string root, string outDir, RunManifest? folderManifest)
-    {
-        var text = server.ReadRunManifest();
-        RunManifest? held;
-        try
-        {
-            held = text is null ? null : ParseManifest(text);
-        }
-        catch (JsonException e)
-        {
-            throw new UserInputException($"the journal {server.Name} holds a run record that is not a SamCluster run manifest ({e.Message}); refusing to touch it");
-        }
-        if (held is not null && folderManifest is not null && held.RunId != folderManifest.RunId)
-            throw new UserInputException($"--out {outDir} holds run {folderManifest.RunId} but the journal {server.Name} holds run {held.RunId} " +
-                                         $"(grid {held.GridSource}); refusing to mix runs — give that run's database, or choose another --out folder");
-        var events = server.Events();
-        if (held is null && events > 0)
-            throw new UserInputException($"the journal {server.Name} holds events ({events}) but no SamCluster run record; refusing to mix runs — " +
-                                         "give an empty database for a new run");
-        if (server.UnreadableEvent() is { } unreadable)
-            throw new UserInputException($"the journal {server.Name} cannot be replayed: {unreadable}; nothing was changed — restore the database from a backup, or use another one");
-        var finished = FinishedRows(Path.Combine(root, TrialsFile));
-        if (finished > 0 && events == 0)
-            throw new UserInputException($"--out {outDir}: {TrialsFile} lists {finished} finished trials but the journal {server.Name} holds no events; " +
-                                         $"refusing to train them again — restore the database from a backup, or move {TrialsFile} aside to train those trials again");
-        return held;
-    }
-
-    /// <summary>Finished trials whose journal is gone would be trained again and trials.csv rewritten with less: refuse
-    /// a folder whose trials.csv has rows but whose journal is missing, empty or unreadable.</summary>
-    static void CheckJournal(string root, string outDir)
-    {
-        var journal = Path.Combine(root, "journal.db");
-        var finished = FinishedRows(Path.Combine(root, TrialsFile));
-        var recover = $"restore journal.db from a backup, or move {TrialsFile} aside to train those trials again";
-        if (!File.Exists(journal))
-        {
-            if (finished > 0)
-                throw new UserInputException($"--out {outDir}: {TrialsFile} lists {finished} finished trials but journal.db is missing; refusing to train them again — {recover}");
-            return;
-        }
-        CheckJournalReadable(journal, outDir);
-        if (UnreadableEvent(journal) is { } unreadable)
-            throw new UserInputException(
-                $"--out {outDir}: the journal cannot be replayed: {unreadable}; nothing was changed — restore journal.db from a backup, or choose another --out folder");
-        if (finished > 0 && JournalEvents(journal) == 0)
-            throw new UserInputException($"--out {outDir}: {TrialsFile} lists {finished} finished trials but journal.db holds no events; refusing to train them again — {recover}");
-    }
-
-    static int FinishedRows(string trialsCsv)
-    {
-        if (!File.Exists(trialsCsv)) return 0;
-        return File.ReadLines(trialsCsv).Skip(1).Count(line => line.Trim().Length > 0);
-    }
-
-    /// <summary>The first event of the journal our serializer cannot read back, described; null when all read. Without
-    /// this check, recovery of that trial fails again on every attempt.</summary>
-    static string? UnreadableEvent(string journal)
-    {
-        var connection = new SqliteConnectionStringBuilder { DataSource = journal, Mode = SqliteOpenMode.ReadOnly, Pooling = false };
-        using var db = new SqliteConnection(connection.ToString());
-        db.Open();
-        using var query = db.CreateCommand();
-        query.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'journal'";
-        return (long)query.ExecuteScalar()! == 0 ? null : JournalReplay.FirstUnreadable(db);
-    }
-
-    /// <summary>Rows in the journal's event table (Akka.Persistence.Sql's "journal"); 0 when it has none yet.</summary>
-    static long JournalEvents(string journal)
-    {
-        var connection = new SqliteConnectionStringBuilder { DataSource = journal, Mode = SqliteOpenMode.ReadOnly, Pooling = false };
-        using var db = new SqliteConnection(connection.ToString());
-        db.Open();
-        using var query = db.CreateCommand();
-        query.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'journal'";
-        if ((long)query.ExecuteScalar()! == 0) return 0;
-        query.CommandText = "SELECT count(*) FROM journal";
-        return (long)query.ExecuteScalar()!;
-    }
-
-    /// <summary>A journal SQLite cannot read makes the cluster's persistence fail and retry forever, printing traces:
-    /// refuse it up front instead. Opened read-write without create, so a missing journal is left missing.</summary>
-    static void CheckJournalReadable(string path, string outDir)
-    {
-        string? verdict;
-        try
-        {
-            var connection = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWrite, Pooling = false };
-            using var db = new SqliteConnection(connection.ToString());
-            db.Open();
-            using var check = db.CreateCommand();
-            check.CommandText = "PRAGMA quick_check";
-            verdict = check.ExecuteScalar() as string;
-        }
-        catch (SqliteException e)
-        {
-            verdict = e.Message;
-        }
-        if (verdict != "ok")
-            throw new UserInputException(
-                $"--out {outDir}: its journal.db is not a readable SQLite database ({verdict}); refusing to touch this folder — restore journal.db or choose another --out folder");
-    }
-
-    static string ManifestText(RunManifest manifest) => JsonSerializer.Serialize(manifest, ManifestJson);
-
-    static RunManifest ReadManifest(string path)
-    {
-        try
-        {
-            return ParseManifest(File.ReadAllText(path));
-        }
-        catch (JsonException e)
-        {
-            throw new UserInputException($"{path} is not a SamCluster run manifest ({e.Message}); refusing to touch this folder");
-        }
-    }
-
-    static void WriteManifest(string path, RunManifest manifest) =>
-        AtomicFile.WriteAllText(path, ManifestText(manifest));
-
-    /// <summary>snake_case, as every file of the run folder; a manifest of an older version (PascalCase keys) is read too.</summary>
-    static RunManifest ParseManifest(string text)
-    {
-        var manifest = JsonSerializer.Deserialize<RunManifest>(text, ManifestJson) ?? throw new JsonException("empty");
-        if (manifest.GridFingerprint is null)
-            manifest = JsonSerializer.Deserialize<RunManifest>(text, LegacyManifestJson) ?? throw new JsonException("empty");
-        return manifest.GridFingerprint is null ? throw new JsonException("no grid_fingerprint") : manifest;
-    }
-
-    static readonly JsonSerializerOptions ManifestJson = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-    static readonly JsonSerializerOptions LegacyManifestJson = new() { WriteIndented = true };
 }

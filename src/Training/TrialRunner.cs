@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using SamCluster.Messages;
 using SamCluster.Training.Checkpoints;
-using SamCluster.Training.Data;
 using SamCluster.Training.Models;
 using SamCluster.Training.Optimization;
 using TorchSharp;
@@ -15,11 +14,7 @@ namespace SamCluster.Training;
 /// on the device; figures are read back once per epoch.</summary>
 public static class TrialRunner
 {
-    /// <summary>Runs the trial on a dataset already moved to <paramref name="device"/> (ImageDataset.To(device)).</summary>
-    public static TrialSummary Run(TrialSpec spec, ImageDataset dataOnDevice, Device device, Action<EpochMetrics> onEpoch,
-        CancellationToken ct = default) =>
-        Run(spec, TrainingTensors.From(dataOnDevice), device, onEpoch, ct);
-
+    /// <summary>Runs the trial from epoch 0 to its end, without checkpoints.</summary>
     public static TrialSummary Run(TrialSpec spec, TrainingTensors data, Device device, Action<EpochMetrics> onEpoch,
         CancellationToken ct = default) =>
         Run(spec, data, device, onResume: null, (metrics, _) => onEpoch(metrics), checkpointing: null, ct).Summary;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using SamCluster.Cli.Bench;
 using SamCluster.Messages;
 using SamCluster.Training;
 using TorchSharp;

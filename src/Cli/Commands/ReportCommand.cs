@@ -46,7 +46,7 @@ public static class ReportCommand
             if (parse.GetValue(write))
             {
                 if (!Directory.Exists(target)) throw new UserInputException($"{target}: --write needs a run folder");
-                report = RunReport.WriteAll(target, options, RunFolder.TryReadManifest(target));
+                report = RunReport.WriteAll(target, options, RunManifestFile.TryRead(target));
                 Console.Error.WriteLine($"wrote {RunReport.Markdown}, {RunReport.Csv}, {RunReport.Json} and {RunReport.CurvesFolder}/*.png in {target}");
             }
             else report = RunReport.Build(target, options);

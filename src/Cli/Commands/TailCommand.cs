@@ -80,7 +80,7 @@ public static class TailCommand
     /// <summary>Why a missing trial log will never appear, or null when a running coordinator may still write it.</summary>
     static string? NothingWillWrite(RunFolder folder, TrialKey key, string runDir)
     {
-        var finished = File.Exists(folder.TrialsCsv) && RunFiles.ReadTrialIds(folder.TrialsCsv).Contains(key.Id);
+        var finished = File.Exists(folder.TrialsCsv) && ResultsCsv.ReadTrialIds(folder.TrialsCsv).Contains(key.Id);
         if (finished)
             return $"trial '{key.Id}' has finished but its log {folder.TrialLog(key.Id)} was removed (its results are in {folder.TrialsCsv})";
         if (!RunFolderLock.IsHeld(folder.Root))

@@ -18,8 +18,6 @@ public sealed partial class LocalNodes : IDisposable
 
     LocalNodes(Action<Exception>? onLogFailure) => _onLogFailure = onLogFailure;
 
-    public IReadOnlyList<int> ProcessIds => _nodes.Select(n => n.Process.Id).ToList();
-
     /// <summary>What `local` starts when the user names no --nodes or --devices: on a machine with GPUs one node per GPU
     /// (node-K on cuda:K-1); without GPUs this many CPU nodes.</summary>
     public const int DefaultCpuNodes = 2;

@@ -109,7 +109,7 @@ public static class CoordinatorRun
         var role = new CoordinatorRoleOptions(plan, folder, TimeSpan.FromSeconds(5),
             _ =>
             {
-                var table = MarkdownReport.Write(RunReport.WriteAll(folder.Root, new ReportOptions(), RunFolder.TryReadManifest(folder.Root)));
+                var table = MarkdownReport.Write(RunReport.WriteAll(folder.Root, new ReportOptions(), RunManifestFile.TryRead(folder.Root)));
                 live.OnReportWritten();
                 return table;
             }, observers);

@@ -14,12 +14,12 @@ namespace SamCluster.Coordinator.Observers;
 public sealed class EpochsTableWriter(RunFolder folder) : IRunObserver
 {
     public void OnStart(RunView view) =>
-        AtomicFile.WriteAllText(folder.EpochsCsv, ResultTables.EpochsCsv(view.Trials));
+        DurableFile.WriteAllText(folder.EpochsCsv, ResultTables.EpochsCsv(view.Trials));
 
     public void OnTrialEvent(BoardEntry trial, ITrialEvent e, IReadOnlyList<BoardEntry> board)
     {
         if (e is not EpochRecorded epoch) return;
-        var row = System.Text.Encoding.UTF8.GetBytes(ResultTables.EpochRow(trial.Spec.Key, epoch.Attempt, epoch.Metrics));
+        var row = System.Text.Encoding.UTF8.GetBytes(ResultTables.EpochLine(trial.Spec.Key, epoch.Attempt, epoch.Metrics));
         try
         {
             // One write of the whole line, flushed: a kill can tear only the last line, which the next start repairs.

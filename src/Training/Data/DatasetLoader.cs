@@ -18,7 +18,7 @@ public static class DatasetLoader
     /// Returns how many selections were read.</summary>
     public static int CheckAll(IEnumerable<DataSpec> specs)
     {
-        var distinct = specs.GroupBy(s => System.Text.Json.JsonSerializer.Serialize(s)).Select(g => g.First()).ToList();
+        var distinct = specs.Distinct().ToList();
         foreach (var spec in distinct)
             using (Load(spec)) { }
         return distinct.Count;

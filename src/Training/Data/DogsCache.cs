@@ -9,7 +9,7 @@ namespace SamCluster.Training.Data;
 /// <summary>The decoded Stanford Dogs splits on disk as raw uint8 [N,3,S,S] (one file per split) plus a JSON manifest.
 /// The file names carry a hash of everything the pixels depend on (the split's file list with sizes and modification
 /// times, labels, image size), so a changed folder or setting simply gives a new cache entry and never reads a stale
-/// one. Files are written to a temporary name and renamed, and the manifest last: concurrent processes on one machine
+/// one. Files are written durably (<see cref="DurableFile"/>), the manifest last: concurrent processes on one machine
 /// never see a half-written entry.</summary>
 public sealed class DogsCache
 {
@@ -102,31 +102,11 @@ public sealed class DogsCache
     /// by identical bytes.</summary>
     public void Write(Tensor train, Tensor test, int imageSize, string source, IReadOnlyList<string> classes)
     {
-        System.IO.Directory.CreateDirectory(Directory);
-        WriteAtomically(SplitPath("train"), file => file.Write(train.bytes));
-        WriteAtomically(SplitPath("test"), file => file.Write(test.bytes));
+        DurableFile.Write(SplitPath("train"), file => file.Write(train.bytes));
+        DurableFile.Write(SplitPath("test"), file => file.Write(test.bytes));
         var manifest = new Manifest(FormatVersion, Key, imageSize, 3, (int)train.shape[0], (int)test.shape[0], DateTime.UtcNow,
             source, classes);
-        WriteAtomically(ManifestPath, file => JsonSerializer.Serialize(file, manifest, new JsonSerializerOptions { WriteIndented = true }));
-    }
-
-    static void WriteAtomically(string path, Action<FileStream> write)
-    {
-        var temporary = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
-        try
-        {
-            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 20))
-            {
-                write(file);
-                file.Flush(flushToDisk: true);
-            }
-            File.Move(temporary, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temporary))
-                File.Delete(temporary);
-        }
+        DurableFile.Write(ManifestPath, file => JsonSerializer.Serialize(file, manifest, new JsonSerializerOptions { WriteIndented = true }));
     }
 
     /// <summary>The folder for cache entries: <paramref name="configured"/> when given (it must be writable), else

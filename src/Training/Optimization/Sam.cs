@@ -3,14 +3,15 @@ using static TorchSharp.torch;
 namespace SamCluster.Training.Optimization;
 
 /// <summary>Sharpness-Aware Minimization (Foret et al. 2021) wrapping a base optimizer, as davda54/sam does.
-/// FirstStep climbs to w + e with e = rho·g/‖g‖ (the norm over all parameters together; ASAM: e = rho·w²·g/‖|w|·g‖);
-/// SecondStep returns to w and lets the base optimizer step with the gradient taken at w + e. Works on the flat
-/// parameter and gradient buffers, so each of these is one or two kernels whatever the number of parameter tensors.</summary>
+/// FirstStep saves w and climbs to w + e with e = rho·g/‖g‖ (the norm over all parameters together; ASAM:
+/// e = rho·w²·g/‖|w|·g‖); SecondStep restores the saved w (bit for bit, as davda54/sam's p.data = old_p: subtracting e
+/// again would round) and lets the base optimizer step with the gradient taken at w + e. Works on the flat parameter and
+/// gradient buffers, so each of these is one or two kernels whatever the number of parameter tensors.</summary>
 public sealed class Sam : IDisposable
 {
     private const double NormEpsilon = 1e-12;   // as davda54/sam: keeps a zero gradient from dividing by zero
     private readonly FlatParameters parameters;
-    private readonly FlatBuffer perturbation;
+    private readonly FlatBuffer savedWeights;
     private readonly FlatSgd baseOptimizer;
     private readonly double rho;
     private readonly bool adaptive;
@@ -20,32 +21,34 @@ public sealed class Sam : IDisposable
         // rho 0 is allowed (the grid accepts it): SAM then steps exactly as its base optimizer, a useful control.
         if (!(rho >= 0)) throw new SamCluster.Messages.UserInputException($"SAM's rho must be 0 or more, got {rho}");
         this.parameters = parameters;
-        perturbation = parameters.Values.ZerosLike();
+        savedWeights = parameters.Values.ZerosLike();
         this.baseOptimizer = baseOptimizer;
         this.rho = rho;
         this.adaptive = adaptive;
     }
 
-    /// <summary>w += e, computed from the gradients now in the parameters; then clears the gradients.</summary>
+    /// <summary>Saves w, then w += e, computed from the gradients now in the parameters; then clears the gradients.</summary>
     public void FirstStep()
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var (w, g, e) = (parameters.Values.Values, parameters.Gradients.Values, perturbation.Values);
+        var (w, g, saved) = (parameters.Values.Values, parameters.Gradients.Values, savedWeights.Values);
         var gradNorm = adaptive ? w.abs().mul_(g).norm() : g.norm();
         var scale = gradNorm.add_(NormEpsilon).reciprocal_().mul_(rho);   // stays on the device: no host round trip
-        if (adaptive) e.copy_(w).pow_(2).mul_(g).mul_(scale);
-        else e.copy_(g).mul_(scale);
-        w.add_(e);
+        saved.copy_(w);
+        // e is computed in w's own memory, then the saved w added: w + e in the same operations (and roundings) as
+        // davda54/sam's p.add_(e_w), with no buffer besides the saved weights.
+        if (adaptive) w.pow_(2).mul_(g).mul_(scale).add_(saved);
+        else w.copy_(g).mul_(scale).add_(saved);
         parameters.ZeroGradients();
     }
 
-    /// <summary>w -= e, then the base optimizer's step with the gradients taken at w + e.</summary>
+    /// <summary>w = the saved w, then the base optimizer's step with the gradients taken at w + e.</summary>
     public void SecondStep()
     {
-        using (no_grad()) parameters.Values.Values.sub_(perturbation.Values);
+        using (no_grad()) parameters.Values.Values.copy_(savedWeights.Values);
         baseOptimizer.Step();
     }
 
-    public void Dispose() => perturbation.Dispose();
+    public void Dispose() => savedWeights.Dispose();
 }

@@ -29,7 +29,7 @@ public sealed class EpochsTableWriterTests : IDisposable
 
     static RunView View(TrialState state) => new([Entry(state)], 0, null);
 
-    IReadOnlyList<EpochRow> Rows() => RunFiles.ReadEpochs(_folder.EpochsCsv);
+    IReadOnlyList<EpochResultRow> Rows() => ResultsCsv.ReadEpochs(_folder.EpochsCsv);
 
     [Fact]
     public void Each_epoch_is_appended_as_it_is_journaled_with_its_attempt()
@@ -43,7 +43,7 @@ public sealed class EpochsTableWriterTests : IDisposable
         writer.OnTrialEvent(Entry(state), new EpochRecorded(Id, 1, ClusterFixtures.Epoch(2)), [Entry(state)]);
         writer.OnTrialEvent(Entry(state), new EpochRecorded(Id, 2, ClusterFixtures.Epoch(1, testAcc: 81)), [Entry(state)]);
         var lines = File.ReadAllLines(_folder.EpochsCsv);
-        Assert.Equal(ResultTables.EpochsHeader, lines[0]);
+        Assert.Equal(ResultsCsv.EpochsHeader, lines[0]);
         Assert.Equal([1, 1, 2], lines.Skip(1).Select(l => int.Parse(l.Split(',')[^1])));   // the attempt column
         Assert.Equal([1, 2, 1], Rows().Select(r => r.Epoch));
     }

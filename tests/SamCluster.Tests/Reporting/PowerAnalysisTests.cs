@@ -356,13 +356,13 @@ public class PowerAnalysisTests
 
     // ---- the report ------------------------------------------------------------------------------------------------
 
-    static TrialRow Trial(string dataset, string model, string optimizer, int repeat, double test) =>
+    static TrialResultRow Trial(string dataset, string model, string optimizer, int repeat, double test) =>
         new(dataset, model, optimizer, repeat, true, 99.5, test, 100, 3, null, 0);
 
-    static List<TrialRow> Arm(string dataset, string model, string optimizer, params double[] tests) =>
+    static List<TrialResultRow> Arm(string dataset, string model, string optimizer, params double[] tests) =>
         tests.Select((t, i) => Trial(dataset, model, optimizer, i + 1, t)).ToList();
 
-    static List<TrialRow> StudyRows() =>
+    static List<TrialResultRow> StudyRows() =>
         Arm("fashion-mnist", "resnet18", "sgd", 99.30, 99.25, 99.40, 99.45, 99.52)
             .Concat(Arm("fashion-mnist", "resnet18", "sam", 99.40, 99.36, 99.47, 99.50, 99.47))
             .Concat(Arm("fashion-mnist", "resnet18", "asam", 99.20, 99.31, 99.28, 99.33, 99.30))   // below SGD

@@ -55,14 +55,14 @@ public sealed class ProvenanceTests : IDisposable
                      "\"gpu_driver\": \"580.159.04\"", "\"learning_rate\"" })
             Assert.Contains(key, text);
         Assert.DoesNotContain("\"GridFingerprint\"", text);
-        var manifest = RunFolder.TryReadManifest(outDir)!;
+        var manifest = RunManifestFile.TryRead(outDir)!;
         Assert.Equal(["node-1", "node-2"], manifest.Nodes!.Select(n => n.Name));
 
         // Resumed by a later start: the trials are kept, the program is the new one's, the nodes stay.
         using (RunFolder.Prepare(outDir, grid, GridExpander.Expand(GridConfigLoader.Load(grid)), program: Program with { GitCommit = "fedcba" }))
         {
         }
-        var resumed = RunFolder.TryReadManifest(outDir)!;
+        var resumed = RunManifestFile.TryRead(outDir)!;
         Assert.Equal("fedcba", resumed.GitCommit);
         Assert.Equal(manifest.RunId, resumed.RunId);
         Assert.Equal(2, resumed.Nodes!.Count);
@@ -75,15 +75,15 @@ public sealed class ProvenanceTests : IDisposable
         var grid = WriteGrid();
         var outDir = Path.Combine(_work, "old");
         RunFolder.Prepare(outDir, grid, GridExpander.Expand(GridConfigLoader.Load(grid))).Dispose();
-        var runId = RunFolder.TryReadManifest(outDir)!.RunId!;
+        var runId = RunManifestFile.TryRead(outDir)!.RunId!;
         // What versions before snake_case wrote: the same record with .NET's default (PascalCase) names.
-        var legacy = System.Text.Json.JsonSerializer.Serialize(RunFolder.TryReadManifest(outDir)!, new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
+        var legacy = System.Text.Json.JsonSerializer.Serialize(RunManifestFile.TryRead(outDir)!, new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
         Assert.Contains("\"GridFingerprint\"", legacy);
         File.WriteAllText(Path.Combine(outDir, "run.json"), legacy);
 
         using (var again = RunFolder.Prepare(outDir, grid, GridExpander.Expand(GridConfigLoader.Load(grid)), program: Program))
             Assert.True(again.Resumed);
-        var manifest = RunFolder.TryReadManifest(outDir)!;
+        var manifest = RunManifestFile.TryRead(outDir)!;
         Assert.Equal(runId, manifest.RunId);
         Assert.Equal(2, manifest.Trials!.Count);
         Assert.Contains("\"grid_fingerprint\"", File.ReadAllText(Path.Combine(outDir, "run.json")));
@@ -94,7 +94,7 @@ public sealed class ProvenanceTests : IDisposable
     {
         var run = new RunManifest("abcdef0123456789", "/grids/paper.yaml", new DateTimeOffset(2026, 11, 25, 18, 40, 0, TimeSpan.Zero), RunId: "r1")
             .WithProgram(Program) with { Nodes = [RunNode.From("node-1", Gpu)] };
-        var rows = new List<TrialRow>
+        var rows = new List<TrialResultRow>
         {
             new("fashion-mnist", "resnet18", "sgd", 1, true, 90, 89, 10, 2, null, 2),
             new("fashion-mnist", "resnet18", "sam", 1, true, 91, 90, 20, 2, null, 3),

@@ -8,12 +8,12 @@ namespace SamCluster.Tests.Reporting;
 
 public class ReportTests
 {
-    static TrialRow Trial(string dataset, string model, string optimizer, int repeat, double test, bool completed = true,
+    static TrialResultRow Trial(string dataset, string model, string optimizer, int repeat, double test, bool completed = true,
         double train = 99.5, double seconds = 100) =>
         new(dataset, model, optimizer, repeat, completed, completed ? train : null, completed ? test : null,
             completed ? seconds : null, 3, completed ? null : "out of memory", 0);
 
-    static List<TrialRow> Arm(string dataset, string model, string optimizer, params double[] tests) =>
+    static List<TrialResultRow> Arm(string dataset, string model, string optimizer, params double[] tests) =>
         tests.Select((t, i) => Trial(dataset, model, optimizer, i, t)).ToList();
 
     [Fact]
@@ -90,7 +90,7 @@ public class ReportTests
     [Fact]
     public void Paired_test_uses_only_repeats_present_in_both_arms()
     {
-        var rows = new List<TrialRow>
+        var rows = new List<TrialResultRow>
         {
             Trial("d", "m", "sgd", 0, 77.2), Trial("d", "m", "sgd", 1, 76.8), Trial("d", "m", "sgd", 2, 77.5), Trial("d", "m", "sgd", 3, 76.6),
             Trial("d", "m", "sam", 0, 78.1), Trial("d", "m", "sam", 1, 77.5), Trial("d", "m", "sam", 3, 78.6), Trial("d", "m", "sam", 7, 90),
@@ -178,7 +178,7 @@ public class ReportTests
             Assert.Equal((1200, 1000), (System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(header),
                 System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(header[4..])));
             Assert.DoesNotContain(report.Notes, n => n.Contains("pictures not drawn"));
-            var curve = LearningCurve.From(RunFiles.ReadEpochs(Path.Combine(dir, "epochs.csv")), RunFiles.ReadTrials(Path.Combine(dir, "trials.csv")))
+            var curve = LearningCurve.From(ResultsCsv.ReadEpochs(Path.Combine(dir, "epochs.csv")), ResultsCsv.ReadTrials(Path.Combine(dir, "trials.csv")))
                 .Single(c => c.Optimizer == "sgd");
             Assert.Equal((1.0, 1.0, 0.001), (curve.Points[0].TrainLoss, curve.Points[0].TestLoss, curve.Points[0].LearningRate));
         }
@@ -191,7 +191,7 @@ public class ReportTests
     [Fact]
     public void Learning_curves_average_completed_repeats_per_epoch()
     {
-        EpochRow E(string opt, int repeat, int epoch, double test) => new("d", "m", opt, repeat, epoch, 90, test, null, null, 0);
+        EpochResultRow E(string opt, int repeat, int epoch, double test) => new("d", "m", opt, repeat, epoch, 90, test, null, null, 0);
         var curves = LearningCurve.From(
             [E("sgd", 0, 1, 50), E("sgd", 1, 1, 60), E("sgd", 2, 1, 0), E("sgd", 0, 2, 70)],
             [Trial("d", "m", "sgd", 0, 70), Trial("d", "m", "sgd", 1, 60), Trial("d", "m", "sgd", 2, 0, completed: false)]);
@@ -212,7 +212,7 @@ public class ReportTests
     [Fact]
     public void A_grid_with_axes_has_one_comparison_per_cell_each_against_the_sgd_trials_of_the_shared_values()
     {
-        static IEnumerable<TrialRow> Cell(string optimizer, string cell, params double[] tests) =>
+        static IEnumerable<TrialResultRow> Cell(string optimizer, string cell, params double[] tests) =>
             tests.Select((t, i) => Trial("d", "m", optimizer, i + 1, t) with { Cell = cell });
         var rows = Cell("sgd", "lr=0.01", 90, 91, 92).Concat(Cell("sgd", "lr=0.1", 80, 81, 82))
             .Concat(Cell("sam", "lr=0.01,rho=0.05", 93, 94, 95)).Concat(Cell("sam", "lr=0.01,rho=0.1", 91, 92, 93))

@@ -82,6 +82,28 @@ public class OptimizationTests
         AssertClose(expected, Parameters(model));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void SamsSecondStepReturnsToTheWeightsBitForBit(bool adaptive)
+    {
+        // As davda54/sam's p.data = old_p: the base step starts from w itself, not from w + e - e rounded.
+        using var model = SmallConvNet(13);
+        var before = AllParameters(model);
+        using var flat = new FlatParameters(model.parameters());
+        using var sgd = optim.SGD(model.parameters(), 0.0);   // learning rate 0: the base step leaves w as it is
+        using var baseStep = new FlatSgd(sgd, flat);
+        using var sam = new Sam(flat, baseStep, rho: 0.5, adaptive);
+        torch.manual_seed(5);
+        var (input, target) = (randn(6, 2, 5, 5), randint(0, 3, [6]));
+        nn.functional.cross_entropy(model.call(input), target).backward();
+        sam.FirstStep();
+        Assert.NotEqual(before, AllParameters(model));   // it climbed to w + e
+        nn.functional.cross_entropy(model.call(input), target).backward();
+        sam.SecondStep();
+        Assert.Equal(before, AllParameters(model));
+    }
+
     [Fact]
     public void SgdMomentumMatchesTheFormulaOverTwoSteps()
     {

@@ -1,25 +1,34 @@
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
-using SamCluster.Messages;
+using System.Text;
 
-namespace SamCluster.Training.Checkpoints;
+namespace SamCluster.Messages;
 
-/// <summary>Files that are either entirely there or not at all: written under a temporary name in the destination's
-/// folder, flushed to the disk, renamed over the destination, and the folder's entry synced.</summary>
-internal static partial class DurableFile
+/// <summary>Files that are either entirely there or not at all, for every file the program writes whole (run.json, the
+/// result tables, reports, checkpoints, weights, the data cache): written under a temporary name in the destination's
+/// folder, flushed to the disk, renamed over the destination, and the folder's entry synced — a reader never sees half
+/// a file, and a crash or power loss leaves the previous version. The temporary file never outlives the call. A full
+/// disk is thrown as <see cref="DiskFullException"/> naming the destination; whatever was there before is left as it
+/// was.</summary>
+public static partial class DurableFile
 {
     public const string TempSuffix = ".tmp";
 
-    /// <summary>A temporary path beside <paramref name="destination"/>; hidden, and unique per writer.</summary>
-    public static string TempPathFor(string destination) =>
+    /// <summary>A temporary path beside <paramref name="destination"/>: hidden, unique per writer, and starting with
+    /// "." + the destination's name, so a store can recognize (and clear) what a killed writer left.</summary>
+    static string TempPathFor(string destination) =>
         Path.Combine(Path.GetDirectoryName(destination)!,
             $".{Path.GetFileName(destination)}.{Environment.ProcessId}-{Guid.NewGuid():N}{TempSuffix}");
 
-    /// <summary>Creates the destination's folder, lets <paramref name="write"/> fill a temporary file, syncs it and
-    /// renames it into place. The temporary file never outlives the call. A full disk is thrown as
-    /// <see cref="DiskFullException"/> naming the destination; whatever was there before is left as it was.</summary>
+    public static void WriteAllText(string path, string text) => WriteAllBytes(path, new UTF8Encoding(false).GetBytes(text));
+
+    public static void WriteAllBytes(string path, byte[] bytes) => Write(path, file => file.Write(bytes));
+
+    /// <summary>Creates the destination's folder, lets <paramref name="write"/> fill a temporary file (open for reading
+    /// too, so the writer can hash what landed), syncs it and renames it into place.</summary>
     public static void Write(string destination, Action<FileStream> write)
     {
+        destination = Path.GetFullPath(destination);
         var folder = Path.GetDirectoryName(destination)!;
         var temp = TempPathFor(destination);
         try
@@ -43,8 +52,8 @@ internal static partial class DurableFile
         }
     }
 
-    /// <summary>Copies <paramref name="source"/> to <paramref name="destination"/> atomically, hashing the bytes as
-    /// they are copied; refuses (and writes nothing) when they do not hash to <paramref name="expectedSha256"/>.</summary>
+    /// <summary>Copies <paramref name="source"/> to <paramref name="destination"/> durably, hashing the bytes as they
+    /// are copied; refuses (and writes nothing) when they do not hash to <paramref name="expectedSha256"/>.</summary>
     public static void CopyVerified(string source, string expectedSha256, string destination)
     {
         using var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
@@ -64,6 +73,7 @@ internal static partial class DurableFile
         });
     }
 
+    /// <summary>The SHA-256 (lower-case hex) of the whole stream, read from its start.</summary>
     public static string Sha256Of(Stream stream)
     {
         stream.Position = 0;
@@ -72,7 +82,7 @@ internal static partial class DurableFile
 
     /// <summary>Makes a rename in <paramref name="folder"/> survive a power loss (POSIX: fsync the folder). Best effort:
     /// a no-op where the platform has no such call.</summary>
-    public static void SyncDirectory(string folder)
+    static void SyncDirectory(string folder)
     {
         if (OperatingSystem.IsWindows()) return;
         try

@@ -4,11 +4,11 @@ using Xunit;
 
 namespace SamCluster.Tests.Reporting;
 
-public class RunFilesTests
+public class ResultsCsvTests
 {
     const string FullHeader = "dataset,model,optimizer,repeat,seed,status,epochs,train_acc,test_acc,train_loss,test_loss,seconds,node,device,attempts,reason";
 
-    static IReadOnlyList<TrialRow> Trials(string text) => RunFiles.ParseTrials(CsvTable.Parse("trials.csv", text));
+    static IReadOnlyList<TrialResultRow> Trials(string text) => ResultsCsv.ParseTrials(CsvTable.Parse("trials.csv", text));
 
     [Fact]
     public void Reads_the_full_format_with_a_quoted_reason_containing_commas_quotes_and_a_line_break()
@@ -69,17 +69,75 @@ public class RunFilesTests
     [Fact]
     public void A_missing_file_is_a_user_error()
     {
-        var e = Assert.Throws<UserInputException>(() => RunFiles.ReadTrials("/nonexistent/trials.csv"));
+        var e = Assert.Throws<UserInputException>(() => ResultsCsv.ReadTrials("/nonexistent/trials.csv"));
         Assert.Equal("/nonexistent/trials.csv: file not found", e.Message);
     }
 
     [Fact]
     public void Reads_epochs()
     {
-        var rows = RunFiles.ParseEpochs(CsvTable.Parse("epochs.csv",
+        var rows = ResultsCsv.ParseEpochs(CsvTable.Parse("epochs.csv",
             "dataset,model,optimizer,repeat,epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds,images_per_second\n" +
             "d,m,sgd,0,1,2.1,40.5,1.9,35.25,0.001,10.5,126.5\n"));
         var row = Assert.Single(rows);
         Assert.Equal((1, 40.5, 35.25, 2.1), (row.Epoch, row.TrainAcc, row.TestAcc, row.TrainLoss!.Value));
+    }
+
+    [Theory]
+    [InlineData("a,b\n1,x\"y\n", "t.csv:2: stray quote in an unquoted cell")]
+    [InlineData("a,b\n\"multi\nline\",x\"y\n", "t.csv:3: stray quote in an unquoted cell")]   // the line of the quote
+    [InlineData("a,b\n1,\"xy\"z\n", "t.csv:2: text after a closing quote")]
+    [InlineData("a,b\n1,2\n\"3,\n4\n", "t.csv:3: quote opened here is never closed")]
+    public void Malformed_quoting_names_the_line(string text, string expected)
+    {
+        var e = Assert.Throws<UserInputException>(() => CsvTable.Parse("t.csv", text));
+        Assert.Equal(expected, e.Message);
+    }
+
+    [Fact]
+    public void Blank_lines_a_byte_order_mark_and_spaces_around_quotes_are_read()
+    {
+        var table = CsvTable.Parse("t.csv", "\uFEFF\n a , b \n\n  \"x, y\"  ,2\n   \n3,4");
+        Assert.Equal(2, table.HeaderLine);
+        Assert.Equal([("x, y", "2", 4), ("3", "4", 6)], table.Rows.Select(r => (r.Text("a"), r.Text("B"), r.Line)));
+    }
+
+    static readonly TrialResultRow[] Written =
+    [
+        new("d", "m", "sam", 1, false, null, null, 12.5, 3, "OOM, \"batch 128\"\nretried", 0)
+            { Seed = 43, Node = "node-2", Device = "cuda:0", Attempts = 3 },
+        new("d", "m", "sgd", 0, true, 99.9, 0.1 + 0.2, 612.5, 20, null, 0, "lr=0.01,rho=0.1")
+            { Seed = 42, TrainLoss = 0.01, TestLoss = 0.03, Node = "node-1", Device = "cuda:0", Attempts = 1 },
+        new("d", "m", "sgd", 1, false, null, null, 0.5, 1, "killed\nby the OOM killer", 0)
+            { Seed = 44, Node = "node-3", Device = "cpu", Attempts = 2 },
+    ];
+
+    [Fact]
+    public void Writes_trials_as_the_coordinator_always_has()
+    {
+        // Numbers in round-trip form, a cell quoted where it needs it, a line break turned into a space (still quoted).
+        Assert.Equal("dataset,model,optimizer,repeat,seed,status,epochs,train_acc,test_acc,train_loss,test_loss,seconds,node,device,attempts,reason,cell\n" +
+                     "d,m,sam,1,43,failed,3,,,,,12.5,node-2,cuda:0,3,\"OOM, \"\"batch 128\"\" retried\",\n" +
+                     "d,m,sgd,0,42,completed,20,99.9,0.30000000000000004,0.01,0.03,612.5,node-1,cuda:0,1,,\"lr=0.01,rho=0.1\"\n" +
+                     "d,m,sgd,1,44,failed,1,,,,,0.5,node-3,cpu,2,\"killed by the OOM killer\",\n",
+            ResultsCsv.WriteTrials(Written));
+    }
+
+    [Fact]
+    public void Reads_back_what_it_writes()
+    {
+        var rows = Trials(ResultsCsv.WriteTrials(Written));
+        Assert.Equal(Written.Select(r => (r.TrialId, r.Completed, r.TrainAcc, r.TestAcc, r.Seconds, r.Epochs, r.Reason?.Replace('\n', ' ') ?? "")),   // an empty reason reads as ""
+            rows.Select(r => (r.TrialId, r.Completed, r.TrainAcc, r.TestAcc, r.Seconds, r.Epochs, r.Reason ?? "")));
+        Assert.Equal([2, 3, 4], rows.Select(r => r.Line));
+
+        var epoch = new EpochResultRow("d", "m", "sgd", 0, 1, 40.5, 35.25, 2.1, 1.9, 0, "lr=0.01,rho=0.1", 0.001)
+            { Seconds = 10.5, ImagesPerSecond = 126.5, Attempt = 2 };
+        Assert.Equal("dataset,model,optimizer,repeat,epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds,images_per_second,cell,attempt",
+            ResultsCsv.EpochsHeader);
+        var line = ResultsCsv.EpochLine(epoch);
+        Assert.Equal("d,m,sgd,0,1,2.1,40.5,1.9,35.25,0.001,10.5,126.5,\"lr=0.01,rho=0.1\",2\n", line);
+        var read = Assert.Single(ResultsCsv.ParseEpochs(CsvTable.Parse("epochs.csv", ResultsCsv.EpochsHeader + "\n" + line)));
+        Assert.Equal(epoch with { Line = 2, Seconds = null, ImagesPerSecond = null, Attempt = null }, read);
     }
 }

@@ -6,9 +6,9 @@ using TorchSharp;
 using static TorchSharp.torch;
 using SamCluster.Experiment;
 
-namespace SamCluster.Training;
+namespace SamCluster.Cli.Bench;
 
-/// <summary>One benchmark case, shaped like the PyTorch peer's arguments (src/Cli/Bench/pytorch_peer.py).</summary>
+/// <summary>One benchmark case, shaped like the PyTorch peer's arguments (pytorch_peer.py beside this file).</summary>
 public sealed record StepBenchmarkCase(string Model, string Optimizer, int Channels, int Size, int Classes, int BatchSize)
 {
     public string Input => $"{Channels}x{Size}x{Size}";

@@ -1,0 +1,53 @@
+using SamCluster.Messages;
+
+namespace SamCluster.Reporting;
+
+/// <summary>One trial's row of the results table (trials.csv): its key, whether it completed, its final figures.
+/// Read from a file, only the key and figure columns are required, the others may be absent (null); <see cref="Line"/>
+/// is the row's line there (0 for a row made in memory).</summary>
+public sealed record TrialResultRow(
+    string Dataset,
+    string Model,
+    string Optimizer,
+    int Repeat,
+    bool Completed,
+    double? TrainAcc,
+    double? TestAcc,
+    double? Seconds,
+    int? Epochs,
+    string? Reason,
+    int Line,
+    string? Cell = null)
+{
+    public string TrialId => new TrialKey(Dataset, Model, Optimizer, Repeat, Cell).Id;
+
+    // Written to trials.csv for people and tools; the report does not use them, so reading leaves them null.
+    public long? Seed { get; init; }
+    public double? TrainLoss { get; init; }
+    public double? TestLoss { get; init; }
+    public string? Node { get; init; }
+    public string? Device { get; init; }
+    public int? Attempts { get; init; }
+}
+
+/// <summary>One epoch's row of the epochs table (epochs.csv; accuracies in percent). <see cref="Line"/> as in
+/// <see cref="TrialResultRow"/>.</summary>
+public sealed record EpochResultRow(
+    string Dataset,
+    string Model,
+    string Optimizer,
+    int Repeat,
+    int Epoch,
+    double TrainAcc,
+    double TestAcc,
+    double? TrainLoss,
+    double? TestLoss,
+    int Line,
+    string? Cell = null,
+    double? LearningRate = null)
+{
+    // Written to epochs.csv; the report does not use them, so reading leaves them null.
+    public double? Seconds { get; init; }
+    public double? ImagesPerSecond { get; init; }
+    public int? Attempt { get; init; }
+}
