@@ -15,8 +15,6 @@ namespace SamCluster.Reporting;
 /// </summary>
 public static class ResultsCsv
 {
-    public const string TrialsFile = "trials.csv", EpochsFile = "epochs.csv";
-
     const string Completed = "completed", Failed = "failed";
 
     static readonly string[] TrialKeyColumns = ["dataset", "model", "optimizer", "repeat"];

@@ -4,54 +4,70 @@ using SamCluster.Experiment;
 
 namespace SamCluster.Reporting;
 
-/// <summary>The one entry point of reporting: reads a run folder's trials.csv (and epochs.csv for the curves) and writes
-/// report.md, report.csv, report.json and curves/*.png into it.</summary>
+/// <summary>What a report is built from: every finished trial's row and, for the curves, every epoch's (null: none known).</summary>
+public sealed record ReportRows(IReadOnlyList<TrialResultRow> Trials, IReadOnlyList<EpochResultRow>? Epochs);
+
+/// <summary>The one entry point of reporting: from a run's rows (in memory at the end of a grid; read from trials.csv and
+/// epochs.csv by `samcluster report`) to report.md, report.csv, report.json and curves/*.png.</summary>
 public static class RunReport
 {
     public const string Markdown = "report.md", Csv = "report.csv", Json = "report.json", CurvesFolder = "curves";
 
-    /// <summary>Returns the report it wrote; report.md ends with the run's provenance (its run.json) when given. Throws <see cref="UserInputException"/> for a missing or malformed input file.</summary>
+    /// <summary>Writes the report of <paramref name="rows"/> into <paramref name="folder"/> and returns it; report.md ends
+    /// with the run's provenance (its run.json) when given.</summary>
+    public static Report WriteAll(string folder, ReportRows rows, ReportOptions options, RunManifest? provenance = null)
+    {
+        var report = ReportBuilder.Build(rows.Trials, options);
+        if (options.Curves)
+            report = report with { Notes = [.. report.Notes, .. WriteCurves(folder, rows, report)] };
+        DurableFile.WriteAllText(Path.Combine(folder, Csv), CsvReport.Write(report));
+        DurableFile.WriteAllText(Path.Combine(folder, Json), JsonReport.Write(report));
+        DurableFile.WriteAllText(Path.Combine(folder, Markdown), MarkdownReport.Write(report, provenance));
+        return report;
+    }
+
+    /// <summary>As <see cref="WriteAll(string, ReportRows, ReportOptions, RunManifest?)"/>, from the folder's own tables
+    /// (`samcluster report DIR --write`). Throws <see cref="UserInputException"/> for a missing or malformed table.</summary>
     public static Report WriteAll(string runDir, ReportOptions options, RunManifest? provenance = null)
     {
         if (!Directory.Exists(runDir)) throw new UserInputException($"{runDir}: run folder not found");
-        var trials = ResultsCsv.ReadTrials(Path.Combine(runDir, ResultsCsv.TrialsFile));
-        var report = ReportBuilder.Build(trials, options);
-        if (options.Curves)
-            report = report with { Notes = [.. report.Notes, .. WriteCurves(runDir, trials, report)] };
-        DurableFile.WriteAllText(Path.Combine(runDir, Csv), CsvReport.Write(report));
-        DurableFile.WriteAllText(Path.Combine(runDir, Json), JsonReport.Write(report));
-        DurableFile.WriteAllText(Path.Combine(runDir, Markdown), MarkdownReport.Write(report, provenance));
-        return report;
+        return WriteAll(runDir, ReadFolder(runDir), options, provenance);
+    }
+
+    /// <summary>A run folder's trials.csv, and its epochs.csv where there is one.</summary>
+    public static ReportRows ReadFolder(string runDir)
+    {
+        var epochs = Path.Combine(runDir, RunFiles.EpochsTable);
+        return new ReportRows(ResultsCsv.ReadTrials(Path.Combine(runDir, RunFiles.TrialsTable)),
+            File.Exists(epochs) ? ResultsCsv.ReadEpochs(epochs) : null);
     }
 
     /// <summary>Reads a run folder or a trials.csv path, as the `report` command accepts either.</summary>
     public static Report Build(string path, ReportOptions options)
     {
-        var file = Directory.Exists(path) ? Path.Combine(path, ResultsCsv.TrialsFile) : path;
+        var file = Directory.Exists(path) ? Path.Combine(path, RunFiles.TrialsTable) : path;
         if (!File.Exists(file))
-            throw new UserInputException(Directory.Exists(path) ? $"{path}: run folder has no {ResultsCsv.TrialsFile}" : $"{path}: no such file or folder");
+            throw new UserInputException(Directory.Exists(path) ? $"{path}: run folder has no {RunFiles.TrialsTable}" : $"{path}: no such file or folder");
         return ReportBuilder.Build(ResultsCsv.ReadTrials(file), options);
     }
 
-    /// <summary>Bad epochs.csv content is the user's to fix (thrown before anything is written); a failure to draw
-    /// (e.g. SkiaSharp's native library missing on this machine) only costs the pictures and is stated in the report; a
-    /// full disk is thrown (nothing written after it would fit either).</summary>
-    static IEnumerable<string> WriteCurves(string runDir, IReadOnlyList<TrialResultRow> trials, Report report)
+    /// <summary>A failure to draw (e.g. SkiaSharp's native library missing on this machine) only costs the pictures and is
+    /// stated in the report; a full disk is thrown (nothing written after it would fit either).</summary>
+    static IEnumerable<string> WriteCurves(string runDir, ReportRows rows, Report report)
     {
-        var epochsPath = Path.Combine(runDir, ResultsCsv.EpochsFile);
-        var epochs = File.Exists(epochsPath) ? ResultsCsv.ReadEpochs(epochsPath) : null;
+        var epochs = rows.Epochs;
         var notes = new List<string>();
-        if (epochs is null) notes.Add($"no {ResultsCsv.EpochsFile} in the run folder: learning-curve plots skipped");
+        if (epochs is null) notes.Add($"no {RunFiles.EpochsTable} in the run folder: learning-curve plots skipped");
         try
         {
             var curvesDir = Path.Combine(runDir, CurvesFolder);
             Directory.CreateDirectory(curvesDir);
-            var curves = epochs is null ? [] : LearningCurve.From(epochs, trials);
+            var curves = epochs is null ? [] : LearningCurve.From(epochs, rows.Trials);
             foreach (var group in report.Groups.Where(_ => epochs is not null))
             {
                 var mine = curves.Where(c => c.Dataset == group.Dataset && c.Model == group.Model
                                              && c.Cell == RecipeAxes.ArmCell(c.Optimizer, group.Cell)).ToList();
-                if (mine.Count == 0) { notes.Add($"{group.Label}: no epochs in {ResultsCsv.EpochsFile}, no learning-curve plot"); continue; }
+                if (mine.Count == 0) { notes.Add($"{group.Label}: no epochs in {RunFiles.EpochsTable}, no learning-curve plot"); continue; }
                 var cell = group.Cell is null ? "" : "_" + Safe(group.Cell);
                 DurableFile.WriteAllBytes(Path.Combine(curvesDir, $"{Safe(group.Dataset)}_{Safe(group.Model)}{cell}.png"),
                     Charts.LearningCurvePng(group.Dataset, group.Model, group.Cell, mine, report.Optimizers));

@@ -13,7 +13,7 @@ namespace SamCluster.RunStore;
 /// </summary>
 static class JournalChecks
 {
-    const string TrialsFile = RunFolder.TrialsFile;
+    const string TrialsFile = RunFiles.TrialsTable;
 
     /// <summary>A folder keeps its journal where it started it: journal.db, or the server its run.json names. Moving it
     /// would start the run over on an empty journal, training its finished trials again.</summary>

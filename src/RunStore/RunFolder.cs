@@ -12,14 +12,12 @@ namespace SamCluster.RunStore;
 /// </summary>
 public sealed class RunFolder : IDisposable
 {
-    /// <summary>The result tables' names in the folder.</summary>
-    public const string TrialsFile = "trials.csv", EpochsFile = "epochs.csv";
 
     public string Root { get; }
     public string GridCopy => Path.Combine(Root, "grid.yaml");
     public string Manifest => Path.Combine(Root, RunManifestFile.FileName);
-    public string TrialsCsv => Path.Combine(Root, TrialsFile);
-    public string EpochsCsv => Path.Combine(Root, EpochsFile);
+    public string TrialsCsv => Path.Combine(Root, RunFiles.TrialsTable);
+    public string EpochsCsv => Path.Combine(Root, RunFiles.EpochsTable);
     public string LogsDir => Path.Combine(Root, "logs");
     public string EventLog => Path.Combine(Root, "logs", "run.clef");
     /// <summary>The SQLite journal (the default; see <see cref="ServerJournal"/>).</summary>
@@ -214,6 +212,9 @@ public sealed class RunFolder : IDisposable
         }
         return folder;
     }
+
+    /// <summary>run.json as this process holds it (the report's provenance); null for a folder opened for reading.</summary>
+    public RunManifest? Provenance => _provenance?.Manifest;
 
     /// <summary>Records in run.json a node that ran (or is running) a trial of this run (<see cref="RunProvenance"/>);
     /// nothing for a folder opened for reading.</summary>

@@ -10,6 +10,9 @@ sealed class RunProvenance(string manifestPath, RunManifest manifest)
 {
     RunManifest _manifest = manifest;
 
+    /// <summary>run.json as it is now.</summary>
+    public RunManifest Manifest => _manifest;
+
     public void RecordNode(string name, NodeFacts? facts)
     {
         var node = RunNode.From(name, facts);

@@ -107,9 +107,10 @@ public static class CoordinatorRun
         var live = new LiveRun($"{Path.GetFileName(request.GridPath)} → {folder.Root}", folder.Trials, Path.Combine(folder.Root, RunReport.Json));
         IRunObserver[] observers = [new TrialLogWriter(log), new ResultTablesWriter(folder), new EpochsTableWriter(folder), new TensorBoardWriter(folder, services.OpenTensorBoard), new WeightsCollector(folder, store, log), new ProgressView(log), new ManifestNodes(folder), live];
         var role = new CoordinatorRoleOptions(plan, folder, TimeSpan.FromSeconds(5),
-            _ =>
+            board =>
             {
-                var table = MarkdownReport.Write(RunReport.WriteAll(folder.Root, new ReportOptions(), RunManifestFile.TryRead(folder.Root)));
+                var report = RunReport.WriteAll(folder.Root, ResultTables.ReportRows(board), new ReportOptions(), folder.Provenance);
+                var table = MarkdownReport.Write(report);
                 live.OnReportWritten();
                 return table;
             }, observers);

@@ -13,17 +13,25 @@ namespace SamCluster.Coordinator.Observers;
 /// </summary>
 public static class ResultTables
 {
-    public static string TrialsCsv(IEnumerable<BoardEntry> trials) =>
-        ResultsCsv.WriteTrials(trials.OrderBy(t => t.Spec.Key.Id, StringComparer.Ordinal).Select(TrialRow));
+    /// <summary>trials.csv of the board's finished trials, by trial id.</summary>
+    public static string TrialsCsv(IEnumerable<BoardEntry> board) => ResultsCsv.WriteTrials(TrialRows(board));
 
     /// <summary>epochs.csv as the journal has it: every epoch of every attempt (a failed or superseded attempt's too),
     /// by trial id, attempt and epoch.</summary>
-    public static string EpochsCsv(IEnumerable<BoardEntry> trials) =>
-        ResultsCsv.WriteEpochs(
-            from t in trials.OrderBy(t => t.Spec.Key.Id, StringComparer.Ordinal)
-            from attempt in t.State.Attempts.OrderBy(a => a.Number)
-            from e in attempt.Epochs.OrderBy(e => e.Epoch)
-            select EpochRow(t.Spec.Key, attempt.Number, e));
+    public static string EpochsCsv(IEnumerable<BoardEntry> board) => ResultsCsv.WriteEpochs(EpochRows(board));
+
+    /// <summary>What the report is built from at the end of a grid: the rows of trials.csv and epochs.csv, from the board
+    /// itself rather than read back from the files just written.</summary>
+    public static ReportRows ReportRows(IReadOnlyList<BoardEntry> board) => new(TrialRows(board).ToList(), EpochRows(board).ToList());
+
+    static IEnumerable<TrialResultRow> TrialRows(IEnumerable<BoardEntry> board) =>
+        board.Where(t => t.IsFinished).OrderBy(t => t.Id, StringComparer.Ordinal).Select(TrialRow);
+
+    static IEnumerable<EpochResultRow> EpochRows(IEnumerable<BoardEntry> board) =>
+        from t in board.OrderBy(t => t.Id, StringComparer.Ordinal)
+        from attempt in t.State.Attempts.OrderBy(a => a.Number)
+        from e in attempt.Epochs.OrderBy(e => e.Epoch)
+        select EpochRow(t.Spec.Key, attempt.Number, e);
 
     /// <summary>One line of epochs.csv, with its line break.</summary>
     public static string EpochLine(TrialKey key, int attempt, EpochMetrics epoch) => ResultsCsv.EpochLine(EpochRow(key, attempt, epoch));

@@ -18,5 +18,5 @@ public sealed class ResultTablesWriter(RunFolder folder) : IRunObserver
     }
 
     void Write(IReadOnlyList<BoardEntry> board) =>
-        DurableFile.WriteAllText(folder.TrialsCsv, ResultTables.TrialsCsv(board.Where(e => e.IsFinished)));
+        DurableFile.WriteAllText(folder.TrialsCsv, ResultTables.TrialsCsv(board));
 }
