@@ -15,7 +15,7 @@ public static class ConsoleRouting
 
     static readonly AsyncLocal<Writers?> Current = new();
     static readonly Lock Gate = new();
-    static bool _installed;
+    static bool Installed;
 
     /// <summary>Until disposed, what this flow (and what it starts) writes to the console goes to these writers.</summary>
     public static IDisposable To(TextWriter stdout, TextWriter stderr)
@@ -30,11 +30,11 @@ public static class ConsoleRouting
     {
         lock (Gate)
         {
-            if (_installed) return;
+            if (Installed) return;
             var (processOut, processError) = (Console.Out, Console.Error);
             Console.SetOut(new Router(() => Current.Value?.Out ?? processOut));
             Console.SetError(new Router(() => Current.Value?.Error ?? processError));
-            _installed = true;
+            Installed = true;
         }
     }
 

@@ -148,7 +148,7 @@ public static class Charts
 
     static void Style(Plot plot)
     {
-        if (fontName is not null) plot.Font.Set(fontName);
+        if (FontName is not null) plot.Font.Set(FontName);
         plot.Axes.Margins(bottom: 0.02, top: 0.05);
     }
 
@@ -172,22 +172,22 @@ public static class Charts
     ];
 
     static readonly object FontLock = new();
-    static bool fontChecked;
-    static string? fontName;
+    static bool FontChecked;
+    static string? FontName;
 
     static void EnsureFont()
     {
         lock (FontLock)
         {
-            if (fontChecked) return;
-            fontChecked = true;
+            if (FontChecked) return;
+            FontChecked = true;
             var file = FontCandidates.FirstOrDefault(File.Exists)
                        ?? (Directory.Exists("/usr/share/fonts")
                            ? Directory.EnumerateFiles("/usr/share/fonts", "*.ttf", SearchOption.AllDirectories).Order().FirstOrDefault()
                            : null);
             if (file is null) return;
-            fontName = "SamClusterReportFont";
-            Fonts.AddFontFile(fontName, file);
+            FontName = "SamClusterReportFont";
+            Fonts.AddFontFile(FontName, file);
         }
     }
 
@@ -195,7 +195,7 @@ public static class Charts
     public static IEnumerable<string> FontNotes()
     {
         EnsureFont();
-        return fontName is null && !OperatingSystem.IsWindows() && !OperatingSystem.IsMacOS()
+        return FontName is null && !OperatingSystem.IsWindows() && !OperatingSystem.IsMacOS()
             ? ["no TrueType font found under /usr/share/fonts: text in the PNGs may not render (install fonts-dejavu-core)"]
             : [];
     }

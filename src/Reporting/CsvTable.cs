@@ -10,27 +10,27 @@ namespace SamCluster.Reporting;
 /// column name and checked, each problem naming file, line and column.</summary>
 public sealed class CsvTableRow
 {
-    readonly CsvTable table;
-    readonly string[] cells;
+    readonly CsvTable _table;
+    readonly string[] _cells;
 
     internal CsvTableRow(CsvTable table, string[] cells, int line)
     {
-        this.table = table;
-        this.cells = cells;
+        _table = table;
+        _cells = cells;
         Line = line;
     }
 
     public int Line { get; }
 
-    public bool Has(string column) => table.ColumnIndex(column) >= 0;
+    public bool Has(string column) => _table.ColumnIndex(column) >= 0;
 
     /// <summary>The cell of a column that must exist (checked by <see cref="CsvTable.Require"/>), trimmed; "" where the
     /// row is shorter than the header.</summary>
     public string Text(string column)
     {
-        var index = table.ColumnIndex(column);
-        if (index < 0) throw new UserInputException($"{table.Path}: no column '{column}'");
-        return index < cells.Length ? cells[index].Trim() : "";
+        var index = _table.ColumnIndex(column);
+        if (index < 0) throw new UserInputException($"{_table.Path}: no column '{column}'");
+        return index < _cells.Length ? _cells[index].Trim() : "";
     }
 
     public string? OptionalText(string column) => Has(column) ? Text(column) : null;
@@ -78,7 +78,7 @@ public sealed class CsvTableRow
     }
 
     UserInputException Bad(string column, string text, string expected) =>
-        new($"{table.Path}:{Line}: column '{column}' must be {expected}, got '{text}'");
+        new($"{_table.Path}:{Line}: column '{column}' must be {expected}, got '{text}'");
 }
 
 /// <summary>A CSV file read into memory through CsvHelper: RFC 4180 (commas, doubled quotes and line breaks inside
@@ -86,16 +86,16 @@ public sealed class CsvTableRow
 /// row wider than the header are refused with file and line, rather than read as something the file does not say.</summary>
 public sealed class CsvTable
 {
-    readonly Dictionary<string, int> columns;
+    readonly Dictionary<string, int> _columns;
 
     CsvTable(string path, string[] header, int headerLine)
     {
         Path = path;
         Header = header;
         HeaderLine = headerLine;
-        columns = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        _columns = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
         for (var i = 0; i < header.Length; i++)
-            columns.TryAdd(header[i].Trim(), i);
+            _columns.TryAdd(header[i].Trim(), i);
     }
 
     public string Path { get; }
@@ -103,7 +103,7 @@ public sealed class CsvTable
     public int HeaderLine { get; }
     public List<CsvTableRow> Rows { get; } = [];
 
-    public int ColumnIndex(string column) => columns.TryGetValue(column, out var i) ? i : -1;
+    public int ColumnIndex(string column) => _columns.TryGetValue(column, out var i) ? i : -1;
 
     /// <summary>Throws naming every missing column at once, so the user fixes the header in one go.</summary>
     public void Require(params string[] required)

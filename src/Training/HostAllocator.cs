@@ -11,8 +11,9 @@ namespace SamCluster.Training;
 /// Blocks above 32 MiB (glibc's maximum threshold) are still mapped per allocation.</summary>
 public static partial class HostAllocator
 {
-    private const int M_TRIM_THRESHOLD = -1;
-    private const int M_MMAP_THRESHOLD = -3;
+    // mallopt's parameters (glibc's malloc.h: M_TRIM_THRESHOLD, M_MMAP_THRESHOLD).
+    private const int TrimThreshold = -1;
+    private const int MmapThreshold = -3;
     private const int MaxMmapThreshold = 32 * 1024 * 1024;
 
     /// <summary>Applies the setting (idempotent: a second call sets the same values); a no-op off glibc, or where the
@@ -23,7 +24,7 @@ public static partial class HostAllocator
         try
         {
             // Both, and in this order: fixing one threshold turns off glibc's adjustment of the other.
-            return mallopt(M_MMAP_THRESHOLD, MaxMmapThreshold) == 1 && mallopt(M_TRIM_THRESHOLD, int.MaxValue) == 1;
+            return mallopt(MmapThreshold, MaxMmapThreshold) == 1 && mallopt(TrimThreshold, int.MaxValue) == 1;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {

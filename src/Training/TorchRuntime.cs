@@ -33,8 +33,8 @@ public static class TorchRuntime
 
     private static readonly Lock Gate = new();
     private static readonly Dictionary<string, IntPtr> Preloaded = new();
-    private static string? initializedWith;
-    private static bool initialized;
+    private static string? InitializedWith;
+    private static bool IsInitialized;
 
     /// <summary>TorchSharp's version, as its package names it (0.107.0).</summary>
     public static string TorchSharpVersion =>
@@ -45,7 +45,7 @@ public static class TorchRuntime
     /// Files only, nothing loaded.</summary>
     public static string Describe()
     {
-        var folder = initialized ? initializedWith : ResolveDirectory(null);
+        var folder = IsInitialized ? InitializedWith : ResolveDirectory(null);
         return folder is not null
             ? $"{VersionIn(folder) ?? "unknown version"} ({folder})"
             : $"{BundledVersion() ?? "unknown version"} (bundled)";
@@ -58,17 +58,17 @@ public static class TorchRuntime
         : null;
 
     /// <summary>The libtorch folder initialised with (null: the bundled one), once <see cref="Initialize"/> ran.</summary>
-    public static string? Folder => initializedWith;
+    public static string? Folder => InitializedWith;
 
     public static void Initialize(string? libtorchDir)
     {
         CheckChoice(libtorchDir, BundledLibTorch());
         lock (Gate)
         {
-            if (initialized)
+            if (IsInitialized)
             {
-                if (libtorchDir != initializedWith)
-                    throw new InvalidOperationException($"torch runtime already initialised with '{initializedWith ?? "(bundled)"}'");
+                if (libtorchDir != InitializedWith)
+                    throw new InvalidOperationException($"torch runtime already initialised with '{InitializedWith ?? "(bundled)"}'");
                 return;
             }
             if (libtorchDir is not null)
@@ -77,8 +77,8 @@ public static class TorchRuntime
                 ProbeTorchSharp(libtorchDir);
             }
             HostAllocator.KeepFreedMemory();
-            initializedWith = libtorchDir;
-            initialized = true;
+            InitializedWith = libtorchDir;
+            IsInitialized = true;
         }
     }
 
@@ -99,11 +99,11 @@ public static class TorchRuntime
     /// <summary>Loads the native backend for the device's type; for CUDA this is where a CPU-only libtorch shows up.</summary>
     public static void InitializeDevice(torch.Device device)
     {
-        if (device.type == DeviceType.CUDA && initializedWith is not null && !Preloaded.ContainsKey("libtorch_cuda.so"))
-            throw new UserInputException($"device '{device}' asked for, but libtorch folder '{initializedWith}' has no libtorch_cuda.so");
+        if (device.type == DeviceType.CUDA && InitializedWith is not null && !Preloaded.ContainsKey("libtorch_cuda.so"))
+            throw new UserInputException($"device '{device}' asked for, but libtorch folder '{InitializedWith}' has no libtorch_cuda.so");
         if (device.type == DeviceType.CUDA && !torch.TryInitializeDeviceType(DeviceType.CUDA))
             throw new UserInputException(
-                $"device '{device}' asked for, but CUDA is not available here (this build's libtorch is {(initializedWith is null ? "the bundled one; build with -p:TorchBackend=cuda or pass --libtorch DIR to a build without bundled libtorch" : $"from {initializedWith}")})");
+                $"device '{device}' asked for, but CUDA is not available here (this build's libtorch is {(InitializedWith is null ? "the bundled one; build with -p:TorchBackend=cuda or pass --libtorch DIR to a build without bundled libtorch" : $"from {InitializedWith}")})");
     }
 
     /// <summary>The folder of this build's own libtorch (libtorch_cpu.so where the runtime looks for native libraries:

@@ -23,22 +23,22 @@ public sealed record TrainingTensors(
 /// <summary>uint8 images → float, /255, normalised per channel, as one fused multiply-add on the device.</summary>
 public sealed class BatchNormaliser : IDisposable
 {
-    private readonly Tensor scale, shift;
+    private readonly Tensor _scale, _shift;
 
     public BatchNormaliser(IReadOnlyList<float> mean, IReadOnlyList<float> std, Device device)
     {
         if (mean.Count != std.Count) throw new ArgumentException("mean and std differ in length");
         var channels = mean.Count;
         // (x/255 - m)/s = x·(1/(255 s)) + (-m/s)
-        scale = tensor(std.Select(s => 1f / (255f * s)).ToArray(), device: device).view(1, channels, 1, 1).DetachFromDisposeScope();
-        shift = tensor(mean.Zip(std, (m, s) => -m / s).ToArray(), device: device).view(1, channels, 1, 1).DetachFromDisposeScope();
+        _scale = tensor(std.Select(s => 1f / (255f * s)).ToArray(), device: device).view(1, channels, 1, 1).DetachFromDisposeScope();
+        _shift = tensor(mean.Zip(std, (m, s) => -m / s).ToArray(), device: device).view(1, channels, 1, 1).DetachFromDisposeScope();
     }
 
-    public Tensor Apply(Tensor images) => images.to(ScalarType.Float32).mul_(scale).add_(shift);
+    public Tensor Apply(Tensor images) => images.to(ScalarType.Float32).mul_(_scale).add_(_shift);
 
     public void Dispose()
     {
-        scale.Dispose();
-        shift.Dispose();
+        _scale.Dispose();
+        _shift.Dispose();
     }
 }

@@ -105,10 +105,10 @@ public static class BenchCommand
 /// says why it cannot.</summary>
 public sealed class PytorchPeer
 {
-    private readonly string? python, script;
+    private readonly string? _python, _script;
     public string? Problem { get; }
 
-    private PytorchPeer(string? python, string? script, string? problem) => (this.python, this.script, Problem) = (python, script, problem);
+    private PytorchPeer(string? python, string? script, string? problem) => (_python, _script, Problem) = (python, script, problem);
 
     public static PytorchPeer Find(string? peerPath)
     {
@@ -129,8 +129,8 @@ public sealed class PytorchPeer
 
     public (string? Line, double? ImagesPerSecond) Run(StepBenchmarkCase c, string device, int threads, int steps)
     {
-        if (python is null || script is null) return (null, null);
-        var exit = Execute(python, [script, "--depth", c.Model.Replace("resnet", ""), "--device", device, "--batch", $"{c.BatchSize}",
+        if (_python is null || _script is null) return (null, null);
+        var exit = Execute(_python, [_script, "--depth", c.Model.Replace("resnet", ""), "--device", device, "--batch", $"{c.BatchSize}",
             "--size", $"{c.Size}", "--channels", $"{c.Channels}", "--classes", $"{c.Classes}", "--optimizer", c.Optimizer,
             "--threads", $"{threads}", "--steps", $"{steps}"], out var output);
         var line = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "";

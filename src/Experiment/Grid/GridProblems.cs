@@ -29,15 +29,15 @@ public sealed record GridCheck(GridConfig? Grid, IReadOnlyList<GridProblem> Prob
 /// <summary>Collects the problems of one grid file while it is read.</summary>
 sealed class GridProblems(string file)
 {
-    readonly List<GridProblem> problems = [];
+    readonly List<GridProblem> _problems = [];
 
     public string File => file;
-    public bool Any => problems.Count > 0;
+    public bool Any => _problems.Count > 0;
 
-    public void Add(Mark at, string message) => problems.Add(new GridProblem(file, at.Line, at.Column, message));
+    public void Add(Mark at, string message) => _problems.Add(new GridProblem(file, at.Line, at.Column, message));
 
-    public void AddWithoutLine(string message) => problems.Add(new GridProblem(file, 0, 0, message));
+    public void AddWithoutLine(string message) => _problems.Add(new GridProblem(file, 0, 0, message));
 
     public GridCheck Result(GridConfig? grid) =>
-        new(problems.Count == 0 ? grid : null, problems.OrderBy(p => p.Line).ThenBy(p => p.Column).ToList());
+        new(_problems.Count == 0 ? grid : null, _problems.OrderBy(p => p.Line).ThenBy(p => p.Column).ToList());
 }

@@ -10,7 +10,7 @@ namespace SamCluster.Experiment.Grid;
 /// reading goes on and all problems are found in one pass.</summary>
 sealed class YamlSection
 {
-    readonly Dictionary<string, (YamlScalarNode Key, YamlNode Value)> entries = new(StringComparer.Ordinal);
+    readonly Dictionary<string, (YamlScalarNode Key, YamlNode Value)> _entries = new(StringComparer.Ordinal);
 
     public GridProblems Problems { get; }
     public string? Path { get; }
@@ -34,7 +34,7 @@ sealed class YamlSection
                 problems.Add(keyNode.Start, $"unknown key '{key}' {Where}{Suggestions.Hint(key, knownKeys)}");
                 continue;
             }
-            entries[key] = (scalarKey, value);
+            _entries[key] = (scalarKey, value);
         }
     }
 
@@ -42,11 +42,11 @@ sealed class YamlSection
 
     public string Name(string key) => Path is null ? $"'{key}'" : $"'{Path}.{key}'";
 
-    public bool Has(string key) => entries.ContainsKey(key);
+    public bool Has(string key) => _entries.ContainsKey(key);
 
-    public YamlNode? Node(string key) => entries.TryGetValue(key, out var entry) ? entry.Value : null;
+    public YamlNode? Node(string key) => _entries.TryGetValue(key, out var entry) ? entry.Value : null;
 
-    public YamlScalarNode? KeyNode(string key) => entries.TryGetValue(key, out var entry) ? entry.Key : null;
+    public YamlScalarNode? KeyNode(string key) => _entries.TryGetValue(key, out var entry) ? entry.Key : null;
 
     /// <summary>The value of <paramref name="key"/> as a mapping, or null (absent or reported as not a mapping).</summary>
     public YamlMappingNode? Mapping(string key)

@@ -6,17 +6,17 @@ namespace SamCluster.Training.Checkpoints;
 /// are hashed as they are written rather than read back or buffered.</summary>
 internal sealed class HashingWriteStream(Stream inner) : Stream
 {
-    private readonly IncrementalHash hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-    private long written;
+    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private long _written;
 
     /// <summary>The SHA-256 of everything written so far (and resets the hash).</summary>
-    public byte[] Digest() => hash.GetHashAndReset();
+    public byte[] Digest() => _hash.GetHashAndReset();
 
     public override void Write(ReadOnlySpan<byte> buffer)
     {
-        hash.AppendData(buffer);
+        _hash.AppendData(buffer);
         inner.Write(buffer);
-        written += buffer.Length;
+        _written += buffer.Length;
     }
 
     public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
@@ -28,11 +28,11 @@ internal sealed class HashingWriteStream(Stream inner) : Stream
     public override bool CanRead => false;
     public override bool CanSeek => false;
     public override bool CanWrite => true;
-    public override long Length => written;
+    public override long Length => _written;
 
     public override long Position
     {
-        get => written;
+        get => _written;
         set => throw new NotSupportedException();
     }
 
@@ -42,7 +42,7 @@ internal sealed class HashingWriteStream(Stream inner) : Stream
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing) hash.Dispose();   // the inner stream belongs to the caller
+        if (disposing) _hash.Dispose();   // the inner stream belongs to the caller
         base.Dispose(disposing);
     }
 }

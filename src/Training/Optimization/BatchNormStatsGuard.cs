@@ -10,7 +10,7 @@ namespace SamCluster.Training.Optimization;
 /// BatchNorm updates them in place), so saving and restoring is one copy per dtype, not one per buffer (60 in ResNet-18).</summary>
 public sealed class BatchNormStatsGuard : IDisposable
 {
-    private readonly (FlatBuffer Live, Tensor Saved)[] groups;
+    private readonly (FlatBuffer Live, Tensor Saved)[] _groups;
 
     public BatchNormStatsGuard(nn.Module model)
     {
@@ -22,7 +22,7 @@ public sealed class BatchNormStatsGuard : IDisposable
                 if (buffer is not null) live.Add(buffer);
         }
         // running_mean/var (float) and num_batches_tracked (int64): one buffer each.
-        groups = live.GroupBy(t => t.dtype)
+        _groups = live.GroupBy(t => t.dtype)
             .Select(g => FlatBuffer.Rebind(g.ToList()))
             .Select(flat => (flat, flat.Values.detach().clone().DetachFromDisposeScope()))
             .ToArray();
@@ -31,18 +31,18 @@ public sealed class BatchNormStatsGuard : IDisposable
     public void Save()
     {
         using var noGrad = no_grad();
-        foreach (var (live, saved) in groups) saved.copy_(live.Values);
+        foreach (var (live, saved) in _groups) saved.copy_(live.Values);
     }
 
     public void Restore()
     {
         using var noGrad = no_grad();
-        foreach (var (live, saved) in groups) live.Values.copy_(saved);
+        foreach (var (live, saved) in _groups) live.Values.copy_(saved);
     }
 
     public void Dispose()
     {
-        foreach (var (live, saved) in groups)
+        foreach (var (live, saved) in _groups)
         {
             saved.Dispose();
             live.Dispose();

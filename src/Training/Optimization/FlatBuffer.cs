@@ -10,17 +10,17 @@ namespace SamCluster.Training.Optimization;
 /// Rebind only after the model is on its device: Module.to() would give the tensors new storage again.</summary>
 public sealed class FlatBuffer : IDisposable
 {
-    private readonly (long Offset, long Length, long[] Shape)[] slices;
+    private readonly (long Offset, long Length, long[] Shape)[] _slices;
 
     /// <summary>The buffer all the tensors now live in, in their order.</summary>
     public Tensor Values { get; }
 
-    public int Count => slices.Length;
+    public int Count => _slices.Length;
 
     private FlatBuffer(Tensor values, (long, long, long[])[] slices)
     {
         Values = values;
-        this.slices = slices;
+        _slices = slices;
     }
 
     /// <summary>Copies the tensors into one new buffer and makes each a view of its slice. All must share dtype and device.</summary>
@@ -50,12 +50,12 @@ public sealed class FlatBuffer : IDisposable
     }
 
     /// <summary>A new buffer of zeros with this one's layout (gradients, momentum, SAM's perturbation).</summary>
-    public FlatBuffer ZerosLike() => new(zeros_like(Values).DetachFromDisposeScope(), slices);
+    public FlatBuffer ZerosLike() => new(zeros_like(Values).DetachFromDisposeScope(), _slices);
 
     /// <summary>Tensor <paramref name="index"/>'s slice of <see cref="Values"/>, in its shape (a new view; the caller owns it).</summary>
     public Tensor Slice(int index)
     {
-        var (offset, length, shape) = slices[index];
+        var (offset, length, shape) = _slices[index];
         return Values.narrow(0, offset, length).view(shape);
     }
 

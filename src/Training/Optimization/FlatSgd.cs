@@ -41,89 +41,89 @@ public sealed class FlatParameters : IDisposable
 /// tensors; the next step notices and takes their values into the flat momentum.</summary>
 public sealed class FlatSgd : IDisposable
 {
-    private readonly SGD sgd;
+    private readonly SGD _sgd;
     // The SGD's one parameter group's options and its per-parameter states, in parameter order: the same objects for
     // the optimizer's life (loading a state dict loads into them), so they are taken once, not at every step.
-    private readonly SGD.Options options;
-    private readonly IReadOnlyList<SGD.State> states;
-    private readonly FlatParameters flat;
-    private readonly FlatBuffer momentum;
-    private readonly Tensor?[] published;   // the views handed to SGD's state, to tell them from loaded tensors
-    private bool started;                   // momentum holds a first gradient (SGD: buffer is null until the first step)
+    private readonly SGD.Options _options;
+    private readonly IReadOnlyList<SGD.State> _states;
+    private readonly FlatParameters _flat;
+    private readonly FlatBuffer _momentum;
+    private readonly Tensor?[] _published;   // the views handed to SGD's state, to tell them from loaded tensors
+    private bool _started;                   // the momentum holds a first gradient (SGD: buffer is null until the first step)
 
     public FlatSgd(optim.Optimizer optimizer, FlatParameters flat)
     {
-        sgd = optimizer as SGD ?? throw new ArgumentException($"FlatSgd steps TorchSharp's SGD, not {optimizer.GetType().Name}");
-        var state = sgd.state_dict();
+        _sgd = optimizer as SGD ?? throw new ArgumentException($"FlatSgd steps TorchSharp's SGD, not {optimizer.GetType().Name}");
+        var state = _sgd.state_dict();
         if (state.Options.Count != 1) throw new ArgumentException("FlatSgd steps an SGD with one parameter group");
-        options = (SGD.Options)state.Options[0];
-        states = state.State.Cast<SGD.State>().ToList();
-        if (options.dampening is not (null or 0) || options.nesterov == true || options.maximize == true)
+        _options = (SGD.Options)state.Options[0];
+        _states = state.State.Cast<SGD.State>().ToList();
+        if (_options.dampening is not (null or 0) || _options.nesterov == true || _options.maximize == true)
             throw new ArgumentException("FlatSgd supports momentum and weight decay only (no dampening, Nesterov or maximize)");
-        if (states.Count != flat.Parameters.Length)
-            throw new ArgumentException($"the SGD holds {states.Count} parameters, the flat buffer {flat.Parameters.Length}");
-        this.flat = flat;
-        momentum = flat.Values.ZerosLike();
-        published = new Tensor?[flat.Parameters.Length];
+        if (_states.Count != flat.Parameters.Length)
+            throw new ArgumentException($"the SGD holds {_states.Count} parameters, the flat buffer {flat.Parameters.Length}");
+        _flat = flat;
+        _momentum = flat.Values.ZerosLike();
+        _published = new Tensor?[flat.Parameters.Length];
     }
 
     public void Step()
     {
-        var (learningRate, weightDecay, momentumFactor) = (sgd.ParamGroups.First().LearningRate, options.weight_decay ?? 0, options.momentum ?? 0);
+        var (learningRate, weightDecay, momentumFactor) = (_sgd.ParamGroups.First().LearningRate, _options.weight_decay ?? 0, _options.momentum ?? 0);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         AdoptState();
-        var step = weightDecay != 0 ? flat.Gradients.Values.add(flat.Values.Values, alpha: weightDecay) : flat.Gradients.Values;
+        var step = weightDecay != 0 ? _flat.Gradients.Values.add(_flat.Values.Values, alpha: weightDecay) : _flat.Gradients.Values;
         if (momentumFactor != 0)
         {
-            if (started) momentum.Values.mul_(momentumFactor).add_(step);
+            if (_started) _momentum.Values.mul_(momentumFactor).add_(step);
             else
             {
-                momentum.Values.copy_(step);
-                started = true;
+                _momentum.Values.copy_(step);
+                _started = true;
                 Publish();
             }
-            step = momentum.Values;
+            step = _momentum.Values;
         }
-        flat.Values.Values.add_(step, alpha: -learningRate);
+        _flat.Values.Values.add_(step, alpha: -learningRate);
     }
 
     /// <summary>Takes momentum buffers that are not our views (a checkpoint loaded into the SGD) into the flat momentum.</summary>
     private void AdoptState()
     {
         int missing = 0, foreign = 0;
-        for (int i = 0; i < states.Count; i++)
+        for (int i = 0; i < _states.Count; i++)
         {
-            var buffer = states[i].momentum_buffer;
+            var buffer = _states[i].momentum_buffer;
             if (buffer is null) missing++;
-            else if (!ReferenceEquals(buffer, published[i])) foreign++;
+            else if (!ReferenceEquals(buffer, _published[i])) foreign++;
         }
-        if (missing == states.Count)
+        if (missing == _states.Count)
         {
-            started = false;
-            Array.Clear(published);
+            _started = false;
+            Array.Clear(_published);
             return;
         }
-        if (missing > 0) throw new InvalidOperationException($"SGD state has momentum for {states.Count - missing} of {states.Count} parameters");
+        if (missing > 0) throw new InvalidOperationException($"SGD state has momentum for {_states.Count - missing} of {_states.Count} parameters");
         if (foreign == 0) return;
-        for (int i = 0; i < states.Count; i++)
+        for (int i = 0; i < _states.Count; i++)
         {
-            var buffer = states[i].momentum_buffer!;
-            if (ReferenceEquals(buffer, published[i])) continue;
-            using (var slice = momentum.Slice(i)) slice.copy_(buffer);
+            var buffer = _states[i].momentum_buffer!;
+            if (ReferenceEquals(buffer, _published[i])) continue;
+            using (var slice = _momentum.Slice(i)) slice.copy_(buffer);
             buffer.Dispose();
-            states[i].momentum_buffer = published[i] = momentum.Slice(i).DetachFromDisposeScope();
+            _states[i].momentum_buffer = _published[i] = _momentum.Slice(i).DetachFromDisposeScope();
         }
-        started = true;
+        _started = true;
     }
 
     /// <summary>Hands SGD's state views of the flat momentum, so saving the optimizer saves it.</summary>
     private void Publish()
     {
-        for (int i = 0; i < states.Count; i++)
-            states[i].momentum_buffer = published[i] = momentum.Slice(i).DetachFromDisposeScope();
+        for (int i = 0; i < _states.Count; i++)
+            _states[i].momentum_buffer = _published[i] = _momentum.Slice(i).DetachFromDisposeScope();
     }
 
     /// <summary>Frees the flat momentum; SGD's state views of it are the SGD's to dispose.</summary>
-    public void Dispose() => momentum.Dispose();
+    public void Dispose() => _momentum.Dispose();
 }

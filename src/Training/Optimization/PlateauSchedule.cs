@@ -17,7 +17,7 @@ public sealed class PlateauSchedule
     public const double Threshold = 1e-4;
     public const double Eps = 1e-8;
 
-    private readonly optim.Optimizer optimizer;
+    private readonly optim.Optimizer _optimizer;
 
     public double Factor { get; }
     public int Patience { get; }
@@ -26,13 +26,13 @@ public sealed class PlateauSchedule
     public int BadEpochs { get; private set; }
 
     /// <summary>The first parameter group's rate (a trial's optimizer has one group).</summary>
-    public double LearningRate => optimizer.ParamGroups.First().LearningRate;
+    public double LearningRate => _optimizer.ParamGroups.First().LearningRate;
 
     public PlateauSchedule(optim.Optimizer optimizer, double factor, int patience, double minLearningRate)
     {
         if (!(factor is > 0 and < 1)) throw new ArgumentOutOfRangeException(nameof(factor), factor, "must be in (0, 1)");
         if (patience < 0) throw new ArgumentOutOfRangeException(nameof(patience), patience, "must be >= 0");
-        this.optimizer = optimizer;
+        _optimizer = optimizer;
         Factor = factor;
         Patience = patience;
         MinLearningRate = minLearningRate;
@@ -54,7 +54,7 @@ public sealed class PlateauSchedule
 
         if (BadEpochs > Patience)
         {
-            foreach (var group in optimizer.ParamGroups)
+            foreach (var group in _optimizer.ParamGroups)
             {
                 var reduced = Math.Max(group.LearningRate * Factor, MinLearningRate);
                 if (group.LearningRate - reduced > Eps) group.LearningRate = reduced;
@@ -71,6 +71,6 @@ public sealed class PlateauSchedule
         if (state.BadEpochs < 0) throw new ArgumentOutOfRangeException(nameof(state), state.BadEpochs, "bad epochs must be >= 0");
         Best = state.Best;
         BadEpochs = state.BadEpochs;
-        foreach (var group in optimizer.ParamGroups) group.LearningRate = state.LearningRate;
+        foreach (var group in _optimizer.ParamGroups) group.LearningRate = state.LearningRate;
     }
 }

@@ -10,21 +10,21 @@ namespace SamCluster.Training.Optimization;
 public sealed class Sam : IDisposable
 {
     private const double NormEpsilon = 1e-12;   // as davda54/sam: keeps a zero gradient from dividing by zero
-    private readonly FlatParameters parameters;
-    private readonly FlatBuffer savedWeights;
-    private readonly FlatSgd baseOptimizer;
-    private readonly double rho;
-    private readonly bool adaptive;
+    private readonly FlatParameters _parameters;
+    private readonly FlatBuffer _savedWeights;
+    private readonly FlatSgd _baseOptimizer;
+    private readonly double _rho;
+    private readonly bool _adaptive;
 
     public Sam(FlatParameters parameters, FlatSgd baseOptimizer, double rho, bool adaptive = false)
     {
         // rho 0 is allowed (the grid accepts it): SAM then steps exactly as its base optimizer, a useful control.
         if (!(rho >= 0)) throw new SamCluster.Messages.UserInputException($"SAM's rho must be 0 or more, got {rho}");
-        this.parameters = parameters;
-        savedWeights = parameters.Values.ZerosLike();
-        this.baseOptimizer = baseOptimizer;
-        this.rho = rho;
-        this.adaptive = adaptive;
+        _parameters = parameters;
+        _savedWeights = parameters.Values.ZerosLike();
+        _baseOptimizer = baseOptimizer;
+        _rho = rho;
+        _adaptive = adaptive;
     }
 
     /// <summary>Saves w, then w += e, computed from the gradients now in the parameters; then clears the gradients.</summary>
@@ -32,23 +32,23 @@ public sealed class Sam : IDisposable
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var (w, g, saved) = (parameters.Values.Values, parameters.Gradients.Values, savedWeights.Values);
-        var gradNorm = adaptive ? w.abs().mul_(g).norm() : g.norm();
-        var scale = gradNorm.add_(NormEpsilon).reciprocal_().mul_(rho);   // stays on the device: no host round trip
+        var (w, g, saved) = (_parameters.Values.Values, _parameters.Gradients.Values, _savedWeights.Values);
+        var gradNorm = _adaptive ? w.abs().mul_(g).norm() : g.norm();
+        var scale = gradNorm.add_(NormEpsilon).reciprocal_().mul_(_rho);   // stays on the device: no host round trip
         saved.copy_(w);
         // e is computed in w's own memory, then the saved w added: w + e in the same operations (and roundings) as
         // davda54/sam's p.add_(e_w), with no buffer besides the saved weights.
-        if (adaptive) w.pow_(2).mul_(g).mul_(scale).add_(saved);
+        if (_adaptive) w.pow_(2).mul_(g).mul_(scale).add_(saved);
         else w.copy_(g).mul_(scale).add_(saved);
-        parameters.ZeroGradients();
+        _parameters.ZeroGradients();
     }
 
     /// <summary>w = the saved w, then the base optimizer's step with the gradients taken at w + e.</summary>
     public void SecondStep()
     {
-        using (no_grad()) parameters.Values.Values.copy_(savedWeights.Values);
-        baseOptimizer.Step();
+        using (no_grad()) _parameters.Values.Values.copy_(_savedWeights.Values);
+        _baseOptimizer.Step();
     }
 
-    public void Dispose() => savedWeights.Dispose();
+    public void Dispose() => _savedWeights.Dispose();
 }

@@ -88,34 +88,34 @@ public sealed class SgdStep(nn.Module<Tensor, Tensor> model, FlatParameters flat
 
 public sealed class SamStep : TrainingStep
 {
-    private readonly Sam sam;
-    private readonly BatchNormStatsGuard batchNormStats;
+    private readonly Sam _sam;
+    private readonly BatchNormStatsGuard _batchNormStats;
 
     public SamStep(nn.Module<Tensor, Tensor> model, FlatParameters flat, optim.Optimizer sgd, double rho, bool adaptive,
         Func<Tensor, Tensor, Tensor>? loss) : base(model, flat, sgd, loss)
     {
-        sam = new Sam(flat, Sgd, rho, adaptive);
-        batchNormStats = new BatchNormStatsGuard(model);
+        _sam = new Sam(flat, Sgd, rho, adaptive);
+        _batchNormStats = new BatchNormStatsGuard(model);
     }
 
     public override (Tensor Logits, Tensor Loss) Run(Tensor input, Tensor target)
     {
         var result = ForwardBackward(input, target);
-        sam.FirstStep();
+        _sam.FirstStep();
 
-        batchNormStats.Save();              // running stats as the first pass left them
+        _batchNormStats.Save();              // running stats as the first pass left them
         var atPerturbed = ForwardBackward(input, target, gradientsCleared: true);   // FirstStep cleared them
         atPerturbed.Logits.Dispose();
         atPerturbed.Loss.Dispose();
-        batchNormStats.Restore();           // the second pass at w + e must not count
-        sam.SecondStep();
+        _batchNormStats.Restore();           // the second pass at w + e must not count
+        _sam.SecondStep();
         return result;
     }
 
     public override void Dispose()
     {
-        sam.Dispose();
-        batchNormStats.Dispose();
+        _sam.Dispose();
+        _batchNormStats.Dispose();
         base.Dispose();
     }
 }
