@@ -1,7 +1,7 @@
 using System.CommandLine;
 using SamCluster.Cli.Composition;
 using SamCluster.Coordinator.Hosting;
-using SamCluster.Cli.Hosting;
+using SamCluster.Cli.Processes;
 using SamCluster.Hosting;
 using SamCluster.Messages;
 

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using SamCluster.Cli.Hosting;
+using SamCluster.Cli.Processes;
 using SamCluster.GpuNode;
 using SamCluster.GpuNode.Hosting;
 using SamCluster.Hosting;

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using SamCluster.Experiment.Grid;
-using SamCluster.Cli.Hosting;
+using SamCluster.Cli.Processes;
 using SamCluster.Reporting;
 using SamCluster.RunStore;
 using SamCluster.Messages;

@@ -1,4 +1,4 @@
-using SamCluster.Cli.Hosting;
+using SamCluster.Cli.Processes;
 using SamCluster.Tests.BadInput;
 using SamCluster.Tests.Cluster;
 using Xunit;

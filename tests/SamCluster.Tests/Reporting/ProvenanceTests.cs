@@ -1,4 +1,4 @@
-using SamCluster.Cli.Hosting;
+using SamCluster.Cli.Processes;
 using SamCluster.Experiment.Grid;
 using SamCluster.Reporting;
 using SamCluster.RunStore;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 
-namespace SamCluster.Cli.Hosting;
+namespace SamCluster.Cli.Processes;
 
 /// <summary>A cancellation token for "stop now, cleanly": SIGINT (Ctrl-C), SIGTERM (systemd, docker, our own `local`),
 /// or — for node processes started by `local` — the parent process going away.</summary>

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using SamCluster.Cli.Commands;
 using SamCluster.Messages;
 
-namespace SamCluster.Cli.Hosting;
+namespace SamCluster.Cli.Processes;
 
 /// <summary>
 /// The node processes of `samcluster local`: N copies of this program in `node` mode on 127.0.0.1, each logging to
