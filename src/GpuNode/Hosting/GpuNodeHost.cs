@@ -13,8 +13,10 @@ namespace SamCluster.GpuNode.Hosting;
 public sealed record GpuNodeHostOptions(ClusterMemberOptions Member, GpuNodeRoleOptions Role, TimeSpan JoinTimeout, HealthEndpoint? Health = null);
 
 /// <summary>
-/// A GPU node process (<see cref="GpuNodeRole"/>). If the node loses the coordinator (it restarted, or the network split),
-/// the node's actor system is downed; <see cref="RunAsync"/> then starts a fresh one and rejoins, backing off.
+/// A GPU node process (<see cref="GpuNodeRole"/>), a service that outlives any coordinator: it serves whichever coordinator
+/// runs at its seed address. When the coordinator goes — its grid done, stopped, crashed, or cut off — the node leaves
+/// whatever is left of the cluster (the other nodes), starts a fresh actor system and waits to join the next coordinator
+/// at the same address, saying so in one line each time.
 /// </summary>
 public static class GpuNodeHost
 {
@@ -27,8 +29,11 @@ public static class GpuNodeHost
     }
 
     /// <summary>
-    /// Runs the node until <paramref name="stop"/>: joins, works, and rejoins with backoff whenever the coordinator is
-    /// lost. The first join must succeed within the join timeout, else the coordinator is taken to be unreachable.
+    /// Runs the node until <paramref name="stop"/>: joins, works, and when the coordinator goes, leaves and waits for the
+    /// next one. The first join must succeed within the join timeout, else the coordinator is taken to be unreachable;
+    /// after that the node waits for a coordinator as long as it runs (Akka asks the seed again every few seconds, so a
+    /// coordinator started later has the node within seconds). A fresh actor system that is itself refused or downed
+    /// before it joins is started again with backoff.
     /// </summary>
     /// <param name="log">The node's own lines; Akka and the host log there too, through <see cref="AkkaLog.For"/>.</param>
     /// <exception cref="UserInputException">The coordinator never answered within the join timeout.</exception>
@@ -36,7 +41,7 @@ public static class GpuNodeHost
     {
         var (member, role) = (options.Member, options.Role);
         using var akkaLog = AkkaLog.For(log);
-        var backoff = TimeSpan.FromSeconds(1);
+        var backoff = MinBackoff;
         var everJoined = false;
         ActorSystem? current = null;   // the health endpoints follow the node's actor system across rejoins
         await using var health = options.Health is { } endpoint
@@ -48,16 +53,18 @@ public static class GpuNodeHost
             using var host = Build(options, executor, akkaLog);
             await host.StartAsync(stop);
             var system = current = host.Services.GetRequiredService<ActorSystem>();
-            var join = await WaitUntilUp(system, options.JoinTimeout, stop);
+            var join = await WaitUntilUp(system, everJoined ? Timeout.InfiniteTimeSpan : options.JoinTimeout, stop);
             var coordinatorLeft = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             if (join == JoinResult.Up)
             {
                 log.Information("Node {Node} joined the cluster at {Host}:{Port} with {Workers} workers on {Devices}",
                     role.NodeName, member.SeedHost, member.SeedPort, role.Workers, string.Join(",", role.Devices));
                 everJoined = true;
-                backoff = TimeSpan.FromSeconds(1);
+                backoff = MinBackoff;
                 system.ActorOf(CoordinatorDepartureWatch.Props(coordinatorLeft), "coordinator-departure-watch");
-                await Task.WhenAny(system.WhenTerminated, Task.Delay(Timeout.Infinite, stop));
+                // A coordinator that leaves on purpose leaves the nodes a cluster of their own, which nothing downs: the
+                // node leaves it (stopping the host below) rather than wait in it for ever.
+                await Task.WhenAny(system.WhenTerminated, coordinatorLeft.Task, Task.Delay(Timeout.Infinite, stop));
             }
             await host.StopAsync(CancellationToken.None);
             if (stop.IsCancellationRequested) break;
@@ -66,22 +73,21 @@ public static class GpuNodeHost
             if (join == JoinResult.TimedOut && !everJoined)
                 throw new UserInputException(
                     $"cannot reach the coordinator at {member.SeedHost}:{member.SeedPort} (no answer within {options.JoinTimeout.TotalSeconds:0} s)");
-            // One line per attempt. A coordinator that left on purpose (its grid is done, or it was stopped) is no fault.
+            // One line each time. A coordinator that left on purpose (its grid is done, or it was stopped) is no fault.
             if (coordinatorLeft.Task.IsCompleted)
-                log.Information("The coordinator at {Host}:{Port} left the cluster (its grid is done, or it was stopped); rejoining in {Backoff:0} s",
-                    member.SeedHost, member.SeedPort, backoff.TotalSeconds);
+                log.Information("The coordinator at {Host}:{Port} left the cluster (its grid is done, or it was stopped); waiting for the next coordinator there",
+                    member.SeedHost, member.SeedPort);
             else
-                log.Warning(join switch
-                    {
-                        JoinResult.Up => "Lost the coordinator at {Host}:{Port}; rejoining in {Backoff:0} s",
-                        JoinResult.TimedOut => "No answer from the coordinator at {Host}:{Port}; trying again in {Backoff:0} s",
-                        _ => "Not admitted to the cluster at {Host}:{Port}; trying again in {Backoff:0} s",
-                    },
+                log.Warning(join == JoinResult.Up
+                        ? "Lost the coordinator at {Host}:{Port}; rejoining in {Backoff:0} s"
+                        : "Not admitted to the cluster at {Host}:{Port}; trying again in {Backoff:0} s",
                     member.SeedHost, member.SeedPort, backoff.TotalSeconds);
             try { await Task.Delay(backoff, stop); } catch (OperationCanceledException) { break; }
-            backoff = TimeSpan.FromSeconds(Math.Min(30, backoff.TotalSeconds * 2));
+            if (join != JoinResult.Up) backoff = TimeSpan.FromSeconds(Math.Min(MaxBackoff.TotalSeconds, backoff.TotalSeconds * 2));
         }
     }
+
+    static readonly TimeSpan MinBackoff = TimeSpan.FromSeconds(1), MaxBackoff = TimeSpan.FromSeconds(30);
 
     enum JoinResult { Up, Terminated, TimedOut }
 
@@ -89,6 +95,7 @@ public static class GpuNodeHost
     {
         var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Cluster.Get(system).RegisterOnMemberUp(() => up.TrySetResult());
+        // Timeout.InfiniteTimeSpan: wait as long as the node runs (Akka keeps asking the seed).
         var finished = await Task.WhenAny(up.Task, system.WhenTerminated, Task.Delay(timeout, stop).ContinueWith(_ => { }));
         // The coordinator answered (we are a joining member) but admission waits for crashed members to be downed:
         // that is not an unreachable coordinator, so keep waiting.
