@@ -204,7 +204,9 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
     void OnWorkerLost(IActorRef worker, string why)
     {
         if (!_workerKeys.Remove(worker, out var key) || !_workers.Remove(key, out var info)) return;
-        Notify(o => o.OnWorkerLost(info.Name, why, _workers.Count));
+        // Nodes leave with the coordinator once the grid is done: then nothing was lost, and the line says so.
+        if (_board.AllFinished) Notify(o => o.OnWorkerLeft(info.Name, _workers.Count));
+        else Notify(o => o.OnWorkerLost(info.Name, why, _workers.Count));
         Execute(_scheduler.OnWorkerLost(key, $"worker {info.Name} lost ({why})", DateTimeOffset.UtcNow));
     }
 

@@ -33,6 +33,8 @@ public interface IRunObserver
     void OnDecision(BoardEntry trial, SchedulerAction decision, IReadOnlyList<BoardEntry> board) { }
     void OnWorkerJoined(string worker, int workers) { }
     void OnWorkerLost(string worker, string why, int workers) { }
+    /// <summary>A worker went away after every trial had finished (its node leaves with the coordinator): no loss.</summary>
+    void OnWorkerLeft(string worker, int workers) { }
     /// <summary>A trial is handed to a worker of this node (every hand-out; facts null from nodes of older versions).</summary>
     void OnNodeAtWork(string node, NodeFacts? facts) { }
     void OnTick(RunView view) { }

@@ -24,6 +24,9 @@ public sealed class TrialLogWriter(RunLog log) : IRunObserver
     public void OnWorkerLost(string worker, string why, int workers) =>
         log.Main.Warning("Worker {Worker} lost ({Why}); {Workers} workers left", worker, why, workers);
 
+    public void OnWorkerLeft(string worker, int workers) =>
+        log.Main.Information("Worker {Worker} left after the grid finished; {Workers} workers left", worker, workers);
+
     public void OnTrialEvent(BoardEntry entry, ITrialEvent e, IReadOnlyList<BoardEntry> board)
     {
         var (spec, state) = (entry.Spec, entry.State);
