@@ -103,7 +103,7 @@ public sealed class CheckpointResumeTests(ITestOutputHelper output) : IDisposabl
 
     public void Dispose()
     {
-        ProcessTests.KillLeftovers();
+        ProcessTests.KillLeftovers(output);
         Directory.Delete(_work, recursive: true);
     }
 }

@@ -38,17 +38,16 @@ public sealed class HealthEndpointTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(HttpStatusCode.OK, Probe(coordinatorHealth, "/health/alive"));
         Assert.True(ProcessTests.WaitFor(() => Probe(nodeHealth, "/health/ready") == HttpStatusCode.OK, TimeSpan.FromSeconds(90)), "node never ready after the coordinator came up");
 
+        ProcessTests.Terminate(node);
+        ProcessTests.Terminate(coordinator);
         foreach (var process in new[] { node, coordinator })
-        {
-            ProcessTests.Terminate(process);
             Assert.True(process.WaitForExit(TimeSpan.FromSeconds(30)), "a process did not stop on SIGTERM");
-        }
     }
 
     public void Dispose()
     {
         _http.Dispose();
-        ProcessTests.KillLeftovers();
+        ProcessTests.KillLeftovers(output);
         Directory.Delete(_work, recursive: true);
     }
 }

@@ -31,7 +31,7 @@ public sealed class PostgresJournalTests(PostgresServer server, ITestOutputHelpe
         var outDir = Path.Combine(_work, "run");
         var port = ProcessTests.FreePort();
         string[] coordinatorArgs = ["coordinator", grid, "--out", outDir, "--port", port.ToString(), "--journal", journal];
-        var first = ProcessTests.Start(output, coordinatorArgs);
+        var first = ProcessTests.StartCoordinator(output, null, coordinatorArgs);
         using var node = ProcessTests.Start(output, "node", "--coordinator", $"127.0.0.1:{port}", "--devices", "cpu", "--threads", "1", "--name", "node-a");
         Assert.True(ProcessTests.WaitFor(() => FaultToleranceTests.FinishedRows(outDir) >= 1, TimeSpan.FromMinutes(3)), "no trial finished before the kill");
         ProcessTests.KillHard(first);
@@ -171,7 +171,7 @@ public sealed class PostgresJournalTests(PostgresServer server, ITestOutputHelpe
 
     public void Dispose()
     {
-        ProcessTests.KillLeftovers();
+        ProcessTests.KillLeftovers(output);
         Directory.Delete(_work, recursive: true);
     }
 }

@@ -121,7 +121,7 @@ public sealed class RemotingGarbageTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose()
     {
-        ProcessTests.KillLeftovers();
+        ProcessTests.KillLeftovers(output);
         Directory.Delete(_work, recursive: true);
     }
 }
