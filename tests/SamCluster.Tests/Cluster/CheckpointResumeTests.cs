@@ -12,7 +12,7 @@ namespace SamCluster.Tests.Cluster;
 /// killed (-9) after that trial's 2nd epoch; the trial resumes on the other node from its epoch-2 checkpoint, appears
 /// once in trials.csv, and ends with exactly the metrics of an uninterrupted run of the same trial (train-one, same
 /// seed, same data, same thread count).</summary>
-[Collection(ProcessTests.Name)]
+[Collection(ProcessLanes.Resume)]
 public sealed class CheckpointResumeTests(ITestOutputHelper output) : IDisposable
 {
     readonly string _work = Directory.CreateTempSubdirectory("samcluster-resume-").FullName;

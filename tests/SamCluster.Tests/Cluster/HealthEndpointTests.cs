@@ -6,7 +6,7 @@ namespace SamCluster.Tests.Cluster;
 
 /// <summary>GET /health/alive and /health/ready of a node and a coordinator, as an orchestrator's probes see them: a node
 /// whose coordinator is not up yet is alive but not ready; both are ready once the node has joined.</summary>
-[Collection(ProcessTests.Name)]
+[Collection(ProcessLanes.Resume)]
 public sealed class HealthEndpointTests(ITestOutputHelper output) : IDisposable
 {
     readonly string _work = Directory.CreateTempSubdirectory("samcluster-health-").FullName;

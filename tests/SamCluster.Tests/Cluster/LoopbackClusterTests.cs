@@ -11,7 +11,7 @@ namespace SamCluster.Tests.Cluster;
 
 /// <summary>The real thing on loopback: a coordinator process and two node processes (this build's samcluster) run a
 /// tiny grid on generated Fashion-MNIST-format files to the end.</summary>
-[Collection(ProcessTests.Name)]
+[Collection(ProcessLanes.Loopback)]
 public sealed class LoopbackClusterTests(ITestOutputHelper output) : IDisposable
 {
     readonly string _work = Directory.CreateTempSubdirectory("samcluster-loopback-").FullName;
@@ -201,7 +201,9 @@ public sealed class LoopbackClusterTests(ITestOutputHelper output) : IDisposable
     }
 }
 
-/// <summary>Helpers for tests that run samcluster processes; they run one at a time (the machine has 2 cores).</summary>
+/// <summary>Helpers for tests that run samcluster processes. <see cref="Name"/> is the collection of the bad-input
+/// catalogue's process tests, which run one at a time after every other test; the cluster tests run in
+/// <see cref="ProcessLanes"/>.</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class ProcessTests
 {
@@ -378,7 +380,7 @@ public sealed class ProcessTests
 
 /// <summary>kill -9 in the middle of a grid: of a node (its trial runs elsewhere) and of the coordinator (restarted with
 /// the same command, it reads finished trials back from the journal and the nodes rejoin by themselves).</summary>
-[Collection(ProcessTests.Name)]
+[Collection(ProcessLanes.Faults)]
 public sealed class FaultToleranceTests(ITestOutputHelper output) : IDisposable
 {
     readonly string _work = Directory.CreateTempSubdirectory("samcluster-faults-").FullName;
@@ -492,7 +494,7 @@ public sealed class FaultToleranceTests(ITestOutputHelper output) : IDisposable
 
 /// <summary>The ballistic fault test (tests/ballistic/ballistic.sh) in its short form: a tiny grid, three kills of
 /// random processes. The long form is run by hand (see the README).</summary>
-[Collection(ProcessTests.Name)]
+[Collection(ProcessLanes.Journal)]
 public sealed class BallisticTests(ITestOutputHelper output) : IDisposable
 {
     readonly string _work = Directory.CreateTempSubdirectory("samcluster-ballistic-test-").FullName;

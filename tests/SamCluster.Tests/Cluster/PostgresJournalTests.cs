@@ -14,7 +14,7 @@ namespace SamCluster.Tests.Cluster;
 /// restarted keeps its finished trials; a coordinator with a fresh run folder (another host, as far as the run can
 /// tell) recovers the whole run from the journal; and what would mix runs or start two coordinators on one journal
 /// is refused with one line before anything is written.</summary>
-[Collection(ProcessTests.Name)]
+[Collection(ProcessLanes.Journal)]
 public sealed class PostgresJournalTests(PostgresServer server, ITestOutputHelper output) : IClassFixture<PostgresServer>, IDisposable
 {
     readonly string _work = Directory.CreateTempSubdirectory("samcluster-pgjournal-").FullName;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using SamCluster.Tests.BadInput;
 using CliProcess = SamCluster.Tests.BadInput.Cli;
+using SamCluster.Tests.Cluster;
 using SamCluster.Tests.Data;
 using Xunit;
 using Xunit.Abstractions;
@@ -10,7 +11,7 @@ namespace SamCluster.Tests.Training;
 
 /// <summary>train-one --checkpoint-dir as a user sees it: killed after its 2nd epoch, the same command again prints the
 /// remaining epochs only, and its last line's figures are the uninterrupted run's.</summary>
-[Collection(TorchGlobalState.Name)]
+[Collection(ProcessLanes.Resume)]
 public sealed class TrainOneCheckpointTests(ITestOutputHelper log) : IDisposable
 {
     private readonly string work = Directory.CreateTempSubdirectory("samcluster-trainone-").FullName;
