@@ -105,7 +105,7 @@ public sealed class PostgresJournalTests(PostgresServer server, ITestOutputHelpe
         var changed = Path.Combine(_work, "changed.yaml");
         File.WriteAllText(changed, File.ReadAllText(grid).Replace("batch_size: 64", "batch_size: 32"));
         var thirdOut = Path.Combine(_work, "third-host");
-        var refused = BadInput.InProcessCli.Run(_work, "coordinator", changed, "--out", thirdOut, "--port", ProcessTests.FreePort().ToString(), "--journal", journal);
+        var refused = BadInput.Cli.Run(_work, "coordinator", changed, "--out", thirdOut, "--port", ProcessTests.FreePort().ToString(), "--journal", journal);
         BadInput.Cli.AssertRefused(refused, output, "the journal postgresql://samcluster@127.0.0.1:", "holds a run of a different grid",
             "changes 'batch_size' of trial fashion-mnist/resnet18/sgd/1 from 64 to 32");
         Assert.False(Directory.Exists(thirdOut), "a refused coordinator made its run folder");
@@ -119,8 +119,10 @@ public sealed class PostgresJournalTests(PostgresServer server, ITestOutputHelpe
         var trials = GridExpander.Expand(GridConfigLoader.Load(grid));
         string Port() => ProcessTests.FreePort().ToString();
         var noEnvironment = new Dictionary<string, string?> { [PostgresJournal.EnvironmentVariable] = null };
+        // As processes, not in-process (InProcessCli sets the process's working folder and environment while it runs):
+        // this class runs beside other tests, whose processes would inherit them.
         CliRun Coordinator(string outDir, params string[] more) =>
-            BadInput.InProcessCli.RunWithin(BadInput.Cli.DefaultLimit, _work, noEnvironment, ["coordinator", grid, "--out", outDir, "--port", Port(), .. more]);
+            BadInput.Cli.RunWithin(BadInput.Cli.DefaultLimit, _work, noEnvironment, ["coordinator", grid, "--out", outDir, "--port", Port(), .. more]);
 
         // A journal another coordinator holds: refused at once, naming the holder and how to end its session.
         var journal = server.CreateDatabase();
