@@ -317,7 +317,7 @@ public sealed class ProcessTests
         params string[] args)
     {
         string[] command = [.. wrapper, "dotnet", Path.Combine(AppContext.BaseDirectory, "samcluster.dll"), .. args];
-        var start = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = ChildProcessRuntime.Apply(new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false });
         foreach (var a in command.Skip(1)) start.ArgumentList.Add(a);
         var process = Process.Start(start)!;
         Started.GetValue(output, _ => new()).Add(process);
@@ -504,7 +504,7 @@ public sealed class BallisticTests(ITestOutputHelper output) : IDisposable
     {
         var grid = ProcessTests.WriteTinyGrid(_work, optimizers: "[sgd, sam]", repeats: 3, epochs: 2);
         var script = Path.Combine(RepositoryRoot(), "tests", "ballistic", "ballistic.sh");
-        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = ChildProcessRuntime.Apply(new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false });
         foreach (var a in new[] { script, "--grid", grid, "--kills", "3", "--min-gap", "5", "--max-gap", "9", "--timeout", "400", "--out", Path.Combine(_work, "run"),
                      "--port", ProcessTests.FreePort().ToString() })
             start.ArgumentList.Add(a);

@@ -1,4 +1,4 @@
-using System.Runtime.CompilerServices;
+using System.Diagnostics;
 using Xunit;
 using Xunit.Abstractions;
 using Xunit.Sdk;
@@ -43,23 +43,23 @@ public sealed class ProcessLanes : ITestCollectionOrderer
 }
 
 /// <summary>
-/// How the .NET runtime of every process the tests start (they inherit this process's environment) waits and compiles,
-/// for processes that live seconds to minutes on a shared 2-core machine: the thread pool's idle workers block at once
-/// instead of spinning (sched_yield) first, and methods stay at the first, quick JIT tier (loops still get optimized
-/// on the stack) instead of being compiled a second time once called 30 times, which a short-lived process never
-/// earns back. An idle coordinator or node then takes about 4 % of a core instead of 9 %, and a loopback cluster test
-/// about a quarter less CPU (a dozen such processes run at once). What the processes do is the same; a value already
-/// set in the environment is kept.
+/// How the .NET runtime of the samcluster processes the process tests start (<see cref="ProcessTests.Start"/>; the nodes
+/// `local` starts inherit it) waits and compiles, for processes that live seconds to minutes on a shared 2-core machine:
+/// the thread pool's idle workers block at once instead of spinning (sched_yield) first, and methods stay at the first,
+/// quick JIT tier (loops still get optimized on the stack) instead of being compiled a second time once called 30
+/// times, which a short-lived process never earns back. An idle coordinator or node then takes about 4 % of a core
+/// instead of 9 %, and a loopback cluster test about a quarter less CPU (a dozen such processes run at once). What the
+/// processes do is the same; a value already set in the environment is kept.
 /// </summary>
-static class ChildProcessRuntime
+public static class ChildProcessRuntime
 {
-    [ModuleInitializer]
-    internal static void Set()
+    static readonly (string Name, string Value)[] Settings =
+        [("DOTNET_ThreadPool_UnfairSemaphoreSpinLimit", "0"), ("DOTNET_TieredPGO", "0"), ("DOTNET_TC_CallCounting", "0")];
+
+    public static ProcessStartInfo Apply(ProcessStartInfo start)
     {
-        foreach (var (name, value) in new[]
-                 {
-                     ("DOTNET_ThreadPool_UnfairSemaphoreSpinLimit", "0"), ("DOTNET_TieredPGO", "0"), ("DOTNET_TC_CallCounting", "0"),
-                 })
-            if (Environment.GetEnvironmentVariable(name) is null) Environment.SetEnvironmentVariable(name, value);
+        foreach (var (name, value) in Settings)
+            if (Environment.GetEnvironmentVariable(name) is null) start.Environment[name] = value;
+        return start;
     }
 }

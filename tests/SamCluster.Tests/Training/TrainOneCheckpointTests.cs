@@ -78,7 +78,7 @@ public sealed class TrainOneCheckpointTests(ITestOutputHelper log) : IDisposable
     /// <summary>Starts train-one and kills it (SIGKILL) as soon as it has printed <paramref name="lines"/> JSON lines.</summary>
     private List<string> RunAndKillAfter(int lines, string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = work };
+        var start = ChildProcessRuntime.Apply(new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = work });
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "samcluster.dll"));
         foreach (var arg in args) start.ArgumentList.Add(arg);
         using var process = Process.Start(start)!;
