@@ -3,18 +3,18 @@
 # node or the coordinator every MIN..MAX seconds, up to KILLS times, restarting whatever it killed; then lets the grid
 # finish and checks that every trial appears exactly once in trials.csv and that the report was written.
 #   tests/ballistic/ballistic.sh [--grid deploy/grids/quick.yaml] [--kills 10] [--min-gap 5] [--max-gap 20] [--nodes 2]
-#                                [--out DIR] [--timeout 1800] [--only coordinator|nodes]
+#                                [--out DIR] [--timeout 1800] [--only coordinator|nodes] [--port PORT]
 # Prints: kills survived / trials / duplicates / wall time. Exit 0 when the run is whole, 1 otherwise.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 . "$root/tests/ballistic/run-check.sh"
-grid="$root/deploy/grids/quick.yaml"; kills=10; min_gap=5; max_gap=20; nodes=2; out=""; timeout_s=1800; only=""
+grid="$root/deploy/grids/quick.yaml"; kills=10; min_gap=5; max_gap=20; nodes=2; out=""; timeout_s=1800; only=""; port=""
 samcluster_dll="${SAMCLUSTER_DLL:-}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --grid) grid="$2"; shift 2 ;; --kills) kills="$2"; shift 2 ;; --min-gap) min_gap="$2"; shift 2 ;;
     --max-gap) max_gap="$2"; shift 2 ;; --nodes) nodes="$2"; shift 2 ;; --out) out="$2"; shift 2 ;;
-    --timeout) timeout_s="$2"; shift 2 ;; --only) only="$2"; shift 2 ;;
+    --timeout) timeout_s="$2"; shift 2 ;; --only) only="$2"; shift 2 ;; --port) port="$2"; shift 2 ;;
     *) echo "ballistic: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -24,7 +24,7 @@ if [ -z "$samcluster_dll" ]; then
 fi
 work="$(mktemp -d /tmp/samcluster-ballistic-XXXXXX)"
 [ -n "$out" ] || out="$work/run"
-port=$(( 20000 + RANDOM % 30000 ))
+[ -n "$port" ] || port=$(( 20000 + RANDOM % 30000 ))
 sc() { dotnet "$samcluster_dll" "$@"; }
 expected=$(sc validate "$grid" --trials | tail -n +2 | grep -c . ) || { echo "ballistic: grid $grid does not validate" >&2; exit 2; }
 
@@ -43,7 +43,13 @@ trap cleanup EXIT
 
 began=$(date +%s)
 start_coordinator
-sleep 2
+# The nodes start once the coordinator listens (as `local` starts its own): one started earlier finds no one there and
+# tries again only after Akka's seed-node timeout.
+for _ in $(seq 1 1200); do
+  grep -q "Coordinator up at" "$work/coordinator.log" 2>/dev/null && break
+  kill -0 "${pid[coordinator]}" 2>/dev/null || break
+  sleep 0.1
+done
 for k in $(seq 1 "$nodes"); do start_node "$k"; done
 
 survived=0; coordinator_kills=0; node_kills=0

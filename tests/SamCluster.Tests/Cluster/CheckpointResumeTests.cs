@@ -12,7 +12,7 @@ namespace SamCluster.Tests.Cluster;
 /// killed (-9) after that trial's 2nd epoch; the trial resumes on the other node from its epoch-2 checkpoint, appears
 /// once in trials.csv, and ends with exactly the metrics of an uninterrupted run of the same trial (train-one, same
 /// seed, same data, same thread count).</summary>
-[Collection(ProcessTests.Name)]
+[Collection(ProcessLanes.Resume)]
 public sealed class CheckpointResumeTests(ITestOutputHelper output) : IDisposable
 {
     readonly string _work = Directory.CreateTempSubdirectory("samcluster-resume-").FullName;
@@ -29,11 +29,17 @@ public sealed class CheckpointResumeTests(ITestOutputHelper output) : IDisposabl
         catch (IOException) { return ""; }
     }
 
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    static extern int kill(int pid, int signal);
+
     [Fact]
-    public void A_trial_whose_node_is_killed_resumes_elsewhere_from_its_checkpoint_with_identical_results()
+    public async Task A_trial_whose_node_is_killed_resumes_elsewhere_from_its_checkpoint_with_identical_results()
     {
-        // Enough images that an epoch takes seconds on one thread: the kill lands between epochs 2 and 3.
-        var grid = ProcessTests.WriteTinyGrid(_work, optimizers: "[sgd, sam]", repeats: 1, epochs: 4, trainImages: 1500, testImages: 250);
+        // Enough images that an epoch takes seconds on one thread (an SGD one at least 1.5 s, SAM's twice that), against
+        // the few milliseconds between the trial log's "epoch 2/4" (written once the epoch and its checkpoint are
+        // journaled) and the kill: the log is polled every 20 ms and the signal sent from here, no `kill` process
+        // started. So the kill lands between epochs 2 and 3.
+        var grid = ProcessTests.WriteTinyGrid(_work, optimizers: "[sgd, sam]", repeats: 1, epochs: 4, trainImages: 600, testImages: 100);
         var outDir = Path.Combine(_work, "run");
         var lines = new ConcurrentQueue<string>();
         using var local = ProcessTests.Start(output, lines, "local", grid, "--nodes", "2", "--threads", "1", "--out", outDir);
@@ -49,11 +55,18 @@ public sealed class CheckpointResumeTests(ITestOutputHelper output) : IDisposabl
         var pid = int.Parse(Regex.Match(ReadShared(nodeLog), @"Node node-1 \(pid (\d+)\)").Groups[1].Value, CultureInfo.InvariantCulture);
 
         var trialLog = Path.Combine(outDir, "logs", victim + ".log");
-        Assert.True(WaitFor(() => ReadShared(trialLog).Contains("epoch 2/4"), TimeSpan.FromMinutes(2)), $"{victim} never reached epoch 2");
+        Assert.True(ProcessTests.WaitFor(() => ReadShared(trialLog).Contains("epoch 2/4"), TimeSpan.FromMinutes(2), pollMs: 20), $"{victim} never reached epoch 2");
         Assert.DoesNotContain("epoch 3/4", ReadShared(trialLog)); // else the kill is too late to test a resume from epoch 2
-        using (var kill = Process.Start("kill", ["-KILL", pid.ToString(CultureInfo.InvariantCulture)])) kill.WaitForExit();
+        Assert.Equal(0, kill(pid, 9));   // SIGKILL
+
+        // The same trial uninterrupted, on one thread, beside the rest of the grid (it needs nothing of it).
+        var parts = victim!.Split('/');
+        var uninterruptedRun = Task.Run(() => TrainOneLastLine(
+            "--dataset", parts[0], "--model", parts[1], "--optimizer", parts[2], "--repeat", parts[3], "--epochs", "4",
+            "--batch-size", "64", "--threads", "1", "--data", Path.Combine(_work, "fashion"), "--classes", "0,1,2,3,4"));
 
         Assert.True(local.WaitForExit(TimeSpan.FromMinutes(5)), "the grid did not finish after the node was killed");
+        local.WaitForExit();
         Assert.Equal(0, local.ExitCode);
 
         var log = ReadShared(trialLog);
@@ -77,11 +90,7 @@ public sealed class CheckpointResumeTests(ITestOutputHelper output) : IDisposabl
         Assert.Equal(["1", "2", "3", "4"], epochRows.Select(l => l.Split(',')[4]));
         Assert.True(File.Exists(Path.Combine(outDir, "weights", victim + ".pt")), "no final weights");
 
-        // The same trial uninterrupted, on one thread.
-        var parts = victim!.Split('/');
-        var uninterrupted = TrainOneLastLine(
-            "--dataset", parts[0], "--model", parts[1], "--optimizer", parts[2], "--repeat", parts[3], "--epochs", "4",
-            "--batch-size", "64", "--threads", "1", "--data", Path.Combine(_work, "fashion"), "--classes", "0,1,2,3,4");
+        var uninterrupted = await uninterruptedRun;
         foreach (var (csv, json, digits) in new[] { ("train_loss", "train_loss", 6), ("train_acc", "train_acc", 4), ("test_loss", "test_loss", 6), ("test_acc", "test_acc", 4) })
         {
             var resumed = Math.Round(double.Parse(Column(csv), CultureInfo.InvariantCulture), digits);
@@ -103,7 +112,7 @@ public sealed class CheckpointResumeTests(ITestOutputHelper output) : IDisposabl
 
     public void Dispose()
     {
-        ProcessTests.KillLeftovers();
+        ProcessTests.KillLeftovers(output);
         Directory.Delete(_work, recursive: true);
     }
 }

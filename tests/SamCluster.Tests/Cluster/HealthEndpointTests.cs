@@ -6,7 +6,7 @@ namespace SamCluster.Tests.Cluster;
 
 /// <summary>GET /health/alive and /health/ready of a node and a coordinator, as an orchestrator's probes see them: a node
 /// whose coordinator is not up yet is alive but not ready; both are ready once the node has joined.</summary>
-[Collection(ProcessTests.Name)]
+[Collection(ProcessLanes.Resume)]
 public sealed class HealthEndpointTests(ITestOutputHelper output) : IDisposable
 {
     readonly string _work = Directory.CreateTempSubdirectory("samcluster-health-").FullName;
@@ -38,17 +38,16 @@ public sealed class HealthEndpointTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(HttpStatusCode.OK, Probe(coordinatorHealth, "/health/alive"));
         Assert.True(ProcessTests.WaitFor(() => Probe(nodeHealth, "/health/ready") == HttpStatusCode.OK, TimeSpan.FromSeconds(90)), "node never ready after the coordinator came up");
 
+        ProcessTests.Terminate(node);
+        ProcessTests.Terminate(coordinator);
         foreach (var process in new[] { node, coordinator })
-        {
-            ProcessTests.Terminate(process);
             Assert.True(process.WaitForExit(TimeSpan.FromSeconds(30)), "a process did not stop on SIGTERM");
-        }
     }
 
     public void Dispose()
     {
         _http.Dispose();
-        ProcessTests.KillLeftovers();
+        ProcessTests.KillLeftovers(output);
         Directory.Delete(_work, recursive: true);
     }
 }

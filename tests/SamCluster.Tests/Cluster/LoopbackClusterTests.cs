@@ -11,7 +11,7 @@ namespace SamCluster.Tests.Cluster;
 
 /// <summary>The real thing on loopback: a coordinator process and two node processes (this build's samcluster) run a
 /// tiny grid on generated Fashion-MNIST-format files to the end.</summary>
-[Collection(ProcessTests.Name)]
+[Collection(ProcessLanes.Loopback)]
 public sealed class LoopbackClusterTests(ITestOutputHelper output) : IDisposable
 {
     readonly string _work = Directory.CreateTempSubdirectory("samcluster-loopback-").FullName;
@@ -25,7 +25,7 @@ public sealed class LoopbackClusterTests(ITestOutputHelper output) : IDisposable
         var httpPort = ProcessTests.FreePort();
 
         var printed = new System.Collections.Concurrent.ConcurrentQueue<string>();   // every process's console
-        using var coordinator = ProcessTests.Start(output, printed, "coordinator", grid, "--out", outDir, "--port", port.ToString(), "--http", httpPort.ToString());
+        using var coordinator = ProcessTests.StartCoordinator(output, printed, "coordinator", grid, "--out", outDir, "--port", port.ToString(), "--http", httpPort.ToString());
         using var node1 = ProcessTests.Start(output, printed, "node", "--coordinator", $"127.0.0.1:{port}", "--devices", "cpu", "--threads", "1", "--name", "node-a");
         using var node2 = ProcessTests.Start(output, printed, "node", "--coordinator", $"127.0.0.1:{port}", "--devices", "cpu", "--threads", "1", "--name", "node-b");
 
@@ -52,11 +52,10 @@ public sealed class LoopbackClusterTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(0, coordinator.ExitCode);
         Assert.True(seenBeforeAnyFinished, "epochs.csv had no row before the first trial finished");
         // Nodes stop cleanly on SIGTERM (what systemd and `local` send).
+        ProcessTests.Terminate(node1);
+        ProcessTests.Terminate(node2);
         foreach (var node in new[] { node1, node2 })
-        {
-            ProcessTests.Terminate(node);
             Assert.True(node.WaitForExit(TimeSpan.FromSeconds(30)), "a node did not stop on SIGTERM");
-        }
 
         var rows = File.ReadAllLines(Path.Combine(outDir, "trials.csv")).Skip(1).ToList();
         Assert.Equal(4, rows.Count);
@@ -92,7 +91,7 @@ public sealed class LoopbackClusterTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public void A_tls_cluster_runs_its_grid_and_a_node_without_tls_cannot_join()
+    public async Task A_tls_cluster_runs_its_grid_and_a_node_without_tls_cannot_join()
     {
         var grid = ProcessTests.WriteTinyGrid(_work, optimizers: "[sgd, sam]", repeats: 1, epochs: 1);
         var certificate = Deploy.RemotingTlsTests.WriteSelfSignedPfx(_work, "cluster.pfx", "secret");
@@ -101,14 +100,18 @@ public sealed class LoopbackClusterTests(ITestOutputHelper output) : IDisposable
         var port = ProcessTests.FreePort();
         var printed = new System.Collections.Concurrent.ConcurrentQueue<string>();
 
-        using var coordinator = ProcessTests.Start(output, printed, ["coordinator", grid, "--out", outDir, "--port", port.ToString(), .. tls]);
-        // Plain TCP to a TLS coordinator: no handshake, so no answer, so the node gives up with its one line.
-        var plain = BadInput.Cli.RunWithin(TimeSpan.FromSeconds(90), _work, "node", "--coordinator", $"127.0.0.1:{port}", "--join-timeout", "25",
-            "--devices", "cpu", "--threads", "1", "--name", "plain");
+        using var coordinator = ProcessTests.StartCoordinator(output, printed, ["coordinator", grid, "--out", outDir, "--port", port.ToString(), .. tls]);
+        // Plain TCP to a TLS coordinator: no handshake, so no answer, so the node gives up with its one line. It tries
+        // while the grid runs: the TLS node starts once the coordinator has turned the plaintext one away.
+        var plainRun = Task.Run(() => BadInput.Cli.RunWithin(TimeSpan.FromSeconds(90), _work, "node", "--coordinator", $"127.0.0.1:{port}", "--join-timeout", "25",
+            "--devices", "cpu", "--threads", "1", "--name", "plain"));
+        Assert.True(ProcessTests.WaitFor(() => printed.Any(l => l.Contains("[WRN]") && l.Contains("TLS handshake")), TimeSpan.FromMinutes(1)),
+            "the plaintext node never reached the TLS coordinator");
         using var node = ProcessTests.Start(output, printed, ["node", "--coordinator", $"127.0.0.1:{port}", "--devices", "cpu", "--threads", "1", "--name", "node-tls", .. tls]);
         Assert.True(coordinator.WaitForExit(TimeSpan.FromMinutes(4)), "the TLS coordinator did not finish the grid in 4 minutes");
         coordinator.WaitForExit();
         ProcessTests.Terminate(node);
+        var plain = await plainRun;
 
         Assert.Equal(2, plain.ExitCode);
         Assert.Contains("cannot reach the coordinator", plain.Stderr);
@@ -138,7 +141,7 @@ public sealed class LoopbackClusterTests(ITestOutputHelper output) : IDisposable
         var port = ProcessTests.FreePort();
         var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
 
-        using var coordinator = ProcessTests.Start(output, lines, "coordinator", grid, "--out", outDir, "--port", port.ToString(), "--retries", "0");
+        using var coordinator = ProcessTests.StartCoordinator(output, lines, "coordinator", grid, "--out", outDir, "--port", port.ToString(), "--retries", "0");
         using var node = ProcessTests.Start(output, "node", "--coordinator", $"127.0.0.1:{port}", "--devices", "cpu", "--threads", "1");
         Assert.True(coordinator.WaitForExit(TimeSpan.FromMinutes(3)), "the coordinator did not end the failed grid");
         coordinator.WaitForExit();
@@ -193,12 +196,14 @@ public sealed class LoopbackClusterTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose()
     {
-        ProcessTests.KillLeftovers();
+        ProcessTests.KillLeftovers(output);
         Directory.Delete(_work, recursive: true);
     }
 }
 
-/// <summary>Helpers for tests that run samcluster processes; they run one at a time (the machine has 2 cores).</summary>
+/// <summary>Helpers for tests that run samcluster processes. <see cref="Name"/> is the collection of the bad-input
+/// catalogue's process tests, which run one at a time after every other test; the cluster tests run in
+/// <see cref="ProcessLanes"/>.</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class ProcessTests
 {
@@ -262,16 +267,35 @@ public sealed class ProcessTests
         Assert.True(unclean.Count == 0, $"{unclean.Count} unclean log lines:\n{string.Join('\n', unclean.Take(20))}");
     }
 
-    /// <summary>Polls <paramref name="condition"/> until it holds or <paramref name="timeout"/> passes.</summary>
-    public static bool WaitFor(Func<bool> condition, TimeSpan timeout)
+    /// <summary>Polls <paramref name="condition"/> every <paramref name="pollMs"/> ms until it holds or
+    /// <paramref name="timeout"/> passes.</summary>
+    public static bool WaitFor(Func<bool> condition, TimeSpan timeout, int pollMs = 100)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < deadline)
         {
             if (condition()) return true;
-            Thread.Sleep(100);
+            Thread.Sleep(pollMs);
         }
         return false;
+    }
+
+    /// <summary>The line a coordinator prints once its remoting port listens.</summary>
+    public const string CoordinatorUp = "Coordinator up at";
+
+    /// <summary>
+    /// Starts a coordinator (<paramref name="args"/> begin with "coordinator") and returns once it says it is up, as
+    /// `local` starts its nodes: a node started earlier finds no one listening and tries again only after Akka's
+    /// seed-node timeout, about 10 s later, which every such test would wait out.
+    /// </summary>
+    public static Process StartCoordinator(ITestOutputHelper output, System.Collections.Concurrent.ConcurrentQueue<string>? sink, params string[] args)
+    {
+        sink ??= new();
+        var process = Start(output, sink, args);
+        Assert.True(WaitFor(() => process.HasExited || sink.Any(l => l.Contains(CoordinatorUp)), TimeSpan.FromMinutes(2)),
+            "the coordinator did not come up within 2 minutes");
+        if (process.HasExited) Assert.Fail($"the coordinator exited ({process.ExitCode}) before it came up");
+        return process;
     }
 
     public static int FreePort()
@@ -293,10 +317,10 @@ public sealed class ProcessTests
         params string[] args)
     {
         string[] command = [.. wrapper, "dotnet", Path.Combine(AppContext.BaseDirectory, "samcluster.dll"), .. args];
-        var start = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = ChildProcessRuntime.Apply(new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false });
         foreach (var a in command.Skip(1)) start.ArgumentList.Add(a);
         var process = Process.Start(start)!;
-        Started.Add(process);
+        Started.GetValue(output, _ => new()).Add(process);
         var tag = args[0];
         process.OutputDataReceived += (_, e) =>
         {
@@ -320,12 +344,16 @@ public sealed class ProcessTests
         try { output.WriteLine(line); } catch (InvalidOperationException) { } // the test already ended
     }
 
-    static readonly System.Collections.Concurrent.ConcurrentBag<Process> Started = new();
+    /// <summary>The processes each test started, by the test's own output helper (one per test): tests in other
+    /// collections run at the same time, and a test's clean-up must not kill their processes.</summary>
+    static readonly System.Runtime.CompilerServices.ConditionalWeakTable<ITestOutputHelper, System.Collections.Concurrent.ConcurrentBag<Process>> Started = new();
 
-    /// <summary>Kills whatever a test started and left running (a failed assertion skips its clean-up).</summary>
-    public static void KillLeftovers()
+    /// <summary>Kills whatever the test writing to <paramref name="output"/> started and left running (a failed assertion
+    /// skips its clean-up); other tests' processes are left alone.</summary>
+    public static void KillLeftovers(ITestOutputHelper output)
     {
-        foreach (var process in Started)
+        if (!Started.TryGetValue(output, out var started)) return;
+        foreach (var process in started)
         {
             try
             {
@@ -352,7 +380,7 @@ public sealed class ProcessTests
 
 /// <summary>kill -9 in the middle of a grid: of a node (its trial runs elsewhere) and of the coordinator (restarted with
 /// the same command, it reads finished trials back from the journal and the nodes rejoin by themselves).</summary>
-[Collection(ProcessTests.Name)]
+[Collection(ProcessLanes.Faults)]
 public sealed class FaultToleranceTests(ITestOutputHelper output) : IDisposable
 {
     readonly string _work = Directory.CreateTempSubdirectory("samcluster-faults-").FullName;
@@ -381,7 +409,7 @@ public sealed class FaultToleranceTests(ITestOutputHelper output) : IDisposable
         var grid = ProcessTests.WriteTinyGrid(_work, optimizers: "[sgd, sam]", repeats: 2, epochs: 3);
         var outDir = Path.Combine(_work, "run");
         var port = ProcessTests.FreePort();
-        using var coordinator = ProcessTests.Start(output, "coordinator", grid, "--out", outDir, "--port", port.ToString());
+        using var coordinator = ProcessTests.StartCoordinator(output, null, "coordinator", grid, "--out", outDir, "--port", port.ToString());
         using var doomed = ProcessTests.Start(output, "node", "--coordinator", $"127.0.0.1:{port}", "--devices", "cpu", "--threads", "1", "--name", "doomed");
         var trialLogs = Path.Combine(outDir, "logs", "fashion-mnist");
         Assert.True(WaitFor(() => Directory.Exists(trialLogs) && Directory.EnumerateFiles(trialLogs, "*.log", SearchOption.AllDirectories)
@@ -406,7 +434,7 @@ public sealed class FaultToleranceTests(ITestOutputHelper output) : IDisposable
         var outDir = Path.Combine(_work, "run");
         var port = ProcessTests.FreePort();
         var coordinatorOutput = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        using var coordinator = ProcessTests.Start(output, coordinatorOutput, "coordinator", grid, "--out", outDir, "--port", port.ToString());
+        using var coordinator = ProcessTests.StartCoordinator(output, coordinatorOutput, "coordinator", grid, "--out", outDir, "--port", port.ToString());
         using var leaving = ProcessTests.Start(output, "node", "--coordinator", $"127.0.0.1:{port}", "--devices", "cpu", "--threads", "1", "--name", "leaving");
         Assert.True(WaitFor(() => coordinatorOutput.Any(l => l.Contains("on w0@leaving/cpu")), TimeSpan.FromMinutes(2)), "no trial started on the node");
         ProcessTests.Terminate(leaving);
@@ -432,7 +460,7 @@ public sealed class FaultToleranceTests(ITestOutputHelper output) : IDisposable
         var outDir = Path.Combine(_work, "run");
         var port = ProcessTests.FreePort();
         string[] coordinatorArgs = ["coordinator", grid, "--out", outDir, "--port", port.ToString()];
-        var first = ProcessTests.Start(output, coordinatorArgs);
+        var first = ProcessTests.StartCoordinator(output, null, coordinatorArgs);
         using var node1 = ProcessTests.Start(output, "node", "--coordinator", $"127.0.0.1:{port}", "--devices", "cpu", "--threads", "1", "--name", "node-a");
         using var node2 = ProcessTests.Start(output, "node", "--coordinator", $"127.0.0.1:{port}", "--devices", "cpu", "--threads", "1", "--name", "node-b");
         Assert.True(WaitFor(() => FinishedRows(outDir) >= 2, TimeSpan.FromMinutes(3)), "no trial finished before the kill");
@@ -445,11 +473,10 @@ public sealed class FaultToleranceTests(ITestOutputHelper output) : IDisposable
         using var second = ProcessTests.Start(output, secondOutput, coordinatorArgs);
         Assert.True(second.WaitForExit(TimeSpan.FromMinutes(4)), "restarted coordinator did not finish the grid");
         Assert.Equal(0, second.ExitCode);
+        ProcessTests.Terminate(node1);
+        ProcessTests.Terminate(node2);
         foreach (var node in new[] { node1, node2 })
-        {
-            ProcessTests.Terminate(node);
             Assert.True(node.WaitForExit(TimeSpan.FromSeconds(30)));
-        }
         AssertEachTrialOnce(outDir, 6);
         // The journal may hold one more than trials.csv did (killed between persisting and rewriting the table).
         var recovered = secondOutput.Select(l => System.Text.RegularExpressions.Regex.Match(l, @"Recovered from the journal: (\d+) of 6 trials"))
@@ -460,14 +487,14 @@ public sealed class FaultToleranceTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose()
     {
-        ProcessTests.KillLeftovers();
+        ProcessTests.KillLeftovers(output);
         Directory.Delete(_work, recursive: true);
     }
 }
 
 /// <summary>The ballistic fault test (tests/ballistic/ballistic.sh) in its short form: a tiny grid, three kills of
 /// random processes. The long form is run by hand (see the README).</summary>
-[Collection(ProcessTests.Name)]
+[Collection(ProcessLanes.Journal)]
 public sealed class BallisticTests(ITestOutputHelper output) : IDisposable
 {
     readonly string _work = Directory.CreateTempSubdirectory("samcluster-ballistic-test-").FullName;
@@ -477,14 +504,19 @@ public sealed class BallisticTests(ITestOutputHelper output) : IDisposable
     {
         var grid = ProcessTests.WriteTinyGrid(_work, optimizers: "[sgd, sam]", repeats: 3, epochs: 2);
         var script = Path.Combine(RepositoryRoot(), "tests", "ballistic", "ballistic.sh");
-        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { script, "--grid", grid, "--kills", "3", "--min-gap", "5", "--max-gap", "9", "--timeout", "400", "--out", Path.Combine(_work, "run") })
+        var start = ChildProcessRuntime.Apply(new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false });
+        foreach (var a in new[] { script, "--grid", grid, "--kills", "3", "--min-gap", "5", "--max-gap", "9", "--timeout", "400", "--out", Path.Combine(_work, "run"),
+                     "--port", ProcessTests.FreePort().ToString() })
             start.ArgumentList.Add(a);
         start.Environment["SAMCLUSTER_DLL"] = Path.Combine(AppContext.BaseDirectory, "samcluster.dll");
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(8)), "ballistic run did not end");
+        if (!process.WaitForExit(TimeSpan.FromMinutes(8)))
+        {
+            process.Kill(entireProcessTree: true);   // the script and whatever it started
+            Assert.Fail("ballistic run did not end");
+        }
         var printed = await stdout;
         output.WriteLine(printed);
         output.WriteLine(await stderr);
@@ -501,7 +533,7 @@ public sealed class BallisticTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose()
     {
-        ProcessTests.KillLeftovers();
+        ProcessTests.KillLeftovers(output);
         Directory.Delete(_work, recursive: true);
     }
 }

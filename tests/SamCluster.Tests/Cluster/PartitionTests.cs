@@ -12,7 +12,7 @@ namespace SamCluster.Tests.Cluster;
 /// node back in the cluster by itself once the link returns — and trials.csv holds every trial exactly once. Root only
 /// (namespaces); skipped through the runner otherwise. Timings go to the test output and artifacts/partition-timings.txt.
 /// </summary>
-[Collection(ProcessTests.Name)]
+[Collection(ProcessLanes.Partitions)]
 public sealed class PartitionTests(ITestOutputHelper output) : IDisposable
 {
     readonly string _work = Directory.CreateTempSubdirectory("samcluster-partition-").FullName;
@@ -45,6 +45,9 @@ public sealed class PartitionTests(ITestOutputHelper output) : IDisposable
             const string port = "2552";
             string[] coordinatorArgs = ["coordinator", grid, "--out", outDir, "--host", network.Address("c"), "--port", port, .. stay ? new[] { "--stay" } : []];
             var coordinator = ProcessTests.StartWrapped(output, _coordinatorLines, network.Exec("c"), coordinatorArgs);
+            // The nodes start once it listens, as `local` starts its own (see ProcessTests.StartCoordinator).
+            Assert.True(ProcessTests.WaitFor(() => coordinator.HasExited || _coordinatorLines.Any(l => l.Contains(ProcessTests.CoordinatorUp)),
+                TimeSpan.FromMinutes(2)) && !coordinator.HasExited, "the coordinator did not come up within 2 minutes");
             var seed = $"{network.Address("c")}:{port}";
             var nodeA = ProcessTests.StartWrapped(output, null, network.Exec("a"),
                 "node", "--coordinator", seed, "--host", network.Address("a"), "--devices", "cpu", "--threads", "1", "--name", "node-a");
@@ -159,7 +162,7 @@ public sealed class PartitionTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose()
     {
-        ProcessTests.KillLeftovers();
+        ProcessTests.KillLeftovers(output);
         Directory.Delete(_work, recursive: true);
     }
 }

@@ -14,7 +14,7 @@ namespace SamCluster.Tests.Cluster;
 /// restarted keeps its finished trials; a coordinator with a fresh run folder (another host, as far as the run can
 /// tell) recovers the whole run from the journal; and what would mix runs or start two coordinators on one journal
 /// is refused with one line before anything is written.</summary>
-[Collection(ProcessTests.Name)]
+[Collection(ProcessLanes.Journal)]
 public sealed class PostgresJournalTests(PostgresServer server, ITestOutputHelper output) : IClassFixture<PostgresServer>, IDisposable
 {
     readonly string _work = Directory.CreateTempSubdirectory("samcluster-pgjournal-").FullName;
@@ -31,7 +31,7 @@ public sealed class PostgresJournalTests(PostgresServer server, ITestOutputHelpe
         var outDir = Path.Combine(_work, "run");
         var port = ProcessTests.FreePort();
         string[] coordinatorArgs = ["coordinator", grid, "--out", outDir, "--port", port.ToString(), "--journal", journal];
-        var first = ProcessTests.Start(output, coordinatorArgs);
+        var first = ProcessTests.StartCoordinator(output, null, coordinatorArgs);
         using var node = ProcessTests.Start(output, "node", "--coordinator", $"127.0.0.1:{port}", "--devices", "cpu", "--threads", "1", "--name", "node-a");
         Assert.True(ProcessTests.WaitFor(() => FaultToleranceTests.FinishedRows(outDir) >= 1, TimeSpan.FromMinutes(3)), "no trial finished before the kill");
         ProcessTests.KillHard(first);
@@ -105,7 +105,7 @@ public sealed class PostgresJournalTests(PostgresServer server, ITestOutputHelpe
         var changed = Path.Combine(_work, "changed.yaml");
         File.WriteAllText(changed, File.ReadAllText(grid).Replace("batch_size: 64", "batch_size: 32"));
         var thirdOut = Path.Combine(_work, "third-host");
-        var refused = BadInput.InProcessCli.Run(_work, "coordinator", changed, "--out", thirdOut, "--port", ProcessTests.FreePort().ToString(), "--journal", journal);
+        var refused = BadInput.Cli.Run(_work, "coordinator", changed, "--out", thirdOut, "--port", ProcessTests.FreePort().ToString(), "--journal", journal);
         BadInput.Cli.AssertRefused(refused, output, "the journal postgresql://samcluster@127.0.0.1:", "holds a run of a different grid",
             "changes 'batch_size' of trial fashion-mnist/resnet18/sgd/1 from 64 to 32");
         Assert.False(Directory.Exists(thirdOut), "a refused coordinator made its run folder");
@@ -119,8 +119,10 @@ public sealed class PostgresJournalTests(PostgresServer server, ITestOutputHelpe
         var trials = GridExpander.Expand(GridConfigLoader.Load(grid));
         string Port() => ProcessTests.FreePort().ToString();
         var noEnvironment = new Dictionary<string, string?> { [PostgresJournal.EnvironmentVariable] = null };
+        // As processes, not in-process (InProcessCli sets the process's working folder and environment while it runs):
+        // this class runs beside other tests, whose processes would inherit them.
         CliRun Coordinator(string outDir, params string[] more) =>
-            BadInput.InProcessCli.RunWithin(BadInput.Cli.DefaultLimit, _work, noEnvironment, ["coordinator", grid, "--out", outDir, "--port", Port(), .. more]);
+            BadInput.Cli.RunWithin(BadInput.Cli.DefaultLimit, _work, noEnvironment, ["coordinator", grid, "--out", outDir, "--port", Port(), .. more]);
 
         // A journal another coordinator holds: refused at once, naming the holder and how to end its session.
         var journal = server.CreateDatabase();
@@ -171,7 +173,7 @@ public sealed class PostgresJournalTests(PostgresServer server, ITestOutputHelpe
 
     public void Dispose()
     {
-        ProcessTests.KillLeftovers();
+        ProcessTests.KillLeftovers(output);
         Directory.Delete(_work, recursive: true);
     }
 }

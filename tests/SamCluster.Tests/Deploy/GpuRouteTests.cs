@@ -33,7 +33,7 @@ public sealed class GpuRouteTests
 
 /// <summary>`bench` runs the repository's own PyTorch peer (src/Cli/Bench/pytorch_peer.py, built beside the program),
 /// with nothing from outside the repository.</summary>
-[Collection(ProcessTests.Name)]
+[Collection(ProcessLanes.Resume)]
 public sealed class BenchPeerTests(ITestOutputHelper log) : IDisposable
 {
     readonly string work = Directory.CreateTempSubdirectory("samcluster-bench-").FullName;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using SamCluster.Tests.BadInput;
 using CliProcess = SamCluster.Tests.BadInput.Cli;
+using SamCluster.Tests.Cluster;
 using SamCluster.Tests.Data;
 using Xunit;
 using Xunit.Abstractions;
@@ -10,7 +11,7 @@ namespace SamCluster.Tests.Training;
 
 /// <summary>train-one --checkpoint-dir as a user sees it: killed after its 2nd epoch, the same command again prints the
 /// remaining epochs only, and its last line's figures are the uninterrupted run's.</summary>
-[Collection(TorchGlobalState.Name)]
+[Collection(ProcessLanes.Resume)]
 public sealed class TrainOneCheckpointTests(ITestOutputHelper log) : IDisposable
 {
     private readonly string work = Directory.CreateTempSubdirectory("samcluster-trainone-").FullName;
@@ -77,7 +78,7 @@ public sealed class TrainOneCheckpointTests(ITestOutputHelper log) : IDisposable
     /// <summary>Starts train-one and kills it (SIGKILL) as soon as it has printed <paramref name="lines"/> JSON lines.</summary>
     private List<string> RunAndKillAfter(int lines, string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = work };
+        var start = ChildProcessRuntime.Apply(new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = work });
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "samcluster.dll"));
         foreach (var arg in args) start.ArgumentList.Add(arg);
         using var process = Process.Start(start)!;
