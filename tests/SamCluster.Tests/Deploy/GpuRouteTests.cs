@@ -36,9 +36,9 @@ public sealed class GpuRouteTests
 [Collection(ProcessLanes.Resume)]
 public sealed class BenchPeerTests(ITestOutputHelper log) : IDisposable
 {
-    readonly string work = Directory.CreateTempSubdirectory("samcluster-bench-").FullName;
+    readonly string _work = Directory.CreateTempSubdirectory("samcluster-bench-").FullName;
 
-    public void Dispose() => Directory.Delete(work, recursive: true);
+    public void Dispose() => Directory.Delete(_work, recursive: true);
 
     [SkippableFact]
     public void Bench_runs_the_peer_that_ships_beside_the_program_by_default()
@@ -47,7 +47,7 @@ public sealed class BenchPeerTests(ITestOutputHelper log) : IDisposable
         Skip.IfNot(PythonHasTorch(), "no python3 with torch here (apt-get install python3-torch) to run the peer");
 
         // The smallest case: what is checked is that the peer was found and ran, not the figures.
-        var run = BadInput.Cli.RunWithin(TimeSpan.FromMinutes(2), work, "bench", "--models", "resnet18", "--optimizers", "sgd", "--inputs", "1x28",
+        var run = BadInput.Cli.RunWithin(TimeSpan.FromMinutes(2), _work, "bench", "--models", "resnet18", "--optimizers", "sgd", "--inputs", "1x28",
             "--steps", "1", "--batch-size", "4", "--threads", "1");
         log.WriteLine(run.ToString());
         Assert.Equal(0, run.ExitCode);

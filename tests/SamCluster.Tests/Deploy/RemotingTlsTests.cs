@@ -18,17 +18,17 @@ namespace SamCluster.Tests.Deploy;
 public sealed class RemotingTlsTests : IDisposable
 {
     const string Password = "pa\"ss\\word";
-    readonly string folder = Directory.CreateTempSubdirectory("samcluster-tls-").FullName;
-    readonly List<IHost> hosts = [];
+    readonly string _folder = Directory.CreateTempSubdirectory("samcluster-tls-").FullName;
+    readonly List<IHost> _hosts = [];
 
     public void Dispose()
     {
-        foreach (var host in hosts)
+        foreach (var host in _hosts)
         {
             host.StopAsync().Wait(TimeSpan.FromSeconds(10));
             host.Dispose();
         }
-        Directory.Delete(folder, recursive: true);
+        Directory.Delete(_folder, recursive: true);
     }
 
     [Fact]
@@ -115,7 +115,7 @@ public sealed class RemotingTlsTests : IDisposable
     [Fact]
     public void Missing_certificate_file_is_a_user_error()
     {
-        var missing = Path.Combine(folder, "nope.pfx");
+        var missing = Path.Combine(_folder, "nope.pfx");
         var error = Assert.Throws<UserInputException>(() => RemotingTls.Open(missing, null, suppressValidation: true));
         Assert.Contains("nope.pfx", error.Message);
         Assert.Contains("does not exist", error.Message);
@@ -132,7 +132,7 @@ public sealed class RemotingTlsTests : IDisposable
     [Fact]
     public void Garbage_file_is_a_user_error()
     {
-        var garbage = Path.Combine(folder, "garbage.pfx");
+        var garbage = Path.Combine(_folder, "garbage.pfx");
         File.WriteAllText(garbage, "not a certificate");
         var error = Assert.Throws<UserInputException>(() => RemotingTls.Open(garbage, null, suppressValidation: true));
         Assert.Contains("garbage.pfx", error.Message);
@@ -144,7 +144,7 @@ public sealed class RemotingTlsTests : IDisposable
         using var key = RSA.Create(2048);
         using var withKey = SelfSigned(key);
         using var publicOnly = X509CertificateLoader.LoadCertificate(withKey.Export(X509ContentType.Cert));
-        var path = Path.Combine(folder, "public.pfx");
+        var path = Path.Combine(_folder, "public.pfx");
         File.WriteAllBytes(path, publicOnly.Export(X509ContentType.Pkcs12, "x"));
 
         var error = Assert.Throws<UserInputException>(() => RemotingTls.Open(path, "x", suppressValidation: true));
@@ -159,7 +159,7 @@ public sealed class RemotingTlsTests : IDisposable
         remote.TransportFailureDetector = new DeadlineFailureDetectorOptions { AcceptableHeartbeatPause = TimeSpan.FromSeconds(5) };
         var host = new HostBuilder().ConfigureServices(services =>
             services.AddAkka("tls-" + name, akka => akka.AddHocon("akka.loglevel = WARNING", HoconAddMode.Prepend).WithRemoting(remote))).Build();
-        hosts.Add(host);
+        _hosts.Add(host);
         host.Start();
         return host.Services.GetRequiredService<ActorSystem>();
     }
@@ -167,7 +167,7 @@ public sealed class RemotingTlsTests : IDisposable
     static string EchoPath(ActorSystem system) =>
         ((ExtendedActorSystem)system).Provider.DefaultAddress + "/user/echo";
 
-    string WriteSelfSignedPfx(string fileName, string password) => WriteSelfSignedPfx(folder, fileName, password);
+    string WriteSelfSignedPfx(string fileName, string password) => WriteSelfSignedPfx(_folder, fileName, password);
 
     /// <summary>A self-signed certificate and key for 127.0.0.1 and localhost, as a .pfx under that password.</summary>
     internal static string WriteSelfSignedPfx(string folder, string fileName, string password)

@@ -17,9 +17,9 @@ namespace SamCluster.Tests.Training;
 [Collection(TorchGlobalState.Name)]
 public sealed class CheckpointStoreTests(ITestOutputHelper log) : IDisposable
 {
-    private readonly string root = Directory.CreateTempSubdirectory("samcluster-ckpt-").FullName;
+    private readonly string _root = Directory.CreateTempSubdirectory("samcluster-ckpt-").FullName;
 
-    public void Dispose() => Directory.Delete(root, recursive: true);
+    public void Dispose() => Directory.Delete(_root, recursive: true);
 
     private static TrialSpec Spec(int epochs = 4, string optimizer = "sgd") => new(
         new TrialKey("fashion-mnist", "resnet18", optimizer, 2), Seed: 1234,
@@ -66,7 +66,7 @@ public sealed class CheckpointStoreTests(ITestOutputHelper log) : IDisposable
     [Fact]
     public void OneStepAfterRestoreEqualsOneStepWithoutInterruption()
     {
-        var store = new CheckpointStore(root);
+        var store = new CheckpointStore(_root);
         using var model = SmallModel(1);
         using var sgd = Sgd(model);
         for (int i = 0; i < 3; i++) TrainStep(model, sgd, i);
@@ -99,7 +99,7 @@ public sealed class CheckpointStoreTests(ITestOutputHelper log) : IDisposable
     [Fact]
     public void FilesAreLaidOutByTrialIdAndCarryTheirChecksum()
     {
-        var store = new CheckpointStore(root);
+        var store = new CheckpointStore(_root);
         using var model = SmallModel(1);
         using var sgd = Sgd(model);
         TrainStep(model, sgd, 0);
@@ -107,7 +107,7 @@ public sealed class CheckpointStoreTests(ITestOutputHelper log) : IDisposable
 
         Assert.Equal("fashion-mnist/resnet18/sgd/2/attempt-3-epoch-0002.ckpt", saved.Location);
         Assert.Equal((3, 2), (saved.Attempt, saved.Epoch));
-        var path = Path.Combine(root, "fashion-mnist", "resnet18", "sgd", "2", "attempt-3-epoch-0002.ckpt");
+        var path = Path.Combine(_root, "fashion-mnist", "resnet18", "sgd", "2", "attempt-3-epoch-0002.ckpt");
         Assert.Equal(path, store.PathOf(saved.Location));
         var bytes = File.ReadAllBytes(path);
         Assert.Equal(saved.Sha256, Convert.ToHexStringLower(SHA256.HashData(bytes.AsSpan(0, bytes.Length - 48))));
@@ -120,7 +120,7 @@ public sealed class CheckpointStoreTests(ITestOutputHelper log) : IDisposable
     public void SavingKeepsOlderCheckpointsUntilPrunedAndPruningKeepsNewerOnes()
     {
         // A node cut off from the coordinator keeps saving epochs its journal never hears of; the journaled one must stay.
-        var store = new CheckpointStore(root);
+        var store = new CheckpointStore(_root);
         using var model = SmallModel(1);
         using var sgd = Sgd(model);
         TrainStep(model, sgd, 0);
@@ -135,12 +135,12 @@ public sealed class CheckpointStoreTests(ITestOutputHelper log) : IDisposable
     [Fact]
     public void PruningAfterEachSaveKeepsOnlyTheNewestCheckpointOfAnAttemptAndNoDeadTempFiles()
     {
-        var store = new CheckpointStore(root);
+        var store = new CheckpointStore(_root);
         using var model = SmallModel(1);
         using var sgd = Sgd(model);
         TrainStep(model, sgd, 0);
         var plateau = new PlateauState(1, 0, 0.1);
-        var folder = Path.Combine(root, "fashion-mnist", "resnet18", "sgd", "2");
+        var folder = Path.Combine(_root, "fashion-mnist", "resnet18", "sgd", "2");
         var fromAttempt1 = store.Save(Spec(), 1, model, sgd, plateau, History(2));
         // What a writer of attempt 2 killed mid-write leaves, and one of another attempt (which may still be writing).
         File.WriteAllText(Path.Combine(folder, ".attempt-2-epoch-0001.ckpt.999-dead.tmp"), "torn");
@@ -156,7 +156,7 @@ public sealed class CheckpointStoreTests(ITestOutputHelper log) : IDisposable
     [Fact]
     public void AFailedWriteLeavesThePreviousCheckpointAndNoTempFile()
     {
-        var store = new CheckpointStore(root);
+        var store = new CheckpointStore(_root);
         using var model = SmallModel(1);
         using var sgd = Sgd(model);
         TrainStep(model, sgd, 0);
@@ -173,7 +173,7 @@ public sealed class CheckpointStoreTests(ITestOutputHelper log) : IDisposable
     [Fact]
     public void DamagedMissingOrForeignCheckpointsAreRefusedWithAReason()
     {
-        var store = new CheckpointStore(root);
+        var store = new CheckpointStore(_root);
         using var model = SmallModel(1);
         using var sgd = Sgd(model);
         TrainStep(model, sgd, 0);
@@ -228,7 +228,7 @@ public sealed class CheckpointStoreTests(ITestOutputHelper log) : IDisposable
     [Fact]
     public void DeleteTrialRemovesItsFilesAndTheEmptyFoldersOfItsId()
     {
-        var store = new CheckpointStore(root);
+        var store = new CheckpointStore(_root);
         using var model = SmallModel(1);
         using var sgd = Sgd(model);
         TrainStep(model, sgd, 0);
@@ -236,10 +236,10 @@ public sealed class CheckpointStoreTests(ITestOutputHelper log) : IDisposable
         store.Save(Spec(optimizer: "sam"), 1, model, sgd, new PlateauState(1, 0, 0.1), History(1));
 
         store.DeleteTrial(Spec().Key.Id);
-        Assert.False(Directory.Exists(Path.Combine(root, "fashion-mnist", "resnet18", "sgd")));
+        Assert.False(Directory.Exists(Path.Combine(_root, "fashion-mnist", "resnet18", "sgd")));
         Assert.Single(store.Find(Spec(optimizer: "sam").Key.Id));
         store.DeleteTrial(Spec(optimizer: "sam").Key.Id);
-        Assert.Empty(Directory.EnumerateFileSystemEntries(root));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_root));
         store.DeleteTrial("no/such/trial/1");   // nothing to do
         Assert.Throws<ArgumentException>(() => store.DeleteTrial("../escape"));
     }
@@ -247,22 +247,22 @@ public sealed class CheckpointStoreTests(ITestOutputHelper log) : IDisposable
     [Fact]
     public void WeightsAreCopiedOnlyWhenTheirChecksumHolds()
     {
-        var store = new CheckpointStore(root);
+        var store = new CheckpointStore(_root);
         using var model = ModelFactory.Create("resnet18", 1, 5);
         var weights = store.SaveWeights(Spec().Key.Id, 2, 4, model);
         Assert.Equal("fashion-mnist/resnet18/sgd/2/weights-attempt-2.pt", weights.Location);
         Assert.Equal((2, 4), (weights.Attempt, weights.Epoch));
         Assert.Equal(weights.Sha256, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(store.PathOf(weights.Location)))));
 
-        var destination = Path.Combine(root, "out", "weights", "fashion-mnist", "resnet18", "sgd", "2.pt");
-        CheckpointStore.CopyVerified(root, weights, destination);
+        var destination = Path.Combine(_root, "out", "weights", "fashion-mnist", "resnet18", "sgd", "2.pt");
+        CheckpointStore.CopyVerified(_root, weights, destination);
         Assert.Equal(File.ReadAllBytes(store.PathOf(weights.Location)), File.ReadAllBytes(destination));
 
-        var damaged = Path.Combine(root, "out", "damaged.pt");
+        var damaged = Path.Combine(_root, "out", "damaged.pt");
         var bytes = File.ReadAllBytes(store.PathOf(weights.Location));
         bytes[bytes.Length / 2] ^= 1;
         File.WriteAllBytes(store.PathOf(weights.Location), bytes);
-        var error = Assert.Throws<InvalidDataException>(() => CheckpointStore.CopyVerified(root, weights, damaged));
+        var error = Assert.Throws<InvalidDataException>(() => CheckpointStore.CopyVerified(_root, weights, damaged));
         Assert.Contains("sha256 mismatch", error.Message);
         Assert.False(File.Exists(damaged));
         Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(damaged)!, "*.tmp"));
@@ -276,7 +276,7 @@ public sealed class CheckpointStoreTests(ITestOutputHelper log) : IDisposable
         var python = PythonWithTorch();
         Skip.If(python is null, "no python3 with torch here (apt-get install -y python3-torch)");
 
-        var store = new CheckpointStore(root);
+        var store = new CheckpointStore(_root);
         torch.manual_seed(3);
         using var model = ModelFactory.Create("resnet18", 1, 5);
         using (var sgd = optim.SGD(model.parameters(), 0.1, momentum: 0.9))

@@ -14,9 +14,9 @@ namespace SamCluster.Tests.Training;
 [Collection(TorchGlobalState.Name)]
 public sealed class ResumeTests(ITestOutputHelper log) : IDisposable
 {
-    private readonly string root = Directory.CreateTempSubdirectory("samcluster-resume-").FullName;
+    private readonly string _root = Directory.CreateTempSubdirectory("samcluster-resume-").FullName;
 
-    public void Dispose() => Directory.Delete(root, recursive: true);
+    public void Dispose() => Directory.Delete(_root, recursive: true);
 
     private static TrainingTensors Synthetic()
     {
@@ -65,7 +65,7 @@ public sealed class ResumeTests(ITestOutputHelper log) : IDisposable
         log.WriteLine(string.Join("\n", uninterrupted));
         Assert.True(uninterrupted[^1].LearningRate < uninterrupted[0].LearningRate, "the plateau schedule should cut the rate during the run");
 
-        var store = new CheckpointStore(root);
+        var store = new CheckpointStore(_root);
         var beforeKill = RunUntil(spec, data, store, attempt: 1, stopAfter: 2);
         Assert.Equal([1, 2], beforeKill.Select(m => m.Epoch));
         var candidates = store.Find(spec.Key.Id);
@@ -87,7 +87,7 @@ public sealed class ResumeTests(ITestOutputHelper log) : IDisposable
 
         Assert.Equal(["attempt-2-epoch-0003", "attempt-2-epoch-0004"], resumed.Select(r => CheckpointStore.DisplayName(r.Checkpoint!)));
         Assert.Equal("synthetic/resnet18/" + optimizer + "/1/weights-attempt-2.pt", result.Weights!.Location);
-        var files = Directory.GetFiles(Path.Combine(root, "synthetic", "resnet18", optimizer, "1")).Select(Path.GetFileName).Order();
+        var files = Directory.GetFiles(Path.Combine(_root, "synthetic", "resnet18", optimizer, "1")).Select(Path.GetFileName).Order();
         Assert.Equal(["attempt-1-epoch-0002.ckpt", "attempt-2-epoch-0004.ckpt", "weights-attempt-2.pt"], files);
     }
 
@@ -99,7 +99,7 @@ public sealed class ResumeTests(ITestOutputHelper log) : IDisposable
         var uninterrupted = new List<EpochMetrics>();
         TrialRunner.Run(spec, data, CPU, uninterrupted.Add);
 
-        var store = new CheckpointStore(root);
+        var store = new CheckpointStore(_root);
         RunUntil(spec, data, store, attempt: 1, stopAfter: 1);
         RunUntil(spec, data, store, attempt: 2, stopAfter: 2, resumeFrom: store.Find(spec.Key.Id));
         var candidates = store.Find(spec.Key.Id);
@@ -130,7 +130,7 @@ public sealed class ResumeTests(ITestOutputHelper log) : IDisposable
         var uninterrupted = new List<EpochMetrics>();
         TrialRunner.Run(spec, data, CPU, uninterrupted.Add);
 
-        var store = new CheckpointStore(root);
+        var store = new CheckpointStore(_root);
         RunUntil(spec, data, store, attempt: 1, stopAfter: 1);
         var truncated = store.Find(spec.Key.Id)[0];
         var path = store.PathOf(truncated.Location);
@@ -156,7 +156,7 @@ public sealed class ResumeTests(ITestOutputHelper log) : IDisposable
     {
         var spec = Spec("sgd", epochs: 1);
         var data = Synthetic();
-        var store = new CheckpointStore(root);
+        var store = new CheckpointStore(_root);
         var first = TrialRunner.Run(spec, data, CPU, null, (_, _) => { }, new TrialCheckpointing(store, 1, 1, [], SaveWeights: false));
         Assert.Equal(new ResumeReport(null, 0, "no checkpoint to resume from; starting from epoch 0"), first.Resume);
 

@@ -14,20 +14,20 @@ namespace SamCluster.Tests.Training;
 [Collection(ProcessLanes.Resume)]
 public sealed class TrainOneCheckpointTests(ITestOutputHelper log) : IDisposable
 {
-    private readonly string work = Directory.CreateTempSubdirectory("samcluster-trainone-").FullName;
-    private readonly IdxFixture data = new(Labels(320), Labels(40));
+    private readonly string _work = Directory.CreateTempSubdirectory("samcluster-trainone-").FullName;
+    private readonly IdxFixture _data = new(Labels(320), Labels(40));
 
     public void Dispose()
     {
-        data.Dispose();
-        Directory.Delete(work, recursive: true);
+        _data.Dispose();
+        Directory.Delete(_work, recursive: true);
     }
 
     private static byte[] Labels(int count) => Enumerable.Range(0, count).Select(i => (byte)(i % 5)).ToArray();
 
     private string[] Args(string? checkpointDir, string optimizer = "sgd")
     {
-        string[] args = ["train-one", "--data", data.Root, "--model", "resnet18", "--optimizer", optimizer, "--epochs", "4",
+        string[] args = ["train-one", "--data", _data.Root, "--model", "resnet18", "--optimizer", optimizer, "--epochs", "4",
             "--batch-size", "32", "--lr", "0.05", "--plateau-patience", "0", "--threads", "1"];
         return checkpointDir is null ? args : [.. args, "--checkpoint-dir", checkpointDir];
     }
@@ -46,17 +46,17 @@ public sealed class TrainOneCheckpointTests(ITestOutputHelper log) : IDisposable
     [Fact]
     public void KilledAfterItsSecondEpochItResumesAndEndsAsTheUninterruptedRun()
     {
-        var whole = CliProcess.RunWithin(TimeSpan.FromMinutes(3), work, Args(null));
+        var whole = CliProcess.RunWithin(TimeSpan.FromMinutes(3), _work, Args(null));
         log.WriteLine(whole.ToString());
         Assert.Equal(0, whole.ExitCode);
         var wholeLines = JsonLines(whole.Stdout);
         Assert.Equal(4, wholeLines.Count);
 
-        var checkpoints = Path.Combine(work, "checkpoints");
+        var checkpoints = Path.Combine(_work, "checkpoints");
         var killedLines = RunAndKillAfter(2, Args(checkpoints));
         Assert.Equal(wholeLines.Take(2).Select(Metrics), killedLines.Select(Metrics));
 
-        var rerun = CliProcess.RunWithin(TimeSpan.FromMinutes(3), work, Args(checkpoints));
+        var rerun = CliProcess.RunWithin(TimeSpan.FromMinutes(3), _work, Args(checkpoints));
         log.WriteLine(rerun.ToString());
         Assert.Equal(0, rerun.ExitCode);
         Assert.Contains("resumed from epoch 2", rerun.Stderr);
@@ -70,7 +70,7 @@ public sealed class TrainOneCheckpointTests(ITestOutputHelper log) : IDisposable
 
         // The same folder with another trial's flags: refused, nothing written.
         var before = FolderSnapshot.Take(checkpoints);
-        var refused = CliProcess.Run(work, Args(checkpoints, optimizer: "sam"));
+        var refused = CliProcess.Run(_work, Args(checkpoints, optimizer: "sam"));
         CliProcess.AssertRefused(refused, log, $"--checkpoint-dir {checkpoints} holds a checkpoint of a different trial (Key.Optimizer: sgd in the checkpoint, sam here)");
         FolderSnapshot.AssertUnchanged(before, checkpoints);
     }
@@ -78,7 +78,7 @@ public sealed class TrainOneCheckpointTests(ITestOutputHelper log) : IDisposable
     /// <summary>Starts train-one and kills it (SIGKILL) as soon as it has printed <paramref name="lines"/> JSON lines.</summary>
     private List<string> RunAndKillAfter(int lines, string[] args)
     {
-        var start = ChildProcessRuntime.Apply(new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = work });
+        var start = ChildProcessRuntime.Apply(new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = _work });
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "samcluster.dll"));
         foreach (var arg in args) start.ArgumentList.Add(arg);
         using var process = Process.Start(start)!;
