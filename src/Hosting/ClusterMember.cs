@@ -122,7 +122,13 @@ public static class ClusterMember
             # A node joining while crashed members are still being downed waits as Joining instead of taking part
             # (WeaklyUp) in the split-brain decision with a partial view — seen to down the coordinator under churn.
             allow-weakly-up-members = off
+            # A node waiting for a coordinator asks its seed address this often (default 5 s), so a coordinator
+            # started later gets every waiting node within a few seconds.
+            seed-node-timeout = 2s
           }
+          # After a refused connection (no coordinator listening yet) remoting drops messages to that address for this
+          # long (default 5 s); short, so the next join request after a coordinator comes up goes through.
+          remote.retry-gate-closed-for = 1s
           coordinated-shutdown.exit-clr = off
           coordinated-shutdown.run-by-clr-shutdown-hook = on
         }

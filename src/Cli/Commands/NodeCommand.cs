@@ -27,12 +27,16 @@ public static class NodeCommand
         var name = new Option<string?>("--name") { Description = "Node name in logs and trials.csv (default: machine name and process id)." };
         var libtorch = LibTorchFlag.Create();
         var joinTimeout = new Option<int>("--join-timeout") { Description = "Seconds to wait for the coordinator at start before giving up.", DefaultValueFactory = _ => 60 };
+        var service = new Option<bool>("--service")
+        {
+            Description = "Run as a service (systemd, a pod): wait for a coordinator at --coordinator as long as the node runs, from the first start on (--join-timeout does not apply).",
+        };
         var checkpointDir = new Option<string?>("--checkpoint-dir") { Description = "Checkpoint store of this node's trials (default: the coordinator's --checkpoint-dir, as this host sees that path)." };
         var verbose = ClusterOptionsSet.VerboseOption();
         var parentPid = new Option<int?>("--parent-pid") { Description = "Exit when this process exits (used by `local`).", Hidden = true };
         var command = new Command("node", "Run a GPU node: one worker per device slot, pulling trials from the coordinator.")
         {
-            coordinator, devices, slots, threads, host, port, publicHost, name, libtorch, joinTimeout, checkpointDir, verbose, parentPid,
+            coordinator, devices, slots, threads, host, port, publicHost, name, libtorch, joinTimeout, service, checkpointDir, verbose, parentPid,
         };
         var tls = new RemotingTlsOptions();
         tls.AddTo(command);
@@ -46,6 +50,9 @@ public static class NodeCommand
                 var (coordinatorHost, coordinatorPort) = FlagChecks.HostAndPort(parse.GetValue(coordinator)!, "--coordinator");
                 var slotCount = FlagChecks.Slots(parse.GetValue(slots));
                 var join = FlagChecks.JoinTimeout(parse.GetValue(joinTimeout));
+                var asService = parse.GetValue(service);
+                if (asService && parse.GetResult(joinTimeout) is { Implicit: false })
+                    throw new UserInputException("--service waits for a coordinator without limit; leave out --join-timeout");
                 var threadCount = FlagChecks.Threads(parse.GetValue(threads) ?? Environment.ProcessorCount);
                 var listenHost = FlagChecks.Host(parse.GetValue(host), "--host");
                 var listenPort = FlagChecks.Port(parse.GetValue(port), "--port", allowZero: true);
@@ -73,7 +80,7 @@ public static class NodeCommand
                 var role = new GpuNodeRoleOptions(nodeName, deviceList, slotCount, TimeSpan.FromSeconds(3), NodeFactsProbe.Read(deviceList, threadCount));
                 log.Information("Node {Node} (pid {Pid}): {Workers} workers on {Devices}, {Threads} torch threads; joining {Host}:{Port}",
                     nodeName, Environment.ProcessId, role.Workers, string.Join(",", deviceList), threadCount, coordinatorHost, coordinatorPort);
-                GpuNodeHost.RunAsync(new GpuNodeHostOptions(member, role, TimeSpan.FromSeconds(join), healthEndpoint), executor, log, signal.Token).GetAwaiter().GetResult();
+                GpuNodeHost.RunAsync(new GpuNodeHostOptions(member, role, asService ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(join), healthEndpoint), executor, log, signal.Token).GetAwaiter().GetResult();
                 log.Information("Node {Node} stopped", nodeName);
                 return Program.Ok;
             }));

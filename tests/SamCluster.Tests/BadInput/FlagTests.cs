@@ -82,6 +82,13 @@ public sealed class FlagTests(ITestOutputHelper log) : BadInputTest(log)
     }
 
     [Fact]
+    public void Node_refuses_a_join_timeout_beside_service()
+    {
+        Refused(RunQuick("node", "--coordinator", $"127.0.0.1:{ProcessTests.FreePort()}", "--devices", "cpu", "--service", "--join-timeout", "5"),
+            "--service waits for a coordinator without limit; leave out --join-timeout");
+    }
+
+    [Fact]
     public void Node_refuses_a_missing_coordinator_flag()
     {
         Refused(RunQuick("node", "--devices", "cpu"), "--coordinator");
