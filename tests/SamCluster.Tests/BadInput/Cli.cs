@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
+using SamCluster.Tests.Cluster;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -27,10 +28,10 @@ public static class Cli
     /// <param name="environment">Variables to set (a null value removes one) for this run only.</param>
     public static CliRun RunWithin(TimeSpan limit, string workDir, IReadOnlyDictionary<string, string?>? environment, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet")
+        var start = ChildProcessRuntime.Apply(new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = workDir,
-        };
+        });
         foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
             if (value is null) start.Environment.Remove(name); else start.Environment[name] = value;
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "samcluster.dll"));

@@ -120,7 +120,7 @@ sealed class Tmpfs : IDisposable
     {
         try
         {
-            var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            var start = ChildProcessRuntime.Apply(new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false });
             foreach (var a in args) start.ArgumentList.Add(a);
             using var process = Process.Start(start)!;
             var output = process.StandardOutput.ReadToEndAsync();

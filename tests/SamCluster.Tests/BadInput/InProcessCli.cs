@@ -11,13 +11,12 @@ namespace SamCluster.Tests.BadInput;
 /// prints captured: a check of <see cref="Cli"/>'s contract then costs the command, not the start of a .NET process.
 /// <para>A command resolves relative paths (--out run, grid.yaml) against the working folder and reads environment
 /// variables ($SAMCLUSTER_JOURNAL, $SAMCLUSTER_LIBTORCH, $XDG_STATE_HOME), both the process's: a run sets them for its
-/// duration and puts them back after. That is correct only while no other test runs (other tests start processes,
-/// which inherit both; and a command sets process-wide state of its own: torch's thread count, Serilog's logger), so
-/// callers belong to a collection that xunit runs alone — this one, or <see cref="ProcessTests"/> — which it does one
-/// at a time, after the parallel collections. Handing every command a folder and an environment of its own instead
-/// would reach into every command and library that opens a path, for the tests' sake.</para>
+/// duration and puts them back after, one run at a time. Other tests run meanwhile: the processes they start get the
+/// folder and values the tests began with (<see cref="ChildProcessRuntime"/>), and the in-process tests beside these
+/// read neither. Handing every command a folder and an environment of its own instead would reach into every command
+/// and library that opens a path, for the tests' sake.</para>
 /// </summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
+[CollectionDefinition(Name)]
 public sealed class InProcessCli
 {
     public const string Name = "samcluster in-process";

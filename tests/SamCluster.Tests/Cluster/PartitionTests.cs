@@ -37,7 +37,7 @@ public sealed class PartitionTests(ITestOutputHelper output) : IDisposable
     {
         var unavailable = NamespaceNetwork.Unavailable();
         Skip.If(unavailable is not null, unavailable);
-        var grid = ProcessTests.WriteTinyGrid(_work, optimizers: "[sgd, sam]", repeats: 2, epochs: epochs, trainImages: 400);
+        var grid = ProcessTests.WriteTinyGrid(_work, optimizers: "[sgd, sam]", repeats: 2, epochs: epochs);
         var outDir = Path.Combine(_work, "run");
         var network = new NamespaceNetwork("c", "a", "b");
         try
@@ -128,7 +128,7 @@ public sealed class PartitionTests(ITestOutputHelper output) : IDisposable
     [SkippableFact]
     public void A_cut_longer_than_the_downing_time_reruns_the_trial_elsewhere_and_the_node_rejoins_when_the_link_returns()
     {
-        using var cluster = Start(epochs: 6, stay: true);
+        using var cluster = Start(epochs: 4, stay: true);
         var started = _clock.Elapsed;
         var trial = TrialTrainingOnNodeA(cluster.OutDir);
         var cutAt = _clock.Elapsed;

@@ -17,8 +17,9 @@ namespace SamCluster.Tests.Cluster;
 /// temporary folder, its own PostgreSQL server (PostgresJournalTests), and kills only the processes it started
 /// (<see cref="ProcessTests.KillLeftovers"/>). The lanes are balanced by measured duration, the heaviest on the CPU
 /// (CheckpointResumeTests, PartitionTests, BallisticTests) in different lanes, and they start before the in-process
-/// tests, longest first: the suite lasts about as long as its longest lane. The process tests of the bad-input
-/// catalogue stay in <see cref="ProcessTests.Name"/>, which runs alone after everything else.
+/// tests, longest first: the suite lasts about as long as its longest lane. The in-process CLI tests run beside them
+/// too (<see cref="ChildProcessRuntime"/> keeps what they set out of the processes started meanwhile); only
+/// <see cref="ProcessTests.Name"/> (the full-disk test, which fills a file system) runs alone after everything else.
 /// </summary>
 public sealed class ProcessLanes : ITestCollectionOrderer
 {
@@ -32,34 +33,66 @@ public sealed class ProcessLanes : ITestCollectionOrderer
 
     const string Prefix = "process lane ";
 
-    /// <summary>The lanes first, in their order; then the other collections in xunit's default order.</summary>
+    /// <summary>The in-process collections that take minutes, longest first: they start beside the lanes instead of
+    /// being left to the end.</summary>
+    static readonly string[] LongInProcess = [BadInput.InProcessCli.Name, Training.TorchGlobalState.Name];
+
+    /// <summary>The lanes first, in their order; then the long in-process collections; then the others in xunit's
+    /// default order.</summary>
     public IEnumerable<ITestCollection> OrderTestCollections(IEnumerable<ITestCollection> testCollections)
     {
         var all = testCollections.ToList();
         static bool IsLane(ITestCollection c) => c.DisplayName.StartsWith(Prefix, StringComparison.Ordinal);
+        static int Rank(ITestCollection c) => Array.IndexOf(LongInProcess, c.DisplayName) is var i and >= 0 ? i : LongInProcess.Length;
         return all.Where(IsLane).OrderBy(c => c.DisplayName, StringComparer.Ordinal)
-            .Concat(all.Where(c => !IsLane(c)).OrderBy(c => c.UniqueID.GetHashCode()));
+            .Concat(all.Where(c => !IsLane(c)).OrderBy(Rank).ThenBy(c => c.UniqueID.GetHashCode()));
     }
 }
 
 /// <summary>
-/// How the .NET runtime of the samcluster processes the process tests start (<see cref="ProcessTests.Start"/>; the nodes
-/// `local` starts inherit it) waits and compiles, for processes that live seconds to minutes on a shared 2-core machine:
-/// the thread pool's idle workers block at once instead of spinning (sched_yield) first, and methods stay at the first,
-/// quick JIT tier (loops still get optimized on the stack) instead of being compiled a second time once called 30
-/// times, which a short-lived process never earns back. An idle coordinator or node then takes about 4 % of a core
-/// instead of 9 %, and a loopback cluster test about a quarter less CPU (a dozen such processes run at once). What the
-/// processes do is the same; a value already set in the environment is kept.
+/// What the processes the tests start (<see cref="ProcessTests.Start"/> and the other process tests; the nodes `local`
+/// starts inherit it) get, whatever runs beside them:
+/// <list type="bullet">
+/// <item>How their .NET runtime waits and compiles, for processes that live seconds to minutes on a shared 2-core
+/// machine: the thread pool's idle workers block at once instead of spinning (sched_yield) first, and methods stay at
+/// the first, quick JIT tier (loops still get optimized on the stack) instead of being compiled a second time once
+/// called 30 times, which a short-lived process never earns back. An idle coordinator or node then takes a fraction of
+/// the CPU, and a loopback cluster test about a quarter less (a dozen such processes run at once). What the processes
+/// do is the same; a value already set in the environment is kept.</item>
+/// <item>The test host's working folder and its values of the variables samcluster reads, as they were when the tests
+/// began: the in-process CLI tests (<see cref="BadInput.InProcessCli"/>) run beside the process tests and set both
+/// for the length of a command, and a process started meanwhile must not inherit them.</item>
+/// </list>
 /// </summary>
 public static class ChildProcessRuntime
 {
     static readonly (string Name, string Value)[] Settings =
         [("DOTNET_ThreadPool_UnfairSemaphoreSpinLimit", "0"), ("DOTNET_TieredPGO", "0"), ("DOTNET_TC_CallCounting", "0")];
 
+    /// <summary>The variables samcluster (and the .NET host finding the user's folders) reads.</summary>
+    static readonly string[] Pinned = ["SAMCLUSTER_JOURNAL", "SAMCLUSTER_LIBTORCH", "SAMCLUSTER_TLS_PASSWORD", "XDG_STATE_HOME", "HOME"];
+
+    static string StartingDirectory = "";
+    static Dictionary<string, string?> PinnedValues = [];
+
+    /// <summary>Before any test runs: the folder and values children get.</summary>
+    [System.Runtime.CompilerServices.ModuleInitializer]
+    internal static void TakeSnapshot()
+    {
+        StartingDirectory = Directory.GetCurrentDirectory();
+        PinnedValues = Pinned.ToDictionary(name => name, Environment.GetEnvironmentVariable);
+    }
+
     public static ProcessStartInfo Apply(ProcessStartInfo start)
     {
         foreach (var (name, value) in Settings)
             if (Environment.GetEnvironmentVariable(name) is null) start.Environment[name] = value;
+        foreach (var (name, value) in PinnedValues)
+        {
+            if (value is null) start.Environment.Remove(name);
+            else start.Environment[name] = value;
+        }
+        if (string.IsNullOrEmpty(start.WorkingDirectory)) start.WorkingDirectory = StartingDirectory;
         return start;
     }
 }
