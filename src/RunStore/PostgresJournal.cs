@@ -96,9 +96,21 @@ public sealed class PostgresJournal : IDisposable
             Pooling = false,
             ApplicationName = Truncate($"samcluster coordinator on {Environment.MachineName} pid {Environment.ProcessId}", 63),
         }.ConnectionString);
+        Task? opening = null;
         try
         {
-            session.OpenAsync(cancel).GetAwaiter().GetResult();
+            // Npgsql does not give up a connect it is waiting on when the token fires (a server that never answers):
+            // the wait is ours to end; the connect ends by its own timeout, and its session is closed then.
+            opening = session.OpenAsync(cancel);
+            try
+            {
+                opening.WaitAsync(cancel).GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException) when (!opening.IsCompleted)
+            {
+                opening.ContinueWith(_ => session.Dispose(), TaskScheduler.Default);
+                throw;
+            }
             using var lockIt = Command(session, "SELECT pg_try_advisory_lock(@key)", ("key", (long)LockKey));
             if (lockIt.ExecuteScalar() is not true)
                 throw new UserInputException($"the journal {name} is in use by another coordinator ({Holder(session)}); one coordinator per journal — " +
@@ -115,6 +127,10 @@ public sealed class PostgresJournal : IDisposable
         {
             session.Dispose();
             throw new UserInputException($"cannot use the journal {name}: {Describe(e)}");
+        }
+        catch (OperationCanceledException) when (opening is { IsCompleted: false })
+        {
+            throw; // the session closes once its connect ends (above)
         }
         catch
         {
