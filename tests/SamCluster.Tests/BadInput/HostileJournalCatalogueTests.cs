@@ -78,42 +78,42 @@ public sealed class HostileJournalCatalogueTests(PostgresServer server, ITestOut
         Check(database + ";Options=-c default_transaction_read_only=on", 2, "is read-only for this session",
             "default_transaction_read_only is on", "a session that may write");
     }
+}
 
-    /// <summary>A TCP server that accepts every connection and never sends a byte: a hung PostgreSQL, or a port that is
-    /// something else entirely.</summary>
-    sealed class SilentServer : IDisposable
+/// <summary>A TCP server that accepts every connection and never sends a byte: a hung PostgreSQL, or a port that is
+/// something else entirely.</summary>
+internal sealed class SilentServer : IDisposable
+{
+    readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    readonly List<TcpClient> _clients = [];
+    int _accepted;
+
+    public SilentServer()
     {
-        readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-        readonly List<TcpClient> _clients = [];
-        int _accepted;
+        _listener.Start();
+        _ = AcceptAll();
+    }
 
-        public SilentServer()
+    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+    public int Accepted => Volatile.Read(ref _accepted);
+
+    async Task AcceptAll()
+    {
+        try
         {
-            _listener.Start();
-            _ = AcceptAll();
-        }
-
-        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
-        public int Accepted => Volatile.Read(ref _accepted);
-
-        async Task AcceptAll()
-        {
-            try
+            while (true)
             {
-                while (true)
-                {
-                    var client = await _listener.AcceptTcpClientAsync();
-                    lock (_clients) _clients.Add(client); // held open, never read from or written to
-                    Interlocked.Increment(ref _accepted);
-                }
+                var client = await _listener.AcceptTcpClientAsync();
+                lock (_clients) _clients.Add(client); // held open, never read from or written to
+                Interlocked.Increment(ref _accepted);
             }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException) { } // stopped
         }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException) { } // stopped
+    }
 
-        public void Dispose()
-        {
-            _listener.Stop();
-            lock (_clients) foreach (var client in _clients) client.Dispose();
-        }
+    public void Dispose()
+    {
+        _listener.Stop();
+        lock (_clients) foreach (var client in _clients) client.Dispose();
     }
 }
