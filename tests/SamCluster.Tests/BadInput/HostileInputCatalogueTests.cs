@@ -124,6 +124,7 @@ public sealed class HostileInputCatalogueTests(ITestOutputHelper log) : BadInput
         ["local --http 70000"] = new(s => Local(s, "--http", "70000"), "--http must be at most 65535"),
         ["local --http -1"] = new(s => Local(s, "--http", "-1"), "--http must be at least 0"),
         ["local --http-host a_b"] = new(s => Local(s, "--http", "0", "--http-host", "a_b"), "--http-host 'a_b'"),
+        ["local --http equal to --port"] = new(s => s.Port is var p ? Local(s, "--port", p, "--http", p) : [], "--http", "is the port of --port"),
         ["local --http-host without --http"] = new(s => Local(s, "--http-host", "0.0.0.0"), "--http-host needs --http PORT"),
         // coordinator
         ["coordinator --port 0"] = new(s => ["coordinator", s.Grid, "--out", "run", "--port", "0"], "--port must be at least 1"),
