@@ -7,24 +7,9 @@ namespace SamCluster.Experiment;
 /// read stops one byte past the limit. Problems are UserInputExceptions naming the file.</summary>
 public static class InputFile
 {
-    static readonly TimeSpan OpenTimeout = TimeSpan.FromSeconds(3);
-
     public static byte[] ReadAllBytes(string path, long maxBytes, string whatItShouldBe)
     {
-        if (Directory.Exists(path)) throw new UserInputException($"{path}: is a folder, not {whatItShouldBe}");
-        if (!File.Exists(path)) throw new UserInputException($"{path}: file not found");
-        var open = Task.Run(() => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16));
-        try
-        {
-            // A blocked open (a FIFO with no writer) keeps its thread until the process ends; this one ends soon after.
-            if (!open.Wait(OpenTimeout))
-                throw new UserInputException($"{path}: cannot be opened within {OpenTimeout.TotalSeconds:0} s: not a regular file (a pipe nobody writes to?), not {whatItShouldBe}");
-        }
-        catch (AggregateException e) when (e.InnerException is IOException or UnauthorizedAccessException)
-        {
-            throw new UserInputException($"{path}: cannot be read: {e.InnerException!.Message}", e.InnerException);
-        }
-        using var stream = open.Result;
+        using var stream = UserPaths.OpenRead(path, whatItShouldBe);
         var buffer = new MemoryStream();
         var chunk = new byte[1 << 16];
         try

@@ -44,7 +44,7 @@ public sealed class RemotingTls
         X509Certificate2 certificate;
         try
         {
-            certificate = X509CertificateLoader.LoadPkcs12FromFile(path, password, X509KeyStorageFlags.Exportable);
+            certificate = X509CertificateLoader.LoadPkcs12(ReadBounded(path), password, X509KeyStorageFlags.Exportable);
         }
         catch (CryptographicException e)
         {
@@ -63,6 +63,31 @@ public sealed class RemotingTls
             throw new UserInputException($"TLS certificate '{path}' expired on {expired:yyyy-MM-dd}");
         }
         return new RemotingTls(certificate, path, suppressValidation);
+    }
+
+    /// <summary>A certificate file is a few KiB: read by us, with a bounded open (a FIFO would block the loader's own
+    /// open for ever) and a bounded length (a device such as /dev/zero never ends).</summary>
+    static byte[] ReadBounded(string path)
+    {
+        const int maxBytes = 1 << 20;
+        using var file = UserPaths.OpenRead(path, "a .pfx certificate (--tls-cert)");
+        var bytes = new MemoryStream();
+        try
+        {
+            var chunk = new byte[1 << 16];
+            int read;
+            while ((read = file.Read(chunk)) > 0)
+            {
+                bytes.Write(chunk, 0, read);
+                if (bytes.Length > maxBytes)
+                    throw new UserInputException($"TLS certificate '{path}' is larger than {maxBytes >> 20} MiB: not a .pfx certificate (--tls-cert)");
+            }
+        }
+        catch (IOException e)
+        {
+            throw new UserInputException($"TLS certificate '{path}' cannot be read: {e.Message} (--tls-cert)");
+        }
+        return bytes.ToArray();
     }
 
     /// <summary>The password in effect: the flag's value, else SAMCLUSTER_TLS_PASSWORD, else null.</summary>

@@ -108,37 +108,142 @@ public sealed class PostgresJournal : IDisposable
         return builder;
     }
 
-    /// <summary>Connects and takes the journal's lock; refuses (UserInputException, nothing written anywhere) a malformed
-    /// connection string, a server that cannot be reached or refuses the login, and a journal another coordinator holds.</summary>
-    public static PostgresJournal Open(string connectionString)
+    /// <summary>Connects, takes the journal's lock and checks that this session may write there; refuses
+    /// (UserInputException, exit 2, nothing written anywhere) a malformed connection string, a login or database the
+    /// server refuses, a journal another coordinator holds, and a role or session without the rights the journal needs.
+    /// A server that cannot be reached (refused, silent past the connect timeout, shutting down) is a
+    /// <see cref="RunFailedException"/> (exit 1): nothing is wrong with the run.</summary>
+    /// <param name="cancel">Ctrl-C / SIGTERM: a connect to a slow server is given up at once.</param>
+    public static PostgresJournal Open(string connectionString, CancellationToken cancel = default)
     {
         var builder = Parse(connectionString, "--journal");
         var user = string.IsNullOrEmpty(builder.Username) ? "" : builder.Username + "@";
         var name = $"postgresql://{user}{builder.Host}:{builder.Port}/{builder.Database}";
+        var bounded = Bounded(connectionString);
         // Our own session, unpooled: a pooled connection would keep the lock after Dispose, until reused.
-        var session = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString)
+        var session = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(bounded)
         {
             Pooling = false,
             ApplicationName = Truncate($"samcluster coordinator on {Environment.MachineName} pid {Environment.ProcessId}", 63),
         }.ConnectionString);
+        Task? opening = null;
         try
         {
-            session.Open();
+            // Npgsql does not give up a connect it is waiting on when the token fires (a server that never answers):
+            // the wait is ours to end; the connect ends by its own timeout, and its session is closed then.
+            opening = session.OpenAsync(cancel);
+            try
+            {
+                opening.WaitAsync(cancel).GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException) when (!opening.IsCompleted)
+            {
+                opening.ContinueWith(_ => session.Dispose(), TaskScheduler.Default);
+                throw;
+            }
             using var lockIt = Command(session, "SELECT pg_try_advisory_lock(@key)", ("key", (long)LockKey));
             if (lockIt.ExecuteScalar() is not true)
                 throw new UserInputException($"the journal {name} is in use by another coordinator ({Holder(session)}); one coordinator per journal — " +
                                              "stop that one first, or choose another database");
-            return new PostgresJournal(connectionString, name, session);
+            CheckRights(session, name, builder.Username);
+            return new PostgresJournal(bounded, name, session) { Address = AddressOf(builder) };
+        }
+        catch (Exception e) when (e is not OperationCanceledException && JournalErrors.Unreachable(e) is { } transport)
+        {
+            session.Dispose();
+            throw new RunFailedException(JournalErrors.UnreachableLine(AddressOf(builder), transport), e);
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
         {
             session.Dispose();
             throw new UserInputException($"cannot use the journal {name}: {Describe(e)}");
         }
+        catch (OperationCanceledException) when (opening is { IsCompleted: false })
+        {
+            throw; // the session closes once its connect ends (above)
+        }
         catch
         {
             session.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>The server as "host:port", for the line that says it cannot be reached.</summary>
+    public string Address { get; private init; } = "";
+
+    static string AddressOf(NpgsqlConnectionStringBuilder builder) => $"{builder.Host}:{builder.Port}";
+
+    /// <summary>The connection string with bounds on waiting, where it sets none of its own: a server that accepts the
+    /// connection and never answers would otherwise hold the start (15 s connect, 30 s per command) and each of the
+    /// journal's writes; keepalives notice a server gone mid-run without a command in flight.</summary>
+    static string Bounded(string connectionString)
+    {
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        bool Sets(params string[] keys) => keys.Any(given.ContainsKey);
+        var bounded = new NpgsqlConnectionStringBuilder(connectionString);
+        if (!Sets("Timeout")) bounded.Timeout = ConnectTimeoutSeconds;
+        if (!Sets("Command Timeout", "CommandTimeout")) bounded.CommandTimeout = CommandTimeoutSeconds;
+        if (!Sets("Keepalive")) bounded.KeepAlive = KeepAliveSeconds;
+        return bounded.ConnectionString;
+    }
+
+    const int ConnectTimeoutSeconds = 5, CommandTimeoutSeconds = 60, KeepAliveSeconds = 10;
+
+    /// <summary>The journal needs to make its tables (Akka.Persistence.Sql creates them on first use, and checks with
+    /// CREATE TABLE IF NOT EXISTS, which needs the right even when they exist) and to write its events: tried in a
+    /// transaction that is rolled back, so a role without CREATE, or a read-only session (default_transaction_read_only,
+    /// a standby), is named now, not found by the first event of the run.</summary>
+    static void CheckRights(NpgsqlConnection session, string name, string? user)
+    {
+        var role = string.IsNullOrEmpty(user) ? "this role" : $"user {user}";
+        using var transaction = session.BeginTransaction();
+        var rolledBack = false;
+        try
+        {
+            using var probe = Command(session, "CREATE TABLE samcluster_rights_check (id int)");
+            probe.Transaction = transaction;
+            probe.ExecuteNonQuery();
+            foreach (var table in new[] { EventTable, RunTable, "snapshot" })
+            {
+                using var insert = Command(session, "SELECT to_regclass(@table) IS NULL OR has_table_privilege(@table, 'INSERT')", ("table", table));
+                insert.Transaction = transaction;
+                if (insert.ExecuteScalar() is not true)
+                    throw new UserInputException($"the journal {name} does not let {role} add rows to its table {table} (INSERT); " +
+                                                 $"the coordinator writes every trial's events there — GRANT INSERT, SELECT ON {table} TO that role, or connect as its owner");
+            }
+        }
+        catch (PostgresException e) when (e.SqlState == ReadOnlyTransaction)
+        {
+            throw new UserInputException($"the journal {name} is read-only for this session ({e.MessageText}: default_transaction_read_only is on, " +
+                                         "or the server is a standby); the coordinator writes every trial's events there — connect to the primary with a session that may write");
+        }
+        catch (PostgresException e) when (e.SqlState == InsufficientPrivilege)
+        {
+            transaction.Rollback();   // an aborted transaction answers nothing more
+            rolledBack = true;
+            var schema = Schema(session);
+            throw new UserInputException($"the journal {name} does not let {role} create tables in schema {schema} ({e.MessageText}); " +
+                                         $"the coordinator makes its tables there — GRANT CREATE ON SCHEMA {schema} TO that role, or use a database it owns");
+        }
+        finally
+        {
+            if (!rolledBack) transaction.Rollback();   // the probe's table is never kept
+        }
+    }
+
+    const string ReadOnlyTransaction = "25006", InsufficientPrivilege = "42501";
+
+    static string Schema(NpgsqlConnection session)
+    {
+        try
+        {
+            using var query = Command(session, "SELECT coalesce(current_schema(), 'public')");
+            return query.ExecuteScalar() as string ?? "public";
+        }
+        catch (NpgsqlException)
+        {
+            return "public";
         }
     }
 

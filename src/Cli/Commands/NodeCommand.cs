@@ -58,6 +58,9 @@ public static class NodeCommand
                 var listenPort = FlagChecks.Port(parse.GetValue(port), "--port", allowZero: true);
                 var publicHostName = parse.GetValue(publicHost) is { } given ? FlagChecks.Host(given, "--public-host") : null;
                 var nodeName = parse.GetValue(name) is { } named ? FlagChecks.Name(named, "--name") : $"{Environment.MachineName}-{Environment.ProcessId}";
+                var store = parse.GetValue(checkpointDir) is { } folder
+                    ? UserPaths.CheckWritableFolder(FlagChecks.Folder(folder, "--checkpoint-dir"), "--checkpoint-dir")
+                    : null;
                 var remotingTls = tls.Open(parse);
                 var healthEndpoint = health.Endpoint(parse);
 
@@ -73,7 +76,6 @@ public static class NodeCommand
                     .Filter.ByIncludingOnly(e => AkkaLog.Shown(e, verboseOn))
                     .WriteTo.Console(new AkkaConsole.OneLine(nodeName + ": ", errorTraces: true))
                     .CreateLogger();
-                var store = parse.GetValue(checkpointDir) is { } folder ? FlagChecks.Folder(folder, "--checkpoint-dir") : null;
                 using var executor = new TorchTrialExecutor(store is null ? null : Path.GetFullPath(store));
                 var member = new ClusterMemberOptions(ClusterMember.GpuRole, coordinatorHost, coordinatorPort, listenHost, listenPort,
                     publicHostName, remotingTls, verboseOn);

@@ -73,6 +73,8 @@ public static class TrainOneCommand
         if (folder is null) return null;
         if (folder.Trim().Length == 0) throw new UserInputException("--checkpoint-dir must name a folder");
         if (File.Exists(folder)) throw new UserInputException($"--checkpoint-dir {folder} is a file, not a folder");
+        // /proc, /sys, a read-only file system: refused before it is walked (it never ends) or written (it cannot be).
+        UserPaths.CheckWritableFolder(FlagChecks.Folder(folder, "--checkpoint-dir"), "--checkpoint-dir");
         var store = new CheckpointStore(folder);
         if (store.FindOtherSpec(spec) is { } other)
             throw new UserInputException($"--checkpoint-dir {folder} holds a checkpoint of a different trial ({other.Difference})");

@@ -125,6 +125,7 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
         Receive<RetryRecovery>(_ => AskAllTrialStates());
         Receive<TrialJournalUnreadable>(OnJournalUnreadable);
         Receive<TrialJournalFull>(OnJournalFull);
+        Receive<TrialJournalUnreachable>(u => EndRun(u.Cause)); // the host says which server, and that the run is intact
         ReceiveAny(_ => Stash.Stash());
     }
 
@@ -152,6 +153,7 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
         Receive<Status.Failure>(f => EndRun(f.Cause));
         Receive<TrialJournalUnreadable>(OnJournalUnreadable);
         Receive<TrialJournalFull>(OnJournalFull);
+        Receive<TrialJournalUnreachable>(u => EndRun(u.Cause)); // the host says which server, and that the run is intact
     }
 
     /// <summary>After the run has ended early: nothing more is scheduled or written while the host shuts down.</summary>

@@ -15,6 +15,10 @@ public sealed record TrialEventPublished(ITrialEvent Event, long Version);
 /// <summary>Trial entity → grid coordinator: the trial's journal cannot be replayed (a damaged event).</summary>
 public sealed record TrialJournalUnreadable(string TrialId, string Problem);
 
+/// <summary>Trial entity → grid coordinator: the journal's server cannot be reached (refused, silent, shut down) while
+/// the trial recovered or journaled an event; <paramref name="Cause"/> is the journal's own error. The journal is intact.</summary>
+public sealed record TrialJournalUnreachable(string TrialId, Exception Cause);
+
 /// <summary>Trial entity → grid coordinator: an event could not be journaled because the journal's disk is full.</summary>
 public sealed record TrialJournalFull(string TrialId);
 
@@ -48,17 +52,25 @@ public sealed class TrialEntity : ReceivePersistentActor
     /// the run with the trial named, leaving the folder as it is.</summary>
     protected override void OnRecoveryFailure(Exception reason, object? message = null)
     {
+        // A server that cannot be reached reads nothing: that is not a damaged journal, and must not be told as one.
+        if (JournalErrors.Unreachable(reason) is not null)
+        {
+            _coordinator.Tell(new TrialJournalUnreachable(_state.TrialId, reason));
+            base.OnRecoveryFailure(reason, message);
+            return;
+        }
         var problem = reason is { InnerException: { } inner } && reason.Message.Contains("recovery", StringComparison.OrdinalIgnoreCase)
             ? inner.Message : reason.Message;
         _coordinator.Tell(new TrialJournalUnreadable(_state.TrialId, problem));
         base.OnRecoveryFailure(reason, message);
     }
 
-    /// <summary>Akka stops the entity (the event is not applied); a full disk would fail every write after it, so the
-    /// coordinator is told and ends the run.</summary>
+    /// <summary>Akka stops the entity (the event is not applied); a full disk or a journal server gone would fail every
+    /// write after it, so the coordinator is told and ends the run.</summary>
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
         if (JournalErrors.IsDiskFull(cause)) _coordinator.Tell(new TrialJournalFull(_state.TrialId));
+        else if (JournalErrors.Unreachable(cause) is not null) _coordinator.Tell(new TrialJournalUnreachable(_state.TrialId, cause));
         base.OnPersistFailure(cause, @event, sequenceNr);
     }
 

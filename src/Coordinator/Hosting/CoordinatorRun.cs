@@ -54,17 +54,20 @@ public static class CoordinatorRun
         var grid = GridConfigLoader.Load(request.GridPath);
         if (request.CheckLocalData) grid.CheckLocalDataPaths();
         var requested = GridExpander.Expand(grid);
+        // Everything that can refuse the start is checked before the run folder is touched (ports, the checkpoint
+        // store, the journal, the data, the folder's lock), so a failed start — also on a finished run — leaves it as it was.
         var port = request.Port == 0 ? FreePort(request.Host) : request.Port;
         EnsurePortFree(request.Host, port);
         if (request.HttpPort is { } httpPort and > 0) EnsurePortFree(request.HttpHost, httpPort, "--http");
+        EnsureDistinctPorts(request, port);
+        if (request.CheckpointDir is { } checkpointStore) UserPaths.CheckWritableFolder(checkpointStore, "--checkpoint-dir");
         // Read the data once, as the trials will, before anything is written, so bad data is one line and exit 2, not
         // every trial failing in turn. The nodes of `local` read it from here; a coordinator checks what this host can
         // see (a shared filesystem, typically) and leaves the rest to the nodes.
         var dataHere = requested.Select(t => t.Data).Where(d => request.CheckLocalData || Directory.Exists(d.Root)).ToList();
         // A journal on a server is reached and owned before the run folder is touched: an unreachable one is one line.
-        using var serverJournal = request.Journal is { } journal ? PostgresJournal.Open(journal) : null;
-        using var folder = RunFolder.Prepare(request.OutDir, request.GridPath, requested,
-            () => services.CheckData(dataHere), serverJournal, services.Program);
+        using var serverJournal = request.Journal is { } journal ? PostgresJournal.Open(journal, stop) : null;
+        using var folder = PrepareFolder(request, requested, () => services.CheckData(dataHere), serverJournal, services.Program);
         // A grid that grows a run keeps the trials it had under their ids: run what the folder says (in grid order; the
         // scheduler hands them out longest first).
         var trials = folder.Trials;
@@ -90,10 +93,34 @@ public static class CoordinatorRun
             log.RecordFailure(e, line);
             throw new RunFailedException(line, e);
         }
+        catch (Exception e) when (e is not (UserInputException or RunFailedException or OperationCanceledException)
+                                  && folder.ServerJournal is { } server && JournalErrors.Unreachable(e) is { } transport)
+        {
+            // The server went away mid-run (a trial's journal write or recovery failed on the connection): every event
+            // written so far is in the journal, so the same command resumes once it is back — not a damaged journal.
+            var line = JournalErrors.UnreachableLine(server.Address, transport);
+            log.RecordFailure(e, line);
+            throw new RunFailedException(line, e);
+        }
         catch (Exception e) when (e is not (UserInputException or RunFailedException or OperationCanceledException))
         {
             if (log.RecordFailure(e, TraceLoggedException.Summary(e))) throw new TraceLoggedException(e, log.EventLogPath);
             throw;
+        }
+    }
+
+    /// <summary><see cref="RunFolder.Prepare"/>, with a journal server that goes away during its checks said as such.</summary>
+    static RunFolder PrepareFolder(CoordinatorRequest request, IReadOnlyList<TrialSpec> requested, Action checkData,
+        PostgresJournal? serverJournal, ProgramFacts program)
+    {
+        try
+        {
+            return RunFolder.Prepare(request.OutDir, request.GridPath, requested, checkData, serverJournal, program);
+        }
+        catch (Exception e) when (e is not (UserInputException or RunFailedException or OperationCanceledException)
+                                  && serverJournal is not null && JournalErrors.Unreachable(e) is { } transport)
+        {
+            throw new RunFailedException(JournalErrors.UnreachableLine(serverJournal.Address, transport), e);
         }
     }
 
@@ -169,6 +196,28 @@ public static class CoordinatorRun
         using var listener = new TcpListener(HostAddress.Resolve(host), 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>The remoting port, the live page and the health endpoints each need a port of their own: each is free
+    /// now, but the second to bind one of them would fail after the run had started.</summary>
+    static void EnsureDistinctPorts(CoordinatorRequest request, int port)
+    {
+        var listeners = new List<(string Flag, string Host, int Port)> { ("--port", request.Host, port) };
+        if (request.HttpPort is { } http and > 0) listeners.Add(("--http", request.HttpHost, http));
+        if (request.Health is { } health) listeners.Add(("--health-port", health.Host, health.Port));
+        for (var i = 0; i < listeners.Count; i++)
+            for (var j = 0; j < i; j++)
+                if (listeners[i].Port == listeners[j].Port && SameInterface(listeners[i].Host, listeners[j].Host))
+                    throw new UserInputException($"{listeners[i].Flag} {listeners[i].Port} is the port of {listeners[j].Flag} on {listeners[j].Host}; " +
+                                                 $"each needs its own port — choose another {listeners[i].Flag}");
+    }
+
+    /// <summary>Whether two listen addresses overlap: the same address, or either one every address (0.0.0.0, ::).</summary>
+    static bool SameInterface(string a, string b)
+    {
+        var (x, y) = (HostAddress.Resolve(a), HostAddress.Resolve(b));
+        static bool Any(IPAddress ip) => ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.IPv6Any);
+        return x.Equals(y) || Any(x) || Any(y);
     }
 
     /// <summary>Refuses a port already in use with one clear line, before anything is written.</summary>

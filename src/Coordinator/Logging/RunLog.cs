@@ -53,12 +53,12 @@ public sealed class RunLog : IDisposable
                 outputTemplate: "{Timestamp:HH:mm:ss} {Message:lj}{NewLine}{Exception}", standardErrorFromLevel: Serilog.Events.LogEventLevel.Error);
         Main = main.CreateLogger();
         var infrastructure = new LoggerConfiguration().MinimumLevel.Debug().WriteTo.Logger(_stream);
-        // A write that failed for want of space (the journal's) ends the run with one line of its own; the console does
-        // not repeat it.
+        // A write that failed for want of space (the journal's), or because the journal's server cannot be reached, ends
+        // the run with one line of its own; the console does not repeat it (run.clef keeps it, with its trace).
         if (console)
             infrastructure = infrastructure.WriteTo.Logger(c => c
                 .Filter.ByIncludingOnly(e => AkkaLog.Shown(e, verbose, oursFrom: Serilog.Events.LogEventLevel.Warning))
-                .Filter.ByExcluding(e => e.Exception is { } x && JournalErrors.IsDiskFull(x))
+                .Filter.ByExcluding(e => e.Exception is { } x && (JournalErrors.IsDiskFull(x) || JournalErrors.Unreachable(x) is not null))
                 .WriteTo.Console(new AkkaConsole.OneLine(), standardErrorFromLevel: Serilog.Events.LogEventLevel.Error));
         _infrastructureTarget = infrastructure.CreateLogger();
         Infrastructure = AkkaLog.For(_infrastructureTarget);

@@ -1,3 +1,4 @@
+using System.Numerics;
 using SamCluster.Messages;
 
 namespace SamCluster.Experiment.Grid;
@@ -10,6 +11,11 @@ public sealed record DatasetPlan(DataSpec Data, string PathOrigin, IReadOnlyDict
     /// <summary>The keys each optimizer's trials vary (none for most grids).</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<RecipeAxis>> AxesByOptimizer { get; init; } =
         new Dictionary<string, IReadOnlyList<RecipeAxis>>();
+
+    /// <summary>How many cells the optimizer's trials have: the product of its axes' sizes, computed without making
+    /// them (and without overflow), so that a grid too large to expand is refused before it is.</summary>
+    public BigInteger CellCount(string optimizer) =>
+        (AxesByOptimizer.GetValueOrDefault(optimizer) ?? []).Aggregate(BigInteger.One, (product, axis) => product * axis.Values.Count);
 
     /// <summary>The optimizer's cells with their recipes: one cell (nothing varied) unless the grid has axes.</summary>
     public IReadOnlyList<(RecipeCell Cell, Recipe Recipe)> Cells(string optimizer) =>
@@ -37,7 +43,18 @@ public sealed record GridConfig(
 {
     public const int DefaultCheckpointEvery = 1;
 
-    public int TrialCount => Datasets.Sum(d => Optimizers.Sum(o => PlanFor(d).Cells(o).Count)) * Models.Count * Repeats;
+    /// <summary>The most trials one grid may expand to (README, "Grid config"): far beyond any study, and low enough
+    /// that a grid of typos (2,000 lr × 2,000 rho) is refused instead of filling the memory.</summary>
+    public const int MaxTrials = 100_000;
+
+    /// <summary>Trials the grid expands to, from the list sizes alone (nothing is expanded).</summary>
+    public int TrialCount => (int)CountTrials(Plans, Models.Count, Optimizers, Repeats);
+
+    /// <summary>Σ over datasets and optimizers of models × cells × repeats, exact however large (a grid's lists can
+    /// multiply past any fixed-width integer).</summary>
+    public static BigInteger CountTrials(IEnumerable<DatasetPlan> plans, int models, IEnumerable<string> optimizers, int repeats) =>
+        plans.Aggregate(BigInteger.Zero, (sum, plan) =>
+            sum + optimizers.Aggregate(BigInteger.Zero, (cells, o) => cells + plan.CellCount(o))) * models * repeats;
 
     /// <summary>SHA-256 (hex) of the expanded trials' canonical form; equal for grids that run the same trials
     /// (see <see cref="GridFingerprint"/>), so a run folder can refuse to continue with a different grid.</summary>

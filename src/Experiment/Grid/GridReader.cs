@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Numerics;
 using SamCluster.Messages;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -51,6 +53,16 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
                 DatasetPlan(name, listedAt: null, data, recipe, [], optimizerOverrides);
 
         if (problems.Any || repeats is null) return null;
+        // Refused from the list sizes, before a single cell is made: checking or expanding millions of trials would
+        // run out of memory long before saying anything.
+        var trialCount = GridConfig.CountTrials(plans, models.Count, optimizers.Select(o => o.Name), repeats.Value);
+        if (trialCount > GridConfig.MaxTrials)
+        {
+            problems.Add(root.Start, string.Create(CultureInfo.InvariantCulture,
+                $"the grid expands to {trialCount:N0} trials ({Product(plans, models.Count, optimizers.Select(o => o.Name).ToList(), repeats.Value)}); " +
+                $"a grid may have at most {GridConfig.MaxTrials:N0} — shorten its lists or repeats, or split it into several runs"));
+            return null;
+        }
         // Every value was checked where it was written; what is left are rules over several values (a limit below the
         // class count, a split too large for its image size) and anything a node would refuse: one validator decides.
         foreach (var plan in plans)
@@ -59,6 +71,19 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
         return new GridConfig(problems.File, seed, datasets.Select(d => d.Name).ToList().AsReadOnly(),
             models.Select(m => m.Name).ToList().AsReadOnly(), optimizers.Select(o => o.Name).ToList().AsReadOnly(),
             repeats.Value, plans.AsReadOnly(), checkpointEvery);
+    }
+
+    /// <summary>How the count came about, e.g. "1 dataset × 1 model × (sgd: 2,000 cells + sam: 4,000,000 cells) ×
+    /// 1,000 repeats"; the datasets' cells each in turn when their axes differ.</summary>
+    static string Product(IReadOnlyList<DatasetPlan> plans, int models, IReadOnlyList<string> optimizers, int repeats)
+    {
+        static string Plural(BigInteger n, string what) => string.Create(CultureInfo.InvariantCulture, $"{n:N0} {what}{(n == 1 ? "" : "s")}");
+        string Cells(DatasetPlan plan) => string.Join(" + ", optimizers.Select(o => $"{o}: {Plural(plan.CellCount(o), "cell")}"));
+        var sameCells = plans.Select(Cells).Distinct().Count() == 1;
+        var cells = sameCells
+            ? $"{Plural(plans.Count, "dataset")} × {Plural(models, "model")} × ({Cells(plans[0])})"
+            : $"{Plural(models, "model")} × ({string.Join(" + ", plans.Select(p => $"{p.Data.Dataset}: {Cells(p)}"))})";
+        return $"{cells} × {Plural(repeats, "repeat")}";
     }
 
     /// <summary>A list of known names without repeats; each name kept with its node (for later messages).</summary>

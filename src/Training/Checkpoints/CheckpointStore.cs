@@ -139,12 +139,12 @@ public sealed partial class CheckpointStore(string root)
         var folder = trialId is null ? Root : FolderOf(trialId);
         if (!Directory.Exists(folder)) return null;
         var fingerprint = TrialFingerprint.Of(spec);
-        foreach (var file in Directory.EnumerateFiles(folder, "*" + CheckpointExtension, SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        foreach (var file in CheckpointFilesUnder(folder))
         {
             CheckpointCodec.Header header;
             try
             {
-                using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+                using var stream = UserPaths.OpenRead(file, "a checkpoint");
                 header = CheckpointCodec.ReadSpecHeader(stream);
             }
             catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or OverflowException)
@@ -156,6 +156,33 @@ public sealed partial class CheckpointStore(string root)
                     TrialFingerprint.Difference(header.SpecJson, TrialFingerprint.Json(spec)));
         }
         return null;
+    }
+
+    /// <summary>A store holds trial folders (the id's 4-5 segments) of a few files each: deeper than this, or more
+    /// entries than this, is not a checkpoint store (a home folder, a mount of something else).</summary>
+    private const int MaxDepth = 16, MaxEntries = 100_000;
+
+    /// <summary>Every *.ckpt under <paramref name="folder"/>, in ordinal order. The walk is bounded: symbolic links are
+    /// not followed (a link to a parent makes a loop, a few links per level a fan-out without end), nor is it deeper than
+    /// <see cref="MaxDepth"/>, and more than <see cref="MaxEntries"/> entries are refused.</summary>
+    private IReadOnlyList<string> CheckpointFilesUnder(string folder)
+    {
+        var options = new EnumerationOptions
+        {
+            RecurseSubdirectories = true, MaxRecursionDepth = MaxDepth, IgnoreInaccessible = true,
+            AttributesToSkip = FileAttributes.ReparsePoint, // symbolic links, on Unix
+        };
+        var visited = 0;
+        var files = new System.IO.Enumeration.FileSystemEnumerable<string>(folder, (ref System.IO.Enumeration.FileSystemEntry e) => e.ToFullPath(), options)
+        {
+            ShouldIncludePredicate = (ref System.IO.Enumeration.FileSystemEntry e) =>
+            {
+                if (++visited > MaxEntries)
+                    throw new UserInputException($"{Root} holds more than {MaxEntries:N0} entries: not a checkpoint store (choose a folder of its own)");
+                return !e.IsDirectory && e.FileName.EndsWith(CheckpointExtension, StringComparison.Ordinal);
+            },
+        };
+        return files.Order(StringComparer.Ordinal).ToList();
     }
 
     /// <summary>Checks <paramref name="checkpoint"/> completely (present, whole, checksum against its trailer and

@@ -62,9 +62,8 @@ public static class IdxFile
 
         public static CheckedGzip Open(string path)
         {
-            if (!File.Exists(path))
-                throw new UserInputException($"{path}: file not found");
-            var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            // A FIFO in place of the file would block a plain open for ever: the open is bounded.
+            var file = UserPaths.OpenRead(path, "a gzip IDX file");
             try
             {
                 Span<byte> signature = stackalloc byte[2];

@@ -9,8 +9,14 @@ public static class JpegDecoder
     /// <summary>Writes 3·side·side bytes (R plane, G plane, B plane) into <paramref name="chw"/>.</summary>
     public static void DecodeInto(string path, int side, Span<byte> chw)
     {
-        using var codec = SKCodec.Create(path, out var result)
-                          ?? throw new UserInputException($"{path}: not a readable image ({result})");
+        // Opened by us, not by Skia's fopen: a FIFO among the images would block that open for ever.
+        var file = UserPaths.OpenRead(path, "an image");
+        using var codec = SKCodec.Create(file, out var result);
+        if (codec is null)
+        {
+            file.Dispose();
+            throw new UserInputException($"{path}: not a readable image ({result})");
+        }
         // Let the JPEG decoder shrink by 1/2, 1/4 or 1/8 first when the image is at least that much larger: it averages
         // (no aliasing) and is much faster than decoding the full image and resizing it.
         var scale = Math.Max((float)side / codec.Info.Width, (float)side / codec.Info.Height);

@@ -16,6 +16,7 @@ public sealed class HostileInputCatalogueTests(ITestOutputHelper log) : BadInput
     public sealed class Setup(HostileInputCatalogueTests test, string grid)
     {
         public string Grid => grid;
+        public string Work => test.Work;
         public string Port => ProcessTests.FreePort().ToString();
 
         /// <summary>The run's grid with one line changed (or lines added), as variant.yaml.</summary>
@@ -26,7 +27,44 @@ public sealed class HostileInputCatalogueTests(ITestOutputHelper log) : BadInput
             return test.WriteFile("variant.yaml", text.Replace(from, to));
         }
 
+        /// <summary>The run's grid with several lines changed, as variant.yaml.</summary>
+        public string Variant(params (string From, string To)[] changes)
+        {
+            var text = File.ReadAllText(grid);
+            foreach (var (from, to) in changes)
+            {
+                Assert.Contains(from, text);
+                text = text.Replace(from, to);
+            }
+            return test.WriteFile("variant.yaml", text);
+        }
+
         public string Write(string name, string text) => test.WriteFile(name, text);
+
+        /// <summary>A Fashion-MNIST folder whose four files are pipes nobody writes to.</summary>
+        public string DataOfFifos()
+        {
+            Directory.CreateDirectory(Path.Combine(test.Work, "fifo-data"));
+            foreach (var file in new[] { "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz" })
+                test.MakeFifo(Path.Combine("fifo-data", file));
+            return Path.Combine(test.Work, "fifo-data");
+        }
+
+        /// <summary>A folder whose every level links back to itself and its parent three times over (a walk that follows
+        /// links never ends), with one pipe named like a checkpoint at its bottom.</summary>
+        public string SymlinkFanOut()
+        {
+            var root = Directory.CreateDirectory(Path.Combine(test.Work, "fan-out")).FullName;
+            var level = root;
+            for (var depth = 0; depth < 3; depth++)
+            {
+                foreach (var name in new[] { "a", "b", "c" }) File.CreateSymbolicLink(Path.Combine(level, $"{name}-self"), level);
+                File.CreateSymbolicLink(Path.Combine(level, "up"), Path.GetDirectoryName(level)!);
+                level = Directory.CreateDirectory(Path.Combine(level, $"level-{depth}")).FullName;
+            }
+            test.MakeFifo(Path.Combine(Path.GetRelativePath(test.Work, level), "attempt-1-epoch-0001.ckpt"));
+            return root;
+        }
         public string Fifo() => test.MakeFifo("pipe.yaml");
         public string Folder() => Directory.CreateDirectory(Path.Combine(test.Work, "a-folder.yaml")).FullName;
         public string Csv(string row) => test.WriteFile("results.csv", $"dataset,model,optimizer,repeat,status,train_acc,test_acc,seconds\n{row}\n");
@@ -54,6 +92,9 @@ public sealed class HostileInputCatalogueTests(ITestOutputHelper log) : BadInput
     }
 
     const string Escape = "\u001b]0;pwned\u0007";
+
+    /// <summary>A YAML list of <paramref name="count"/> distinct small positive numbers (valid lr and rho values).</summary>
+    static string Values(int count) => "[" + string.Join(", ", Enumerable.Range(1, count).Select(i => $"{i}e-5")) + "]";
 
     static readonly Dictionary<string, Case> Cases = new()
     {
@@ -83,6 +124,7 @@ public sealed class HostileInputCatalogueTests(ITestOutputHelper log) : BadInput
         ["local --http 70000"] = new(s => Local(s, "--http", "70000"), "--http must be at most 65535"),
         ["local --http -1"] = new(s => Local(s, "--http", "-1"), "--http must be at least 0"),
         ["local --http-host a_b"] = new(s => Local(s, "--http", "0", "--http-host", "a_b"), "--http-host 'a_b'"),
+        ["local --http equal to --port"] = new(s => s.Port is var p ? Local(s, "--port", p, "--http", p) : [], "--http", "is the port of --port"),
         ["local --http-host without --http"] = new(s => Local(s, "--http-host", "0.0.0.0"), "--http-host needs --http PORT"),
         // coordinator
         ["coordinator --port 0"] = new(s => ["coordinator", s.Grid, "--out", "run", "--port", "0"], "--port must be at least 1"),
@@ -95,6 +137,21 @@ public sealed class HostileInputCatalogueTests(ITestOutputHelper log) : BadInput
         ["coordinator --http eighty"] = new(s => Coordinator(s, "--http", "eighty"), "'eighty'", "--http"),
         ["coordinator --health-port 0"] = new(s => Coordinator(s, "--health-port", "0"), "--health-port must be at least 1"),
         ["coordinator --health-port 70000"] = new(s => Coordinator(s, "--health-port", "70000"), "--health-port must be at most 65535"),
+        // a failed start changes nothing: every check before the first write to the run folder
+        ["coordinator --http equal to --port"] = new(s => s.Port is var p ? Coordinator(s, "--port", p, "--http", p) : [],
+            "--http", "is the port of --port on 127.0.0.1", "choose another --http"),
+        ["coordinator --health-port equal to --http"] = new(s => s.Port is var p ? Coordinator(s, "--http", p, "--health-port", p) : [],
+            "--health-port", "is the port of --http", "choose another --health-port"),
+        ["coordinator --health-port equal to --port on 0.0.0.0"] = new(s => s.Port is var p ? Coordinator(s, "--port", p, "--health-port", p, "--health-host", "0.0.0.0") : [],
+            "--health-port", "is the port of --port"),
+        ["coordinator --checkpoint-dir /proc"] = new(s => Coordinator(s, "--checkpoint-dir", "/proc/self/checkpoints"), "--checkpoint-dir /proc/self/checkpoints is under /proc"),
+        ["coordinator --checkpoint-dir /sys"] = new(s => Coordinator(s, "--checkpoint-dir", "/sys"), "--checkpoint-dir /sys is under /sys"),
+        ["coordinator --checkpoint-dir a file"] = new(s => Coordinator(s, "--checkpoint-dir", s.Grid), "is a file, not a folder"),
+        ["coordinator --checkpoint-dir escape"] = new(s => Coordinator(s, "--checkpoint-dir", "/proc/" + Escape), "--checkpoint-dir '/proc/\\e]0;pwned\\x07'"),
+        ["coordinator --tls-cert a pipe"] = new(s => Coordinator(s, "--tls-cert", s.Fifo()), "not a regular file", "not a .pfx certificate"),
+        // (on a fresh --out: the run folder's journal.db is missing, which is refused before the data is read)
+        ["local data files that are pipes"] = new(s => LocalOn(s.Variant($"path: {s.Work}", $"path: {s.DataOfFifos()}"), "--out", "fresh"),
+            "fifo-data/", "not a regular file"),
         ["coordinator --health-host without --health-port"] = new(s => Coordinator(s, "--health-host", "0.0.0.0"), "--health-host needs --health-port PORT"),
         // node
         ["node --coordinator with a space"] = new(_ => ["node", "--coordinator", "a b:4053"], "--coordinator 'a b:4053' is not HOST:PORT"),
@@ -107,6 +164,8 @@ public sealed class HostileInputCatalogueTests(ITestOutputHelper log) : BadInput
         ["node --join-timeout 0"] = new(_ => Node("--join-timeout", "0"), "--join-timeout must be at least 1"),
         ["node --join-timeout huge"] = new(_ => Node("--join-timeout", "1000000000"), "--join-timeout must be at most 86400"),
         ["node --port 70000"] = new(_ => Node("--port", "70000"), "--port must be at most 65535"),
+        ["node --checkpoint-dir /sys"] = new(_ => Node("--checkpoint-dir", "/sys/kernel"), "--checkpoint-dir /sys/kernel is under /sys"),
+        ["node --tls-cert a pipe"] = new(s => Node("--tls-cert", s.Fifo()), "not a regular file"),
         ["node --slots 100"] = new(_ => Node("--slots", "100"), "--slots must be at most 16"),
         // grid files: contents
         ["grid nested 30000 deep"] = new(s => LocalOn(s.Write("deep.yaml", "datasets: " + new string('[', 30_000))), "nested more than 32 levels"),
@@ -129,6 +188,12 @@ public sealed class HostileInputCatalogueTests(ITestOutputHelper log) : BadInput
         ["grid two documents"] = new(s => LocalOn(s.Write("two.yaml", File.ReadAllText(s.Grid) + "---\nrepeats: 1\n")), "holds one YAML document"),
         ["grid of a different run"] = new(s => LocalOn(s.Variant("lr: 0.001", "lr: 0.002")), "a run of a different grid", "changes 'lr'", "from 0.001 to 0.002"),
         ["grid dropping a trial of the run"] = new(s => LocalOn(s.Variant("repeats: 2", "repeats: 1")), "no longer has trial fashion-mnist/resnet18/sgd/2"),
+        // grids whose lists multiply past the limit: refused from their sizes, before anything is expanded
+        ["grid 2,000 lr x 2,000 rho"] = new(s => LocalOn(s.Variant("lr: 0.001\n  rho: 0.05", $"lr: {Values(2000)}\n  rho: {Values(2000)}")),
+            "the grid expands to 8,004,000 trials", "(sgd: 2,000 cells + sam: 4,000,000 cells) × 2 repeats", "at most 100,000"),
+        ["grid 2,000 lr x 2,000 rho x 1,000 repeats"] = new(s => ["validate", s.Variant(("repeats: 2", "repeats: 1000"),
+                ("lr: 0.001\n  rho: 0.05", $"lr: {Values(2000)}\n  rho: {Values(2000)}"))],
+            "the grid expands to 4,002,000,000 trials", "× 1,000 repeats", "at most 100,000"),
         ["validate escape in dataset"] = new(s => ["validate", s.Variant("datasets: [fashion-mnist]", "datasets: [\"fashion\\e[2J\"]")], "unknown dataset 'fashion\\e[2J'"),
         // train-one: the grid's rules, as flags
         ["train-one --lr 1e308"] = new(_ => TrainOne("--lr", "1e308"), "--lr must be at most 10"),
@@ -137,6 +202,10 @@ public sealed class HostileInputCatalogueTests(ITestOutputHelper log) : BadInput
         ["train-one one class"] = new(_ => TrainOne("--classes", "3"), "--classes needs at least 2 classes"),
         ["train-one --threads 100000"] = new(_ => TrainOne("--threads", "100000"), "--threads must be at most"),
         ["train-one dataset with newline"] = new(_ => TrainOne("--dataset", "x\nforged"), "--dataset 'x\\nforged' is unknown"),
+        ["train-one --checkpoint-dir /sys"] = new(_ => TrainOne("--checkpoint-dir", "/sys"), "--checkpoint-dir /sys is under /sys"),
+        ["train-one --checkpoint-dir /proc/self"] = new(_ => TrainOne("--checkpoint-dir", "/proc/self"), "is under /proc"),
+        ["train-one --checkpoint-dir with a symlink fan-out"] = new(s => TrainOne("--checkpoint-dir", s.SymlinkFanOut()),
+            "level-2/attempt-1-epoch-0001.ckpt", "not a regular file"),
         ["train-one --libtorch elsewhere"] = new(_ => TrainOne("--libtorch", "/no/such/libtorch"), "/no/such/libtorch"),
         // devices: the libtorch it would bind to, checked like every command's
         ["devices --libtorch elsewhere"] = new(_ => ["devices", "--libtorch", "/no/such/libtorch"], "/no/such/libtorch"),

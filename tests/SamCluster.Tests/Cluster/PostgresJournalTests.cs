@@ -60,6 +60,60 @@ public sealed class PostgresJournalTests(PostgresServer server, ITestOutputHelpe
     }
 
     [SkippableFact]
+    public void A_server_stopped_mid_run_is_exit_1_the_run_intact_and_the_same_command_resumes_it_once_it_is_back()
+    {
+        server.RequireRunning();
+        var journal = server.CreateDatabase();
+        var grid = ProcessTests.WriteTinyGrid(_work, optimizers: "[sgd, sam]", repeats: 2, epochs: 3);
+        var outDir = Path.Combine(_work, "run");
+        var port = ProcessTests.FreePort();
+        string[] coordinatorArgs = ["coordinator", grid, "--out", outDir, "--port", port.ToString(), "--journal", journal];
+        var lines = new ConcurrentQueue<string>();
+        using var node = ProcessTests.Start(output, "node", "--coordinator", $"127.0.0.1:{port}", "--devices", "cpu", "--threads", "1", "--name", "node-a");
+        try
+        {
+            using (var first = ProcessTests.StartCoordinator(output, lines, coordinatorArgs))
+            {
+                // Mid-run: an epoch is journaled, so trials are running and every report is a journal write.
+                Assert.True(ProcessTests.WaitFor(() => EpochRows(outDir) >= 1, TimeSpan.FromMinutes(3)), "no epoch was recorded");
+                server.Stop();
+                Assert.True(first.WaitForExit(TimeSpan.FromSeconds(90)), "the coordinator went on without its journal");
+                first.WaitForExit();
+                Assert.Equal(1, first.ExitCode);
+            }
+            var said = lines.Where(l => l.StartsWith("samcluster: ", StringComparison.Ordinal)).ToList();
+            Assert.True(said.Count == 1, $"expected one samcluster: line, got:\n{string.Join('\n', said)}");
+            Assert.StartsWith($"samcluster: cannot reach the journal at 127.0.0.1:{server.Port} (", said[0]);
+            Assert.EndsWith("; the run is intact: run the same command when it is back", said[0]);
+            Assert.DoesNotContain(lines, l => l.Contains("cannot be replayed") || l.TrimStart().StartsWith("at ", StringComparison.Ordinal));
+            // The journal's own failure (Akka logs each failed write as an error) is not said again beside the line.
+            Assert.DoesNotContain(lines, l => l.Contains("[ERR]") && l.Contains("57P01"));
+        }
+        finally
+        {
+            server.Start();
+        }
+
+        // The advice holds: the same command, the server back, finishes the grid without training a finished trial again.
+        using (var second = ProcessTests.Start(output, coordinatorArgs))
+        {
+            Assert.True(second.WaitForExit(TimeSpan.FromMinutes(4)), "the same command did not finish the grid once the server was back");
+            second.WaitForExit();
+            Assert.Equal(0, second.ExitCode);
+        }
+        ProcessTests.Terminate(node);
+        Assert.True(node.WaitForExit(TimeSpan.FromSeconds(30)));
+        FaultToleranceTests.AssertEachTrialOnce(outDir, 4);
+    }
+
+    static int EpochRows(string outDir)
+    {
+        var csv = Path.Combine(outDir, "epochs.csv");
+        try { return File.Exists(csv) ? File.ReadAllLines(csv).Skip(1).Count(l => l.Length > 0) : 0; }
+        catch (IOException) { return 0; }
+    }
+
+    [SkippableFact]
     public void A_coordinator_with_a_fresh_out_folder_on_the_same_journal_recovers_the_run_without_training_it_again()
     {
         server.RequireRunning();

@@ -51,9 +51,7 @@ public sealed class PostgresServer : IDisposable
             if (_owner is not null) Run("chown", [$"{_owner}:", _dir]);
             Run(Path.Combine(_bin, "initdb"), ["-D", DataDir, "-U", Superuser, "--auth=trust", "--no-locale", "-E", "UTF8", "--no-sync"], asOwner: true);
             Port = ProcessTests.FreePort();
-            // No durability needed: fsync off keeps a slow shared machine's disk out of the tests' time.
-            Run(Path.Combine(_bin, "pg_ctl"), ["-D", DataDir, "-l", Path.Combine(_dir, "server.log"), "-w", "-t", "60",
-                "-o", $"-p {Port} -k {_dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off", "start"], asOwner: true);
+            Start();
         }
         catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception or IOException)
         {
@@ -63,6 +61,15 @@ public sealed class PostgresServer : IDisposable
             Dispose();
         }
     }
+
+    /// <summary>Starts the server (again, after <see cref="Stop"/>) on its port.</summary>
+    public void Start() =>
+        // No durability needed: fsync off keeps a slow shared machine's disk out of the tests' time.
+        Run(Path.Combine(_bin!, "pg_ctl"), ["-D", DataDir, "-l", Path.Combine(_dir!, "server.log"), "-w", "-t", "60",
+            "-o", $"-p {Port} -k {_dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off", "start"], asOwner: true);
+
+    /// <summary>Shuts the server down as an administrator would ("fast": sessions are ended, SQLSTATE 57P01).</summary>
+    public void Stop() => Run(Path.Combine(_bin!, "pg_ctl"), ["-D", DataDir, "-m", "fast", "-w", "-t", "60", "stop"], asOwner: true);
 
     /// <summary>Skips the calling test (through the runner: it is reported as skipped, with the reason) when no server runs.</summary>
     public void RequireRunning() => Skip.If(Unavailable is not null, Unavailable);
