@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using SamCluster.Messages;
 
 namespace SamCluster.Cli;
 
@@ -23,18 +24,25 @@ public static class ErrorLog
         return Path.Combine(state, "samcluster", "errors.log");
     }
 
-    /// <summary>Appends the entry; returns the file, or null when it could not be written.</summary>
-    public static string? Append(Exception error, IReadOnlyList<string> args)
+    /// <summary>Appends the entry; returns the file, or null when it could not be written, with why in
+    /// <paramref name="problem"/>.</summary>
+    /// <param name="commandLine">The command line as it may be recorded (secrets masked), the program's name first.</param>
+    public static string? Append(Exception error, IReadOnlyList<string> commandLine, out string? problem)
     {
+        problem = null;
         var path = FilePath();
-        if (path is null) return null;
+        if (path is null)
+        {
+            problem = "neither $XDG_STATE_HOME nor a home folder is known for the error log";
+            return null;
+        }
         try
         {
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             var entry = new StringBuilder()
                 .Append("---- ").Append(DateTimeOffset.Now.ToString("yyyy-MM-dd HH:mm:ss zzz", CultureInfo.InvariantCulture))
                 .Append(" pid ").Append(Environment.ProcessId).Append(" on ").Append(Environment.MachineName).Append('\n')
-                .Append("command: samcluster ").AppendJoin(' ', args.Select(Quote)).Append('\n')
+                .Append("command: ").AppendJoin(' ', commandLine.Select(Quote)).Append('\n')
                 .Append(error).Append("\n\n")
                 .ToString();
             File.AppendAllText(path, entry);
@@ -42,6 +50,7 @@ public static class ErrorLog
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
         {
+            problem = $"the error log {path} cannot be written: {TraceLoggedException.FirstLine(e.Message)}";
             return null;
         }
     }

@@ -10,9 +10,10 @@ public static class Program
     /// <summary>Exit codes of the CLI contract: 0 ok, 1 other failure, 2 bad input.</summary>
     public const int Ok = 0, Failure = 1, BadInput = 2;
 
-    /// <summary>The arguments of the invocation running in this flow, for the error log; an AsyncLocal, as
-    /// <see cref="ConsoleRouting"/>'s writers are, so that in-process invocations each log their own.</summary>
-    static readonly AsyncLocal<IReadOnlyList<string>?> InvocationArgs = new();
+    /// <summary>The command line of the invocation running in this flow as it may be recorded (secrets masked: see
+    /// <see cref="SecretOptions"/>), for run.json and the error log; an AsyncLocal, as <see cref="ConsoleRouting"/>'s
+    /// writers are, so that in-process invocations each record their own.</summary>
+    static readonly AsyncLocal<IReadOnlyList<string>?> RecordedArgs = new();
 
     public static int Main(string[] args) => Invoke(args);
 
@@ -25,29 +26,41 @@ public static class Program
             return Invoke(args);
     }
 
+    /// <summary>This invocation's command line as run.json and the error log record it: "samcluster", then the parsed
+    /// arguments with every secret option's value masked.</summary>
+    public static IReadOnlyList<string> RecordedCommandLine => RecordedArgs.Value ?? ["samcluster"];
+
+    /// <summary>What <see cref="RecordedCommandLine"/> would be for <paramref name="args"/>.</summary>
+    public static IReadOnlyList<string> CommandLineForRecord(IReadOnlyList<string> args) => SecretOptions.Record(Root().Parse(args));
+
+    static RootCommand Root()
+    {
+        var root = new RootCommand("SamCluster: run a SAM-vs-SGD experiment grid on a cluster of GPU nodes.");
+        foreach (var command in Commands())
+            root.Subcommands.Add(command);
+        return root;
+    }
+
     static int Invoke(IReadOnlyList<string> args)
     {
-        var outer = InvocationArgs.Value;
-        InvocationArgs.Value = args;
+        var outer = RecordedArgs.Value;
         try
         {
-            var root = new RootCommand("SamCluster: run a SAM-vs-SGD experiment grid on a cluster of GPU nodes.");
-            foreach (var command in Commands())
-                root.Subcommands.Add(command);
-
+            var root = Root();
             var parse = root.Parse(args);
             if (parse.Errors.Count > 0)
             {
-                Console.Error.WriteLine($"samcluster: {ConsoleText.Escape(ParseErrorLine(root, parse, args))}");
+                Say(SecretOptions.MaskIn(parse, ParseErrorLine(root, parse, args)));
                 return BadInput;
             }
+            RecordedArgs.Value = SecretOptions.Record(parse);
             // Commands handle SIGINT/SIGTERM themselves (ShutdownSignal: clean cluster leave, child processes stopped) and
             // map exceptions in Run; System.CommandLine's own handlers would race them and print traces.
             return Run(() => parse.Invoke(new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false }));
         }
         finally
         {
-            InvocationArgs.Value = outer;
+            RecordedArgs.Value = outer;
         }
     }
 
@@ -89,23 +102,23 @@ public static class Program
         }
         catch (UserInputException e)
         {
-            Console.Error.WriteLine($"samcluster: {ConsoleText.Escape(e.Message)}");
+            Say(e.Message);
             return BadInput;
         }
         catch (RunFailedException e)
         {
-            Console.Error.WriteLine($"samcluster: {ConsoleText.Escape(e.Message)}");
+            Say(e.Message);
             return Failure;
         }
         catch (OperationCanceledException)
         {
-            Console.Error.WriteLine("samcluster: cancelled");
+            Say("cancelled");
             return Failure;
         }
         catch (Exception e) when (DiskFull.Find(e) is { } full)
         {
             var problem = full is DiskFullException known ? known.Describe() : $"no space left on device ({TraceLoggedException.FirstLine(full.Message)})";
-            Console.Error.WriteLine($"samcluster: {problem}; free some space and run the same command again");
+            Say($"{problem}; free some space and run the same command again");
             return Failure;
         }
         catch (Exception e)
@@ -113,14 +126,18 @@ public static class Program
             // Not the user's fault: the trace is what a bug report needs, so it is kept — in a file, not on the console.
             if (e is TraceLoggedException logged)
             {
-                Console.Error.WriteLine($"samcluster: internal error: {TraceLoggedException.Summary(logged.InnerException!)} (trace in {logged.LogPath})");
+                Say($"internal error: {TraceLoggedException.Summary(logged.InnerException!)} (trace in {logged.LogPath})");
                 return Failure;
             }
-            if (ErrorLog.Append(e, InvocationArgs.Value ?? []) is { } path)
-                Console.Error.WriteLine($"samcluster: internal error: {TraceLoggedException.Summary(e)} (trace in {path})");
-            else
-                Console.Error.WriteLine($"samcluster: internal error: {e}"); // nowhere to keep it: the console is the last resort
+            // Nowhere to keep the trace is said in the same one line: a trace on the console is no place for it either.
+            Say(ErrorLog.Append(e, RecordedCommandLine, out var problem) is { } path
+                ? $"internal error: {TraceLoggedException.Summary(e)} (trace in {path})"
+                : $"internal error: {TraceLoggedException.Summary(e)} (no trace kept: {problem})");
             return Failure;
         }
     }
+
+    /// <summary>The one way a problem reaches the console: one line on stderr, "samcluster: " and the message with its
+    /// control characters made visible (a path or name may hold ESC, BEL, a newline).</summary>
+    static void Say(string message) => Console.Error.WriteLine($"samcluster: {ConsoleText.Escape(message)}");
 }

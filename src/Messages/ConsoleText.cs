@@ -24,6 +24,10 @@ public static class ConsoleText
         return escaped.ToString();
     }
 
+    /// <summary>Text of several lines (a table printed on stdout) made safe as <see cref="Escape"/> makes one line, its
+    /// line breaks kept.</summary>
+    public static string EscapeLines(string text) => text.Any(NeedsEscape) ? string.Join('\n', text.Split('\n').Select(Escape)) : text;
+
     // Bidirectional overrides and line/paragraph separators reorder or break a line as surely as a newline.
     static bool NeedsEscape(char c) =>
         char.IsControl(c) || c is '\u2028' or '\u2029' || (c >= '\u202A' && c <= '\u202E') || (c >= '\u2066' && c <= '\u2069');

@@ -70,10 +70,13 @@ public sealed class CsvTableRow
         double.IsPositiveInfinity(max) ? $"a number of at least {min.ToString(CultureInfo.InvariantCulture)}"
         : $"a number from {min.ToString(CultureInfo.InvariantCulture)} to {max.ToString(CultureInfo.InvariantCulture)}";
 
+    /// <summary>A name (dataset, model, optimizer, cell): not empty, and without a control character — names are printed
+    /// in tables and on terminals, where ESC or BEL would drive the terminal; no run writes one, so the file is damaged or hostile.</summary>
     public string NonEmpty(string column)
     {
         var text = Text(column);
         if (text.Length == 0) throw Bad(column, text, "a value");
+        if (ConsoleText.Escape(text) != text) throw Bad(column, text, "a name without control characters");
         return text;
     }
 

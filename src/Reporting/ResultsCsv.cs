@@ -117,7 +117,7 @@ public static class ResultsCsv
     }
 
     /// <summary>The row's recipe cell ("lr=0.01,rho=0.1"); null where the table has no cell column or it is empty.</summary>
-    static string? Cell(CsvTableRow row) => row.OptionalText("cell") is { Length: > 0 } cell ? cell : null;
+    static string? Cell(CsvTableRow row) => row.OptionalText("cell") is { Length: > 0 } ? row.NonEmpty("cell") : null;
 
     public static IReadOnlyList<EpochResultRow> ReadEpochs(string path) => ParseEpochs(CsvTable.Read(path));
 

@@ -50,6 +50,36 @@ public sealed class PostgresJournal : IDisposable
         return text;
     }
 
+    /// <summary><paramref name="text"/> with every password in it masked, as Npgsql itself reads it: every password
+    /// keyword it knows (Password, SSL Password) under any alias (PSW, PWD, any case) and any quoting; the other
+    /// keywords in Npgsql's own spelling. Text Npgsql cannot read is masked whole: where a secret sits in it is unknown.</summary>
+    public static string MaskPasswords(string text)
+    {
+        NpgsqlConnectionStringBuilder builder;
+        try
+        {
+            builder = new NpgsqlConnectionStringBuilder(text);
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or InvalidCastException or OverflowException)
+        {
+            return Masked;
+        }
+        foreach (var secret in SecretKeywords)
+            if (secret.GetValue(builder) is string { Length: > 0 }) secret.SetValue(builder, Masked);
+        return builder.ConnectionString;
+    }
+
+    const string Masked = "***";
+
+    /// <summary>The builder's password properties: those Npgsql marks [PasswordPropertyText] (Password), and those it
+    /// names so without marking them (SslPassword, the client key's), so that a keyword Npgsql adds is not missed.</summary>
+    static readonly System.Reflection.PropertyInfo[] SecretKeywords = typeof(NpgsqlConnectionStringBuilder).GetProperties()
+        .Where(p => p.PropertyType == typeof(string) && p.CanWrite
+                    && (p.Name.EndsWith("Password", StringComparison.Ordinal)
+                        || p.GetCustomAttributes(typeof(System.ComponentModel.PasswordPropertyTextAttribute), true)
+                            is [System.ComponentModel.PasswordPropertyTextAttribute { Password: true }, ..]))
+        .ToArray();
+
     static NpgsqlConnectionStringBuilder Parse(string text, string source)
     {
         const string expected = "Host=H;Port=P;Database=D;Username=U";

@@ -60,6 +60,8 @@ public sealed class RunFolder : IDisposable
         if (!Directory.Exists(dir)) throw new UserInputException($"run folder '{dir}' does not exist");
         var folder = new RunFolder(Path.GetFullPath(dir), resumed: true);
         if (!File.Exists(folder.GridCopy)) throw new UserInputException($"'{dir}' is not a SamCluster run folder (no grid.yaml)");
+        if (!File.Exists(Path.Combine(folder.Root, RunManifestFile.FileName)) && !Directory.Exists(Path.Combine(folder.Root, RunManifestFile.FileName)))
+            throw new UserInputException($"'{dir}' is not a SamCluster run folder (no {RunManifestFile.FileName})");
         return folder;
     }
 

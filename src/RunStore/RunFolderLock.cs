@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using SamCluster.Experiment;
 using SamCluster.Messages;
 
 namespace SamCluster.RunStore;
@@ -67,14 +68,16 @@ public sealed partial class RunFolderLock : IDisposable
         }
     }
 
-    static string Holder(string root)
+    /// <summary>Who holds the folder as its .owner says ("pid N on HOST since ..."), else "another process".</summary>
+    public static string Holder(string root)
     {
         try
         {
-            var owner = File.ReadAllText(Path.Combine(root, OwnerFile)).Trim();
+            // Read as any file of a folder others can write to: bounded (a FIFO or a device in its place must not hang us).
+            var owner = System.Text.Encoding.UTF8.GetString(InputFile.ReadAllBytes(Path.Combine(root, OwnerFile), 1024, "a run folder's owner")).Trim();
             return owner.Length > 0 && owner.Length < 200 && owner.All(c => !char.IsControl(c)) ? owner : "another process";
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or UserInputException)
         {
             return "another process";
         }

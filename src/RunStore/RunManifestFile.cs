@@ -18,12 +18,16 @@ public static class RunManifestFile
         catch (UserInputException) { return null; }
     }
 
-    /// <summary>Throws <see cref="UserInputException"/> when the file is not a run manifest.</summary>
+    // A run.json lists the run's trials, a few hundred bytes each: far more is not a run manifest (and /dev/zero never ends).
+    const long MaxBytes = 256L << 20;
+
+    /// <summary>Throws <see cref="UserInputException"/> when the file is not a run manifest — a FIFO, a device or a
+    /// folder among them: read as any file the user names (<see cref="InputFile"/>), bounded in time and size.</summary>
     public static RunManifest Read(string path)
     {
         try
         {
-            return Parse(File.ReadAllText(path));
+            return Parse(System.Text.Encoding.UTF8.GetString(InputFile.ReadAllBytes(path, MaxBytes, "a SamCluster run manifest")));
         }
         catch (JsonException e)
         {

@@ -56,7 +56,8 @@ public sealed class ClusterOptionsSet
     public readonly Option<int?> Http = new("--http") { Description = "Serve the live page and its JSON API on this port (0: any free port); the URL is printed." };
     public readonly Option<string> HttpHost = new("--http-host") { Description = "Address the live page listens on (default 127.0.0.1: this machine only).", DefaultValueFactory = _ => "127.0.0.1" };
     public readonly HealthOptions Health = new();
-    public readonly Option<string?> Journal = new("--journal") { Description = "The trials' journal in PostgreSQL: an Npgsql connection string (Host=H;Port=P;Database=D;Username=U; default $SAMCLUSTER_JOURNAL, else DIR/journal.db)." };
+    public const string JournalFlag = "--journal";
+    public readonly Option<string?> Journal = new(JournalFlag) { Description = "The trials' journal in PostgreSQL: an Npgsql connection string (Host=H;Port=P;Database=D;Username=U; default $SAMCLUSTER_JOURNAL, else DIR/journal.db)." };
     public readonly Option<bool> Verbose = VerboseOption();
 
     /// <summary>--verbose, of `local`, `coordinator` and `node`.</summary>

@@ -47,14 +47,16 @@ public static class ReportCommand
             {
                 if (!Directory.Exists(target)) throw new UserInputException($"{target}: --write needs a run folder");
                 report = RunReport.WriteAll(target, options, RunManifestFile.TryRead(target));
-                Console.Error.WriteLine($"wrote {RunReport.Markdown}, {RunReport.Csv}, {RunReport.Json} and {RunReport.CurvesFolder}/*.png in {target}");
+                Console.Error.WriteLine(ConsoleText.Escape($"wrote {RunReport.Markdown}, {RunReport.Csv}, {RunReport.Json} and {RunReport.CurvesFolder}/*.png in {target}"));
             }
             else report = RunReport.Build(target, options);
+            // Free text of the table (a failed trial's reason) may hold what a terminal obeys: shown, not obeyed. JSON
+            // escapes control characters itself; its \u escapes must stay as they are.
             Console.Out.Write(outputFormat switch
             {
-                "csv" => CsvReport.Write(report),
+                "csv" => ConsoleText.EscapeLines(CsvReport.Write(report)),
                 "json" => JsonReport.Write(report),
-                _ => MarkdownReport.Write(report),
+                _ => ConsoleText.EscapeLines(MarkdownReport.Write(report)),
             });
             return Program.Ok;
         }));

@@ -38,6 +38,10 @@ public static class ValidateCommand
     public static int Against(GridConfig grid, string runDir, TextWriter output)
     {
         var folder = RunFolder.Open(runDir);
+        // It may still be validated against (nothing is written), but what it says may change while its owner runs.
+        if (RunFolderLock.IsHeld(folder.Root))
+            output.WriteLine(ConsoleText.Escape($"{runDir}: in use by {RunFolderLock.Holder(folder.Root)} (a coordinator or `local` running it): " +
+                                                "running this grid on it is refused until that run ends"));
         RunPlan plan;
         try
         {

@@ -1,6 +1,5 @@
 using System.Reflection;
 using System.Runtime.InteropServices;
-using System.Text.RegularExpressions;
 using SamCluster.Cli.Commands;
 using SamCluster.Coordinator.Hosting;
 using SamCluster.Experiment;
@@ -15,7 +14,7 @@ namespace SamCluster.Cli.Composition;
 
 /// <summary>The training library behind the coordinator's <see cref="CoordinatorServices"/>: this program is where
 /// both meet, so the coordinator's project needs no TorchSharp.</summary>
-public static partial class TrainingServices
+public static class TrainingServices
 {
     public static CoordinatorServices ForCoordinator() =>
         new(data => DatasetLoader.CheckAll(data), OpenTensorBoard, OpenCheckpointStore, ThisProgram());
@@ -41,31 +40,12 @@ public static partial class TrainingServices
     }
 
     /// <summary>This program for run.json: version and commit (the build stamps "1.0.0+&lt;commit&gt;" from git), .NET,
-    /// TorchSharp, libtorch, and the command line with any password in it masked (a --journal connection string).</summary>
+    /// TorchSharp, libtorch, and the command line as parsed, its secrets masked (<see cref="SecretOptions"/>).</summary>
     internal static ProgramFacts ThisProgram()
     {
         var stamp = typeof(TrainingServices).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
         var (version, commit) = stamp.Split('+', 2) is [var v, var c] ? (v, c) : (stamp, null);
         return new ProgramFacts(version, commit, RuntimeInformation.FrameworkDescription, TorchRuntime.TorchSharpVersion, TorchRuntime.Describe(),
-            CommandLineForRecord(Environment.GetCommandLineArgs()));
+            Program.RecordedCommandLine);
     }
-
-    /// <summary>The arguments with every password masked: --tls-password's value, and any password=/pwd= in an
-    /// argument (a --journal connection string).</summary>
-    public static IReadOnlyList<string> CommandLineForRecord(IEnumerable<string> args)
-    {
-        var recorded = new List<string>();
-        var passwordNext = false;
-        foreach (var arg in args)
-        {
-            if (passwordNext) recorded.Add("***");
-            else if (arg.StartsWith(RemotingTlsOptions.PasswordFlag + "=", StringComparison.Ordinal)) recorded.Add(RemotingTlsOptions.PasswordFlag + "=***");
-            else recorded.Add(SecretInArgument().Replace(arg, "$1=***"));
-            passwordNext = !passwordNext && arg == RemotingTlsOptions.PasswordFlag;
-        }
-        return recorded;
-    }
-
-    [GeneratedRegex("(?i)\\b(password|pwd)\\s*=\\s*[^;]*")]
-    private static partial Regex SecretInArgument();
 }

@@ -118,7 +118,7 @@ public static class CoordinatorRun
         var member = new ClusterMemberOptions(ClusterMember.CoordinatorRole, request.PublicHost ?? request.Host, port,
             request.Host, port, request.PublicHost, request.Tls, request.Verbose);
         await using var page = request.HttpPort is { } httpPort
-            ? await LiveViewServer.StartAsync(live, HostAddress.Resolve(request.HttpHost), httpPort, folder.TrialLog, log.Infrastructure, stop)
+            ? await LiveViewServer.StartAsync(live, HostAddress.Resolve(request.HttpHost), httpPort, folder.Root, folder.TrialLog, log.Infrastructure, stop)
             : null;
         if (page is not null) log.Main.Information("Live view: {Url}", page.Url);
         // The health endpoints follow the coordinator's actor system, also when it is started again.

@@ -4,6 +4,7 @@ using SamCluster.Coordinator.Lifecycle;
 using SamCluster.Reporting;
 using SamCluster.Messages;
 using SamCluster.Experiment;
+using SamCluster.RunStore;
 
 namespace SamCluster.Coordinator.LiveView;
 
@@ -185,7 +186,8 @@ public sealed class LiveRun : IRunObserver
     {
         lock (_gate)
             if (!_reportReady) return null;
-        return File.Exists(_reportFile) ? File.ReadAllText(_reportFile) : null;
+        // Read as the logs are: the run's own file, not what a link put in its place points at.
+        return RunFolderFile.TryReadText(Path.GetDirectoryName(_reportFile)!, _reportFile, out var json, out _) == RunFolderFile.Outcome.Read ? json : null;
     }
 
     public bool IsTrial(string trialId) => _index.ContainsKey(trialId);

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using SamCluster.RunStore;
 
 namespace SamCluster.Coordinator.LiveView;
 
@@ -36,15 +37,16 @@ public sealed class LiveViewServer : IAsyncDisposable
     public Uri Url { get; }
 
     /// <param name="logger">Where ASP.NET Core's own warnings and errors go (the run's logs); information is left out.</param>
+    /// <param name="runFolder">The run folder: files are served from it only (<see cref="RunFolderFile"/>).</param>
     /// <param name="logFile">Finds a trial's log file by its id.</param>
-    public static async Task<LiveViewServer> StartAsync(LiveRun live, IPAddress address, int port, Func<string, string> logFile,
+    public static async Task<LiveViewServer> StartAsync(LiveRun live, IPAddress address, int port, string runFolder, Func<string, string> logFile,
         Serilog.ILogger logger, CancellationToken cancel)
     {
         var builder = SamCluster.Hosting.WebServer.CreateBuilder(typeof(LiveViewServer), address, port, logger);
         // Open pages hold event streams; stopping must not wait for them.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2));
         var app = builder.Build();
-        Map(app, live, logFile);
+        Map(app, live, runFolder, logFile);
         await app.StartAsync(cancel);
         var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var actualPort = new Uri(bound).Port;
@@ -53,7 +55,7 @@ public sealed class LiveViewServer : IAsyncDisposable
         return new LiveViewServer(app, live, new Uri($"http://{shown}:{actualPort}/"));
     }
 
-    static void Map(WebApplication app, LiveRun live, Func<string, string> logFile)
+    static void Map(WebApplication app, LiveRun live, string runFolder, Func<string, string> logFile)
     {
         app.MapGet("/", () => Asset("index.html", "text/html; charset=utf-8"));
         app.MapGet("/live.js", () => Asset("live.js", "text/javascript; charset=utf-8"));
@@ -75,10 +77,13 @@ public sealed class LiveViewServer : IAsyncDisposable
             var id = Uri.UnescapeDataString(path);
             // Only the grid's own trials: the id becomes a path, so nothing else may reach the file system.
             if (!live.IsTrial(id)) return NotFound($"no trial {id} in this grid");
-            var file = logFile(id);
-            return File.Exists(file)
-                ? Results.Text(ReadShared(file), "text/plain; charset=utf-8")
-                : NotFound($"{id} has no log yet");
+            // A trial's log may still be a link placed in logs/ (or a folder of it one): only the run's own file is served.
+            return RunFolderFile.TryReadText(runFolder, logFile(id), out var text, out var why) switch
+            {
+                RunFolderFile.Outcome.Read => Results.Text(text, "text/plain; charset=utf-8"),
+                RunFolderFile.Outcome.Missing => NotFound($"{id} has no log yet"),
+                _ => NotFound($"the log of {id} is not served: {why}"),
+            };
         });
     }
 
@@ -137,14 +142,6 @@ public sealed class LiveViewServer : IAsyncDisposable
                            ?? throw new InvalidOperationException($"the page's {name} is not embedded in {typeof(LiveViewServer).Assembly.GetName().Name}");
         using var reader = new StreamReader(stream, Encoding.UTF8);
         return Results.Text(reader.ReadToEnd(), contentType);
-    }
-
-    /// <summary>The log as written so far; its writer keeps it open.</summary>
-    static string ReadShared(string file)
-    {
-        using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        using var reader = new StreamReader(stream, Encoding.UTF8);
-        return reader.ReadToEnd();
     }
 
     public async ValueTask DisposeAsync()

@@ -26,7 +26,7 @@ public sealed class LivePageBrowserTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _server = await LiveViewServer.StartAsync(_run.Live, IPAddress.Loopback, 0, id => Path.Combine(_dir, "logs", id + ".log"),
+        _server = await LiveViewServer.StartAsync(_run.Live, IPAddress.Loopback, 0, _dir, id => Path.Combine(_dir, "logs", id + ".log"),
             Serilog.Core.Logger.None, CancellationToken.None);
         _run.Start();
         // Some history before the page opens: it must come with the snapshot.

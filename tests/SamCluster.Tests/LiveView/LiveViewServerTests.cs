@@ -18,7 +18,7 @@ public sealed class LiveViewServerTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _server = await LiveViewServer.StartAsync(_run.Live, IPAddress.Loopback, 0, id => Path.Combine(_dir, "logs", id + ".log"),
+        _server = await LiveViewServer.StartAsync(_run.Live, IPAddress.Loopback, 0, _dir, id => Path.Combine(_dir, "logs", id + ".log"),
             Serilog.Core.Logger.None, CancellationToken.None);
         _http.BaseAddress = _server.Url;
         _run.Start();
@@ -80,6 +80,69 @@ public sealed class LiveViewServerTests : IAsyncLifetime
         Assert.Equal("epoch 1/3 train_acc 85.00%\n", await response.Content.ReadAsStringAsync());
     }
 
+    /// <summary>A file outside the run folder, holding what must never be served.</summary>
+    string Outside(string name)
+    {
+        var outside = Path.Combine(Path.GetDirectoryName(_dir)!, Path.GetFileName(_dir) + "-outside", name);
+        Directory.CreateDirectory(Path.GetDirectoryName(outside)!);
+        File.WriteAllText(outside, "private: not the run's\n");
+        return outside;
+    }
+
+    async Task AssertNotServed(string path)
+    {
+        var response = await _http.GetAsync(path);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.DoesNotContain("private", body);
+        Assert.False(string.IsNullOrEmpty(JsonDocument.Parse(body).RootElement.GetProperty("error").GetString()));
+    }
+
+    [Fact]
+    public async Task A_trials_log_that_is_a_symbolic_link_is_not_served_wherever_it_points()
+    {
+        var log = Path.Combine(_dir, "logs", Sgd1.Key.Id + ".log");
+        Directory.CreateDirectory(Path.GetDirectoryName(log)!);
+        File.CreateSymbolicLink(log, Outside("secret.txt"));
+        await AssertNotServed("logs/" + Sgd1.Key.Id);
+
+        // Not even to a file of the run itself: a link is not the run's log.
+        File.Delete(log);
+        File.WriteAllText(Path.Combine(_dir, "private.txt"), "private: the run's, but not a log\n");
+        File.CreateSymbolicLink(log, Path.Combine(_dir, "private.txt"));
+        await AssertNotServed("logs/" + Sgd1.Key.Id);
+    }
+
+    [Fact]
+    public async Task A_log_under_a_symbolically_linked_folder_is_not_served()
+    {
+        // logs/fashion-mnist -> a folder outside that holds resnet18/sgd/1.log.
+        var outside = Outside(Path.Combine("fashion-mnist", "resnet18", "sgd", "1.log"));
+        Directory.CreateDirectory(Path.Combine(_dir, "logs"));
+        Directory.CreateSymbolicLink(Path.Combine(_dir, "logs", "fashion-mnist"), Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(outside)))!);
+        Assert.True(File.Exists(Path.Combine(_dir, "logs", Sgd1.Key.Id + ".log")), "the link should reach the outside file");
+        await AssertNotServed("logs/" + Sgd1.Key.Id);
+    }
+
+    [Fact]
+    public async Task A_log_that_is_a_pipe_is_refused_at_once_not_waited_on()
+    {
+        var log = Path.Combine(_dir, "logs", Sgd1.Key.Id + ".log");
+        Directory.CreateDirectory(Path.GetDirectoryName(log)!);
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [log])) mkfifo.WaitForExit();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await AssertNotServed("logs/" + Sgd1.Key.Id);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed.TotalSeconds:F1} s");
+    }
+
+    [Fact]
+    public async Task A_report_replaced_by_a_symbolic_link_is_not_served()
+    {
+        File.CreateSymbolicLink(Path.Combine(_dir, "report.json"), Outside("report.json"));
+        _run.Live.OnReportWritten();
+        await AssertNotServed("api/report");
+    }
+
     [Fact]
     public async Task The_page_and_its_assets_come_from_the_coordinator_itself_with_no_external_url()
     {
@@ -120,5 +183,6 @@ public sealed class LiveViewServerTests : IAsyncLifetime
         if (_server is not null) await _server.DisposeAsync();
         _http.Dispose();
         Directory.Delete(_dir, recursive: true);
+        if (Directory.Exists(_dir + "-outside")) Directory.Delete(_dir + "-outside", recursive: true);
     }
 }

@@ -6,7 +6,6 @@ using SamCluster.GpuNode;
 using SamCluster.Messages;
 using Xunit;
 using SamCluster.Experiment;
-using SamCluster.Cli.Composition;
 
 namespace SamCluster.Tests.Reporting;
 
@@ -132,15 +131,5 @@ public sealed class ProvenanceTests : IDisposable
         var bare = NodeFactsProbe.Read(["cpu"], threads: 2, procRoot: Path.Combine(_work, "no-proc"));
         Assert.Equal((null, null), (bare.CpuModel, bare.GpuDriver));
         Assert.Empty(bare.Gpus);
-    }
-
-    [Fact]
-    public void Passwords_on_the_command_line_are_not_recorded()
-    {
-        Assert.Equal(["coordinator", "--journal", "Host=db;Username=u;Password=***;Database=run1", "--out", "x"],
-            TrainingServices.CommandLineForRecord(["coordinator", "--journal", "Host=db;Username=u;Password=s3cret;Database=run1", "--out", "x"]));
-        Assert.Equal(["pwd=***"], TrainingServices.CommandLineForRecord(["pwd=x"]));
-        Assert.Equal(["node", "--tls-password", "***", "--tls-cert", "c.pfx", "--tls-password=***"],
-            TrainingServices.CommandLineForRecord(["node", "--tls-password", "s3cret", "--tls-cert", "c.pfx", "--tls-password=s3cret"]));
     }
 }
