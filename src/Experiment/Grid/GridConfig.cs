@@ -37,6 +37,10 @@ public sealed record GridConfig(
 {
     public const int DefaultCheckpointEvery = 1;
 
+    /// <summary>The grid's `sequential` key: repeats run in looks that may stop a comparison early. Null: every trial
+    /// runs, as without the key.</summary>
+    public SequentialPlan? Sequential { get; init; }
+
     public int TrialCount => Datasets.Sum(d => Optimizers.Sum(o => PlanFor(d).Cells(o).Count)) * Models.Count * Repeats;
 
     /// <summary>SHA-256 (hex) of the expanded trials' canonical form; equal for grids that run the same trials
