@@ -6,7 +6,8 @@
 #   deploy/setup.sh --dev      the same, SciPy, Chromium and PostgreSQL's server, for the tests (one loads exported
 #                              weights with torch.load; the power figures are checked against scipy.stats.nct; the
 #                              live page is tested in a headless Chromium; the PostgreSQL journal tests start a server
-#                              of their own from /usr/lib/postgresql/*/bin)
+#                              of their own from /usr/lib/postgresql/*/bin; group-sequential boundaries are checked
+#                              against R's rpact)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -22,6 +23,7 @@ if [[ "${1:-}" == "--bench" || "${1:-}" == "--dev" ]] && ! /usr/bin/python3 -c "
 if [[ "${1:-}" == "--dev" ]] && ! /usr/bin/python3 -c "import scipy.stats" >/dev/null 2>&1; then packages+=(python3-scipy); fi
 if [[ "${1:-}" == "--dev" ]] && ! command -v chromium >/dev/null 2>&1; then packages+=(chromium); fi
 if [[ "${1:-}" == "--dev" ]] && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then packages+=(postgresql); fi
+if [[ "${1:-}" == "--dev" ]] && ! Rscript -e 'library(rpact)' >/dev/null 2>&1; then packages+=(r-cran-rpact); fi
 if [ ${#packages[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   echo "setup: installing ${packages[*]}" >&2

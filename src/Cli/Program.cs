@@ -89,6 +89,7 @@ public static class Program
         TrainOneCommand.Create(),
         BenchCommand.Create(),
         DevicesCommand.Create(),
+        DesignCommand.Create(),
     ];
 
     /// <summary>Runs a command body, turning user errors into one line and exit code 2, and everything else into one

@@ -52,6 +52,11 @@ public static class CoordinatorRun
         Func<int, RunFolder, Action<Exception>, IDisposable>? startNodes, CancellationToken stop)
     {
         var grid = GridConfigLoader.Load(request.GridPath);
+        // Running every repeat of a sequential grid would silently throw its design away: until the coordinator takes
+        // looks, such a grid is designed and checked (`design`, `validate`), not run.
+        if (grid.Sequential is not null)
+            throw new UserInputException($"{request.GridPath}: the coordinator does not run 'sequential' grids yet (looks and decisions); " +
+                                         $"`samcluster design {request.GridPath}` prints its design and simulates it — remove the key to run every repeat");
         if (request.CheckLocalData) grid.CheckLocalDataPaths();
         var requested = GridExpander.Expand(grid);
         // Everything that can refuse the start is checked before the run folder is touched (ports, the checkpoint

@@ -43,6 +43,10 @@ public sealed record GridConfig(
 {
     public const int DefaultCheckpointEvery = 1;
 
+    /// <summary>The grid's `sequential` key: repeats run in looks that may stop a comparison early. Null: every trial
+    /// runs, as without the key.</summary>
+    public SequentialPlan? Sequential { get; init; }
+
     /// <summary>The most trials one grid may expand to (README, "Grid config"): far beyond any study, and low enough
     /// that a grid of typos (2,000 lr × 2,000 rho) is refused instead of filling the memory.</summary>
     public const int MaxTrials = 100_000;

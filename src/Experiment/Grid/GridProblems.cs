@@ -34,6 +34,8 @@ sealed class GridProblems(string file)
     public string File => file;
     public bool Any => _problems.Count > 0;
 
+    public int Count => _problems.Count;
+
     public void Add(Mark at, string message) => _problems.Add(new GridProblem(file, at.Line, at.Column, message));
 
     public void AddWithoutLine(string message) => _problems.Add(new GridProblem(file, 0, 0, message));

@@ -10,7 +10,7 @@ namespace SamCluster.Experiment.Grid;
 sealed class GridReader(GridProblems problems, string baseDirectory)
 {
     static readonly IReadOnlyList<string> TopLevelKeys =
-        ["seed", "datasets", "models", "optimizers", "repeats", "recipe", "data", "optimizer_overrides", "checkpoint_every"];
+        ["seed", "datasets", "models", "optimizers", "repeats", "recipe", "data", "optimizer_overrides", "checkpoint_every", "sequential"];
 
     static readonly IReadOnlyList<string> DataOnlyKeys =
         ["path", "classes", "train_limit", "test_limit", "image_size", "test_per_class", "split_seed", "cache_dir"];
@@ -39,6 +39,9 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
             ? RecipeOverride.Read(recipeSection, axesAllowed: true)
             : new RecipeOverride();
         var optimizerOverrides = OptimizerOverrides(top);
+        var sequential = top.Section("sequential", SequentialPlan.Keys) is { } sequentialSection
+            ? Sequential(sequentialSection, repeats, top.Node("repeats"))
+            : null;
 
         var data = top.Section("data", Vocabulary.DatasetNames);
         var plans = new List<DatasetPlan>();
@@ -70,7 +73,47 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
         if (problems.Any) return null;
         return new GridConfig(problems.File, seed, datasets.Select(d => d.Name).ToList().AsReadOnly(),
             models.Select(m => m.Name).ToList().AsReadOnly(), optimizers.Select(o => o.Name).ToList().AsReadOnly(),
-            repeats.Value, plans.AsReadOnly(), checkpointEvery);
+            repeats.Value, plans.AsReadOnly(), checkpointEvery) { Sequential = sequential };
+    }
+
+    static readonly NumberRule LookRule = new("sequential.looks", null, 2, MaxRepeats, Whole: true);
+    static readonly NumberRule AlphaRule = new("sequential.alpha", null, 0, 0.5, MinIncluded: false, MaxIncluded: false);
+    static readonly NumberRule MarginRule = new("sequential.margin_pp", null, -100, 100);
+
+    /// <summary>The `sequential` key: looks (increasing, each ≥ 2, the last = repeats), alpha in (0, 0.5), spending,
+    /// optional margin_pp and test. Every problem is reported at its line.</summary>
+    SequentialPlan? Sequential(YamlSection section, int? repeats, YamlNode? repeatsNode)
+    {
+        var before = problems.Count;
+        if (!section.Has("looks")) problems.Add(section.Start, "'sequential' needs 'looks': repeats per arm at each look, e.g. [5, 10, 20, 30]");
+        if (!section.Has("alpha")) problems.Add(section.Start, "'sequential' needs 'alpha': the one-sided error per comparison, e.g. 0.05");
+        if (!section.Has("spending")) problems.Add(section.Start, $"'sequential' needs 'spending': {string.Join(" or ", SequentialPlan.SpendingNames)}");
+        IReadOnlyList<double>? looks = null;
+        if (section.Has("looks"))
+        {
+            if (!section.IsList("looks"))
+                problems.Add(section.Node("looks")!.Start, "'sequential.looks' must be a list of repeats per arm, e.g. [5, 10, 20, 30]");
+            else
+                looks = section.NumberList("looks", LookRule);
+        }
+        var looksNode = section.Node("looks") as YamlSequenceNode;
+        if (looks is not null)
+        {
+            for (var i = 1; i < looks.Count; i++)
+                if (looks[i] <= looks[i - 1])
+                    problems.Add(looksNode!.Children[i].Start, $"'sequential.looks' must increase: {looks[i]} comes after {looks[i - 1]}");
+            if (looks.Count > SequentialPlan.MaxLooks)
+                problems.Add(looksNode!.Start, $"'sequential.looks' must have at most {SequentialPlan.MaxLooks} looks, not {looks.Count}");
+            if (repeats is { } r && looks[^1] != r)
+                problems.Add(looksNode!.Children[^1].Start,
+                    $"the last look of 'sequential.looks' ({looks[^1]}) must equal 'repeats' ({r}{(repeatsNode is null ? "" : $", line {repeatsNode.Start.Line}")})");
+        }
+        var alpha = section.Number("alpha", AlphaRule);
+        var spending = section.Choice("spending", SequentialPlan.SpendingNames);
+        var margin = section.Has("margin_pp") ? section.Number("margin_pp", MarginRule) : null;
+        var test = section.Has("test") ? section.Choice("test", SequentialPlan.TestNames) : SequentialPlan.Welch;
+        if (problems.Count > before || looks is null || alpha is null || spending is null || test is null) return null;
+        return new SequentialPlan(looks.Select(l => (int)l).ToList().AsReadOnly(), alpha.Value, spending, margin, test);
     }
 
     /// <summary>How the count came about, e.g. "1 dataset × 1 model × (sgd: 2,000 cells + sam: 4,000,000 cells) ×
