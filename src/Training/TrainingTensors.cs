@@ -34,7 +34,7 @@ public sealed class BatchNormaliser : IDisposable
         _shift = tensor(mean.Zip(std, (m, s) => -m / s).ToArray(), device: device).view(1, channels, 1, 1).DetachFromDisposeScope();
     }
 
-    public Tensor Apply(Tensor images) => images.to(ScalarType.Float32).mul_(_scale).add_(_shift);
+    public Tensor Apply(Tensor images) => images.to(ScalarType.Float32).mul_(_scale).AddInPlace(_shift);
 
     public void Dispose()
     {

@@ -169,7 +169,7 @@ public static class TrialRunner
             var target = data.TrainLabels.index_select(0, indices);
             var (logits, loss) = step.Run(input, target);
             stepLosses[s].copy_(loss);
-            correct.add_(logits.argmax(1).eq(target).sum());
+            correct.AddInPlace(logits.argmax(1).eq(target).sum());
         }
 
         // One read-back per epoch: the per-step losses (to find the first NaN/inf) and the correct count.
@@ -213,8 +213,8 @@ public static class TrialRunner
             var length = Math.Min(batchSize, count - start);
             var target = labels.narrow(0, start, length);
             var logits = model.call(normaliser.Apply(images.narrow(0, start, length)));
-            lossSum.add_(nn.functional.cross_entropy(logits, target, reduction: nn.Reduction.Sum).to(ScalarType.Float64));
-            correct.add_(logits.argmax(1).eq(target).sum());
+            lossSum.AddInPlace(nn.functional.cross_entropy(logits, target, reduction: nn.Reduction.Sum).to(ScalarType.Float64));
+            correct.AddInPlace(logits.argmax(1).eq(target).sum());
         }
         return (lossSum.cpu().item<double>() / count, 100.0 * correct.cpu().item<long>() / count);
     }

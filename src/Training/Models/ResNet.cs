@@ -31,7 +31,7 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
             var projection = Conv2d(inPlanes, planes, 1, stride: stride, bias: false);
             var norm = BatchNorm2d(planes);
             downsample = Sequential(("0", projection), ("1", norm));
-            shortcut = input => norm.call(Convolve(projection, input));
+            shortcut = input => BatchNormForward.Apply(norm, Convolve(projection, input));
         }
         RegisterComponents();
     }
@@ -41,8 +41,8 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
         // In-place ReLU and add as torchvision does: BN's backward does not need its output, so this is safe and
         // saves two allocations per block.
         var residual = shortcut is null ? input : shortcut(input);
-        var output = bn2.call(Convolve(conv2, bn1.call(Convolve(conv1, input)).relu_()));
-        return output.add_(residual).relu_();
+        var output = BatchNormForward.Apply(bn2, Convolve(conv2, BatchNormForward.Apply(bn1, Convolve(conv1, input)).relu_()));
+        return output.AddInPlace(residual).relu_();
     }
 
     // On CPU, where it was measured, a convolution over a map its kernel covers entirely (the last stages at 28×28)
@@ -124,7 +124,7 @@ public sealed class ResNet : Module<Tensor, Tensor>
         // a reorder to its blocked layout and back around every convolution (forward and backward). Measured on the
         // study's 28×28 step: about +10 % img/s (docs/PERFORMANCE.md). CUDA keeps PyTorch's default layout.
         if (input.device_type == DeviceType.CPU) input = ChannelsLast.From(input);
-        var x = maxpool.call(bn1.call(conv1.call(input)).relu_());
+        var x = maxpool.call(BatchNormForward.Apply(bn1, conv1.call(input)).relu_());
         x = layer4.call(layer3.call(layer2.call(layer1.call(x))));
         return fc.call(avgpool.call(x).flatten(1));
     }

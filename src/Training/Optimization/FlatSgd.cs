@@ -73,10 +73,10 @@ public sealed class FlatSgd : IDisposable
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         AdoptState();
-        var step = weightDecay != 0 ? _flat.Gradients.Values.add(_flat.Values.Values, alpha: weightDecay) : _flat.Gradients.Values;
+        var step = weightDecay != 0 ? _flat.Gradients.Values.Add(_flat.Values.Values, alpha: weightDecay) : _flat.Gradients.Values;
         if (momentumFactor != 0)
         {
-            if (_started) _momentum.Values.mul_(momentumFactor).add_(step);
+            if (_started) _momentum.Values.MulInPlace(momentumFactor).AddInPlace(step);
             else
             {
                 _momentum.Values.copy_(step);
@@ -85,7 +85,7 @@ public sealed class FlatSgd : IDisposable
             }
             step = _momentum.Values;
         }
-        _flat.Values.Values.add_(step, alpha: -learningRate);
+        _flat.Values.Values.AddInPlace(step, alpha: -learningRate);
     }
 
     /// <summary>Takes momentum buffers that are not our views (a checkpoint loaded into the SGD) into the flat momentum.</summary>

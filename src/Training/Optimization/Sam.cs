@@ -34,12 +34,12 @@ public sealed class Sam : IDisposable
         using var noGrad = no_grad();
         var (w, g, saved) = (_parameters.Values.Values, _parameters.Gradients.Values, _savedWeights.Values);
         var gradNorm = _adaptive ? w.abs().mul_(g).norm() : g.norm();
-        var scale = gradNorm.add_(NormEpsilon).reciprocal_().mul_(_rho);   // stays on the device: no host round trip
+        var scale = gradNorm.AddInPlace(NormEpsilon).reciprocal_().MulInPlace(_rho);   // stays on the device: no host round trip
         saved.copy_(w);
         // e is computed in w's own memory, then the saved w added: w + e in the same operations (and roundings) as
         // davda54/sam's p.add_(e_w), with no buffer besides the saved weights.
-        if (_adaptive) w.pow_(2).mul_(g).mul_(scale).add_(saved);
-        else w.copy_(g).mul_(scale).add_(saved);
+        if (_adaptive) w.PowInPlace(2).mul_(g).mul_(scale).AddInPlace(saved);
+        else w.copy_(g).mul_(scale).AddInPlace(saved);
         _parameters.ZeroGradients();
     }
 

@@ -18,13 +18,23 @@ public sealed class DiskFullTests(ITestOutputHelper log) : BadInputTest(log)
     public void A_full_disk_ends_the_run_with_one_line_and_the_same_command_resumes_it()
     {
         var outDir = Path.Combine(Work, "run");
-        // What fills it: an SGD ResNet-18 checkpoint is ~89 MB (parameters and momentum), its weights ~45 MB. Trial 1
-        // peaks at ~180 MB (a new checkpoint beside the old, then the weights in the store beside their copy in
-        // weights/) and leaves ~45 MB; trial 2's second checkpoint would need ~225 MB: the node meets the full disk there.
-        using var disk = Tmpfs.Mount(outDir, "200m");
-        var grid = ProcessTests.WriteTinyGrid(Work, optimizers: "[sgd]", repeats: 2, epochs: 2);
+        // The disk must fill at trial 2's second checkpoint, which is written beside its first, whatever a checkpoint
+        // and the run's other files weigh on this machine (a fixed size filled at trial 1's weights elsewhere). So trial
+        // 1 runs first, alone, on a roomy disk; the grid then grows by trial 2 and the disk is cut to what trial 1 left
+        // plus one and a half checkpoints (measured as train-one writes one): trial 2's first checkpoint fits, its
+        // second cannot, by half a checkpoint either way.
+        using var disk = Tmpfs.Mount(outDir, Roomy);
+        var grid = ProcessTests.WriteTinyGrid(Work, optimizers: "[sgd]", repeats: 1, epochs: 2);
         string[] command = ["local", grid, "--out", outDir, "--nodes", "1"];
         var limit = TimeSpan.FromSeconds(90);
+        var trialOne = Cli.RunWithin(limit, Work, command);
+        Assert.True(trialOne.ExitCode == 0, $"trial 1 alone did not finish\n{trialOne}");
+        var leftByTrial1 = disk.UsedBytes;
+        var checkpoint = CheckpointBytes(limit);
+        var size = leftByTrial1 + checkpoint * 3 / 2;
+        Log.WriteLine($"trial 1 left {leftByTrial1} bytes, a checkpoint is {checkpoint} bytes: the disk is made {size} bytes");
+        disk.Resize(size.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        File.WriteAllText(grid, File.ReadAllText(grid).Replace("repeats: 1", "repeats: 2"));
 
         var full = Cli.RunWithin(limit, Work, command);
         Log.WriteLine(full.ToString());
@@ -44,7 +54,7 @@ public sealed class DiskFullTests(ITestOutputHelper log) : BadInputTest(log)
         var weightsHash = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(weights)));
         Assert.Empty(Directory.EnumerateFiles(outDir, "*.tmp", SearchOption.AllDirectories));
 
-        disk.Resize("400m");
+        disk.Resize(Roomy);
         var resumed = Cli.RunWithin(limit, Work, command);
         Log.WriteLine(resumed.ToString());
         Assert.True(resumed.ExitCode == 0, $"the same command did not finish the run\n{resumed}");
@@ -64,6 +74,20 @@ public sealed class DiskFullTests(ITestOutputHelper log) : BadInputTest(log)
         Assert.Contains("resumed from epoch 1", trial2);
         Assert.True(File.Exists(Path.Combine(outDir, "weights", "fashion-mnist", "resnet18", "sgd", "2.pt")));
         Assert.True(File.Exists(Path.Combine(outDir, "report.md")));
+    }
+
+    const string Roomy = "1g";   // a cap, not an allocation: tmpfs takes memory only for what is written
+
+    /// <summary>The size of an SGD checkpoint of the tiny grid's trial, as train-one writes it into a folder of its own
+    /// (the same code the node saves with, from the same data).</summary>
+    long CheckpointBytes(TimeSpan limit)
+    {
+        var folder = Path.Combine(Work, "measured-checkpoint");
+        var run = Cli.RunWithin(limit, Work, "train-one", "--dataset", "fashion-mnist", "--model", "resnet18", "--optimizer", "sgd",
+            "--epochs", "2", "--batch-size", "64", "--data", Path.Combine(Work, "fashion"), "--classes", "0,1,2,3,4", "--threads", "1",
+            "--checkpoint-dir", folder);
+        Assert.True(run.ExitCode == 0, $"train-one did not finish\n{run}");
+        return new FileInfo(Assert.Single(Directory.GetFiles(folder, "*.ckpt", SearchOption.AllDirectories))).Length;
     }
 
     /// <summary>Serilog's file sinks swallow their write errors; the run log still sees a full disk and says which file.</summary>
@@ -102,6 +126,16 @@ sealed class Tmpfs : IDisposable
         var (code, output) = Run("mount", "-t", "tmpfs", "-o", $"size={size}", "tmpfs", folder);
         Skip.If(code != 0, $"cannot mount a tmpfs here (needs root): {output.Trim()}");
         return new Tmpfs(folder);
+    }
+
+    /// <summary>What the files in it take, as the filesystem counts it (whole pages).</summary>
+    public long UsedBytes
+    {
+        get
+        {
+            var drive = new DriveInfo(Folder);
+            return drive.TotalSize - drive.TotalFreeSpace;
+        }
     }
 
     public void Resize(string size)

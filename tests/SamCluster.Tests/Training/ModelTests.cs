@@ -53,6 +53,43 @@ public class ModelTests
         Assert.Equal(0f, weight.mean().item<float>(), 3);
     }
 
+    /// <summary>TorchSharp's BatchNorm forward counts batches with a temporary Scalar (see KeptScalars), so the ResNet
+    /// applies its BatchNorms through BatchNormForward, never through the modules' own forward.</summary>
+    [Fact]
+    public void BatchNormsAreAppliedWithoutTorchSharpsForward()
+    {
+        using var scope = NewDisposeScope();
+        using var model = ModelFactory.Create("resnet18", 1, classes: 5);
+        var batchNorms = model.modules().OfType<TorchSharp.Modules.BatchNorm2d>().ToList();
+        var calls = 0;
+        foreach (var bn in batchNorms) bn.register_forward_pre_hook(_ => calls++);
+        model.train();
+        model.call(randn(2, 1, 28, 28));
+        Assert.Equal(0, calls);
+        Assert.All(batchNorms, bn => Assert.Equal(1L, bn.num_batches_tracked!.item<long>()));   // each applied once
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void BatchNormForwardIsTorchSharpsBitForBit(bool training)
+    {
+        using var scope = NewDisposeScope();
+        using var ours = nn.BatchNorm2d(4);
+        using var theirs = nn.BatchNorm2d(4);
+        var input = randn(3, 4, 5, 5);
+        for (int step = 0; step < 3; step++)
+        {
+            ours.train(training);
+            theirs.train(training);
+            var expected = theirs.call(input * (step + 1));
+            var actual = BatchNormForward.Apply(ours, input * (step + 1));
+            Assert.Equal(expected.data<float>().ToArray(), actual.data<float>().ToArray());
+        }
+        foreach (var (name, buffer) in theirs.named_buffers())
+            Assert.True(buffer.eq(ours.named_buffers().Single(b => b.name == name).buffer).all().item<bool>(), $"{name} differs");
+    }
+
     [Theory]
     [InlineData("resnet50", "model")]
     [InlineData("resnet18", "stem")]
