@@ -29,6 +29,9 @@ public sealed class BatchNormaliser : IDisposable
     {
         if (mean.Count != std.Count) throw new ArgumentException("mean and std differ in length");
         var channels = mean.Count;
+        // The scope holds the 1-D tensors until view() has returned: a temporary nothing holds can be finalized by
+        // another thread's collection while libtorch still reads it (see FlatBuffer.Slice).
+        using var scope = NewDisposeScope();
         // (x/255 - m)/s = x·(1/(255 s)) + (-m/s)
         _scale = tensor(std.Select(s => 1f / (255f * s)).ToArray(), device: device).view(1, channels, 1, 1).DetachFromDisposeScope();
         _shift = tensor(mean.Zip(std, (m, s) => -m / s).ToArray(), device: device).view(1, channels, 1, 1).DetachFromDisposeScope();

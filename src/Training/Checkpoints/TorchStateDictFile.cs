@@ -32,7 +32,10 @@ public static class TorchStateDictFile
         var key = 0;
         foreach (var (name, tensor) in entries)
         {
-            using var cpu = tensor.detach().cpu().contiguous();
+            // detach() and cpu() make temporaries libtorch reads after nothing holds them; the scope holds them until
+            // the entry is written (see FlatBuffer.Slice).
+            using var copies = NewDisposeScope();
+            var cpu = tensor.detach().cpu().contiguous();
             var storageKey = (key++).ToString(System.Globalization.CultureInfo.InvariantCulture);
             using (var data = zip.CreateEntry($"{Root}/data/{storageKey}", CompressionLevel.NoCompression).Open())
                 data.Write(cpu.bytes);

@@ -14,6 +14,8 @@ public sealed class BatchNormStatsGuard : IDisposable
 
     public BatchNormStatsGuard(nn.Module model)
     {
+        // The scope holds detach()'s temporaries until clone() has returned (see FlatBuffer.Slice).
+        using var scope = NewDisposeScope();
         var live = new List<Tensor>();
         foreach (var module in model.modules())
         {

@@ -52,11 +52,18 @@ public sealed class FlatBuffer : IDisposable
     /// <summary>A new buffer of zeros with this one's layout (gradients, momentum, SAM's perturbation).</summary>
     public FlatBuffer ZerosLike() => new(zeros_like(Values).DetachFromDisposeScope(), _slices);
 
-    /// <summary>Tensor <paramref name="index"/>'s slice of <see cref="Values"/>, in its shape (a new view; the caller owns it).</summary>
+    /// <summary>Tensor <paramref name="index"/>'s slice of <see cref="Values"/>, in its shape (a new view; the caller owns it).
+    /// The narrowed tensor in between is a using local: TorchSharp keeps no .NET reference to a tensor while libtorch
+    /// reads it, so a temporary that nothing holds (outside a DisposeScope, as when FlatParameters is built) can be
+    /// finalized by a collection on another thread in the middle of view(), which then reads freed memory (a segfault
+    /// in libtorch's alias_with_sizes_and_strides).</summary>
     public Tensor Slice(int index)
     {
         var (offset, length, shape) = _slices[index];
-        return Values.narrow(0, offset, length).view(shape);
+        using var part = Values.narrow(0, offset, length);
+        var view = part.view(shape);
+        GC.KeepAlive(this);   // Values, read by narrow
+        return view;
     }
 
     public void Dispose() => Values.Dispose();
