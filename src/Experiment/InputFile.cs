@@ -10,6 +10,9 @@ public static class InputFile
     public static byte[] ReadAllBytes(string path, long maxBytes, string whatItShouldBe)
     {
         using var stream = UserPaths.OpenRead(path, whatItShouldBe);
+        // A device (/dev/zero, /dev/urandom) says it holds nothing yet never ends: refused at its first byte instead of
+        // after reading up to the limit (hundreds of MiB).
+        var sizeSaid = stream.CanSeek ? stream.Length : -1;
         var buffer = new MemoryStream();
         var chunk = new byte[1 << 16];
         try
@@ -17,6 +20,8 @@ public static class InputFile
             int read;
             while ((read = stream.Read(chunk)) > 0)
             {
+                if (sizeSaid == 0)
+                    throw new UserInputException($"{path}: is not a regular file (a device that never ends?), not {whatItShouldBe}");
                 buffer.Write(chunk, 0, read);
                 if (buffer.Length > maxBytes)
                     throw new UserInputException($"{path}: is larger than {maxBytes / 1024:N0} KiB: not {whatItShouldBe}");

@@ -61,11 +61,19 @@ public sealed class GridFileTests(ITestOutputHelper log) : BadInputTest(log)
     }
 
     [Fact]
+    public void A_grid_file_past_the_size_limit_is_refused_at_the_limit()
+    {
+        // 2 MiB of comments: a regular file, read up to the 1 MiB a grid may have, then refused.
+        WriteFile("huge.yaml", string.Concat(Enumerable.Repeat("# " + new string('x', 1022) + "\n", 2048)));
+        RefusedWithin(10, Run("validate", "huge.yaml"), "huge.yaml", "is larger than 1,024 KiB");
+    }
+
+    [Fact]
     public void A_pipe_or_a_device_given_as_the_grid_is_refused_within_seconds()
     {
         MakeFifo("grid.fifo");
         RefusedWithin(10, Run("validate", "grid.fifo"), "grid.fifo", "not a regular file");
-        RefusedWithin(10, Run("validate", "/dev/zero"), "/dev/zero", "larger than");
+        RefusedWithin(10, Run("validate", "/dev/zero"), "/dev/zero", "not a regular file");
         Refused(Run("local", "grid.fifo", "--out", "run", "--nodes", "1"), "grid.fifo", "not a regular file");
         Assert.False(Directory.Exists(Path.Combine(Work, "run")));
     }

@@ -70,7 +70,7 @@ public sealed class InternalErrorTests(ITestOutputHelper log) : BadInputTest(log
         var grid = ProcessTests.WriteTinyGrid(Work, optimizers: "[sgd]", repeats: 1, epochs: 1, trainImages: 100, testImages: 20);
         var outDir = Path.Combine(Work, "run");
         string[] command = ["local", grid, "--out", outDir, "--nodes", "1"];
-        var first = Cli.RunWithin(TimeSpan.FromSeconds(90), Work, command);
+        var first = Cli.RunWithin(TimeSpan.FromMinutes(4), Work, command);   // beside the process lanes: a loaded machine
         Assert.True(first.ExitCode == 0, first.ToString());
 
         // The same command again reads the trial back and writes the report again: into report.md, now a folder.
@@ -78,7 +78,7 @@ public sealed class InternalErrorTests(ITestOutputHelper log) : BadInputTest(log
         File.Delete(report);
         Directory.CreateDirectory(report);
         var state = Path.Combine(Work, "state");
-        var again = Cli.RunWithin(TimeSpan.FromSeconds(90), Work, new Dictionary<string, string?> { ["XDG_STATE_HOME"] = state }, command);
+        var again = Cli.RunWithin(TimeSpan.FromMinutes(3), Work, new Dictionary<string, string?> { ["XDG_STATE_HOME"] = state }, command);
         var runLog = Path.Combine(outDir, "logs", "run.clef");
         Cli.AssertFailed(again, Log, "samcluster: internal error: IOException: ", "report.md", $"(trace in {runLog})");
         var events = File.ReadAllLines(runLog);

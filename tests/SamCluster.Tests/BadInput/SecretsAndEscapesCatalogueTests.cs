@@ -66,7 +66,7 @@ public sealed class SecretsAndEscapesCatalogueTests(ITestOutputHelper log) : Bad
         ["validate --against a folder without run.json"] = Refused(s => ["validate", s.Grid, "--against", s.RunFolder("no-manifest")],
             "is not a SamCluster run folder (no run.json)"),
         ["validate --against run.json -> /dev/zero"] = Refused(s => ["validate", s.Grid, "--against", s.RunFolder("zero", m => File.CreateSymbolicLink(m, "/dev/zero"))],
-            "run.json", "is larger than"),
+            "run.json", "is not a regular file"),
         ["validate --against run.json a FIFO"] = Refused(s => ["validate", s.Grid, "--against", s.RunFolder("fifo", _ => s.Fifo("fifo/run.json"))],
             "run.json", "not a regular file"),
         ["validate --against run.json a folder"] = Refused(s => ["validate", s.Grid, "--against", s.RunFolder("folder", m => Directory.CreateDirectory(m))],
