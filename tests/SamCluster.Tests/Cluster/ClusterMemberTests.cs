@@ -43,7 +43,8 @@ public sealed class ClusterMemberTests : IAsyncLifetime
         Akka.Cluster.Cluster.Get(System).RegisterOnMemberUp(() => up.TrySetResult());
         await up.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
-        Assert.True(ClusterHealth.IsReady(System));
+        // The member-up callback can run just before the cluster's read view (SelfMember) has caught up.
+        Assert.True(SpinWait.SpinUntil(() => ClusterHealth.IsReady(System), TimeSpan.FromSeconds(5)), "up, but not ready 5 s later");
         Assert.Contains(ClusterMember.CoordinatorRole, Akka.Cluster.Cluster.Get(System).SelfRoles);
         Assert.Equal(ClusterMember.SystemName, System.Name);
     }

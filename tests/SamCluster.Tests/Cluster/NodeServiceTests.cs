@@ -50,7 +50,7 @@ public sealed class NodeServiceTests(ITestOutputHelper output) : IDisposable
         using (var coordinatorB = ProcessTests.StartCoordinator(output, linesB, "coordinator", grid, "--out", runB, "--port", port, "--stay"))
         {
             AssertBothJoinWithinTenSeconds(linesB, "grid B");
-            Assert.True(ProcessTests.WaitFor(() => linesB.Any(l => l.Contains("All 2 trials finished")), TimeSpan.FromMinutes(3)),
+            Assert.True(ProcessTests.WaitFor(() => linesB.Any(l => l.Contains("Grid finished: 2 completed")), TimeSpan.FromMinutes(3)),
                 "grid B did not finish within 3 minutes");
             Assert.False(coordinatorB.HasExited, "a --stay coordinator exited after its grid");
             ProcessTests.Terminate(coordinatorB);
