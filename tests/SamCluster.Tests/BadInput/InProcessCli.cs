@@ -15,11 +15,13 @@ namespace SamCluster.Tests.BadInput;
 /// folder and values the tests began with (<see cref="ChildProcessRuntime"/>), and the in-process tests beside these
 /// read neither. Handing every command a folder and an environment of its own instead would reach into every command
 /// and library that opens a path, for the tests' sake.</para>
+/// <para>A command also sets torch's process-wide state (its thread count: `node --threads`), which changes the order
+/// of floating-point sums: so these tests share <see cref="Training.TorchGlobalState"/>'s collection and never run beside
+/// a test that trains in this process and compares figures bit for bit.</para>
 /// </summary>
-[CollectionDefinition(Name)]
-public sealed class InProcessCli
+public static class InProcessCli
 {
-    public const string Name = "samcluster in-process";
+    public const string Name = Training.TorchGlobalState.Name;
 
     static readonly Lock OneAtATime = new();
 

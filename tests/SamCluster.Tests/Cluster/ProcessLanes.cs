@@ -35,7 +35,7 @@ public sealed class ProcessLanes : ITestCollectionOrderer
 
     /// <summary>The in-process collections that take minutes, longest first: they start beside the lanes instead of
     /// being left to the end.</summary>
-    static readonly string[] LongInProcess = [BadInput.InProcessCli.Name, Training.TorchGlobalState.Name];
+    static readonly string[] LongInProcess = [Training.TorchGlobalState.Name];   // also the in-process CLI tests'
 
     /// <summary>The lanes first, in their order; then the long in-process collections; then the others in xunit's
     /// default order.</summary>
