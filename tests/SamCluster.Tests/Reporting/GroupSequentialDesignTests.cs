@@ -127,10 +127,11 @@ public sealed class GroupSequentialDesignTests(ITestOutputHelper output)
         Skip.If(rscript is null, "no Rscript with rpact here (apt-get install -y r-cran-rpact)");
         var worstZ = 0.0;
         var worstLevel = 0.0;
-        foreach (var (looks, alpha, family) in ReferenceDesigns)
+        var references = Rpact.Designs(rscript!, ReferenceDesigns);   // one R process for all: R and rpact start slowly
+        Assert.Equal(ReferenceDesigns.Length, references.Count);
+        foreach (var ((looks, alpha, family), (critical, levels)) in ReferenceDesigns.Zip(references))
         {
             var ours = GroupSequentialDesign.Create(looks, alpha, family);
-            var (critical, levels) = Rpact.Design(rscript!, looks, alpha, family);
             for (var k = 0; k < looks.Length; k++)
             {
                 var relZ = Math.Abs(ours.CriticalZ[k] - critical[k]) / Math.Abs(critical[k]);
@@ -166,19 +167,25 @@ static class Rpact
         return null;
     }
 
-    public static (double[] Critical, double[] StageLevels) Design(string rscript, int[] looks, double alpha, SpendingFamily family)
+    /// <summary>rpact's critical values and stage levels of each design, computed in one Rscript run.</summary>
+    public static List<(double[] Critical, double[] StageLevels)> Designs(string rscript, IEnumerable<(int[] Looks, double Alpha, SpendingFamily Family)> designs)
     {
         var inv = CultureInfo.InvariantCulture;
-        var type = family == SpendingFamily.OBrienFleming ? "asOF" : "asP";
-        var script = $"suppressMessages(library(rpact)); d <- getDesignGroupSequential(kMax = {looks.Length}, alpha = {alpha.ToString("R", inv)}, sided = 1, " +
-                     $"typeOfDesign = '{type}', informationRates = c({string.Join(", ", looks)}) / {looks[^1]}, tolerance = {GroupSequentialDesignTests.RpactTolerance.ToString("R", inv)}); " +
-                     "cat(sprintf('%.17g', d$criticalValues), '\\n'); cat(sprintf('%.17g', d$stageLevels), '\\n')";
-        var (code, stdout, stderr) = Run(rscript, script);
+        var script = new System.Text.StringBuilder("suppressMessages(library(rpact)); ");
+        foreach (var (looks, alpha, family) in designs)
+        {
+            var type = family == SpendingFamily.OBrienFleming ? "asOF" : "asP";
+            script.Append($"d <- getDesignGroupSequential(kMax = {looks.Length}, alpha = {alpha.ToString("R", inv)}, sided = 1, " +
+                          $"typeOfDesign = '{type}', informationRates = c({string.Join(", ", looks)}) / {looks[^1]}, " +
+                          $"tolerance = {GroupSequentialDesignTests.RpactTolerance.ToString("R", inv)}); " +
+                          "cat(sprintf('%.17g', d$criticalValues), '\\n'); cat(sprintf('%.17g', d$stageLevels), '\\n'); ");
+        }
+        var (code, stdout, stderr) = Run(rscript, script.ToString());
         Assert.True(code == 0, $"Rscript exited {code}: {stderr}");
         var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         static double[] Numbers(string line) =>
             line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
-        return (Numbers(lines[0]), Numbers(lines[1]));
+        return Enumerable.Range(0, lines.Length / 2).Select(i => (Numbers(lines[2 * i]), Numbers(lines[2 * i + 1]))).ToList();
     }
 
     static (int Code, string Stdout, string Stderr) Run(string rscript, string script)
