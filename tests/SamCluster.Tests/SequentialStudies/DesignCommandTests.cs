@@ -59,16 +59,19 @@ public sealed class DesignCommandTests(ITestOutputHelper log) : BadInputTest(log
         Assert.Null(effect["type1_error"]);
     }
 
+    /// <summary>A grid of 4 repeats whose `sequential` key has looks 2, 4 and Pocock spending at <paramref name="alpha"/>.</summary>
+    string SequentialGrid(string alpha) => WriteFile("seq.yaml", $$"""
+        datasets: [fashion-mnist]
+        models: [resnet18]
+        optimizers: [sgd, sam]
+        repeats: 4
+        sequential: {looks: [2, 4], alpha: {{alpha}}, spending: pocock}
+        """);
+
     [Fact]
     public void A_grid_files_key_is_its_design()
     {
-        var grid = WriteFile("seq.yaml", """
-            datasets: [fashion-mnist]
-            models: [resnet18]
-            optimizers: [sgd, sam]
-            repeats: 4
-            sequential: {looks: [2, 4], alpha: 0.025, spending: pocock}
-            """);
+        var grid = SequentialGrid(alpha: "0.025");
         var json = Json(Design(grid, "--format", "json"));
         Assert.Equal([2, 4], Numbers(json, "looks"));
         Assert.Equal("pocock", json["spending"]!.GetValue<string>());
@@ -103,13 +106,7 @@ public sealed class DesignCommandTests(ITestOutputHelper log) : BadInputTest(log
     [Fact]
     public void Local_refuses_a_sequential_grid_and_points_to_design()
     {
-        var grid = WriteFile("seq.yaml", """
-            datasets: [fashion-mnist]
-            models: [resnet18]
-            optimizers: [sgd, sam]
-            repeats: 4
-            sequential: {looks: [2, 4], alpha: 0.05, spending: pocock}
-            """);
+        var grid = SequentialGrid(alpha: "0.05");
         Refused(InProcessCli.RunWithin(TimeSpan.FromSeconds(60), Work, "local", grid, "--out", "run", "--nodes", "1"),
             "the coordinator does not run 'sequential' grids yet", "samcluster design");
         Assert.False(Directory.Exists(Path.Combine(Work, "run")));

@@ -21,16 +21,7 @@ public sealed class ConcurrentTrialsTests(ITestOutputHelper log)
 {
     private const int Rounds = 2;
 
-    private static TrainingTensors Synthetic()
-    {
-        var generator = new Generator(11, CPU);
-        return new TrainingTensors(
-            randint(0, 256, [48, 1, 28, 28], ScalarType.Byte, generator: generator),
-            randint(0, 5, [48], ScalarType.Int64, generator: generator),
-            randint(0, 256, [16, 1, 28, 28], ScalarType.Byte, generator: generator),
-            randint(0, 5, [16], ScalarType.Int64, generator: generator),
-            [0.5f], [0.3f], Classes: 5);
-    }
+    private static TrainingTensors Synthetic() => SyntheticTensors.Make(11);
 
     // Weight decay and momentum on, so every Scalar the SGD step passes is used; patience 0 moves the rate mid-run.
     private static TrialSpec Spec(string optimizer, int seed) => new(

@@ -18,16 +18,7 @@ public sealed class ResumeTests(ITestOutputHelper log) : IDisposable
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
-    private static TrainingTensors Synthetic()
-    {
-        var generator = new Generator(7, CPU);
-        return new TrainingTensors(
-            randint(0, 256, [48, 1, 28, 28], ScalarType.Byte, generator: generator),
-            randint(0, 5, [48], ScalarType.Int64, generator: generator),
-            randint(0, 256, [16, 1, 28, 28], ScalarType.Byte, generator: generator),
-            randint(0, 5, [16], ScalarType.Int64, generator: generator),
-            [0.5f], [0.3f], Classes: 5);
-    }
+    private static TrainingTensors Synthetic() => SyntheticTensors.Make(7);
 
     // Random labels and a large rate: the test loss soon stops improving, so patience 0 halves the rate mid-run.
     private static TrialSpec Spec(string optimizer, int epochs = 4) => new(

@@ -10,16 +10,7 @@ namespace SamCluster.Tests.Training;
 [Collection(TorchGlobalState.Name)]
 public class TrialRunnerTests
 {
-    private static TrainingTensors Synthetic(int train = 48, int test = 16, float std = 0.3f)
-    {
-        var generator = new Generator(7, CPU);
-        return new TrainingTensors(
-            randint(0, 256, [train, 1, 28, 28], ScalarType.Byte, generator: generator),
-            randint(0, 5, [train], ScalarType.Int64, generator: generator),
-            randint(0, 256, [test, 1, 28, 28], ScalarType.Byte, generator: generator),
-            randint(0, 5, [test], ScalarType.Int64, generator: generator),
-            [0.5f], [std], Classes: 5);
-    }
+    private static TrainingTensors Synthetic(int train = 48, int test = 16, float std = 0.3f) => SyntheticTensors.Make(7, train, test, std);
 
     private static TrialSpec Spec(string optimizer = "sam", int epochs = 2) => new(
         new TrialKey("synthetic", "resnet18", optimizer, 0), Seed: 42,
