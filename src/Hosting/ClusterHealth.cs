@@ -31,7 +31,7 @@ public sealed class ClusterHealth : IAsyncDisposable
     public static async Task<ClusterHealth> StartAsync(HealthEndpoint endpoint, Func<ActorSystem?> currentSystem, Serilog.ILogger logger,
         CancellationToken cancel)
     {
-        var app = WebServer.CreateBuilder(typeof(ClusterHealth), HostAddress.Resolve(endpoint.Host), endpoint.Port, logger).Build();
+        var app = WebServer.CreateBuilder(typeof(ClusterHealth), HostAddress.Resolve(endpoint.Host, "--health-host", cancel), endpoint.Port, logger).Build();
         app.MapGet(AlivePath, () => Results.Text("alive\n", "text/plain; charset=utf-8"));
         app.MapGet(ReadyPath, () => IsReady(currentSystem())
             ? Results.Text("ready\n", "text/plain; charset=utf-8")

@@ -53,10 +53,11 @@ public static partial class DurableFile
     }
 
     /// <summary>Copies <paramref name="source"/> to <paramref name="destination"/> durably, hashing the bytes as they
-    /// are copied; refuses (and writes nothing) when they do not hash to <paramref name="expectedSha256"/>.</summary>
+    /// are copied; refuses (and writes nothing) when they do not hash to <paramref name="expectedSha256"/>, and
+    /// throws <see cref="NotARegularFileException"/> when the source is not a regular file.</summary>
     public static void CopyVerified(string source, string expectedSha256, string destination)
     {
-        using var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+        using var input = RegularFile.OpenRead(source, 1 << 20);   // a pipe in the source's place is refused, not waited on
         Write(destination, output =>
         {
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);

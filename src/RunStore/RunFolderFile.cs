@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
+using SamCluster.Messages;
 
 namespace SamCluster.RunStore;
 
@@ -9,7 +10,8 @@ namespace SamCluster.RunStore;
 /// file inside the folder, reached without any symbolic link. A link placed in the folder (logs/x.log → /etc/passwd,
 /// or logs/fashion-mnist → /) would otherwise hand out whatever it points at, so every component below the folder is
 /// checked, the file is opened without following a link and without blocking (a FIFO), and, on Linux, the path the
-/// kernel actually opened must be the one asked for, which also catches a component swapped for a link in between.
+/// kernel actually opened must be the one asked for, which also catches a component swapped for a link in between; a
+/// file with a second name (a hard link, which no path check can tell from the original) is refused too.
 /// </summary>
 public static partial class RunFolderFile
 {
@@ -96,10 +98,17 @@ public static partial class RunFolderFile
         try
         {
             // A FIFO or a device (its open did not block: O_NONBLOCK) is never one of the run's files.
-            var status = new byte[StatxSize];
-            if (Statx(fd, "", EmptyPath, StatxType, status) != 0 || (BitConverter.ToUInt16(status, StatxModeOffset) & FileTypeMask) != RegularFile)
+            if (RegularFile.StatusOf(handle) is not { IsRegular: true } status)
             {
                 why = $"{relative} is not a regular file";
+                return Outcome.Refused;
+            }
+            // Nor is a hard link to a file elsewhere (ln /etc/passwd logs/x.log, on the same file system): it is a regular
+            // file inside the folder with no link to see. The run writes its files under one name only (appended to, or
+            // renamed into place), so a second name means someone else made it.
+            if (status.Links > 1)
+            {
+                why = $"{relative} has {status.Links} hard links: not one of the run's own files";
                 return Outcome.Refused;
             }
             // What the kernel opened: the same path unless a component became a link after the walk above.
@@ -139,15 +148,9 @@ public static partial class RunFolderFile
     // O_NOFOLLOW: 0100000 on ARM (32 and 64 bit), 0400000 on x86 and most others.
     static int NoFollow => RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm ? 0x8000 : 0x20000;
     const int NoSuchEntry = 2, SymbolicLinkLoop = 40; // ENOENT, ELOOP (Linux)
-    const int EmptyPath = 0x1000, StatxType = 0x1;    // AT_EMPTY_PATH, STATX_TYPE
-    const int StatxSize = 256, StatxModeOffset = 28;  // struct statx: the same layout on every architecture
-    const int FileTypeMask = 0xF000, RegularFile = 0x8000; // S_IFMT, S_IFREG
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int OpenFile(string path, int flags);
-
-    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Statx(int directoryFd, string path, int flags, int mask, [Out] byte[] status);
 
     [LibraryImport("libc", EntryPoint = "realpath", StringMarshalling = StringMarshalling.Utf8)]
     private static partial nint ResolvePath(string path, nint resolved);

@@ -114,7 +114,7 @@ public sealed class HealthOptions
         if (parse.GetValue(Port) is not { } port)
             return parse.GetResult(Host) is { Implicit: false } ? throw new UserInputException("--health-host needs --health-port PORT") : null;
         var endpoint = new HealthEndpoint(host, FlagChecks.Port(port, "--health-port", allowZero: false));
-        CoordinatorRun.EnsurePortFree(endpoint.Host, endpoint.Port, "--health-port");
+        CoordinatorRun.EnsurePortFree(endpoint.Host, endpoint.Port, "--health-port", "--health-host");
         return endpoint;
     }
 }

@@ -55,6 +55,8 @@ public static class NodeCommand
                     throw new UserInputException("--service waits for a coordinator without limit; leave out --join-timeout");
                 var threadCount = FlagChecks.Threads(parse.GetValue(threads) ?? Environment.ProcessorCount);
                 var listenHost = FlagChecks.Host(parse.GetValue(host), "--host");
+                // Remoting binds to it later; a name that does not resolve (or a DNS server that never answers) is said now.
+                HostAddress.Resolve(listenHost, "--host", signal.Token);
                 var listenPort = FlagChecks.Port(parse.GetValue(port), "--port", allowZero: true);
                 var publicHostName = parse.GetValue(publicHost) is { } given ? FlagChecks.Host(given, "--public-host") : null;
                 var nodeName = parse.GetValue(name) is { } named ? FlagChecks.Name(named, "--name") : $"{Environment.MachineName}-{Environment.ProcessId}";

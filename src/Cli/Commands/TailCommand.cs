@@ -43,7 +43,7 @@ public static class TailCommand
         {
             if (File.Exists(path))
             {
-                using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                using var stream = OpenLog(path);
                 if (stream.Length > position)
                 {
                     stream.Seek(position, SeekOrigin.Begin);
@@ -75,6 +75,19 @@ public static class TailCommand
         }
         if (pending.Length > 0) output.Write(pending);
         return Program.Ok;
+    }
+
+    /// <summary>The trial's log, opened without blocking: a pipe or a device in its place is refused at once.</summary>
+    static FileStream OpenLog(string path)
+    {
+        try
+        {
+            return RegularFile.OpenRead(path);
+        }
+        catch (NotARegularFileException e)
+        {
+            throw new UserInputException($"{e.Message}, not a trial's log");
+        }
     }
 
     /// <summary>Why a missing trial log will never appear, or null when a running coordinator may still write it.</summary>

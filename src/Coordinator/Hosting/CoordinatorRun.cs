@@ -63,7 +63,9 @@ public static class CoordinatorRun
         // store, the journal, the data, the folder's lock), so a failed start — also on a finished run — leaves it as it was.
         var port = request.Port == 0 ? FreePort(request.Host) : request.Port;
         EnsurePortFree(request.Host, port);
-        if (request.HttpPort is { } httpPort and > 0) EnsurePortFree(request.HttpHost, httpPort, "--http");
+        if (request.HttpPort is { } httpPort and > 0) EnsurePortFree(request.HttpHost, httpPort, "--http", "--http-host");
+        // The live page's address is looked up now, also for --http 0, not once the run folder is in use.
+        var httpAddress = request.HttpPort is null ? null : HostAddress.Resolve(request.HttpHost, "--http-host", stop);
         EnsureDistinctPorts(request, port);
         if (request.CheckpointDir is { } checkpointStore) UserPaths.CheckWritableFolder(checkpointStore, "--checkpoint-dir");
         // Read the data once, as the trials will, before anything is written, so bad data is one line and exit 2, not
@@ -89,7 +91,7 @@ public static class CoordinatorRun
         var checkpointDir = Path.GetFullPath(request.CheckpointDir ?? folder.CheckpointsDir);
         try
         {
-            return await RunAsync(request, services, folder, log, completion, grid.CheckpointEvery, trials, port, checkpointDir, startNodes, stop);
+            return await RunAsync(request, services, folder, log, completion, grid.CheckpointEvery, trials, port, httpAddress, checkpointDir, startNodes, stop);
         }
         catch (Exception e) when (e is not (UserInputException or OperationCanceledException) && DiskFull.Find(e) is { } full)
         {
@@ -130,7 +132,7 @@ public static class CoordinatorRun
     }
 
     static async Task<RunEnd> RunAsync(CoordinatorRequest request, CoordinatorServices services, RunFolder folder, RunLog log, RunCompletion completion, int checkpointEvery,
-        IReadOnlyList<TrialSpec> trials, int port, string checkpointDir, Func<int, RunFolder, Action<Exception>, IDisposable>? startNodes,
+        IReadOnlyList<TrialSpec> trials, int port, IPAddress? httpAddress, string checkpointDir, Func<int, RunFolder, Action<Exception>, IDisposable>? startNodes,
         CancellationToken stop)
     {
         var plan = new GridPlan(trials, SchedulerOptions.Default with { MaxRetries = request.Retries }, LongestFirstOrder.Instance,
@@ -149,8 +151,8 @@ public static class CoordinatorRun
         // The coordinator is the cluster's seed: itself, as the others reach it.
         var member = new ClusterMemberOptions(ClusterMember.CoordinatorRole, request.PublicHost ?? request.Host, port,
             request.Host, port, request.PublicHost, request.Tls, request.Verbose);
-        await using var page = request.HttpPort is { } httpPort
-            ? await LiveViewServer.StartAsync(live, HostAddress.Resolve(request.HttpHost), httpPort, folder.Root, folder.TrialLog, log.Infrastructure, stop)
+        await using var page = request.HttpPort is { } httpPort && httpAddress is not null
+            ? await LiveViewServer.StartAsync(live, httpAddress, httpPort, folder.Root, folder.TrialLog, log.Infrastructure, stop)
             : null;
         if (page is not null) log.Main.Information("Live view: {Url}", page.Url);
         // The health endpoints follow the coordinator's actor system, also when it is started again.
@@ -198,7 +200,7 @@ public static class CoordinatorRun
 
     static int FreePort(string host)
     {
-        using var listener = new TcpListener(HostAddress.Resolve(host), 0);
+        using var listener = new TcpListener(HostAddress.Resolve(host, "--host"), 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
@@ -207,31 +209,33 @@ public static class CoordinatorRun
     /// now, but the second to bind one of them would fail after the run had started.</summary>
     static void EnsureDistinctPorts(CoordinatorRequest request, int port)
     {
-        var listeners = new List<(string Flag, string Host, int Port)> { ("--port", request.Host, port) };
-        if (request.HttpPort is { } http and > 0) listeners.Add(("--http", request.HttpHost, http));
-        if (request.Health is { } health) listeners.Add(("--health-port", health.Host, health.Port));
+        var listeners = new List<(string Flag, string Host, string HostFlag, int Port)> { ("--port", request.Host, "--host", port) };
+        if (request.HttpPort is { } http and > 0) listeners.Add(("--http", request.HttpHost, "--http-host", http));
+        if (request.Health is { } health) listeners.Add(("--health-port", health.Host, "--health-host", health.Port));
         for (var i = 0; i < listeners.Count; i++)
             for (var j = 0; j < i; j++)
-                if (listeners[i].Port == listeners[j].Port && SameInterface(listeners[i].Host, listeners[j].Host))
+                if (listeners[i].Port == listeners[j].Port
+                    && SameInterface(HostAddress.Resolve(listeners[i].Host, listeners[i].HostFlag), HostAddress.Resolve(listeners[j].Host, listeners[j].HostFlag)))
                     throw new UserInputException($"{listeners[i].Flag} {listeners[i].Port} is the port of {listeners[j].Flag} on {listeners[j].Host}; " +
                                                  $"each needs its own port — choose another {listeners[i].Flag}");
     }
 
     /// <summary>Whether two listen addresses overlap: the same address, or either one every address (0.0.0.0, ::).</summary>
-    static bool SameInterface(string a, string b)
+    static bool SameInterface(IPAddress x, IPAddress y)
     {
-        var (x, y) = (HostAddress.Resolve(a), HostAddress.Resolve(b));
         static bool Any(IPAddress ip) => ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.IPv6Any);
         return x.Equals(y) || Any(x) || Any(y);
     }
 
-    /// <summary>Refuses a port already in use with one clear line, before anything is written.</summary>
-    public static void EnsurePortFree(string host, int port, string flag = "--port")
+    /// <summary>Refuses a port already in use with one clear line, before anything is written; and a host that does
+    /// not resolve (<see cref="HostAddress.Resolve"/>), naming <paramref name="hostFlag"/>.</summary>
+    public static void EnsurePortFree(string host, int port, string flag = "--port", string hostFlag = "--host")
     {
         if (port is < 1 or > 65535) throw new UserInputException($"{flag} {port} is not a TCP port (1-65535)");
+        var address = HostAddress.Resolve(host, hostFlag);
         try
         {
-            using var listener = new TcpListener(HostAddress.Resolve(host), port);
+            using var listener = new TcpListener(address, port);
             // A restarted coordinator must get its port back while old connections linger in TIME_WAIT, so set
             // SO_REUSEADDR — raw, because .NET's ReuseAddress also sets SO_REUSEPORT on Linux, which would let this
             // bind beside a live coordinator (Akka's transport sets both, so this check is what keeps one per port).

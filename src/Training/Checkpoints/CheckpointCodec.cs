@@ -104,14 +104,14 @@ internal static class CheckpointCodec
     {
         try
         {
-            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1);
+            using var stream = RegularFile.OpenRead(file, 1);   // a pipe named like a checkpoint: null, not a blocked open
             if (stream.Length < TrailerLength) return null;
             Span<byte> trailer = stackalloc byte[TrailerLength];
             stream.Seek(-TrailerLength, SeekOrigin.End);
             stream.ReadExactly(trailer);
             return trailer[40..].SequenceEqual(EndMagic) ? Convert.ToHexStringLower(trailer[8..40]) : null;
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null;
         }

@@ -133,7 +133,8 @@ public sealed partial class CheckpointStore(string root)
 
     /// <summary>The first checkpoint (of <paramref name="trialId"/>, or anywhere in the store when null) whose trial
     /// spec differs from <paramref name="spec"/>, with what differs; null when there is none. Files whose header cannot
-    /// be read are left to TryLoad.</summary>
+    /// be read are left to TryLoad; a *.ckpt that is not a regular file (a pipe, a device) is refused with a
+    /// <see cref="UserInputException"/>.</summary>
     public ForeignCheckpoint? FindOtherSpec(TrialSpec spec, string? trialId = null)
     {
         var folder = trialId is null ? Root : FolderOf(trialId);
@@ -144,10 +145,16 @@ public sealed partial class CheckpointStore(string root)
             CheckpointCodec.Header header;
             try
             {
-                using var stream = UserPaths.OpenRead(file, "a checkpoint");
+                using var stream = RegularFile.OpenRead(file);
                 header = CheckpointCodec.ReadSpecHeader(stream);
             }
-            catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or OverflowException)
+            catch (NotARegularFileException)
+            {
+                // A pipe or a device named like a checkpoint: not a store to train into (said at once, not waited on).
+                throw new UserInputException($"{file} is not a regular file (a pipe or a device?), not a checkpoint; " +
+                                             "a checkpoint store holds only the files SamCluster writes");
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or ArgumentException or OverflowException)
             {
                 continue;
             }
@@ -207,14 +214,20 @@ public sealed partial class CheckpointStore(string root)
         FileStream file;
         try
         {
-            file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+            // Not a plain open: a FIFO under the checkpoint's name would block it for ever.
+            file = RegularFile.OpenRead(path, 1 << 20);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
             problem = "is missing";
             return false;
         }
-        catch (IOException e)
+        catch (NotARegularFileException)
+        {
+            problem = "is not a regular file (a pipe, a device or a folder under its name)";
+            return false;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             problem = $"cannot be read ({e.Message})";
             return false;

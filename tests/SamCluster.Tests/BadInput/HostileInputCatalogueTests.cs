@@ -126,6 +126,10 @@ public sealed class HostileInputCatalogueTests(ITestOutputHelper log) : BadInput
         ["local --http-host a_b"] = new(s => Local(s, "--http", "0", "--http-host", "a_b"), "--http-host 'a_b'"),
         ["local --http equal to --port"] = new(s => s.Port is var p ? Local(s, "--port", p, "--http", p) : [], "--http", "is the port of --port"),
         ["local --http-host without --http"] = new(s => Local(s, "--http-host", "0.0.0.0"), "--http-host needs --http PORT"),
+        // host names are looked up before anything starts, for a few seconds at most (.invalid never resolves: RFC 6761)
+        ["local --host that does not resolve"] = new(s => Local(s, "--host", "no-such-host.invalid"), "--host no-such-host.invalid", "resolve to an address"),
+        ["local --http-host that does not resolve, --http 0"] = new(s => Local(s, "--http", "0", "--http-host", "no-such-host.invalid"),
+            "--http-host no-such-host.invalid", "resolve to an address"),
         // coordinator
         ["coordinator --port 0"] = new(s => ["coordinator", s.Grid, "--out", "run", "--port", "0"], "--port must be at least 1"),
         ["coordinator --port 70000"] = new(s => ["coordinator", s.Grid, "--out", "run", "--port", "70000"], "--port must be at most 65535"),
@@ -152,6 +156,8 @@ public sealed class HostileInputCatalogueTests(ITestOutputHelper log) : BadInput
         // (on a fresh --out: the run folder's journal.db is missing, which is refused before the data is read)
         ["local data files that are pipes"] = new(s => LocalOn(s.Variant($"path: {s.Work}", $"path: {s.DataOfFifos()}"), "--out", "fresh"),
             "fifo-data/", "not a regular file"),
+        ["coordinator --health-host that does not resolve"] = new(s => Coordinator(s, "--health-port", s.Port, "--health-host", "no-such-host.invalid"),
+            "--health-host no-such-host.invalid", "resolve to an address"),
         ["coordinator --health-host without --health-port"] = new(s => Coordinator(s, "--health-host", "0.0.0.0"), "--health-host needs --health-port PORT"),
         // node
         ["node --coordinator with a space"] = new(_ => ["node", "--coordinator", "a b:4053"], "--coordinator 'a b:4053' is not HOST:PORT"),
@@ -166,6 +172,7 @@ public sealed class HostileInputCatalogueTests(ITestOutputHelper log) : BadInput
         ["node --port 70000"] = new(_ => Node("--port", "70000"), "--port must be at most 65535"),
         ["node --checkpoint-dir /sys"] = new(_ => Node("--checkpoint-dir", "/sys/kernel"), "--checkpoint-dir /sys/kernel is under /sys"),
         ["node --tls-cert a pipe"] = new(s => Node("--tls-cert", s.Fifo()), "not a regular file"),
+        ["node --host that does not resolve"] = new(_ => Node("--host", "no-such-host.invalid"), "--host no-such-host.invalid", "resolve to an address"),
         ["node --slots 100"] = new(_ => Node("--slots", "100"), "--slots must be at most 16"),
         // grid files: contents
         ["grid nested 30000 deep"] = new(s => LocalOn(s.Write("deep.yaml", "datasets: " + new string('[', 30_000))), "nested more than 32 levels"),

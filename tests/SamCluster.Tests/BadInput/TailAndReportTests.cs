@@ -102,6 +102,15 @@ public sealed class TailAndReportTests(ITestOutputHelper log) : BadInputTest(log
     }
 
     [Fact]
+    public void Tail_of_a_trial_whose_log_is_a_pipe_is_refused_at_once_not_waited_on()
+    {
+        ExistingRun();
+        File.Delete(Path.Combine(OutDir, "logs", "fashion-mnist", "resnet18", "sgd", "1.log"));
+        MakeFifo(Path.Combine("run", "logs", "fashion-mnist", "resnet18", "sgd", "1.log"));
+        RefusedWithin(5, Run("tail", "run", "fashion-mnist/resnet18/sgd/1"), "sgd/1.log", "not a regular file", "not a trial's log");
+    }
+
+    [Fact]
     public void Tail_of_a_finished_trial_whose_log_was_removed_says_so_instead_of_waiting_forever()
     {
         ExistingRun();

@@ -114,6 +114,23 @@ public sealed class LiveViewServerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_trials_log_that_is_a_hard_link_is_not_served()
+    {
+        // ln OUTSIDE logs/…/1.log (the same file system): a regular file inside logs/, no symbolic link anywhere.
+        var log = Path.Combine(_dir, "logs", Sgd1.Key.Id + ".log");
+        Directory.CreateDirectory(Path.GetDirectoryName(log)!);
+        var outside = Outside("secret.txt");
+        using (var ln = System.Diagnostics.Process.Start("ln", [outside, log])) ln.WaitForExit();
+        Assert.True(File.Exists(log) && new FileInfo(log).LinkTarget is null, "ln should have made a hard link");
+        await AssertNotServed("logs/" + Sgd1.Key.Id);
+
+        // The run's own log, once it has that one name again, is served.
+        File.Delete(outside);
+        File.WriteAllText(log, "epoch 1/3\n");
+        Assert.Equal("epoch 1/3\n", await _http.GetStringAsync("logs/" + Sgd1.Key.Id));
+    }
+
+    [Fact]
     public async Task A_log_under_a_symbolically_linked_folder_is_not_served()
     {
         // logs/fashion-mnist -> a folder outside that holds resnet18/sgd/1.log.

@@ -225,6 +225,43 @@ public sealed class CheckpointStoreTests(ITestOutputHelper log) : IDisposable
         Assert.Equal("is missing", Refusal(saved));
     }
 
+    /// <summary>A pipe nobody writes to, under a checkpoint's or the weights' name: a plain open(2) of it blocks for ever
+    /// (a node's worker, train-one, the coordinator's weights collector). Listed, refused with a reason, at once.</summary>
+    [Fact]
+    public void APipeNamedLikeACheckpointOrTheWeightsIsRefusedAtOnceNotWaitedOn()
+    {
+        var store = new CheckpointStore(_root);
+        var location = $"{Spec().Key.Id}/{CheckpointStore.CheckpointFileName(1, 2)}";
+        var weights = new CheckpointRef(1, 2, $"{Spec().Key.Id}/{CheckpointStore.WeightsFileName(1)}", new string('0', 64));
+        Directory.CreateDirectory(Path.GetDirectoryName(store.PathOf(location))!);
+        var pipes = new[] { store.PathOf(location), store.PathOf(weights.Location) };
+        foreach (var pipe in pipes)
+            using (var mkfifo = Process.Start("mkfifo", [pipe]))
+                mkfifo.WaitForExit();
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            var found = Assert.Single(store.Find(Spec().Key.Id));
+            Assert.Equal((location, ""), (found.Location, found.Sha256));   // listed, with no trailer to read
+
+            using var model = SmallModel(1);
+            using var sgd = Sgd(model);
+            Assert.False(store.TryLoad(found, Spec(), model, sgd, out _, out var problem));
+            log.WriteLine($"{CheckpointStore.DisplayName(found)} {problem}");
+            Assert.StartsWith("is not a regular file", problem);
+
+            var copy = Assert.Throws<NotARegularFileException>(() => CheckpointStore.CopyVerified(_root, weights, Path.Combine(_root, "out", "2.pt")));
+            Assert.Contains("not a regular file", copy.Message);
+            Assert.False(File.Exists(Path.Combine(_root, "out", "2.pt")));
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"took {clock.Elapsed.TotalSeconds:F1} s");
+        }
+        finally
+        {
+            // Should an open have blocked after all, let it return rather than hold a thread of the test host.
+            foreach (var pipe in pipes) SamCluster.Tests.BadInput.Fifo.ReleaseBlockedOpens(pipe);
+        }
+    }
+
     [Fact]
     public void DeleteTrialRemovesItsFilesAndTheEmptyFoldersOfItsId()
     {
