@@ -28,6 +28,14 @@ public sealed record SequentialPlan(IReadOnlyList<int> Looks, double Alpha, stri
 
     public int LastLook => Looks[^1];
 
+    /// <summary>The look (1-based) whose repeats include <paramref name="repeat"/>; past the last look, the last.</summary>
+    public int LookOf(int repeat)
+    {
+        for (var k = 0; k < Looks.Count; k++)
+            if (repeat <= Looks[k]) return k + 1;
+        return Looks.Count;
+    }
+
     public bool Equals(SequentialPlan? other) =>
         other is not null && Looks.SequenceEqual(other.Looks) && Alpha == other.Alpha && Spending == other.Spending
         && MarginPp == other.MarginPp && Test == other.Test;

@@ -71,7 +71,7 @@ public sealed class RunFolder : IDisposable
     /// its grid copy: expanded as it was then).</summary>
     public static IReadOnlyList<TrialSpec> TrialsOf(string root) => TrialsOf(root, RunManifestFile.Read(Path.Combine(root, RunManifestFile.FileName)));
 
-    static IReadOnlyList<TrialSpec> TrialsOf(string root, RunManifest manifest) =>
+    public static IReadOnlyList<TrialSpec> TrialsOf(string root, RunManifest manifest) =>
         manifest.Trials ?? GridExpander.Expand(GridConfigLoader.Load(Path.Combine(root, "grid.yaml")));
 
     public string WeightsDir => Path.Combine(Root, "weights");
@@ -220,7 +220,7 @@ public sealed class RunFolder : IDisposable
 
     /// <summary>A group-sequential design is fixed before the run starts: its error guarantee holds only for the looks
     /// and levels chosen up front, so a run keeps its `sequential` key as it was, and adds no trials to one that has it.</summary>
-    static void CheckSameDesign(RunManifest existing, SequentialPlan? sequential, RunPlan plan, string where)
+    public static void CheckSameDesign(RunManifest existing, SequentialPlan? sequential, RunPlan plan, string where)
     {
         if (!Equals(existing.Sequential, sequential))
             throw new UserInputException(

@@ -58,13 +58,8 @@ public sealed class SequentialStudy
         return new SequentialStudy(plan, SequentialRule.For(plan, alternative), comparisons);
     }
 
-    /// <summary>The look (1-based) whose repeats include <paramref name="repeat"/>; past the last look, the last.</summary>
-    public int LookOf(int repeat)
-    {
-        for (var k = 0; k < Plan.Looks.Count; k++)
-            if (repeat <= Plan.Looks[k]) return k + 1;
-        return Plan.Looks.Count;
-    }
+    /// <summary>The look (1-based) whose repeats include <paramref name="repeat"/>.</summary>
+    public int LookOf(int repeat) => Plan.LookOf(repeat);
 
     /// <summary>Repeats per arm at look <paramref name="look"/> (1-based).</summary>
     public int RepeatsAt(int look) => Plan.Looks[look - 1];
