@@ -26,6 +26,15 @@ public sealed record SequentialPlan(IReadOnlyList<int> Looks, double Alpha, stri
     /// <summary>At most this many looks: each is a decision point the whole grid waits on.</summary>
     public const int MaxLooks = 20;
 
+    /// <summary>The fewest repeats per arm a look may have: a t statistic needs two per arm.</summary>
+    public const int MinLook = 2;
+
+    /// <summary>`margin_pp` lies in [−MarginLimitPp, MarginLimitPp]: accuracies are percentages.</summary>
+    public const double MarginLimitPp = 100;
+
+    /// <summary>`alpha` lies strictly between 0 and this: a one-sided level above 0.5 is no test.</summary>
+    public const double MaxAlpha = 0.5;
+
     public int LastLook => Looks[^1];
 
     /// <summary>The look (1-based) whose repeats include <paramref name="repeat"/>; past the last look, the last.</summary>
