@@ -51,6 +51,18 @@ public sealed record SequentialPlan(IReadOnlyList<int> Looks, double Alpha, stri
 
     public override int GetHashCode() => HashCode.Combine(string.Join(',', Looks), Alpha, Spending, MarginPp, Test);
 
+    /// <summary>What makes a plan read back from a file (run.json, which anyone can edit) no design the grid reader would
+    /// have let through; null when it is one.</summary>
+    public string? Problem() =>
+        Looks is not { Count: > 0 } ? "no looks"
+        : Looks.Count > MaxLooks ? $"more than {MaxLooks} looks"
+        : Looks[0] < 2 || Looks.Zip(Looks.Skip(1)).Any(p => p.Second <= p.First) ? "looks must increase, each at least 2"
+        : !(Alpha > 0 && Alpha < 0.5) ? "alpha must lie in (0, 0.5)"
+        : !SpendingNames.Contains(Spending) ? $"spending must be {string.Join(" or ", SpendingNames)}"
+        : !TestNames.Contains(Test) ? $"test must be {string.Join(" or ", TestNames)}"
+        : MarginPp is { } m && !double.IsFinite(m) ? "margin_pp must be a number"
+        : null;
+
     /// <summary>One line, as run.json and messages state it.</summary>
     public override string ToString() =>
         $"looks [{string.Join(", ", Looks)}], alpha {Alpha.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}, spending {Spending}" +

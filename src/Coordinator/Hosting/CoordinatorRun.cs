@@ -136,7 +136,7 @@ public static class CoordinatorRun
         var role = new CoordinatorRoleOptions(plan, folder, TimeSpan.FromSeconds(5),
             board =>
             {
-                var report = RunReport.WriteAll(folder.Root, ResultTables.ReportRows(board), new ReportOptions(), folder.Provenance);
+                var report = RunReport.WriteAll(folder.Root, ResultTables.ReportRows(board), new ReportOptions(Sequential: folder.Provenance?.Sequential), folder.Provenance);
                 var table = MarkdownReport.Write(report);
                 live.OnReportWritten();
                 return table;
