@@ -56,11 +56,11 @@ public sealed record SequentialPlan(IReadOnlyList<int> Looks, double Alpha, stri
     public string? Problem() =>
         Looks is not { Count: > 0 } ? "no looks"
         : Looks.Count > MaxLooks ? $"more than {MaxLooks} looks"
-        : Looks[0] < 2 || Looks.Zip(Looks.Skip(1)).Any(p => p.Second <= p.First) ? "looks must increase, each at least 2"
-        : !(Alpha > 0 && Alpha < 0.5) ? "alpha must lie in (0, 0.5)"
+        : Looks[0] < MinLook || Looks.Zip(Looks.Skip(1)).Any(p => p.Second <= p.First) ? $"looks must increase, each at least {MinLook}"
+        : !(Alpha > 0 && Alpha < MaxAlpha) ? $"alpha must lie in (0, {MaxAlpha})"
         : !SpendingNames.Contains(Spending) ? $"spending must be {string.Join(" or ", SpendingNames)}"
         : !TestNames.Contains(Test) ? $"test must be {string.Join(" or ", TestNames)}"
-        : MarginPp is { } m && !double.IsFinite(m) ? "margin_pp must be a number"
+        : MarginPp is { } m && !(Math.Abs(m) <= MarginLimitPp) ? $"margin_pp must lie in [-{MarginLimitPp}, {MarginLimitPp}]"
         : null;
 
     /// <summary>One line, as run.json and messages state it.</summary>
