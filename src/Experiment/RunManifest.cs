@@ -33,10 +33,13 @@ public sealed record RunNode(string Name, string? Host = null, string? CpuModel 
 /// <param name="RunId">Which run this is (null in manifests of older versions): a folder and a server journal must agree.</param>
 /// <param name="Journal">Where the run's journal is: null for journal.db in the folder, else the server
 /// (PostgresJournal.Name: postgresql://user@host:port/database).</param>
+/// <param name="Sequential">The grid's `sequential` key when the run follows a group-sequential design (left out
+/// otherwise, so run.json of a fixed-repeats run reads as before): fixed for the run's life.</param>
 public sealed record RunManifest(string GridFingerprint, string GridSource, DateTimeOffset Created, IReadOnlyList<TrialSpec>? Trials = null,
     string? RunId = null, string? Journal = null, string? SamclusterVersion = null, string? GitCommit = null, string? Dotnet = null,
     [property: JsonPropertyName("torchsharp")] string? TorchSharp = null, [property: JsonPropertyName("libtorch")] string? LibTorch = null,
-    IReadOnlyList<string>? CommandLine = null, IReadOnlyList<RunNode>? Nodes = null)
+    IReadOnlyList<string>? CommandLine = null, IReadOnlyList<RunNode>? Nodes = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] SequentialPlan? Sequential = null)
 {
     public RunManifest WithProgram(ProgramFacts p) => this with
     {

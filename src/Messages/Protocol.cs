@@ -138,3 +138,14 @@ public sealed record AttemptFailed(string TrialId, int Attempt, string Reason) :
 
 /// <param name="NoSpaceAt">Set when the worker gave the attempt up because the disk it writes to is full: the file.</param>
 public sealed record AttemptReleased(string TrialId, int Attempt, string Why, string? NoSpaceAt = null) : ITrialEvent;
+
+// ---------------------------------------------------------------------------------------------------------------
+// A sequential study's looks: journaled by the coordinator (persistence id "looks"), one event per decided look
+// ---------------------------------------------------------------------------------------------------------------
+
+/// <summary>Look <paramref name="Look"/> of comparison <paramref name="Comparison"/> ("fashion-mnist/resnet18/sam") was
+/// decided: journaled before anything acts on it, so a restarted coordinator never decides a look twice.</summary>
+/// <param name="Decision">"continue", "efficacy", "futility" or "not_shown".</param>
+/// <param name="NPerArm">Repeats per arm at this look (the design's; failed trials are missing from the test).</param>
+public sealed record LookDecided(string Comparison, int Look, string Decision, int NPerArm, double? Statistic, double? Df,
+    double NominalAlpha, double? PValue, double? Difference, DateTimeOffset At) : IClusterMessage;

@@ -44,6 +44,8 @@ public static class WireFormat
         ["e-co"] = typeof(TrialCompleted),
         ["e-fa"] = typeof(AttemptFailed),
         ["e-re"] = typeof(AttemptReleased),
+        // journaled look decisions of a sequential study
+        ["e-ld"] = typeof(LookDecided),
         // journal records of earlier versions, read back only (these manifests keep their old meaning)
         ["ts"] = typeof(LegacyTrialStarted),
         ["ec"] = typeof(LegacyEpochCompleted),

@@ -1,4 +1,5 @@
 using SamCluster.Experiment;
+using SamCluster.Reporting.Sequential;
 namespace SamCluster.Reporting;
 
 /// <summary>One optimizer's completed trials in one (dataset, model): summaries are null when N is 0.</summary>
@@ -21,8 +22,30 @@ public sealed record ArmStats(
 }
 
 /// <summary>Treatment vs control on test accuracy; PHolm is filled in once all comparisons of the report are known.
-/// Power: the minimum detectable difference now and the repeats needed for the observed one (<see cref="PowerAnalysis"/>).</summary>
-public sealed record Comparison(string Treatment, string Control, TestResult Result, double? PHolm, PowerResult? Power = null);
+/// Power: the minimum detectable difference now and the repeats needed for the observed one (<see cref="PowerAnalysis"/>).
+/// Sequential: the looks of a sequential run (null for a fixed-repeats run).</summary>
+public sealed record Comparison(string Treatment, string Control, TestResult Result, double? PHolm, PowerResult? Power = null,
+    SequentialOutcome? Sequential = null)
+{
+    /// <summary>The p-value Holm adjusts: a sequential comparison's stage-wise p (its fixed-sample p ignores that the run
+    /// looked before), else the test's.</summary>
+    public double? HolmInput => Sequential is { } s ? s.StagewisePValue : Result.PValue;
+}
+
+/// <summary>A comparison of a sequential run as its finished trials leave it: the last look they decided (the one that
+/// stopped, or the latest "continue"; null while look 1 is not complete) and that look's stage-wise ordering p-value.</summary>
+/// <param name="Looks">The design's number of looks.</param>
+/// <param name="RepeatsAtFirstLook">Repeats per arm look 1 needs, for the sentence of a comparison not decided yet.</param>
+public sealed record SequentialOutcome(LookResult? Last, int Looks, int RepeatsAtFirstLook, double? StagewisePValue);
+
+/// <summary>A sequential run's trials against the fixed design's: every repeat of every arm (a control arm shared by
+/// several comparisons counted once) against the trials that ran (a retried trial once).</summary>
+/// <param name="Open">Comparisons whose looks have not stopped yet (the run goes on, or look 1 is not complete).</param>
+public sealed record SequentialSummary(SequentialPlan Plan, int TrialsRun, long TrialsPlanned, int Open)
+{
+    /// <summary>The share of the fixed design's trials not run, in percent.</summary>
+    public double SavedPercent => TrialsPlanned == 0 ? 0 : 100.0 * (TrialsPlanned - TrialsRun) / TrialsPlanned;
+}
 
 /// <summary>One row of the report: a (dataset, model, recipe cell) with its arms (control first) and comparisons.</summary>
 /// <param name="Cell">The recipe values this row compares at ("lr=0.01,rho=0.1", as in trial ids); null when the grid
@@ -45,8 +68,9 @@ public sealed record ReportGroup(
     public Comparison? ComparisonOf(string? treatment) => Comparisons.FirstOrDefault(c => c.Treatment == treatment);
 }
 
+/// <param name="Sequential">The trials of a sequential run against its fixed design; null for a fixed-repeats run.</param>
 public sealed record Report(ReportOptions Options, IReadOnlyList<string> Optimizers, IReadOnlyList<ReportGroup> Groups,
-    IReadOnlyList<string> Notes)
+    IReadOnlyList<string> Notes, SequentialSummary? Sequential = null)
 {
     /// <summary>The optimizer whose comparison the flat top-level fields (t, df, p_value, ...) describe: "sam" if
     /// present, else the first non-control optimizer.</summary>
@@ -55,7 +79,8 @@ public sealed record Report(ReportOptions Options, IReadOnlyList<string> Optimiz
 
     static string Sam => Experiment.Vocabulary.Sam.Name;
 
-    public int ComparisonCount => Groups.Sum(g => g.Comparisons.Count(c => c.Result.PValue is not null));
+    /// <summary>The comparisons Holm adjusts over: those with a p-value (for a sequential run, a stage-wise one).</summary>
+    public int ComparisonCount => Groups.Sum(g => g.Comparisons.Count(c => c.HolmInput is not null));
 
     /// <summary>Describes the test the way the report header states it.</summary>
     public string Describe()

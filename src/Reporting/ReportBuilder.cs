@@ -1,10 +1,12 @@
 using SamCluster.Experiment;
 using SamCluster.Experiment.Grid;
+using SamCluster.Reporting.Sequential;
 namespace SamCluster.Reporting;
 
 /// <summary>Turns trials.csv rows into the report: per (dataset, model, recipe cell) the arms' summaries and each
 /// non-control optimizer tested against the control on test accuracy, then Holm across all comparisons. A grid that
-/// varies SAM's own keys (rho) compares each SAM cell with the SGD trials of the values they share.</summary>
+/// varies SAM's own keys (rho) compares each SAM cell with the SGD trials of the values they share. A sequential run's
+/// comparisons also state their looks (<see cref="SequentialReport"/>), and Holm adjusts their stage-wise p-values.</summary>
 public static class ReportBuilder
 {
     public static Report Build(IReadOnlyList<TrialResultRow> rows, ReportOptions options)
@@ -29,14 +31,18 @@ public static class ReportBuilder
                         mine.Where(t => t.Cell == RecipeAxes.ArmCell(t.Optimizer, cell)).ToList(), optimizers, options));
             }
 
-        // Holm over every comparison in the report that produced a p-value.
+        SequentialSummary? sequential = null;
+        if (options.Sequential is { } plan)
+            (groups, sequential) = SequentialReport.Apply(plan, trials, groups, options, notes);
+
+        // Holm over every comparison in the report that produced a p-value (a sequential one's stage-wise p).
         var all = groups.SelectMany((g, gi) => g.Comparisons.Select((c, ci) => (gi, ci, c))).ToList();
-        var adjusted = Holm.Adjust(all.Select(x => x.c.Result.PValue).ToList());
+        var adjusted = Holm.Adjust(all.Select(x => x.c.HolmInput).ToList());
         var withHolm = groups.Select((g, gi) => g with
         {
             Comparisons = g.Comparisons.Select((c, ci) => c with { PHolm = adjusted[all.FindIndex(x => x.gi == gi && x.ci == ci)] }).ToList(),
         }).ToList();
-        return new Report(options, optimizers, withHolm, notes);
+        return new Report(options, optimizers, withHolm, notes, sequential);
     }
 
     /// <summary>The cells to compare at: the treatments' (SAM's cells carry every varied value), or the control's

@@ -4,11 +4,14 @@ using SamCluster.Experiment;
 namespace SamCluster.Reporting;
 
 /// <summary>How the report compares optimizers. Control is the baseline every other optimizer is compared with.</summary>
+/// <param name="Sequential">The run's group-sequential design (run.json's `sequential`), null for a fixed-repeats run:
+/// each comparison then states its looks and decision.</param>
 public sealed record ReportOptions(
     Alternative Alternative = Alternative.Greater,
     TestKind Test = TestKind.Welch,
     string Control = Experiment.Vocabulary.SgdName,
-    bool Curves = true)
+    bool Curves = true,
+    SequentialPlan? Sequential = null)
 {
     public static Alternative ParseAlternative(string text) => text.Trim().ToLowerInvariant() switch
     {

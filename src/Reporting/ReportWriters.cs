@@ -19,7 +19,9 @@ public static class MarkdownReport
         md.AppendLine("# SAM vs SGD: results").AppendLine();
         md.AppendLine($"Accuracies in percent, mean ± sample std (n − 1) over completed repeats; time = mean seconds per trial. " +
                       $"p-value: {report.Describe()}. " +
-                      (report.ComparisonCount > 0 ? $"p (Holm): Holm-adjusted over the {report.ComparisonCount} comparison(s) of this report that have a p-value." : "No comparison has a p-value (see Notes)."))
+                      (report.ComparisonCount == 0 ? "No comparison has a p-value (see Notes)."
+                          : report.Sequential is not null ? $"p (Holm): Holm-adjusted over the stage-wise p-values of the {report.ComparisonCount} comparison(s) of this sequential run that have one (see Sequential design)."
+                          : $"p (Holm): Holm-adjusted over the {report.ComparisonCount} comparison(s) of this report that have a p-value."))
           .AppendLine();
 
         // A grid with axes has one row per recipe cell: its values get a column (the SGD arm has the values it shares).
@@ -62,6 +64,8 @@ public static class MarkdownReport
                 if (withCells) row.Insert(2, g.Cell ?? "–");
                 Row(md, row);
             }
+
+        if (report.Sequential is { } sequential) SequentialSection(md, report, sequential);
 
         var powered = report.Groups.SelectMany(g => g.Comparisons.Where(c => c.Power is not null).Select(c => (g, c))).ToList();
         if (powered.Count > 0)
@@ -129,6 +133,40 @@ public static class MarkdownReport
                 n.Threads?.ToString(CultureInfo.InvariantCulture) ?? "–", n.Devices is { Count: > 0 } d ? string.Join(", ", d) : "–",
                 n.Gpus is { Count: > 0 } g ? string.Join(", ", g.GroupBy(x => x).Select(x => x.Count() > 1 ? $"{x.Count()} × {x.Key}" : x.Key)) : "–",
                 n.GpuDriver ?? "–", n.LibTorch ?? "–"]);
+    }
+
+    /// <summary>The design, the trials run against the fixed design's, and one sentence per comparison: where its looks
+    /// stand (<see cref="Sequential.LookResult.Describe"/>) with the stage-wise p and the repeated CI of that look.</summary>
+    static void SequentialSection(StringBuilder md, Report report, SequentialSummary summary)
+    {
+        var plan = summary.Plan;
+        md.AppendLine().AppendLine("## Sequential design").AppendLine();
+        md.AppendLine($"Looks at {string.Join(", ", plan.Looks)} repeats per arm; one-sided alpha {F(plan.Alpha, "0.####")} per comparison; " +
+                      $"{plan.Spending} alpha spending (Lan-DeMets); {(plan.Test == SequentialPlan.Paired ? "paired t on the repeats' differences" : "Welch's t")}" +
+                      (plan.MarginPp is { } m ? $"; futility below a {F(m, "0.###")} pp gain (non-binding)" : "") + ". " +
+                      "Stage-wise p: the stage-wise ordering p-value of the look shown; repeated CI: the difference's repeated confidence " +
+                      "interval at that look (its coverage holds over all looks together).").AppendLine();
+        var open = summary.Open > 0 ? $" so far; {summary.Open} comparison(s) still open" : "";
+        md.AppendLine($"{summary.TrialsRun} of {summary.TrialsPlanned} trials: {F(summary.SavedPercent, "0")} % saved against the fixed design " +
+                      $"(every arm to {plan.LastLook} repeats){open}.").AppendLine();
+        var several = report.Optimizers.Count(o => o != report.Options.Control) > 1;
+        foreach (var g in report.Groups)
+            foreach (var c in g.Comparisons.Where(c => c.Sequential is not null))
+            {
+                var who = several ? $"{g.Label}, {Up(c.Treatment)} vs {Up(c.Control)}" : g.Label;
+                md.AppendLine($"- {who}: {LookSentence(c, plan)}");
+            }
+    }
+
+    internal static string LookSentence(Comparison c, SequentialPlan plan)
+    {
+        var s = c.Sequential!;
+        if (s.Last is not { } look)
+            return $"look 1 of {s.Looks} not complete yet ({s.RepeatsAtFirstLook} repeats per arm): no decision.";
+        var figures = s.StagewisePValue is { } p && look.RepeatedCi is { } ci
+            ? $"stage-wise p = {P(p)}; repeated CI of the difference [{F(ci.Low, "0.000")}, {F(ci.High, "0.000")}] pp"
+            : "no spread in either arm: no test";
+        return $"{look.Describe(Up(c.Treatment), plan.MarginPp)} ({look.NPerArm} of {plan.LastLook} repeats per arm; {figures}).";
     }
 
     static string PowerSide(Report report)
@@ -223,6 +261,14 @@ public static class CsvReport
         foreach (var t in others)
             header.AddRange(PowerColumns.Select(c => $"{t}_vs_{control}_{c}"));
         header.Add("cell");
+        // A sequential run's columns come last, and only then: readers of a fixed run's report.csv see it as before.
+        var sequential = report.Sequential is not null;
+        if (sequential)
+        {
+            header.AddRange(SequentialColumns);
+            foreach (var t in others)
+                header.AddRange(SequentialColumns.Select(c => $"{t}_vs_{control}_{c}"));
+        }
 
         var records = new List<string[]> { header.ToArray() };
         foreach (var g in report.Groups)
@@ -244,6 +290,12 @@ public static class CsvReport
             foreach (var t in others)
                 cells.AddRange(PowerStats(g.ComparisonOf(t)));
             cells.Add(g.Cell ?? "");
+            if (sequential)
+            {
+                cells.AddRange(SequentialStats(primary));
+                foreach (var t in others)
+                    cells.AddRange(SequentialStats(g.ComparisonOf(t)));
+            }
             records.Add(cells.ToArray());
         }
         // Lines end as this platform's text files do, as report.md's do.
@@ -254,6 +306,21 @@ public static class CsvReport
     static readonly string[] ComparisonColumns = ["t", "df", "p_value", "p_holm", "hedges_g", "diff_mean", "diff_ci95_lo", "diff_ci95_hi"];
 
     static readonly string[] PowerColumns = ["mde_pp", "n_for_power80"];
+
+    static readonly string[] SequentialColumns =
+    [
+        "sequential_look", "sequential_looks", "sequential_n_per_arm", "sequential_decision", "sequential_statistic", "sequential_df",
+        "sequential_nominal_alpha", "sequential_p_value_stagewise", "sequential_repeated_ci_lo", "sequential_repeated_ci_hi",
+    ];
+
+    static IEnumerable<string> SequentialStats(Comparison? c)
+    {
+        var s = c?.Sequential;
+        var look = s?.Last;
+        return [look is null ? "" : I(look.Look), s is null ? "" : I(s.Looks), look is null ? "" : I(look.NPerArm),
+            look is null ? "" : Sequential.LookResult.NameOf(look.Decision), N(look?.Statistic), N(look?.Df), N(look?.NominalAlpha),
+            N(s?.StagewisePValue), N(look?.RepeatedCi?.Low), N(look?.RepeatedCi?.High)];
+    }
 
     static IEnumerable<string> PowerStats(Comparison? c) =>
         [N(c?.Power?.MdePp), c?.Power?.NForPower80 is { } n ? I(n) : ""];
@@ -370,6 +437,32 @@ public static class JsonReport
         Number(json, "mde_pp", c?.Power?.MdePp);
         if (c?.Power?.NForPower80 is { } n) json.WriteNumber("n_for_power80", n); else json.WriteNull("n_for_power80");
         if (c?.Power?.Note is { } note) json.WriteString("power_note", note); else json.WriteNull("power_note");
+        if (c?.Sequential is { } sequential) SequentialObject(json, sequential);
+    }
+
+    /// <summary>"sequential": the look shown (the last one decided) and its figures; only in a sequential run's report.
+    /// Before look 1 is complete its look-specific figures are null.</summary>
+    static void SequentialObject(Utf8JsonWriter json, SequentialOutcome s)
+    {
+        var look = s.Last;
+        json.WriteStartObject("sequential");
+        if (look is null) json.WriteNull("look"); else json.WriteNumber("look", look.Look);
+        json.WriteNumber("looks", s.Looks);
+        if (look is null) json.WriteNull("n_per_arm"); else json.WriteNumber("n_per_arm", look.NPerArm);
+        if (look is null) json.WriteNull("decision"); else json.WriteString("decision", Sequential.LookResult.NameOf(look.Decision));
+        Number(json, "statistic", look?.Statistic);
+        Number(json, "df", look?.Df);
+        Number(json, "nominal_alpha", look?.NominalAlpha);
+        Number(json, "p_value_stagewise", s.StagewisePValue);
+        if (look?.RepeatedCi is { } ci && double.IsFinite(ci.Low) && double.IsFinite(ci.High))
+        {
+            json.WriteStartArray("repeated_ci");
+            json.WriteNumberValue(ci.Low);
+            json.WriteNumberValue(ci.High);
+            json.WriteEndArray();
+        }
+        else json.WriteNull("repeated_ci");
+        json.WriteEndObject();
     }
 
     /// <summary>Null for a missing or non-finite figure: JSON has no NaN.</summary>

@@ -71,7 +71,7 @@ public sealed class RunFolder : IDisposable
     /// its grid copy: expanded as it was then).</summary>
     public static IReadOnlyList<TrialSpec> TrialsOf(string root) => TrialsOf(root, RunManifestFile.Read(Path.Combine(root, RunManifestFile.FileName)));
 
-    static IReadOnlyList<TrialSpec> TrialsOf(string root, RunManifest manifest) =>
+    public static IReadOnlyList<TrialSpec> TrialsOf(string root, RunManifest manifest) =>
         manifest.Trials ?? GridExpander.Expand(GridConfigLoader.Load(Path.Combine(root, "grid.yaml")));
 
     public string WeightsDir => Path.Combine(Root, "weights");
@@ -92,8 +92,10 @@ public sealed class RunFolder : IDisposable
     /// <param name="serverJournal">The run's journal on a PostgreSQL server, opened (and so owned) by the caller; null:
     /// journal.db in the folder. The server's run is the run: a fresh folder continues it.</param>
     /// <param name="program">What this start runs (versions, command line), recorded in run.json; null leaves what it says.</param>
+    /// <param name="sequential">The grid's `sequential` key (null: every repeat runs). A run keeps the design it started
+    /// with: a grid with another one is refused, and a sequential run does not grow.</param>
     public static RunFolder Prepare(string outDir, string gridFile, IReadOnlyList<TrialSpec> trials, Action? beforeWriting = null,
-        PostgresJournal? serverJournal = null, ProgramFacts? program = null)
+        PostgresJournal? serverJournal = null, ProgramFacts? program = null, SequentialPlan? sequential = null)
     {
         var root = Path.GetFullPath(outDir);
         if (File.Exists(root)) throw new UserInputException($"--out {outDir} is a file, not a folder");
@@ -110,7 +112,7 @@ public sealed class RunFolder : IDisposable
         try
         {
             owner = RunFolderLock.Acquire(root, outDir);
-            var folder = PrepareOwned(root, outDir, gridFile, trials, owner, beforeWriting, serverJournal, program);
+            var folder = PrepareOwned(root, outDir, gridFile, trials, owner, beforeWriting, serverJournal, program, sequential);
             owner.RecordOwner();
             return folder;
         }
@@ -123,7 +125,7 @@ public sealed class RunFolder : IDisposable
     }
 
     static RunFolder PrepareOwned(string root, string outDir, string gridFile, IReadOnlyList<TrialSpec> requested, RunFolderLock owner,
-        Action? beforeWriting, PostgresJournal? server, ProgramFacts? program)
+        Action? beforeWriting, PostgresJournal? server, ProgramFacts? program, SequentialPlan? sequential)
     {
         var manifestPath = Path.Combine(root, RunManifestFile.FileName);
         RunManifest? manifest = null;
@@ -154,6 +156,7 @@ public sealed class RunFolder : IDisposable
                 var instead = held is not null ? "use another database for another grid" : "choose another --out folder";
                 throw new UserInputException($"{where} holds a run of a different grid: {e.Message}; refusing to mix runs — {instead}");
             }
+            CheckSameDesign(existing, sequential, plan, held is not null ? $"the journal {server!.Name}" : $"--out {outDir}");
             if (server is null) JournalChecks.CheckFolderJournal(root, outDir);
         }
         beforeWriting?.Invoke();
@@ -168,7 +171,7 @@ public sealed class RunFolder : IDisposable
         }
         var fingerprint = GridFingerprint.Of(plan.Trials);
         var current = (existing ?? new RunManifest(fingerprint, Path.GetFullPath(gridFile), DateTimeOffset.UtcNow, RunId: NewRunId()))
-            with { GridFingerprint = fingerprint, Trials = plan.Trials, Journal = server?.Name, Nodes = manifest?.Nodes ?? existing?.Nodes };
+            with { GridFingerprint = fingerprint, Trials = plan.Trials, Journal = server?.Name, Nodes = manifest?.Nodes ?? existing?.Nodes, Sequential = sequential };
         if (program is not null) current = current.WithProgram(program);
         var folder = new RunFolder(root, resumed: existing is not null, plan, owner, server, current);
         // The server's record is written last, so a folder is never left that the server's run does not know of.
@@ -213,6 +216,22 @@ public sealed class RunFolder : IDisposable
             RunManifestFile.Write(manifestPath, current);   // this start's program (a resumed run records the latest)
         }
         return folder;
+    }
+
+    /// <summary>A group-sequential design is fixed before the run starts: its error guarantee holds only for the looks
+    /// and levels chosen up front, so a run keeps its `sequential` key as it was, and adds no trials to one that has it.</summary>
+    public static void CheckSameDesign(RunManifest existing, SequentialPlan? sequential, RunPlan plan, string where)
+    {
+        if (!Equals(existing.Sequential, sequential))
+            throw new UserInputException(
+                $"{where} holds a run whose 'sequential' is {Describe(existing.Sequential)}, and this grid's is {Describe(sequential)}: " +
+                "a sequential design is fixed before the run starts (changing it voids its error guarantee); put the key back as it was, or choose another --out folder");
+        if (sequential is not null && plan.Added.Count > 0)
+            throw new UserInputException(
+                $"{where} holds a sequential run, and this grid adds {plan.Added.Count} trial(s) to it (e.g. {plan.Added[0].Key.Id}): " +
+                "a sequential run cannot grow (its looks fix the repeats up front; trials added after a decision void its error guarantee); choose another --out folder");
+
+        static string Describe(SequentialPlan? plan) => plan is null ? "absent (every repeat runs)" : $"{{{plan}}}";
     }
 
     /// <summary>run.json as this process holds it (the report's provenance); null for a folder opened for reading.</summary>

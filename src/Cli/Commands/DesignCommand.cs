@@ -87,18 +87,20 @@ public static class DesignCommand
         var looks = new List<int>();
         foreach (var item in looksText.Split(',', StringSplitOptions.TrimEntries))
         {
-            if (!int.TryParse(item, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n < 2 || n > 1000)
-                throw new UserInputException($"--looks: each look must be a whole number from 2 to 1000, not '{item}'");
+            if (!int.TryParse(item, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n < SequentialPlan.MinLook || n > GridConfig.MaxRepeats)
+                throw new UserInputException($"--looks: each look must be a whole number from {SequentialPlan.MinLook} to {GridConfig.MaxRepeats}, not '{item}'");
             if (looks.Count > 0 && n <= looks[^1]) throw new UserInputException($"--looks must increase: {n} comes after {looks[^1]}");
             looks.Add(n);
         }
         if (looks.Count > SequentialPlan.MaxLooks) throw new UserInputException($"--looks must have at most {SequentialPlan.MaxLooks} looks, not {looks.Count}");
         var a = alpha ?? 0.05;
-        if (!(a > 0 && a < 0.5)) throw new UserInputException($"--alpha must be above 0 and below 0.5, not {a.ToString(CultureInfo.InvariantCulture)}");
+        if (!(a > 0 && a < SequentialPlan.MaxAlpha))
+            throw new UserInputException($"--alpha must be above 0 and below {SequentialPlan.MaxAlpha}, not {a.ToString(CultureInfo.InvariantCulture)}");
         var family = spending ?? SequentialPlan.OBrienFleming;
         if (!SequentialPlan.SpendingNames.Contains(family))
             throw new UserInputException($"--spending must be one of {string.Join(", ", SequentialPlan.SpendingNames)}, not '{family}'");
-        if (margin is { } m && (!double.IsFinite(m) || Math.Abs(m) > 100)) throw new UserInputException($"--margin-pp must be between -100 and 100, not {m}");
+        if (margin is { } m && (!double.IsFinite(m) || Math.Abs(m) > SequentialPlan.MarginLimitPp))
+            throw new UserInputException($"--margin-pp must be between -{SequentialPlan.MarginLimitPp} and {SequentialPlan.MarginLimitPp}, not {m}");
         var kind = test ?? SequentialPlan.Welch;
         if (!SequentialPlan.TestNames.Contains(kind)) throw new UserInputException($"--test must be one of {string.Join(", ", SequentialPlan.TestNames)}, not '{kind}'");
         return new SequentialPlan(looks, a, family, margin, kind);

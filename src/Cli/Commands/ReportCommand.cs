@@ -6,7 +6,8 @@ using SamCluster.RunStore;
 namespace SamCluster.Cli.Commands;
 
 /// <summary>`samcluster report PATH`: the statistics table of a run folder (or a trials.csv) on stdout; with --write,
-/// also (re)writes report.md/csv/json and curves/*.png into the run folder, as the coordinator does at the end of a run.</summary>
+/// also (re)writes report.md/csv/json and curves/*.png into the run folder, as the coordinator does at the end of a run.
+/// A run folder of a sequential run (run.json's `sequential`) is reported with its looks.</summary>
 public static class ReportCommand
 {
     public static Command Create()
@@ -42,11 +43,16 @@ public static class ReportCommand
             if (outputFormat is not ("md" or "csv" or "json"))
                 throw new UserInputException($"--format must be md, csv or json, got '{parse.GetValue(format)}'");
             var target = parse.GetValue(path)!;
+            // A run folder's run.json says whether the run followed a sequential design; a trials.csv alone has none.
+            var run = Directory.Exists(target) ? RunManifestFile.TryRead(target) : null;
+            if (run?.Sequential?.Problem() is { } problem)
+                throw new UserInputException($"{Path.Combine(target, RunManifestFile.FileName)}: its 'sequential' is no design ({problem}); refusing to state looks from it");
+            options = options with { Sequential = run?.Sequential };
             Report report;
             if (parse.GetValue(write))
             {
                 if (!Directory.Exists(target)) throw new UserInputException($"{target}: --write needs a run folder");
-                report = RunReport.WriteAll(target, options, RunManifestFile.TryRead(target));
+                report = RunReport.WriteAll(target, options, run);
                 Console.Error.WriteLine(ConsoleText.Escape($"wrote {RunReport.Markdown}, {RunReport.Csv}, {RunReport.Json} and {RunReport.CurvesFolder}/*.png in {target}"));
             }
             else report = RunReport.Build(target, options);

@@ -3,6 +3,7 @@ using SamCluster.Experiment.Grid;
 using SamCluster.RunStore;
 using SamCluster.Messages;
 using SamCluster.Experiment;
+using SamCluster.Reporting.Sequential;
 
 namespace SamCluster.Cli.Commands;
 
@@ -43,9 +44,11 @@ public static class ValidateCommand
             output.WriteLine(ConsoleText.Escape($"{runDir}: in use by {RunFolderLock.Holder(folder.Root)} (a coordinator or `local` running it): " +
                                                 "running this grid on it is refused until that run ends"));
         RunPlan plan;
+        var manifest = RunManifestFile.Read(Path.Combine(folder.Root, RunManifestFile.FileName));
         try
         {
-            plan = RunGrowth.Plan(RunFolder.TrialsOf(folder.Root), GridExpander.Expand(grid));
+            plan = RunGrowth.Plan(RunFolder.TrialsOf(folder.Root, manifest), GridExpander.Expand(grid));
+            RunFolder.CheckSameDesign(manifest, grid.Sequential, plan, runDir);
         }
         catch (UserInputException e)
         {
@@ -54,11 +57,29 @@ public static class ValidateCommand
         if (plan.Added.Count == 0)
         {
             output.WriteLine(ConsoleText.Escape($"{runDir}: this grid adds nothing; running it resumes the run's {plan.Kept} trials"));
+            if (manifest.Sequential is { } sequential) WriteLooks(sequential, folder.Root, plan.Trials, output);
             return Program.Ok;
         }
         output.WriteLine(ConsoleText.Escape($"{runDir}: this grid keeps the run's {plan.Kept} trials and adds {plan.Added.Count}:"));
         foreach (var trial in plan.Added) output.WriteLine(ConsoleText.Escape($"  + {trial.Key.Id}"));
         return Program.Ok;
+    }
+
+    /// <summary>A sequential run's comparisons as its finished trials (trials.csv) decide them: what the coordinator has
+    /// decided, or will decide first when started again.</summary>
+    static void WriteLooks(SequentialPlan plan, string root, IReadOnlyList<TrialSpec> trials, TextWriter output)
+    {
+        var table = Path.Combine(root, RunFiles.TrialsTable);
+        var rows = File.Exists(table) ? Reporting.ResultsCsv.ReadTrials(table) : [];
+        var finished = rows.Select(r => new LookInput(TrialKey.Parse(r.TrialId), r.Completed ? r.TestAcc : null)).ToList();
+        var study = SequentialStudy.Of(plan, trials.Select(t => t.Key));
+        foreach (var comparison in study.Comparisons)
+        {
+            var looks = study.Walk(comparison, finished);
+            var title = Vocabulary.FindOptimizer(comparison.Treatment)?.Title ?? comparison.Treatment;
+            var state = looks.Count == 0 ? $"look 1 of {plan.Looks.Count}: running" : looks[^1].Describe(title, plan.MarginPp);
+            output.WriteLine(ConsoleText.Escape($"  {comparison.Id} vs {comparison.Control}: {state}"));
+        }
     }
 
     /// <summary>Prints the summary (and the trials) to <paramref name="output"/> and returns 0; when the grid has

@@ -2,6 +2,8 @@ using Akka.Actor;
 using Akka.Event;
 using SamCluster.Coordinator.Lifecycle;
 using SamCluster.Messages;
+using SamCluster.Experiment;
+using SamCluster.Reporting.Sequential;
 
 namespace SamCluster.Coordinator.Actors;
 
@@ -9,12 +11,15 @@ namespace SamCluster.Coordinator.Actors;
 /// <param name="Trials">The run's trials in grid order (the board lists them so; the order policy decides hand-outs).</param>
 /// <param name="CheckpointEvery">Checkpoint after every this many epochs (0 = off); sent with each hand-out.</param>
 /// <param name="CheckpointDir">The checkpoint store as the coordinator sees it (nodes may name their own).</param>
+/// <param name="Sequential">The grid's `sequential` key: repeats run in looks, and each comparison stops at the look
+/// that decides it. Null: every trial runs.</param>
 public sealed record GridPlan(
     IReadOnlyList<TrialSpec> Trials,
     SchedulerOptions Scheduling,
     ITrialOrderPolicy Order,
     int CheckpointEvery = 1,
-    string? CheckpointDir = null);
+    string? CheckpointDir = null,
+    SequentialPlan? Sequential = null);
 
 /// <summary>Completes when the grid is done and the report written; the host waits on it to exit. It is also the one
 /// place a run ends early: whatever cannot go on (a full disk met by any writer, an unreadable journal) fails it, the
@@ -33,6 +38,9 @@ public sealed class RunCompletion
 /// an attempt at the entity, offer it to the worker, release it), and tells the observers, each time with the trial's
 /// entry and the board as it is then. On start it reads every trial's state back from the journal, so a restarted
 /// coordinator runs only what is unfinished. When every trial is finished it asks the report writer for the report.
+/// A sequential grid runs in looks (<see cref="LookSchedule"/>): only the first look's repeats are queued; when every
+/// trial of a comparison's look is finished the look is decided, the decision journaled (<see cref="LookJournal"/>)
+/// and only then acted on — the next look's repeats queued for open comparisons, the rest skipped.
 /// </summary>
 public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTimers
 {
@@ -50,7 +58,7 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
     /// <param name="FirstFailure">"trial id: reason" of the first failed trial (by id), null when none failed.</param>
     public sealed record GridFinished(int Completed, int Failed, int Recovered, string Table, string? FirstFailure = null);
 
-    sealed record Recovered(IReadOnlyList<TrialState> States);
+    sealed record Recovered(IReadOnlyList<TrialState> States, IReadOnlyList<LookDecided> Looks);
     sealed record RetryRecovery;
     sealed record LeaseTick;
     sealed record ViewTick;
@@ -72,6 +80,9 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
     readonly Dictionary<string, WorkerInfo> _workers = new();
     readonly Dictionary<IActorRef, string> _workerKeys = new();
     readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
+    readonly LookSchedule? _looks;
+    readonly HashSet<(string Comparison, int Look)> _deciding = new();   // sent to the look journal, not yet recorded
+    IActorRef? _lookJournal;
     bool _reportAsked;
     bool _ended;
 
@@ -89,6 +100,8 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
         _completion = completion;
         _observers = observers;
         _viewInterval = viewInterval;
+        if (plan.Sequential is { } sequential)
+            _looks = new LookSchedule(SequentialStudy.Of(sequential, plan.Trials.Select(t => t.Key)));
         Recovering();
     }
 
@@ -96,12 +109,23 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
         IReadOnlyList<IRunObserver> observers, TimeSpan viewInterval) =>
         Akka.Actor.Props.Create(() => new GridCoordinator(plan, trials, reportWriter, completion, observers, viewInterval));
 
-    protected override void PreStart() => AskAllTrialStates();
+    protected override void PreStart()
+    {
+        if (_looks is not null) _lookJournal = Context.ActorOf(LookJournal.Props(Self), "looks");
+        AskAllTrialStates();
+    }
 
     void AskAllTrialStates()
     {
         var asks = _plan.Trials.Select(t => _trials.Ask<TrialState>(new GetTrialState(t.Key.Id), TimeSpan.FromSeconds(60)));
-        Task.WhenAll(asks).PipeTo(Self, success: states => new Recovered(states), failure: e => new Status.Failure(e));
+        var looks = _lookJournal;
+        async Task<Recovered> Read()
+        {
+            var states = await Task.WhenAll(asks);
+            var decided = looks is null ? [] : (await looks.Ask<LookJournal.Decisions>(LookJournal.GetDecisions.Instance, TimeSpan.FromSeconds(60))).Looks;
+            return new Recovered(states, decided);
+        }
+        Read().PipeTo(Self, failure: e => new Status.Failure(e));
     }
 
     void Recovering()
@@ -109,12 +133,19 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
         Receive<Recovered>(r =>
         {
             _scheduler.Restore(r.States);
+            if (_looks is not null)
+            {
+                foreach (var decided in r.Looks) _looks.Apply(decided);
+                ApplyGates(DateTimeOffset.UtcNow);   // no worker yet: nothing is handed out
+            }
             Notify(o => o.OnStart(View()));
             if (_ended) return;
             Become(Ready);
             Stash.UnstashAll();
             Timers.StartPeriodicTimer("leases", new LeaseTick(), TimeSpan.FromSeconds(1));
             Timers.StartPeriodicTimer("view", new ViewTick(), _viewInterval);
+            // A coordinator stopped between a look's last trial and its decision decides it now, once.
+            CheckLooks();
             CheckDone();
         });
         Receive<Status.Failure>(f =>
@@ -150,6 +181,7 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
             _completion.Finish(new GridFinished(_board.Count(BoardStatus.Completed), _board.Count(BoardStatus.Failed),
                 _board.Trials.Count(e => e.Recovered), r.Table, firstFailure));
         });
+        Receive<LookJournal.Recorded>(r => OnLookRecorded(r.Look));
         Receive<Status.Failure>(f => EndRun(f.Cause));
         Receive<TrialJournalUnreadable>(OnJournalUnreadable);
         Receive<TrialJournalFull>(OnJournalFull);
@@ -177,14 +209,17 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
 
     /// <summary>The journal's disk is full: every event after this one would fail too.</summary>
     void OnJournalFull(TrialJournalFull full) =>
-        EndRun(new DiskFullException(JournalFile, new IOException($"journaling an event of trial {full.TrialId} failed: the disk is full")));
+        EndRun(new DiskFullException(JournalFile, new IOException($"journaling an event of {Whose(full.TrialId)} failed: the disk is full")));
+
+    /// <summary>"trial ID", or the look journal's name.</summary>
+    static string Whose(string journal) => journal == LookJournal.Name ? journal : $"trial {journal}";
 
     /// <summary>The journal's file in the run folder (the SQLite journal; a database server reports its own disk).</summary>
     const string JournalFile = "journal.db";
 
     /// <summary>A trial whose journal cannot be replayed would fail its recovery for ever: end the run, naming it.</summary>
     void OnJournalUnreadable(TrialJournalUnreadable u) => EndRun(new UserInputException(
-        $"the journal cannot be replayed: trial {u.TrialId}'s events are unreadable ({u.Problem}); nothing was changed — restore journal.db from a backup, or choose another --out folder"));
+        $"the journal cannot be replayed: {Whose(u.TrialId)}'s events are unreadable ({u.Problem}); nothing was changed — restore journal.db from a backup, or choose another --out folder"));
 
     void OnWorkerReady(WorkerReady ready)
     {
@@ -280,7 +315,57 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
             var entry = _board[TrialOf(action)];
             Notify(o => o.OnDecision(entry, action, _board.Trials));
         }
-        if (actions.Any(a => a is Finish)) CheckDone();
+        if (actions.Any(a => a is Finish))
+        {
+            CheckLooks();
+            CheckDone();
+        }
+    }
+
+    /// <summary>Sequential studies: every look whose trials are all finished and that is not decided yet is decided
+    /// and sent to the look journal; it is acted on once journaled (<see cref="OnLookRecorded"/>).</summary>
+    void CheckLooks()
+    {
+        if (_looks is null || _lookJournal is null || _ended) return;
+        var finished = _board.Trials.Where(e => e.IsFinished).ToList();
+        var due = _looks.Due(finished.Select(e => e.Id).ToHashSet()).Where(d => !_deciding.Contains((d.Comparison.Id, d.Look))).ToList();
+        if (due.Count == 0) return;
+        var inputs = finished.Select(e => new LookInput(e.Spec.Key, e.Completed == true ? e.State.Summary?.TestAcc : null)).ToList();
+        foreach (var look in due)
+        {
+            _deciding.Add((look.Comparison.Id, look.Look));
+            _lookJournal.Tell(new LookJournal.Record(_looks.Decide(look, inputs, DateTimeOffset.UtcNow)));
+        }
+    }
+
+    /// <summary>A decision is in the journal: the trials it opens are queued, those it leaves unneeded are skipped.</summary>
+    void OnLookRecorded(LookDecided decided)
+    {
+        _deciding.Remove((decided.Comparison, decided.Look));
+        if (_looks is null || _ended || !_looks.Apply(decided)) return;
+        var comparison = _looks.All.First(c => c.Comparison.Id == decided.Comparison);
+        var dispatch = ApplyGates(DateTimeOffset.UtcNow);   // the board says what the decision opened or skipped before it is told
+        Notify(o => o.OnLookDecided(comparison, View()));
+        Execute(dispatch);
+        CheckLooks();
+        CheckDone();
+    }
+
+    /// <summary>Puts every unfinished trial behind, through or out of its look's gate as the decisions so far say.</summary>
+    IReadOnlyList<SchedulerAction> ApplyGates(DateTimeOffset now)
+    {
+        if (_looks is null) return [];
+        List<string> open = [], waiting = [], skipped = [];
+        foreach (var e in _board.Trials.Where(e => e is { IsFinished: false, HandOut: null }))
+        {
+            var key = e.Spec.Key;
+            if (_looks.MayRun(key)) { if (e.Gate != LookGate.Open) open.Add(e.Id); }
+            else if (_looks.NeverRuns(key)) { if (e.Gate != LookGate.Skipped) skipped.Add(e.Id); }
+            else if (e.Gate != LookGate.Waiting) waiting.Add(e.Id);
+        }
+        _scheduler.Hold(waiting);
+        _scheduler.Skip(skipped);
+        return _scheduler.Open(open, now);
     }
 
     static string TrialOf(SchedulerAction action) => action switch
@@ -296,7 +381,7 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
 
     void CheckDone()
     {
-        if (_reportAsked || _ended || !_board.AllFinished) return;
+        if (_reportAsked || _ended || _deciding.Count > 0 || !_board.AllFinished) return;
         _reportAsked = true;
         Notify(o => o.OnAllFinished(View()));
         _reportWriter.Tell(new ReportWriter.WriteReport(_board.Trials));
@@ -315,7 +400,7 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
         }
     }
 
-    RunView View() => new(_board.Trials, _workers.Count, EstimateRemaining());
+    RunView View() => new(_board.Trials, _workers.Count, EstimateRemaining(), _looks?.All);
 
     /// <summary>Remaining cost over the cost finished per second so far in this process (running trials count by the
     /// fraction of their epochs done).</summary>
@@ -332,8 +417,10 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
                     partial += done * cost;
                     remaining += (1 - done) * cost;
                     break;
-                case BoardStatus.Queued:
+                case BoardStatus.Queued or BoardStatus.Waiting:   // a waiting trial may run: the ETA assumes it does
                     remaining += cost;
+                    break;
+                case BoardStatus.Skipped:
                     break;
                 default:
                     if (!e.Recovered) finishedHere += cost;

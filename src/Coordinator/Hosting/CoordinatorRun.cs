@@ -52,11 +52,6 @@ public static class CoordinatorRun
         Func<int, RunFolder, Action<Exception>, IDisposable>? startNodes, CancellationToken stop)
     {
         var grid = GridConfigLoader.Load(request.GridPath);
-        // Running every repeat of a sequential grid would silently throw its design away: until the coordinator takes
-        // looks, such a grid is designed and checked (`design`, `validate`), not run.
-        if (grid.Sequential is not null)
-            throw new UserInputException($"{request.GridPath}: the coordinator does not run 'sequential' grids yet (looks and decisions); " +
-                                         $"`samcluster design {request.GridPath}` prints its design and simulates it — remove the key to run every repeat");
         if (request.CheckLocalData) grid.CheckLocalDataPaths();
         var requested = GridExpander.Expand(grid);
         // Everything that can refuse the start is checked before the run folder is touched (ports, the checkpoint
@@ -74,7 +69,7 @@ public static class CoordinatorRun
         var dataHere = requested.Select(t => t.Data).Where(d => request.CheckLocalData || Directory.Exists(d.Root)).ToList();
         // A journal on a server is reached and owned before the run folder is touched: an unreachable one is one line.
         using var serverJournal = request.Journal is { } journal ? PostgresJournal.Open(journal, stop) : null;
-        using var folder = PrepareFolder(request, requested, () => services.CheckData(dataHere), serverJournal, services.Program);
+        using var folder = PrepareFolder(request, requested, () => services.CheckData(dataHere), serverJournal, services.Program, grid.Sequential);
         // A grid that grows a run keeps the trials it had under their ids: run what the folder says (in grid order; the
         // scheduler hands them out longest first).
         var trials = folder.Trials;
@@ -91,7 +86,7 @@ public static class CoordinatorRun
         var checkpointDir = Path.GetFullPath(request.CheckpointDir ?? folder.CheckpointsDir);
         try
         {
-            return await RunAsync(request, services, folder, log, completion, grid.CheckpointEvery, trials, port, httpAddress, checkpointDir, startNodes, stop);
+            return await RunAsync(request, services, folder, log, completion, grid.CheckpointEvery, grid.Sequential, trials, port, httpAddress, checkpointDir, startNodes, stop);
         }
         catch (Exception e) when (e is not (UserInputException or OperationCanceledException) && DiskFull.Find(e) is { } full)
         {
@@ -118,11 +113,11 @@ public static class CoordinatorRun
 
     /// <summary><see cref="RunFolder.Prepare"/>, with a journal server that goes away during its checks said as such.</summary>
     static RunFolder PrepareFolder(CoordinatorRequest request, IReadOnlyList<TrialSpec> requested, Action checkData,
-        PostgresJournal? serverJournal, ProgramFacts program)
+        PostgresJournal? serverJournal, ProgramFacts program, SequentialPlan? sequential)
     {
         try
         {
-            return RunFolder.Prepare(request.OutDir, request.GridPath, requested, checkData, serverJournal, program);
+            return RunFolder.Prepare(request.OutDir, request.GridPath, requested, checkData, serverJournal, program, sequential);
         }
         catch (Exception e) when (e is not (UserInputException or RunFailedException or OperationCanceledException)
                                   && serverJournal is not null && JournalErrors.Unreachable(e) is { } transport)
@@ -131,19 +126,19 @@ public static class CoordinatorRun
         }
     }
 
-    static async Task<RunEnd> RunAsync(CoordinatorRequest request, CoordinatorServices services, RunFolder folder, RunLog log, RunCompletion completion, int checkpointEvery,
+    static async Task<RunEnd> RunAsync(CoordinatorRequest request, CoordinatorServices services, RunFolder folder, RunLog log, RunCompletion completion, int checkpointEvery, SequentialPlan? sequential,
         IReadOnlyList<TrialSpec> trials, int port, IPAddress? httpAddress, string checkpointDir, Func<int, RunFolder, Action<Exception>, IDisposable>? startNodes,
         CancellationToken stop)
     {
         var plan = new GridPlan(trials, SchedulerOptions.Default with { MaxRetries = request.Retries }, LongestFirstOrder.Instance,
-            checkpointEvery, checkpointDir);
+            checkpointEvery, checkpointDir, sequential);
         var store = services.OpenCheckpointStore(checkpointDir);
         var live = new LiveRun($"{Path.GetFileName(request.GridPath)} → {folder.Root}", folder.Trials, Path.Combine(folder.Root, RunReport.Json));
         IRunObserver[] observers = [new TrialLogWriter(log), new ResultTablesWriter(folder), new EpochsTableWriter(folder), new TensorBoardWriter(folder, services.OpenTensorBoard), new WeightsCollector(folder, store, log), new ProgressView(log), new ManifestNodes(folder), live];
         var role = new CoordinatorRoleOptions(plan, folder, TimeSpan.FromSeconds(5),
             board =>
             {
-                var report = RunReport.WriteAll(folder.Root, ResultTables.ReportRows(board), new ReportOptions(), folder.Provenance);
+                var report = RunReport.WriteAll(folder.Root, ResultTables.ReportRows(board), new ReportOptions(Sequential: folder.Provenance?.Sequential), folder.Provenance);
                 var table = MarkdownReport.Write(report);
                 live.OnReportWritten();
                 return table;

@@ -109,6 +109,37 @@ public sealed class GridScheduler
     bool IsFinal(TrialState s) =>
         s.Status == TrialStatus.Completed || (s.Status == TrialStatus.Failed && s.Failures > Options.MaxRetries);
 
+    /// <summary>Sequential studies: trials of a later look wait for their comparison's decision, out of the queue.</summary>
+    public void Hold(IEnumerable<string> trialIds)
+    {
+        foreach (var id in trialIds.Where(id => _board[id] is { IsFinished: false, HandOut: null }))
+        {
+            _board.SetGate(id, LookGate.Waiting);
+            _queue.Remove(id);
+            _putBack.Remove(id);
+        }
+    }
+
+    /// <summary>A decision opened these trials' look: they join the queue behind what is queued, in the order policy's order.</summary>
+    public IReadOnlyList<SchedulerAction> Open(IEnumerable<string> trialIds, DateTimeOffset now)
+    {
+        var opened = trialIds.Where(id => _board[id] is { IsFinished: false, Gate: not LookGate.Open }).ToList();
+        foreach (var id in opened) _board.SetGate(id, LookGate.Open);
+        foreach (var t in _order.Order(opened.Select(id => _board[id].Spec), Devices)) _queue.AddLast(t.Key.Id);
+        return Dispatch(now);
+    }
+
+    /// <summary>Every comparison these trials serve has stopped before their look: they will not run.</summary>
+    public void Skip(IEnumerable<string> trialIds)
+    {
+        foreach (var id in trialIds.Where(id => _board[id] is { IsFinished: false, HandOut: null }))
+        {
+            _board.SetGate(id, LookGate.Skipped);
+            _queue.Remove(id);
+            _putBack.Remove(id);
+        }
+    }
+
     /// <param name="device">The worker's device ("cpu", "cuda:0"), when known: it decides <see cref="Devices"/>.</param>
     public IReadOnlyList<SchedulerAction> OnWorkerReady(string worker, DateTimeOffset now, string? device = null)
     {

@@ -5,12 +5,15 @@ namespace SamCluster.Coordinator.Lifecycle;
 /// <summary>Where the grid stands: the board as it was at one moment (immutable), the workers and an ETA. Every count
 /// is read from the entries' one status.</summary>
 /// <param name="Trials">Every trial of the grid, in grid order.</param>
-public sealed record RunView(IReadOnlyList<BoardEntry> Trials, int Workers, TimeSpan? Eta)
+/// <param name="Looks">A sequential study's comparisons and their looks so far; null for a grid without `sequential`.</param>
+public sealed record RunView(IReadOnlyList<BoardEntry> Trials, int Workers, TimeSpan? Eta, IReadOnlyList<ComparisonLooks>? Looks = null)
 {
     public int Total => Trials.Count;
     public int Completed => Trials.Count(e => e.Status == BoardStatus.Completed);
     public int Failed => Trials.Count(e => e.Status == BoardStatus.Failed);
     public int Queued => Trials.Count(e => e.Status == BoardStatus.Queued);
+    public int Waiting => Trials.Count(e => e.Status == BoardStatus.Waiting);
+    public int Skipped => Trials.Count(e => e.Status == BoardStatus.Skipped);
     public IReadOnlyList<BoardEntry> Running => Trials.Where(e => e.Status == BoardStatus.Running).ToList();
     public IReadOnlyList<BoardEntry> Finished => Trials.Where(e => e.IsFinished).ToList();
 
@@ -37,6 +40,8 @@ public interface IRunObserver
     void OnWorkerLeft(string worker, int workers) { }
     /// <summary>A trial is handed to a worker of this node (every hand-out; facts null from nodes of older versions).</summary>
     void OnNodeAtWork(string node, NodeFacts? facts) { }
+    /// <summary>A sequential study's look was decided and journaled (<paramref name="comparison"/> holds it last).</summary>
+    void OnLookDecided(ComparisonLooks comparison, RunView view) { }
     void OnTick(RunView view) { }
     void OnAllFinished(RunView view) { }
 }

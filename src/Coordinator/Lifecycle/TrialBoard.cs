@@ -3,8 +3,14 @@ using SamCluster.Messages;
 
 namespace SamCluster.Coordinator.Lifecycle;
 
-/// <summary>Where a trial of the grid stands, as every reader of the run shows it (progress, tables, live page).</summary>
-public enum BoardStatus { Queued, Running, Completed, Failed }
+/// <summary>Where a trial of the grid stands, as every reader of the run shows it (progress, tables, live page). Waiting
+/// and Skipped occur in sequential studies only: a later look's trial waits for its comparison's decision, and is
+/// skipped (never run) once every comparison it serves has stopped.</summary>
+public enum BoardStatus { Queued, Running, Completed, Failed, Waiting, Skipped }
+
+/// <summary>Whether a trial of a sequential study may run yet: Open (any trial of a fixed-repeats grid), Waiting for a
+/// look's decision, or Skipped because its comparisons stopped before its look.</summary>
+public enum LookGate { Open, Waiting, Skipped }
 
 /// <summary>A trial handed out by this coordinator and not yet back: to which worker, how far the hand-out got, and
 /// when it is given up unless the worker is heard from.</summary>
@@ -24,23 +30,36 @@ public enum HandOutStage { Starting, Offered, Running }
 /// hand-out of it, and its outcome once finished for good. Immutable: a change is a new entry.</summary>
 /// <param name="Completed">Null until the trial is finished for good: true completed, false failed with no retry left.</param>
 /// <param name="Recovered">Finished before this coordinator started (read back from the journal).</param>
-public sealed record BoardEntry(TrialSpec Spec, TrialState State, HandOut? HandOut = null, bool? Completed = null, bool Recovered = false)
+/// <param name="Gate">Sequential studies: whether the trial's look is open yet (<see cref="LookGate"/>).</param>
+public sealed record BoardEntry(TrialSpec Spec, TrialState State, HandOut? HandOut = null, bool? Completed = null, bool Recovered = false,
+    LookGate Gate = LookGate.Open)
 {
     public static BoardEntry New(TrialSpec spec) => new(spec, TrialState.New(spec.Key.Id));
 
     public string Id => Spec.Key.Id;
 
-    /// <summary>The one status of the trial: its outcome once finished, else running while handed out, else queued.</summary>
+    /// <summary>The one status of the trial: its outcome once finished, else running while handed out, else waiting or
+    /// skipped by its look's gate, else queued.</summary>
     public BoardStatus Status => Completed switch
     {
         true => BoardStatus.Completed,
         false => BoardStatus.Failed,
-        null => HandOut is null ? BoardStatus.Queued : BoardStatus.Running,
+        null when HandOut is not null => BoardStatus.Running,
+        null => Gate switch
+        {
+            LookGate.Waiting => BoardStatus.Waiting,
+            LookGate.Skipped => BoardStatus.Skipped,
+            _ => BoardStatus.Queued,
+        },
     };
 
+    /// <summary>Completed, or failed for good: the trial has its outcome (a row of trials.csv).</summary>
     public bool IsFinished => Completed is not null;
 
-    /// <summary>"queued", "running", "completed", "failed": as trials.csv and the live page write it.</summary>
+    /// <summary>Nothing more will happen to it: finished, or skipped by a stopped comparison.</summary>
+    public bool IsSettled => IsFinished || (Gate == LookGate.Skipped && HandOut is null);
+
+    /// <summary>"queued", "running", "completed", "failed" (as trials.csv and the live page write it), "waiting", "skipped".</summary>
     public string StatusName => Status.ToString().ToLowerInvariant();
 }
 
@@ -72,7 +91,8 @@ public sealed class TrialBoard
 
     public int Count(BoardStatus status) => _entries.Count(e => e.Status == status);
 
-    public bool AllFinished => _entries.All(e => e.IsFinished);
+    /// <summary>Every trial finished or skipped: the grid is done.</summary>
+    public bool AllFinished => _entries.All(e => e.IsSettled);
 
     /// <summary>Each trial's state as the journal holds it, read back on start.</summary>
     public void Restore(IEnumerable<TrialState> states)
@@ -94,6 +114,9 @@ public sealed class TrialBoard
 
     /// <summary>The scheduler's hand-out of the trial (null: back in the queue, or finished).</summary>
     internal BoardEntry SetHandOut(string trialId, HandOut? handOut) => Set(this[trialId] with { HandOut = handOut });
+
+    /// <summary>The trial's look gate (sequential studies).</summary>
+    internal BoardEntry SetGate(string trialId, LookGate gate) => Set(this[trialId] with { Gate = gate });
 
     /// <summary>The trial is finished for good.</summary>
     internal BoardEntry Finish(string trialId, bool completed, bool recovered = false) =>

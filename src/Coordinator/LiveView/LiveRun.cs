@@ -10,7 +10,8 @@ namespace SamCluster.Coordinator.LiveView;
 
 /// <summary>A trial as the live page and <c>GET /api/trials</c> show it (its status is the board's).</summary>
 /// <param name="Group">The curves it belongs to: "Fashion-MNIST · ResNet-18", with the recipe cell when the grid varies one.</param>
-/// <param name="Status">queued, running, completed or failed (failed only once no retry is left).</param>
+/// <param name="Status">queued, running, completed or failed (failed only once no retry is left); in a sequential
+/// study also waiting (for its comparison's look) or skipped (its comparisons stopped before its look).</param>
 /// <param name="Epoch">Epochs done by the newest attempt, counting those it resumed from.</param>
 /// <param name="Log">The page's link to the trial's log.</param>
 public sealed record LiveTrialRow(
@@ -44,7 +45,13 @@ public sealed record ProgressInfo(
     int Workers,
     double? EtaSeconds,
     bool Finished,
-    bool ReportReady);
+    bool ReportReady,
+    int Waiting = 0,
+    int Skipped = 0,
+    IReadOnlyList<LiveLook>? Looks = null);
+
+/// <summary>A sequential study's comparison on the page: "fashion-mnist/resnet18/sam" vs "sgd", "look 2 of 4: continue".</summary>
+public sealed record LiveLook(string Comparison, string Control, string State);
 
 /// <summary>One epoch as the page plots it (the keys of epochs.csv and train-one's JSON lines).</summary>
 public sealed record EpochPoint(int Epoch, double TrainLoss, double TrainAcc, double TestLoss, double TestAcc, double Lr, double Seconds,
@@ -143,6 +150,8 @@ public sealed class LiveRun : IRunObserver
     }
 
     public void OnTick(RunView view) => UpdateProgress(view);
+
+    public void OnLookDecided(ComparisonLooks decided, RunView view) => UpdateProgress(view);
 
     public void OnAllFinished(RunView view) => UpdateProgress(view);
 
@@ -263,7 +272,9 @@ public sealed class LiveRun : IRunObserver
     {
         int Count(BoardStatus status) => _board.Count(e => e.Status == status);
         return new ProgressInfo(_board.Count, Count(BoardStatus.Completed), Count(BoardStatus.Failed), Count(BoardStatus.Running),
-            Count(BoardStatus.Queued), _view?.Workers ?? 0, _view?.Eta?.TotalSeconds, _board.All(e => e.IsFinished), _reportReady);
+            Count(BoardStatus.Queued), _view?.Workers ?? 0, _view?.Eta?.TotalSeconds, _board.All(e => e.IsSettled), _reportReady,
+            Count(BoardStatus.Waiting), Count(BoardStatus.Skipped),
+            _view?.Looks?.Select(c => new LiveLook(c.Comparison.Id, c.Comparison.Control, c.Describe())).ToList());
     }
 
     TrialEpochs EpochsOf(string id)

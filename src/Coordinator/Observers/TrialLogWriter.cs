@@ -14,9 +14,29 @@ public sealed class TrialLogWriter(RunLog log) : IRunObserver
         if (view.Recovered > 0)
             log.Main.Information("Recovered from the journal: {Recovered} of {Total} trials already finished ({Completed} completed, {Failed} failed); {Queued} queued again",
                 view.Recovered, view.Total, view.Completed, view.Failed, view.Queued);
+        else if (view.Looks is not null)
+            log.Main.Information("Grid of {Total} trials in looks: {Queued} queued (the first look's repeats, longest expected first), {Waiting} waiting for their comparison's decision; waiting for workers",
+                view.Total, view.Queued, view.Waiting);
         else
             log.Main.Information("Grid of {Total} trials queued, longest expected first; waiting for workers", view.Total);
+        foreach (var c in view.Looks?.Where(c => c.Decided.Count > 0) ?? [])
+            log.Main.Information("{Comparison}: {Look} (from the journal)", Label(c), c.Describe());
     }
+
+    /// <summary>One line per decided look: the decision, its figures, and what it does to the queue.</summary>
+    public void OnLookDecided(ComparisonLooks comparison, RunView view)
+    {
+        var d = comparison.Last!;
+        var figures = d.PValue is { } p
+            ? string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"n = {d.NPerArm} per arm, difference {d.Difference:+0.00;-0.00} pp, t = {d.Statistic:0.000}, df = {d.Df:0.0}, one-sided p = {p:0.0000} vs nominal {d.NominalAlpha:0.0000}")
+            : $"n = {d.NPerArm} per arm, no spread to test with";
+        var next = comparison.IsOpen ? $"; look {comparison.Reached}'s repeats queued"
+            : d.Look < comparison.LookCount ? "; its later looks will not run" : "";
+        log.Main.Information("{Comparison}: {Look} ({Figures}){Next}", Label(comparison), comparison.Describe(), figures, next);
+    }
+
+    static string Label(ComparisonLooks c) => $"{c.Comparison.Id} vs {c.Comparison.Control}";
 
     public void OnWorkerJoined(string worker, int workers) =>
         log.Main.Information("Worker {Worker} joined ({Workers} workers)", worker, workers);

@@ -41,6 +41,9 @@ public sealed record GridConfig(
     IReadOnlyList<DatasetPlan> Plans,
     int CheckpointEvery = GridConfig.DefaultCheckpointEvery)
 {
+    /// <summary>The most repeats a grid may have (and so the largest look of a sequential design).</summary>
+    public const int MaxRepeats = 1000;
+
     public const int DefaultCheckpointEvery = 1;
 
     /// <summary>The grid's `sequential` key: repeats run in looks that may stop a comparison early. Null: every trial

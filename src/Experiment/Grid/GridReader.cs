@@ -16,7 +16,7 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
         ["path", "classes", "train_limit", "test_limit", "image_size", "test_per_class", "split_seed", "cache_dir"];
 
     // Far beyond any study, low enough that a typo (500000) is caught before it expands into millions of trials.
-    const int MaxRepeats = 1000;
+    const int MaxRepeats = GridConfig.MaxRepeats;
 
     static readonly IReadOnlyList<string> DogsOnlyKeys = ["image_size", "test_per_class", "split_seed"];
 
@@ -76,9 +76,9 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
             repeats.Value, plans.AsReadOnly(), checkpointEvery) { Sequential = sequential };
     }
 
-    static readonly NumberRule LookRule = new("sequential.looks", null, 2, MaxRepeats, Whole: true);
-    static readonly NumberRule AlphaRule = new("sequential.alpha", null, 0, 0.5, MinIncluded: false, MaxIncluded: false);
-    static readonly NumberRule MarginRule = new("sequential.margin_pp", null, -100, 100);
+    static readonly NumberRule LookRule = new("sequential.looks", null, SequentialPlan.MinLook, MaxRepeats, Whole: true);
+    static readonly NumberRule AlphaRule = new("sequential.alpha", null, 0, SequentialPlan.MaxAlpha, MinIncluded: false, MaxIncluded: false);
+    static readonly NumberRule MarginRule = new("sequential.margin_pp", null, -SequentialPlan.MarginLimitPp, SequentialPlan.MarginLimitPp);
 
     /// <summary>The `sequential` key: looks (increasing, each ≥ 2, the last = repeats), alpha in (0, 0.5), spending,
     /// optional margin_pp and test. Every problem is reported at its line.</summary>

@@ -19,15 +19,22 @@ public static class GridSummary
         return $"{Count(grid.TrialCount, "trial")} ({Count(grid.Datasets.Count, "dataset")} × {Count(grid.Models.Count, "model")} × "
             + $"{Count(grid.Optimizers.Count, "optimizer")}{axes} × {Count(grid.Repeats, "repeat")}), "
             + $"estimated compute {Gmac(total)}, longest trial {longest.Key.Id} ({Gmac(TrialOrder.EstimatedCost(longest))}), "
-            + $"fingerprint {grid.Fingerprint[..12]}";
+            + $"fingerprint {grid.Fingerprint[..12]}" + Sequential(grid);
     }
 
-    /// <summary>One line per trial in the order they will be started: id, seed, epochs, train images, estimated compute.</summary>
+    /// <summary>"; sequential (looks [2, 4], …): look 1 runs 8 trials, the rest only while their comparison is open".</summary>
+    static string Sequential(GridConfig grid) => grid.Sequential is not { } plan ? ""
+        : $"; sequential ({plan}): look 1 runs {Count(GridExpander.Expand(grid).Count(t => plan.LookOf(t.Key.Repeat) == 1), "trial")}, "
+          + "each later look only for comparisons still open";
+
+    /// <summary>One line per trial in the order they will be started: id, seed, epochs, train images, estimated compute
+    /// (and, in a sequential grid, its look: later looks start only after their comparison's decision).</summary>
     public static IEnumerable<string> TrialLines(GridConfig grid)
     {
         var trials = TrialOrder.LongestFirst(GridExpander.Expand(grid));
+        if (grid.Sequential is { } plan) trials = trials.OrderBy(t => plan.LookOf(t.Key.Repeat)).ToList();   // stable: longest first within a look
         var width = Math.Max(34, trials.Max(t => t.Key.Id.Length));
-        return trials.Select(t => TrialLine(t, width));
+        return trials.Select(t => TrialLine(t, width) + (grid.Sequential is { } p ? $"  look {p.LookOf(t.Key.Repeat)}" : ""));
     }
 
     static string TrialLine(TrialSpec t, int idWidth) => string.Create(CultureInfo.InvariantCulture,

@@ -82,44 +82,79 @@ public sealed record GroupSequentialDesign(
         critical[0] = Normal.InvCDF(0, 1, 1 - cumulative[0]);
         if (k == 1) return critical;
 
-        // The density of Z_1 on (Floor, c_1), carried forward look by look over the paths that have not crossed.
-        var (grid, weights) = SimpsonGrid(Floor, critical[0]);
-        var density = grid.Select(z => Normal.PDF(0, 1, z)).ToArray();
+        var paths = Continuing.AtFirstLook(critical[0]);
         for (var look = 1; look < k; look++)
         {
             var (previous, current) = (rates[look - 1], rates[look]);
-            var step = Math.Sqrt(current - previous);
-            var scaledPrevious = Math.Sqrt(previous);
-            var scaledCurrent = Math.Sqrt(current);
-            var mass = weights.Select((w, j) => w * density[j]).ToArray();
-
-            // P(continue to here, then Z ≥ c) — decreasing in c.
-            double Crossing(double c)
-            {
-                var sum = 0.0;
-                for (var j = 0; j < grid.Length; j++)
-                    sum += mass[j] * Normal.CDF(0, 1, -(c * scaledCurrent - grid[j] * scaledPrevious) / step);
-                return sum;
-            }
-
             var target = cumulative[look] - cumulative[look - 1];
+            var from = paths;
             critical[look] = target <= 0
                 ? double.PositiveInfinity
-                : Brent.FindRoot(c => Crossing(c) - target, -10, 40, 1e-12, 500);
+                : Brent.FindRoot(c => from.Crossing(previous, current, c) - target, -10, 40, 1e-12, 500);
             if (look == k - 1) break;
+            paths = paths.Carry(previous, current, critical[look]);
+        }
+        return critical;
+    }
 
-            var (nextGrid, nextWeights) = SimpsonGrid(Floor, Math.Min(critical[look], 40));
-            var nextDensity = new double[nextGrid.Length];
+    /// <summary>
+    /// The stage-wise ordering p-value of a study that ends at look <paramref name="look"/> (1-based) with z statistic
+    /// <paramref name="z"/> (Jennison &amp; Turnbull ch. 8; rpact's final p-value): the H0 probability of an outcome at least
+    /// as extreme in that ordering — crossing an efficacy boundary at an earlier look, or reaching this look and seeing
+    /// Z ≥ <paramref name="z"/>. Futility stops are non-binding and play no part. Equals the alpha spent before this look
+    /// plus P(no crossing before it, Z_look ≥ z), by the same integration as the boundaries.
+    /// </summary>
+    public double StagewisePValue(int look, double z)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(look, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(look, LookCount);
+        if (double.IsNaN(z)) throw new ArgumentException("z is NaN", nameof(z));
+        if (look == 1) return Normal.CDF(0, 1, -z);
+        var paths = Continuing.AtFirstLook(CriticalZ[0]);
+        for (var j = 1; j < look - 1; j++)
+            paths = paths.Carry(InformationRates[j - 1], InformationRates[j], CriticalZ[j]);
+        var beyond = paths.Crossing(InformationRates[look - 2], InformationRates[look - 1], z);
+        return Math.Min(1, CumulativeAlpha[look - 2] + beyond);
+    }
+
+    /// <summary>The paths that have not crossed by a look: Simpson points of (Floor, c) on the z scale and the probability
+    /// mass of each (its weight times the density there). Carried forward look by look: under H0 the score Z·√t has
+    /// independent normal increments with variance t_k − t_{k−1}.</summary>
+    sealed class Continuing(double[] grid, double[] mass)
+    {
+        public static Continuing AtFirstLook(double upper)
+        {
+            var (grid, weights) = SimpsonGrid(Floor, Math.Min(upper, 40));
+            return new Continuing(grid, grid.Select((z, j) => weights[j] * Normal.PDF(0, 1, z)).ToArray());
+        }
+
+        /// <summary>P(not crossed by the previous look, then Z ≥ c at the next) — decreasing in c.</summary>
+        public double Crossing(double previousRate, double rate, double c)
+        {
+            var step = Math.Sqrt(rate - previousRate);
+            var (scaledPrevious, scaledCurrent) = (Math.Sqrt(previousRate), Math.Sqrt(rate));
+            var sum = 0.0;
+            for (var j = 0; j < grid.Length; j++)
+                sum += mass[j] * Normal.CDF(0, 1, -(c * scaledCurrent - grid[j] * scaledPrevious) / step);
+            return sum;
+        }
+
+        /// <summary>The paths that have not crossed by the next look either, whose boundary is <paramref name="upper"/>.</summary>
+        public Continuing Carry(double previousRate, double rate, double upper)
+        {
+            var step = Math.Sqrt(rate - previousRate);
+            var (scaledPrevious, scaledCurrent) = (Math.Sqrt(previousRate), Math.Sqrt(rate));
+            var (nextGrid, nextWeights) = SimpsonGrid(Floor, Math.Min(upper, 40));
+            var nextMass = new double[nextGrid.Length];
             for (var i = 0; i < nextGrid.Length; i++)
             {
                 var sum = 0.0;
                 for (var j = 0; j < grid.Length; j++)
                     sum += mass[j] * Normal.PDF(0, 1, (nextGrid[i] * scaledCurrent - grid[j] * scaledPrevious) / step);
-                nextDensity[i] = sum * scaledCurrent / step;
+                nextMass[i] = nextWeights[i] * sum * scaledCurrent / step;
             }
-            (grid, weights, density) = (nextGrid, nextWeights, nextDensity);
+            return new Continuing(nextGrid, nextMass);
         }
-        return critical;
     }
 
     static (double[] Points, double[] Weights) SimpsonGrid(double from, double to)

@@ -97,6 +97,13 @@ public sealed class SequentialRule(GroupSequentialDesign design, double? marginP
         return new LookResult(look, Design.LookCount, n, decision, t, df, nominal, p, difference, ci);
     }
 
+    /// <summary>The stage-wise ordering p-value of a study whose latest look is <paramref name="result"/>
+    /// (<see cref="GroupSequentialDesign.StagewisePValue"/>). The rule's p is from the t distribution; it enters the
+    /// design's z-scale ordering as z = Φ⁻¹(1 − p), as rpact converts a t statistic. Null when the look had no test.</summary>
+    public double? StagewisePValue(LookResult result) =>
+        // −Φ⁻¹(p) rather than Φ⁻¹(1 − p): exact for the smallest p-values, where 1 − p rounds to 1.
+        result.PValue is { } p ? Design.StagewisePValue(result.Look, -Normal.InvCDF(0, 1, p)) : null;
+
     static (double Difference, double? Se, double? Df) WelchFigures(List<double> a, List<double> b)
     {
         var (sa, sb) = (SampleSummary.Of(a), SampleSummary.Of(b));

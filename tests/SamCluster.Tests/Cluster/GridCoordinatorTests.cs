@@ -27,13 +27,15 @@ public sealed class GridCoordinatorTests : TestKit, IDisposable
 
     static readonly SchedulerOptions Quick = new(MaxRetries: 1, AckTimeout: TimeSpan.FromSeconds(1), LeaseTimeout: TimeSpan.FromSeconds(2));
 
-    IActorRef StartCoordinator(IReadOnlyList<TrialSpec> trials, SchedulerOptions? options = null, string name = "coordinator")
+    IActorRef StartCoordinator(IReadOnlyList<TrialSpec> trials, SchedulerOptions? options = null, string name = "coordinator",
+        SequentialPlan? sequential = null)
     {
         var region = Sys.ActorSelection("/user/trials").ResolveOne(TimeSpan.FromMilliseconds(200)).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : null).Result
                      ?? Sys.ActorOf(Props.Create(() => new LocalTrialRegion(() => _coordinator)), "trials");
         var aggregator = Sys.ActorSelection("/user/aggregator").ResolveOne(TimeSpan.FromMilliseconds(200)).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : null).Result
                          ?? Sys.ActorOf(ReportWriter.Props(_ => $"report of {File.ReadAllLines(_folder.TrialsCsv).Length - 1} trials"), "aggregator");
-        var plan = new GridPlan(trials, options ?? Quick with { AckTimeout = TimeSpan.FromSeconds(5), LeaseTimeout = TimeSpan.FromSeconds(30) }, new InGivenOrder());
+        var plan = new GridPlan(trials, options ?? Quick with { AckTimeout = TimeSpan.FromSeconds(5), LeaseTimeout = TimeSpan.FromSeconds(30) }, new InGivenOrder(),
+            Sequential: sequential);
         IRunObserver[] observers = [new TrialLogWriter(_log), new ResultTablesWriter(_folder), new EpochsTableWriter(_folder)];
         _coordinator = Sys.ActorOf(GridCoordinator.Props(plan, region, aggregator, _completion, observers, TimeSpan.FromSeconds(30)), name);
         return _coordinator;
@@ -49,7 +51,7 @@ public sealed class GridCoordinatorTests : TestKit, IDisposable
 
     /// <summary>What a worker does with an assignment: accept, start from epoch 0, report each epoch, complete; every
     /// report acknowledged.</summary>
-    void RunToCompletion(TestProbe worker, AssignTrial a, int epochs = 2)
+    void RunToCompletion(TestProbe worker, AssignTrial a, int epochs = 2, double testAcc = 80)
     {
         var id = a.Trial.Key.Id;
         var seq = 0;
@@ -57,8 +59,8 @@ public sealed class GridCoordinatorTests : TestKit, IDisposable
         [
             new AcceptAttempt(id, a.Attempt, ++seq),
             new ReportResume(id, a.Attempt, ++seq, null, ""),
-            .. Enumerable.Range(1, epochs).Select(e => (IAttemptReport)new ReportEpoch(id, a.Attempt, ++seq, Epoch(e), null)),
-            new ReportCompleted(id, a.Attempt, ++seq, TrialSummary.From(Enumerable.Range(1, epochs).Select(e => Epoch(e)).ToList()), null),
+            .. Enumerable.Range(1, epochs).Select(e => (IAttemptReport)new ReportEpoch(id, a.Attempt, ++seq, Epoch(e, testAcc), null)),
+            new ReportCompleted(id, a.Attempt, ++seq, TrialSummary.From(Enumerable.Range(1, epochs).Select(e => Epoch(e, testAcc)).ToList()), null),
         ];
         foreach (var report in reports)
         {
@@ -342,5 +344,114 @@ public sealed class GridCoordinatorTests : TestKit, IDisposable
         _log.Dispose();
         _folder.Dispose();
         Directory.Delete(_folder.Root, recursive: true);
+    }
+
+    // ---- sequential studies: looks and decisions ----
+
+    static readonly SequentialPlan TwoLooks = new([2, 4], 0.05, SequentialPlan.OBrienFleming, null, SequentialPlan.Welch);
+
+    static TrialSpec[] FourRepeats() =>
+        [.. Enumerable.Range(1, 4).SelectMany(r => new[] { Trial("sgd", r), Trial("sam", r) })];
+
+    /// <summary>SAM far ahead with almost no spread: efficacy at the first look (t in the hundreds, p ≪ α₁ ≈ 0.0015).</summary>
+    static double ClearGain(TrialKey key) => (key.Optimizer == "sam" ? 90 : 50) + 0.1 * key.Repeat;
+
+    /// <summary>No gain, some spread: every look continues, and the last says "not shown".</summary>
+    static double NoGain(TrialKey key) => 70 + (key.Repeat % 2 == 0 ? 3 : -3) + (key.Optimizer == "sam" ? 0.5 : 0);
+
+    /// <summary>Serves the grid with one worker until it is finished; returns the trials it ran, in order. The coordinator
+    /// has read the journal back when its view answers, so a worker that gets nothing then has nothing to get.</summary>
+    List<string> Serve(IActorRef coordinator, Func<TrialKey, double> testAcc, string worker = "w0")
+    {
+        var probe = CreateTestProbe();
+        var ran = new List<string>();
+        coordinator.Ask<RunView>(GridCoordinator.GetRunView.Instance, TimeSpan.FromSeconds(30)).Wait();
+        probe.Send(coordinator, new WorkerReady(worker, "n1", "cpu"));
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (probe.ReceiveOne(TimeSpan.FromMilliseconds(500)) is AssignTrial a)
+            {
+                ran.Add(a.Trial.Key.Id);
+                RunToCompletion(probe, a, testAcc: testAcc(a.Trial.Key));
+                probe.Send(coordinator, new WorkerReady(worker, "n1", "cpu"));
+            }
+            else if (coordinator.Ask<RunView>(GridCoordinator.GetRunView.Instance, TimeSpan.FromSeconds(30)).Result.Trials.All(e => e.IsSettled))
+            {
+                break;
+            }
+        }
+        return ran;
+    }
+
+    [Fact]
+    public async Task A_sequential_grid_runs_the_first_look_and_stops_a_comparison_decided_there()
+    {
+        var coordinator = StartCoordinator(FourRepeats(), sequential: TwoLooks);
+        var ran = Serve(coordinator, ClearGain);
+
+        // Only look 1's repeats ran; repeats 3 and 4 were skipped by the efficacy stop.
+        Assert.Equal(["fashion-mnist/resnet18/sam/1", "fashion-mnist/resnet18/sam/2", "fashion-mnist/resnet18/sgd/1", "fashion-mnist/resnet18/sgd/2"], ran.Order());
+        var finished = await _completion.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal((4, 0), (finished.Completed, finished.Failed));
+        Assert.Equal(4, File.ReadAllLines(_folder.TrialsCsv).Length - 1);   // trials.csv lists what ran, nothing skipped
+        Assert.Contains("stopped at look 1: SAM better", File.ReadAllText(_folder.EventLog));
+        var decided = Assert.Single(await LookDecisions());
+        Assert.Equal(("fashion-mnist/resnet18/sam", 1, "efficacy", 2), (decided.Comparison, decided.Look, decided.Decision, decided.NPerArm));
+    }
+
+    [Fact]
+    public async Task A_sequential_grid_that_continues_runs_the_next_look_then_ends_not_shown()
+    {
+        var coordinator = StartCoordinator(FourRepeats(), sequential: TwoLooks);
+        var ran = Serve(coordinator, NoGain);
+
+        // Look 1's four trials before any of look 2's: the later look waits for the decision.
+        Assert.All(ran.Take(4), id => Assert.True(TrialKey.Parse(id).Repeat <= 2, id));
+        Assert.Equal(8, ran.Distinct().Count());
+        var finished = await _completion.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(8, finished.Completed);
+        var decisions = await LookDecisions();
+        Assert.Equal([(1, "continue"), (2, "not_shown")], decisions.Select(d => (d.Look, d.Decision)));
+    }
+
+    [Fact]
+    public async Task A_coordinator_stopped_before_a_looks_decision_decides_it_once_on_restart_and_runs_nothing_twice()
+    {
+        // Look 1's trials finished while no coordinator listened (it was stopped right after their last report).
+        var trials = FourRepeats();
+        var worker = CreateTestProbe();
+        StartCoordinator(trials);   // only for the region and report writer this test class shares; stopped at once
+        Watch(_coordinator);
+        Sys.Stop(_coordinator);
+        ExpectTerminated(_coordinator);
+        foreach (var t in trials.Where(t => t.Key.Repeat <= 2))
+        {
+            Region.Tell(new StartAttempt(t.Key.Id, "w0", "n1", "cpu"), worker.Ref);   // attempt 1 (its event goes nowhere)
+            RunToCompletion(worker, new AssignTrial(t, 1, [], 1, null), testAcc: ClearGain(t.Key));
+        }
+
+        var restarted = StartCoordinator(trials, name: "coordinator-2", sequential: TwoLooks);
+        Assert.Empty(Serve(restarted, ClearGain));   // decided on start: efficacy, nothing more to run
+        var finished = await _completion.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal((4, 4), (finished.Completed, finished.Recovered));
+        Assert.Single(await LookDecisions());
+
+        // Started again: the decision is read back, not made again.
+        Watch(restarted);
+        Sys.Stop(restarted);
+        ExpectTerminated(restarted);
+        var third = StartCoordinator(trials, name: "coordinator-3", sequential: TwoLooks);
+        Assert.Empty(Serve(third, ClearGain));
+        Assert.Single(await LookDecisions());
+    }
+
+    /// <summary>Every look decision in the journal, read as a restarted coordinator reads them.</summary>
+    async Task<IReadOnlyList<LookDecided>> LookDecisions()
+    {
+        var reader = Sys.ActorOf(LookJournal.Props(TestActor));
+        var decisions = await reader.Ask<LookJournal.Decisions>(LookJournal.GetDecisions.Instance, TimeSpan.FromSeconds(10));
+        Sys.Stop(reader);
+        return decisions.Looks;
     }
 }

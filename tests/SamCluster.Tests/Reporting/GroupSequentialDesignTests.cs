@@ -151,7 +151,12 @@ public sealed class GroupSequentialDesignTests(ITestOutputHelper output)
 /// <summary>rpact through Rscript, when it is installed.</summary>
 static class Rpact
 {
-    public static string? Rscript()
+    /// <summary>The Rscript that has rpact, or null; looked for once per test run (each try starts R, which is slow).</summary>
+    public static string? Rscript() => Found.Value;
+
+    static readonly Lazy<string?> Found = new(Find);
+
+    static string? Find()
     {
         foreach (var candidate in new[] { "/usr/bin/Rscript", "Rscript" })
         {
@@ -180,12 +185,18 @@ static class Rpact
                           $"tolerance = {GroupSequentialDesignTests.RpactTolerance.ToString("R", inv)}); " +
                           "cat(sprintf('%.17g', d$criticalValues), '\\n'); cat(sprintf('%.17g', d$stageLevels), '\\n'); ");
         }
-        var (code, stdout, stderr) = Run(rscript, script.ToString());
-        Assert.True(code == 0, $"Rscript exited {code}: {stderr}");
-        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var lines = Output(rscript, script.ToString()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         static double[] Numbers(string line) =>
             line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
         return Enumerable.Range(0, lines.Length / 2).Select(i => (Numbers(lines[2 * i]), Numbers(lines[2 * i + 1]))).ToList();
+    }
+
+    /// <summary>What <paramref name="script"/> prints, run by one Rscript process; fails the test when R fails.</summary>
+    public static string Output(string rscript, string script)
+    {
+        var (code, stdout, stderr) = Run(rscript, script);
+        Assert.True(code == 0, $"Rscript exited {code}: {stderr}");
+        return stdout;
     }
 
     static (int Code, string Stdout, string Stderr) Run(string rscript, string script)

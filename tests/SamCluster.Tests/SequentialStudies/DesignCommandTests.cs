@@ -101,14 +101,4 @@ public sealed class DesignCommandTests(ITestOutputHelper log) : BadInputTest(log
         Refused(Design(plain), "has no 'sequential' key");
         Refused(Design(plain, "--looks", "2,3"), "give a grid file or the design's flags");
     }
-
-    /// <summary>Until the coordinator takes looks, running a sequential grid would silently run every repeat: refused.</summary>
-    [Fact]
-    public void Local_refuses_a_sequential_grid_and_points_to_design()
-    {
-        var grid = SequentialGrid(alpha: "0.05");
-        Refused(InProcessCli.RunWithin(TimeSpan.FromSeconds(60), Work, "local", grid, "--out", "run", "--nodes", "1"),
-            "the coordinator does not run 'sequential' grids yet", "samcluster design");
-        Assert.False(Directory.Exists(Path.Combine(Work, "run")));
-    }
 }

@@ -103,7 +103,12 @@ function applyProgress(p) {
     bar.querySelector('.' + part).style.width = (p.total ? 100 * p[part] / p.total : 0) + '%';
   const eta = p.finished ? 'finished' : p.eta_seconds == null ? 'ETA —'
     : 'ETA ' + Math.floor(p.eta_seconds / 60) + 'm ' + String(Math.floor(p.eta_seconds % 60)).padStart(2, '0') + 's';
-  text.textContent = `${p.completed + p.failed}/${p.total} done (${p.failed} failed) · ${p.running} running · ${p.queued} queued · ${p.workers} workers · ${eta}`;
+  const looks = p.looks ? ` · ${p.waiting} waiting for a look · ${p.skipped} skipped` : '';
+  text.textContent = `${p.completed + p.failed}/${p.total} done (${p.failed} failed) · ${p.running} running · ${p.queued} queued${looks} · ${p.workers} workers · ${eta}`;
+  // A sequential study: each comparison's look and decision ("look 2 of 4: continue", "stopped at look 1: SAM better").
+  const list = document.getElementById('looks');
+  list.hidden = !p.looks;
+  list.replaceChildren(...(p.looks || []).map(l => el('li', {}, `${l.comparison} vs ${l.control}: ${l.state}`)));
   if (p.report_ready) loadReport();
 }
 
