@@ -23,10 +23,16 @@ public sealed record ArmStats(
 
 /// <summary>Treatment vs control on test accuracy; PHolm is filled in once all comparisons of the report are known.
 /// Power: the minimum detectable difference now and the repeats needed for the observed one (<see cref="PowerAnalysis"/>).
-/// Sequential: the looks of a sequential run (null for a fixed-repeats run).</summary>
+/// Sequential: the looks of a sequential run (null for a fixed-repeats run).
+/// TimeRatio: the treatment's price, <see cref="TimeRatioOf"/>.</summary>
 public sealed record Comparison(string Treatment, string Control, TestResult Result, double? PHolm, PowerResult? Power = null,
-    SequentialOutcome? Sequential = null)
+    SequentialOutcome? Sequential = null, double? TimeRatio = null)
 {
+    /// <summary>Mean seconds per completed trial of the treatment over the control's (SAM ≈ 1.8: a gain's price in
+    /// training time); null when either arm has no completed trial or the control's mean time is 0.</summary>
+    public static double? TimeRatioOf(ArmStats? treatment, ArmStats? control) =>
+        treatment?.Seconds is { } t && control?.Seconds is { Mean: > 0 } c ? t.Mean / c.Mean : null;
+
     /// <summary>The p-value Holm adjusts: a sequential comparison's stage-wise p (its fixed-sample p ignores that the run
     /// looked before), else the test's.</summary>
     public double? HolmInput => Sequential is { } s ? s.StagewisePValue : Result.PValue;

@@ -78,13 +78,30 @@ public static class ReportBuilder
             var result = Compare(arm, controlArm, options);
             var power = PowerAnalysis.For(options.Test, options.Alternative, arm.Test, controlArm?.Test,
                 options.Test == TestKind.Paired && controlArm is not null ? Pairs(arm, controlArm) : null);
-            comparisons.Add(new Comparison(arm.Optimizer, options.Control, result, null, power));
+            comparisons.Add(new Comparison(arm.Optimizer, options.Control, result, null, power, TimeRatio: Comparison.TimeRatioOf(arm, controlArm)));
             notes.AddRange(result.Notes.Select(n => $"{arm.Optimizer} vs {options.Control}: {n}"));
+            if (UncontrolledTime(trials, arm.Optimizer, options.Control) is { } where)
+                notes.Add($"{arm.Optimizer} vs {options.Control}: time ratio not controlled: {where}");
             // Only the reasons a power figure is missing; Mann–Whitney's standing caveat is said once per report.
             notes.AddRange(power.Notes.Where(n => n != PowerAnalysis.MannWhitneyNote).Select(n => $"{arm.Optimizer} vs {options.Control}: power: {n}"));
         }
         return new ReportGroup(dataset, model, epochs == 0 ? null : epochs, arms, comparisons,
             trials.Where(t => !t.Completed).ToList(), notes, cell);
+    }
+
+    /// <summary>Where the two arms' completed trials ran, when those are different sets of node/device (one arm on a
+    /// faster or busier machine skews the time ratio, issue 27); null when the sets agree, an arm has no completed trial,
+    /// or a trial does not say where it ran (a trials.csv without node and device).</summary>
+    static string? UncontrolledTime(IReadOnlyList<TrialResultRow> trials, string treatment, string control)
+    {
+        List<string>? Where(string optimizer)
+        {
+            var done = trials.Where(t => t.Optimizer == optimizer && t.Completed).ToList();
+            if (done.Count == 0 || done.Any(t => string.IsNullOrEmpty(t.Node) || string.IsNullOrEmpty(t.Device))) return null;
+            return done.Select(t => $"{t.Node}/{t.Device}").Distinct().Order(StringComparer.Ordinal).ToList();
+        }
+        if (Where(treatment) is not { } a || Where(control) is not { } b || a.SequenceEqual(b)) return null;
+        return $"{treatment} ran on {string.Join(", ", a)}, {control} on {string.Join(", ", b)}";
     }
 
     static TestResult Compare(ArmStats treatment, ArmStats? control, ReportOptions options)

@@ -8,7 +8,8 @@ using SamCluster.Experiment.Grid;
 namespace SamCluster.Reporting;
 
 /// <summary>report.md: laid out like the study's Figure 8 (rows dataset/model; per optimizer train and test accuracy
-/// mean ± std and seconds; p-value), then the test details, one power sentence per comparison, notes and failed trials.</summary>
+/// mean ± std and seconds; p-value), then one gain-and-price sentence per comparison, the test details, one power sentence
+/// per comparison, notes and failed trials.</summary>
 public static class MarkdownReport
 {
     /// <param name="provenance">The run's run.json, for the closing provenance section; null: no such section.</param>
@@ -46,12 +47,15 @@ public static class MarkdownReport
             Row(md, cells);
         }
 
+        PriceSection(md, report);
+
         md.AppendLine().AppendLine("## Test details (test accuracy)").AppendLine();
+        // Time ratio last: the columns before it stay where readers of this table found them.
         var details = new List<string> { "Dataset", "Model", "Comparison", "n", "Difference (pp)", "Statistic", "df", "p", "p (Holm)",
-            "Hedges' g", "95% CI of difference", "Method" };
+            "Hedges' g", "95% CI of difference", "Method", "Time ratio" };
         if (withCells) details.Insert(2, "Recipe");
         Row(md, details);
-        Row(md, details.Select((_, i) => i < (withCells ? 4 : 3) || i == details.Count - 1 ? "---" : "---:"));
+        Row(md, details.Select((_, i) => i < (withCells ? 4 : 3) || i == details.Count - 2 ? "---" : "---:"));
         foreach (var g in report.Groups)
             foreach (var c in g.Comparisons)
             {
@@ -60,7 +64,7 @@ public static class MarkdownReport
                 var stat = r.Statistic is { } st ? (r.Test == TestKind.MannWhitney ? "U = " + F(st, "0.#") : "t = " + F(st, "0.000")) : "–";
                 var ci = r.CiLow is { } lo && r.CiHigh is { } hi ? $"[{F(lo, "0.000")}, {F(hi, "0.000")}]" : "–";
                 List<string> row = [g.Dataset, g.Model, $"{Up(c.Treatment)} vs {Up(c.Control)}", n, Num(r.MeanDifference, "0.000"), stat,
-                    Num(r.Df, "0.00"), P(r.PValue), P(c.PHolm), Num(r.HedgesG, "0.000"), ci, r.Method];
+                    Num(r.Df, "0.00"), P(r.PValue), P(c.PHolm), Num(r.HedgesG, "0.000"), ci, r.Method, Num(c.TimeRatio, "0.00")];
                 if (withCells) row.Insert(2, g.Cell ?? "–");
                 Row(md, row);
             }
@@ -108,6 +112,34 @@ public static class MarkdownReport
         if (provenance is not null) Provenance(md, provenance);
         return md.ToString();
     }
+
+    /// <summary>Every comparison's gain with its price, one sentence each (issue 25): the study's own conclusion is such a
+    /// trade-off (SAM: about +1 pp for 1.7–1.8× SGD's time).</summary>
+    static void PriceSection(StringBuilder md, Report report)
+    {
+        var compared = report.Groups.SelectMany(g => g.Comparisons.Select(c => (g, c))).ToList();
+        if (compared.Count == 0) return;
+        md.AppendLine().AppendLine("## Gain and price").AppendLine();
+        md.AppendLine("Per comparison: the difference in mean test accuracy (pp) with its 95 % CI, for the treatment's mean seconds per " +
+                      "completed trial as a multiple of the control's.").AppendLine();
+        foreach (var (g, c) in compared) md.AppendLine($"- {g.Label}, {PriceSentence(g, c)}");
+    }
+
+    /// <summary>"SAM: +1.04 pp [0.20, 1.90] for 1.79× SGD's time.", or what is missing and why.</summary>
+    internal static string PriceSentence(ReportGroup g, Comparison c)
+    {
+        var r = c.Result;
+        var gain = r.MeanDifference is { } d
+            ? $"{F(d, "+0.00;-0.00;0.00")} pp" + (r.CiLow is { } lo && r.CiHigh is { } hi ? $" [{F(lo, "0.00")}, {F(hi, "0.00")}]" : " (no CI)")
+            : "no accuracy difference";
+        if (c.TimeRatio is { } ratio) return $"{Title(c.Treatment)}: {gain} for {F(ratio, "0.00")}× {Title(c.Control)}'s time.";
+        var empty = new[] { c.Treatment, c.Control }.FirstOrDefault(o => (g.Arm(o)?.N ?? 0) == 0);
+        var why = empty is not null ? $"no completed {Title(empty)} trials" : $"{Title(c.Control)}'s mean time is 0 s";
+        return $"{Title(c.Treatment)}: {gain}; no time ratio ({why}).";
+    }
+
+    /// <summary>The vocabulary's title ("SAM"); a name it does not know (a hand-made trials.csv) in capitals.</summary>
+    static string Title(string optimizer) => Vocabulary.FindOptimizer(optimizer)?.Title ?? Up(optimizer);
 
     /// <summary>What produced the run, from run.json: the program of its latest start and every node that ran a trial.</summary>
     static void Provenance(StringBuilder md, RunManifest run)
@@ -242,7 +274,7 @@ public static class MarkdownReport
 /// <summary>report.csv: one row per (dataset, model, recipe cell), flat columns: arm columns per optimizer
 /// ("sgd_test_mean", ...), unprefixed t/df/p... for the primary comparison (SAM vs SGD) and prefixed ones
 /// ("asam_vs_sgd_p_value", ...) for any other optimizer, notes, the power columns (mde_pp, n_for_power80; prefixed
-/// likewise), and last the row's recipe cell.</summary>
+/// likewise), the row's recipe cell, a sequential run's look columns, and last time_ratio (prefixed likewise).</summary>
 public static class CsvReport
 {
     public static string Write(Report report)
@@ -261,7 +293,7 @@ public static class CsvReport
         foreach (var t in others)
             header.AddRange(PowerColumns.Select(c => $"{t}_vs_{control}_{c}"));
         header.Add("cell");
-        // A sequential run's columns come last, and only then: readers of a fixed run's report.csv see it as before.
+        // A sequential run's columns come after those, and only then: readers of a fixed run's report.csv see it as before.
         var sequential = report.Sequential is not null;
         if (sequential)
         {
@@ -269,6 +301,9 @@ public static class CsvReport
             foreach (var t in others)
                 header.AddRange(SequentialColumns.Select(c => $"{t}_vs_{control}_{c}"));
         }
+        // The time ratio last of all, so every older column of either kind of run keeps its position.
+        header.Add(TimeRatioColumn);
+        header.AddRange(others.Select(t => $"{t}_vs_{control}_{TimeRatioColumn}"));
 
         var records = new List<string[]> { header.ToArray() };
         foreach (var g in report.Groups)
@@ -296,6 +331,8 @@ public static class CsvReport
                 foreach (var t in others)
                     cells.AddRange(SequentialStats(g.ComparisonOf(t)));
             }
+            cells.Add(N(primary?.TimeRatio));
+            cells.AddRange(others.Select(t => N(g.ComparisonOf(t)?.TimeRatio)));
             records.Add(cells.ToArray());
         }
         // Lines end as this platform's text files do, as report.md's do.
@@ -306,6 +343,8 @@ public static class CsvReport
     static readonly string[] ComparisonColumns = ["t", "df", "p_value", "p_holm", "hedges_g", "diff_mean", "diff_ci95_lo", "diff_ci95_hi"];
 
     static readonly string[] PowerColumns = ["mde_pp", "n_for_power80"];
+
+    const string TimeRatioColumn = "time_ratio";
 
     static readonly string[] SequentialColumns =
     [
@@ -338,7 +377,7 @@ public static class CsvReport
 }
 
 /// <summary>report.json: an array, one object per (dataset, model, recipe cell). Undefined figures are null, never NaN,
-/// and the object's "notes" says why. "cell" and each comparison's "recipe" object hold the values the grid varies.</summary>
+/// and the object's "notes" says why. "time_ratio" is each comparison's price (its flat copy the primary's). "cell" and each comparison's "recipe" object hold the values the grid varies.</summary>
 public static class JsonReport
 {
     public static string Write(Report report)
@@ -438,6 +477,7 @@ public static class JsonReport
         if (c?.Power?.NForPower80 is { } n) json.WriteNumber("n_for_power80", n); else json.WriteNull("n_for_power80");
         if (c?.Power?.Note is { } note) json.WriteString("power_note", note); else json.WriteNull("power_note");
         if (c?.Sequential is { } sequential) SequentialObject(json, sequential);
+        Number(json, "time_ratio", c?.TimeRatio);
     }
 
     /// <summary>"sequential": the look shown (the last one decided) and its figures; only in a sequential run's report.

@@ -25,9 +25,12 @@ public sealed record TrialResultRow(
     public long? Seed { get; init; }
     public double? TrainLoss { get; init; }
     public double? TestLoss { get; init; }
+    public int? Attempts { get; init; }
+
+    // Where the trial ran: read back where trials.csv has them, so the report can say when two arms' times were measured
+    // on different machines; null when it does not.
     public string? Node { get; init; }
     public string? Device { get; init; }
-    public int? Attempts { get; init; }
 }
 
 /// <summary>One epoch's row of the epochs table (epochs.csv; accuracies in percent). <see cref="Line"/> as in

@@ -11,7 +11,8 @@ namespace SamCluster.Reporting;
 /// round-trip form ("R", invariant culture); a line break in a text cell (a failure's reason) written as a space, so a
 /// row is one line — epochs.csv grows by appended lines, and a killed append tears only its last one.</para>
 /// <para>Read: only the key and figure columns are required, in any order (a trials.csv can be made by hand); each cell
-/// is checked, naming file, line and column; the columns the report does not use are left null.</para>
+/// is checked, naming file, line and column; the columns the report does not use are left null (node and device
+/// are read where present).</para>
 /// </summary>
 public static class ResultsCsv
 {
@@ -102,7 +103,12 @@ public static class ResultsCsv
                 row.Has("epochs") && row.Text("epochs").Length > 0 ? row.Integer("epochs", min: 0) : null,
                 row.OptionalText("reason"),
                 row.Line,
-                Cell(row)));
+                Cell(row))
+            {
+                // Where a trial ran: the report checks that a comparison's times were measured alike (absent: not checked).
+                Node = row.OptionalText("node") is { Length: > 0 } node ? node : null,
+                Device = row.OptionalText("device") is { Length: > 0 } device ? device : null,
+            });
         }
         return rows;
     }

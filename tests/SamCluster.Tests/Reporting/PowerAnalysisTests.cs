@@ -407,7 +407,8 @@ public class PowerAnalysisTests
         old.AddRange(["test", "alternative", "t", "df", "p_value", "p_holm", "hedges_g", "diff_mean", "diff_ci95_lo", "diff_ci95_hi"]);
         old.AddRange(new[] { "t", "df", "p_value", "p_holm", "hedges_g", "diff_mean", "diff_ci95_lo", "diff_ci95_hi" }.Select(c => $"asam_vs_sgd_{c}"));
         old.Add("notes");
-        Assert.Equal([.. old, "mde_pp", "n_for_power80", "asam_vs_sgd_mde_pp", "asam_vs_sgd_n_for_power80", "cell"], header);
+        Assert.Equal([.. old, "mde_pp", "n_for_power80", "asam_vs_sgd_mde_pp", "asam_vs_sgd_n_for_power80", "cell",
+            "time_ratio", "asam_vs_sgd_time_ratio"], header);
         var csv = CsvTable.Parse("report.csv", text);
         Assert.Equal(expected.MdePp.Value, double.Parse(csv.Rows[0].Text("mde_pp"), CultureInfo.InvariantCulture));
         Assert.Equal(expected.NForPower80.Value.ToString(CultureInfo.InvariantCulture), csv.Rows[0].Text("n_for_power80"));

@@ -219,13 +219,14 @@ public sealed class SequentialReportTests(ITestOutputHelper output)
     public void The_csv_keeps_every_column_in_place_and_adds_the_looks_after_them()
     {
         var rows = Arm("sgd", [90.0, 90.1, 90.05]).Concat(Arm("sam", [92.0, 92.2, 92.1])).ToList();
-        var plain = CsvReport.Write(Build(rows, null)).Split(Environment.NewLine)[0].Split(',');
+        // A fixed run's columns up to "cell", then the looks, then time_ratio: the last column of either kind of run.
+        var plain = CsvReport.Write(Build(rows, null)).Split(Environment.NewLine)[0].Split(',')[..^1];
         var lines = CsvReport.Write(Build(rows, Plan([3, 6]))).Split(Environment.NewLine);
         var header = lines[0].Split(',');
         Assert.Equal(plain, header[..plain.Length]);
         Assert.Equal(["sequential_look", "sequential_looks", "sequential_n_per_arm", "sequential_decision", "sequential_statistic",
-            "sequential_df", "sequential_nominal_alpha", "sequential_p_value_stagewise", "sequential_repeated_ci_lo", "sequential_repeated_ci_hi"],
-            header[plain.Length..]);
+            "sequential_df", "sequential_nominal_alpha", "sequential_p_value_stagewise", "sequential_repeated_ci_lo", "sequential_repeated_ci_hi",
+            "time_ratio"], header[plain.Length..]);
         var row = lines[1].Split(',');
         Assert.Equal(["1", "2", "3", "efficacy"], row[plain.Length..(plain.Length + 4)]);
     }
