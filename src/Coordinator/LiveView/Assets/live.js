@@ -271,13 +271,14 @@ function renderReport(groups) {
     const optimizers = Object.keys(g).filter(k => g[k] && typeof g[k] === 'object' && 'test_mean' in g[k]);
     for (const o of optimizers) {
       const a = g[o];
-      const stats = o === g.treatment ? g : null;
+      // Each optimizer's own comparison with the control (the flat fields describe only the primary one).
+      const stats = (g.comparisons || []).find(c => c.treatment === o) || (o === g.treatment ? g : null);
       const ci = stats && Array.isArray(stats.diff_ci95) ? ` [${fixed(stats.diff_ci95[0], 2)}, ${fixed(stats.diff_ci95[1], 2)}]` : '';
       body.append(rowOf([
         g.dataset, g.model, g.cell || '—', o, String(a.n),
         `${fixed(a.train_mean, 2)} ± ${fixed(a.train_std, 2)}`, `${fixed(a.test_mean, 2)} ± ${fixed(a.test_std, 2)}`,
         fixed(a.seconds_mean, 1), stats ? fixed(stats.diff_mean, 2) + ci : '', stats ? fixed(stats.p_value, 4) : '',
-        stats ? fixed(stats.hedges_g, 2) : '',
+        stats ? fixed(stats.hedges_g, 2) : '', stats ? timeRatio(stats) : '',
       ]));
     }
     for (const n of g.notes || []) notes.append(el('li', {}, `${g.dataset} · ${g.model}${g.cell ? ' · ' + g.cell : ''}: ${n}`));
@@ -287,6 +288,12 @@ function renderReport(groups) {
     ? `${first.method || first.test}, ${first.alternative}: ${first.treatment} vs ${first.control} on test accuracy. The files: report.md, report.json, report.csv, curves/.`
     : 'The files: report.md, report.json, report.csv, curves/.';
   document.getElementById('report').hidden = false;
+}
+
+// The comparison's price: "1.79× SGD", or a dash where an arm has no completed trial or the control's time is 0.
+function timeRatio(stats) {
+  const v = num(stats.time_ratio);
+  return Number.isFinite(v) ? `${v.toFixed(2)}× ${String(stats.control || '').toUpperCase()}` : '—';
 }
 
 function rowOf(values) {
