@@ -56,6 +56,15 @@ public class SpecRulesTests
     }
 
     [Fact]
+    public void Msam_needs_momentum()
+    {
+        var problem = Assert.Single(SpecRules.Check(Spec(RecipeTable.Defaults(3, "msam") with { Momentum = 0 }, optimizer: "msam")));
+        Assert.Equal("--momentum must be above 0 for msam (Momentum-SAM perturbs along the momentum), not 0", problem.InFlagTerms);
+        Assert.Empty(SpecRules.Check(Spec(RecipeTable.Defaults(3) with { Momentum = 0 }, optimizer: "sgd")));
+        Assert.Empty(SpecRules.Check(Spec(RecipeTable.Defaults(3, "msam"), optimizer: "msam")));
+    }
+
+    [Fact]
     public void Whole_number_rules_refuse_fractions_and_name_the_broken_bound()
     {
         Assert.Equal("must be a whole number, not 2.5", RecipeTable.Epochs.Rule.Problem(2.5));
