@@ -11,8 +11,10 @@ namespace SamCluster.Experiment;
 /// </summary>
 public abstract class RecipeKey
 {
-    private protected RecipeKey(string key, string flag, string fingerprintName, string description, bool samOnly, bool canVary, bool inGrid)
+    private protected RecipeKey(string key, string flag, string fingerprintName, string description, bool samOnly, bool canVary, bool inGrid,
+        IReadOnlyList<string>? onlyFor = null)
     {
+        OnlyFor = onlyFor;
         Key = key;
         Flag = flag;
         FingerprintName = fingerprintName;
@@ -40,6 +42,15 @@ public abstract class RecipeKey
     /// <summary>Only optimizers that use SAM read it: SGD trials are not multiplied over its axis values.</summary>
     public bool SamOnly { get; }
 
+    /// <summary>The optimizers that read it, where that is fewer than SAM's kin (LookSAM's k and alpha); null: see
+    /// <see cref="SamOnly"/>. Other optimizers' trials are not multiplied over it, and their fingerprint leaves it out,
+    /// so adding such a key changed no existing run's fingerprint.</summary>
+    public IReadOnlyList<string>? OnlyFor { get; }
+
+    /// <summary>Whether <paramref name="optimizer"/>'s trials read it (and so multiply over its axis values).</summary>
+    public bool AppliesTo(OptimizerFacts optimizer) =>
+        OnlyFor is { } names ? names.Contains(optimizer.Name) : !SamOnly || optimizer.SamKin;
+
     /// <summary>A grid may list several values of it under 'recipe' or 'data.DATASET' (an axis of the grid).</summary>
     public bool CanVary { get; }
 
@@ -60,7 +71,7 @@ public abstract class RecipeKey
 
     /// <summary><paramref name="recipe"/> with this key at its default (the epochs' default is the dataset's: see
     /// <see cref="RecipeTable.Defaults"/>).</summary>
-    internal abstract Recipe WithDefault(Recipe recipe);
+    internal abstract Recipe WithDefault(Recipe recipe, string optimizer);
 
     internal abstract void WriteFingerprint(Utf8JsonWriter json, Recipe recipe);
 
@@ -74,12 +85,14 @@ public sealed class NumberKey : RecipeKey
     readonly Func<Recipe, double, Recipe> _with;
 
     internal NumberKey(NumberRule rule, string fingerprintName, double? defaultValue, string description,
-        Func<Recipe, double> get, Func<Recipe, double, Recipe> with, bool samOnly = false, bool canVary = false)
+        Func<Recipe, double> get, Func<Recipe, double, Recipe> with, bool samOnly = false, bool canVary = false,
+        IReadOnlyList<string>? onlyFor = null, IReadOnlyDictionary<string, double>? optimizerDefaults = null)
         : base(rule.Key, rule.Flag ?? throw new ArgumentException("a recipe number has a train-one flag", nameof(rule)),
-            fingerprintName, description, samOnly, canVary, inGrid: true)
+            fingerprintName, description, samOnly, canVary, inGrid: true, onlyFor)
     {
         Rule = rule;
         Default = defaultValue;
+        OptimizerDefaults = optimizerDefaults ?? new Dictionary<string, double>();
         _get = get;
         _with = with;
     }
@@ -88,6 +101,12 @@ public sealed class NumberKey : RecipeKey
 
     /// <summary>Null where the default is not one number (epochs: the dataset's).</summary>
     public double? Default { get; }
+
+    /// <summary>Optimizers whose own default differs from <see cref="Default"/> (MSAM's rho is on another scale).</summary>
+    public IReadOnlyDictionary<string, double> OptimizerDefaults { get; }
+
+    /// <summary>The default for <paramref name="optimizer"/>'s trials.</summary>
+    public double? DefaultFor(string optimizer) => OptimizerDefaults.TryGetValue(optimizer, out var own) ? own : Default;
 
     public bool Whole => Rule.Whole;
 
@@ -101,7 +120,7 @@ public sealed class NumberKey : RecipeKey
     public override SpecProblem? Problem(Recipe recipe) =>
         Rule.Problem(Get(recipe)) is { } problem ? new SpecProblem(Key, Flag, problem) : null;
 
-    internal override Recipe WithDefault(Recipe recipe) => Default is { } value ? With(recipe, value) : recipe;
+    internal override Recipe WithDefault(Recipe recipe, string optimizer) => DefaultFor(optimizer) is { } value ? With(recipe, value) : recipe;
 
     internal override void WriteFingerprint(Utf8JsonWriter json, Recipe recipe)
     {
@@ -138,7 +157,7 @@ public sealed class ChoiceKey : RecipeKey
         ? null
         : new SpecProblem(Key, Flag, $"must be one of {string.Join(", ", Choices)}, not '{Get(recipe)}'");
 
-    internal override Recipe WithDefault(Recipe recipe) => With(recipe, Default);
+    internal override Recipe WithDefault(Recipe recipe, string optimizer) => With(recipe, Default);
 
     internal override void WriteFingerprint(Utf8JsonWriter json, Recipe recipe) => json.WriteString(FingerprintName, Get(recipe));
 }
@@ -164,7 +183,7 @@ public sealed class SwitchKey : RecipeKey
 
     public override SpecProblem? Problem(Recipe recipe) => null;
 
-    internal override Recipe WithDefault(Recipe recipe) => With(recipe, false);
+    internal override Recipe WithDefault(Recipe recipe, string optimizer) => With(recipe, false);
 
     internal override void WriteFingerprint(Utf8JsonWriter json, Recipe recipe) => json.WriteBoolean(FingerprintName, Get(recipe));
 }
@@ -195,8 +214,21 @@ public static class RecipeTable
     public static readonly NumberKey WeightDecay = new(new("weight_decay", "--weight-decay", 0, 1), "weight_decay", 0.0,
         "SGD's L2 weight decay", r => r.WeightDecay, (r, v) => r with { WeightDecay = v }, canVary: true);
 
+    // MSAM's default is the reference implementation's (MarlonBecker/MSAM): its rho is on another scale than SAM's.
+    // A default of its own, not a second key, so existing sgd/sam grids keep their recipes and fingerprints.
     public static readonly NumberKey Rho = new(new("rho", "--rho", 0, 10), "rho", 0.05,
-        "SAM's neighbourhood size", r => r.Rho, (r, v) => r with { Rho = v }, samOnly: true, canVary: true);
+        "SAM's neighbourhood size (default 0.05; msam: 0.3)", r => r.Rho, (r, v) => r with { Rho = v }, samOnly: true, canVary: true,
+        optimizerDefaults: new Dictionary<string, double> { [Vocabulary.MsamName] = 0.3 });
+
+    public static readonly NumberKey LookSamK = new(new("looksam_k", "--looksam-k", 1, 10_000, Whole: true), "looksam_k", Recipe.DefaultLookSamK,
+        "LookSAM: a full SAM step every k steps", r => r.LookSamK, (r, v) => r with { LookSamK = (int)v },
+        samOnly: true, canVary: true, onlyFor: [Vocabulary.LookSamName]);
+
+    // The reference implementation's default is 0.2; 0.7 is the value the public LookSAM implementations that follow
+    // the paper use (the paper's own text was not at hand to confirm it), and the paper's value is the one to start from.
+    public static readonly NumberKey LookSamAlpha = new(new("looksam_alpha", "--looksam-alpha", 0, 10), "looksam_alpha", Recipe.DefaultLookSamAlpha,
+        "LookSAM: weight of the stored orthogonal gradient component between SAM steps", r => r.LookSamAlpha,
+        (r, v) => r with { LookSamAlpha = v }, samOnly: true, canVary: true, onlyFor: [Vocabulary.LookSamName]);
 
     public static readonly SwitchKey Adaptive = new("adaptive", "--adaptive", "adaptive",
         "adaptive SAM (ASAM); the grid's optimizer 'asam' sets it", r => r.Adaptive, (r, v) => r with { Adaptive = v }, samOnly: true);
@@ -217,7 +249,7 @@ public static class RecipeTable
 
     /// <summary>Every key, in the recipe's canonical order.</summary>
     public static readonly IReadOnlyList<RecipeKey> Keys =
-        [Epochs, BatchSize, LearningRate, Momentum, WeightDecay, Rho, Adaptive, PlateauFactor, PlateauPatience, MinLearningRate, Stem];
+        [Epochs, BatchSize, LearningRate, Momentum, WeightDecay, Rho, LookSamK, LookSamAlpha, Adaptive, PlateauFactor, PlateauPatience, MinLearningRate, Stem];
 
     /// <summary>The keys a grid may vary, in the order cells name them.</summary>
     public static readonly IReadOnlyList<NumberKey> Axes = Keys.OfType<NumberKey>().Where(k => k.CanVary).ToList();
@@ -231,14 +263,18 @@ public static class RecipeTable
     ];
 
     /// <summary>The study's recipe with <paramref name="epochs"/> epochs (the one default that depends on the dataset:
-    /// <see cref="DatasetFacts.DefaultEpochs"/>).</summary>
-    public static Recipe Defaults(int epochs) =>
-        Keys.Aggregate(new Recipe(epochs, 0, 0, 0, 0, 0, false, 0, 0, 0, ""), (recipe, key) => key.WithDefault(recipe));
+    /// <see cref="DatasetFacts.DefaultEpochs"/>), with <paramref name="optimizer"/>'s own defaults (MSAM's rho).</summary>
+    public static Recipe Defaults(int epochs, string optimizer = Vocabulary.SgdName) =>
+        Keys.Aggregate(new Recipe(epochs, 0, 0, 0, 0, 0, false, 0, 0, 0, ""), (recipe, key) => key.WithDefault(recipe, optimizer));
 
     /// <summary>The entry of a grid key ("lr", "scheduler.factor"), or null.</summary>
     public static RecipeKey? Find(string key) => Keys.FirstOrDefault(k => k.Key == key);
 
     public static bool IsSamOnly(string key) => Find(key)?.SamOnly == true;
+
+    /// <summary>Whether <paramref name="optimizer"/>'s trials read the key (an unknown key or optimizer: no).</summary>
+    public static bool AppliesTo(string key, string optimizer) =>
+        Find(key) is { } entry && Vocabulary.FindOptimizer(optimizer) is { } facts && entry.AppliesTo(facts);
 
     /// <summary>The recipe's values in grid-key terms, in table order, for growth checks ("lr", "0.001").</summary>
     public static IEnumerable<(string Key, string Value)> Values(Recipe recipe) => Keys.Select(k => (k.Key, k.Text(recipe)));
@@ -246,9 +282,11 @@ public static class RecipeTable
     /// <summary>Every problem of the recipe, in table order.</summary>
     public static IEnumerable<SpecProblem> Problems(Recipe recipe) => Keys.Select(k => k.Problem(recipe)).OfType<SpecProblem>();
 
-    /// <summary>The recipe's fields of the grid fingerprint, in table order.</summary>
-    public static void WriteFingerprint(Utf8JsonWriter json, Recipe recipe)
+    /// <summary>The recipe's fields of the grid fingerprint, in table order; a key only some optimizers read
+    /// (<see cref="RecipeKey.OnlyFor"/>) only in their trials.</summary>
+    public static void WriteFingerprint(Utf8JsonWriter json, Recipe recipe, string optimizer)
     {
-        foreach (var key in Keys) key.WriteFingerprint(json, recipe);
+        foreach (var key in Keys)
+            if (key.OnlyFor is not { } names || names.Contains(optimizer)) key.WriteFingerprint(json, recipe);
     }
 }

@@ -92,6 +92,9 @@ public static class SpecRules
         if (key.Repeat < 0)
             problems.Add(new("repeat", "--repeat", $"must be 0 or more, not {key.Repeat}"));
         problems.AddRange(RecipeTable.Problems(spec.Recipe));
+        // With momentum 0 SGD keeps no momentum, and Momentum-SAM would have no direction to perturb along.
+        if (key.Optimizer == Vocabulary.MsamName && spec.Recipe.Momentum == 0)
+            problems.Add(new(RecipeTable.Momentum.Key, RecipeTable.Momentum.Flag, "must be above 0 for msam (Momentum-SAM perturbs along the momentum), not 0"));
         return problems;
     }
 

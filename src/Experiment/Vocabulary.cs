@@ -47,8 +47,11 @@ public sealed record ModelFacts(string Name, string Title, IReadOnlyList<int> Bl
 }
 
 /// <summary>An optimizer a trial may name. Every one is SGD with momentum; SAM wraps it (Foret et al. 2021), adaptively
-/// for ASAM (Kwon et al. 2021).</summary>
-public sealed record OptimizerFacts(string Name, string Title, bool UsesSam, bool Adaptive)
+/// for ASAM (Kwon et al. 2021); Momentum-SAM (Becker et al. 2024) perturbs along the momentum at SGD's cost; LookSAM
+/// (Liu et al. 2022) takes SAM's step every k steps and reuses its direction in between.</summary>
+/// <param name="UsesSam">It takes SAM's second forward and backward pass (LookSAM: every k-th step).</param>
+/// <param name="SamKin">It reads SAM's keys (rho): its trials multiply over them and are compared per SAM cell.</param>
+public sealed record OptimizerFacts(string Name, string Title, bool UsesSam, bool Adaptive, bool SamKin)
 {
     public override string ToString() => Name;
 }
@@ -92,12 +95,14 @@ public static class Vocabulary
     public static readonly IReadOnlyList<ModelFacts> Models = [ResNet18, ResNet34];
 
     /// <summary>Names other declarations need as constants (default parameter values).</summary>
-    public const string SgdName = "sgd", ImageNetStemName = "imagenet";
+    public const string SgdName = "sgd", MsamName = "msam", LookSamName = "looksam", ImageNetStemName = "imagenet";
 
-    public static readonly OptimizerFacts Sgd = new(SgdName, "SGD", UsesSam: false, Adaptive: false);
-    public static readonly OptimizerFacts Sam = new("sam", "SAM", UsesSam: true, Adaptive: false);
-    public static readonly OptimizerFacts Asam = new("asam", "ASAM", UsesSam: true, Adaptive: true);
-    public static readonly IReadOnlyList<OptimizerFacts> Optimizers = [Sgd, Sam, Asam];
+    public static readonly OptimizerFacts Sgd = new(SgdName, "SGD", UsesSam: false, Adaptive: false, SamKin: false);
+    public static readonly OptimizerFacts Sam = new("sam", "SAM", UsesSam: true, Adaptive: false, SamKin: true);
+    public static readonly OptimizerFacts Asam = new("asam", "ASAM", UsesSam: true, Adaptive: true, SamKin: true);
+    public static readonly OptimizerFacts Msam = new(MsamName, "Momentum-SAM", UsesSam: false, Adaptive: false, SamKin: true);
+    public static readonly OptimizerFacts LookSam = new(LookSamName, "LookSAM", UsesSam: true, Adaptive: false, SamKin: true);
+    public static readonly IReadOnlyList<OptimizerFacts> Optimizers = [Sgd, Sam, Asam, Msam, LookSam];
 
     public static readonly StemFacts ImageNetStem = new(ImageNetStemName, "7x7/2 conv + max-pool (torchvision)");
     public static readonly StemFacts SmallStem = new("small", "3x3/1 conv, no max-pool (small images)");

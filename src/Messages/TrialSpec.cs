@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace SamCluster.Messages;
 
 /// <summary>Where a trial's data comes from and which part of it to use.</summary>
@@ -60,7 +62,31 @@ public sealed record Recipe(
     double PlateauFactor,
     int PlateauPatience,
     double MinLearningRate,
-    string Stem);
+    string Stem)
+{
+    public const int DefaultLookSamK = 5;
+    public const double DefaultLookSamAlpha = 0.7;
+
+    // LookSAM's keys are stored only when they differ from their defaults, and written to JSON only then: a spec's JSON
+    // (checkpoint fingerprints, the wire, journals, run.json) stays what it was before LookSAM existed for every other
+    // trial, so checkpoints written before keep resuming, and records written before read back with the defaults.
+    private readonly int? _lookSamK;
+    private readonly double? _lookSamAlpha;
+
+    /// <summary>LookSAM (Liu et al. 2022): a full SAM step every this many steps.</summary>
+    [JsonIgnore]
+    public int LookSamK { get => _lookSamK ?? DefaultLookSamK; init => _lookSamK = value == DefaultLookSamK ? null : value; }
+
+    /// <summary>LookSAM: the weight of the stored orthogonal gradient component in the steps between SAM steps.</summary>
+    [JsonIgnore]
+    public double LookSamAlpha { get => _lookSamAlpha ?? DefaultLookSamAlpha; init => _lookSamAlpha = value.Equals(DefaultLookSamAlpha) ? null : value; }
+
+    [JsonInclude, JsonPropertyName(nameof(LookSamK)), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    private int? LookSamKIfSet { get => _lookSamK; init => _lookSamK = value; }
+
+    [JsonInclude, JsonPropertyName(nameof(LookSamAlpha)), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    private double? LookSamAlphaIfSet { get => _lookSamAlpha; init => _lookSamAlpha = value; }
+}
 
 /// <summary>Everything a worker needs to run one trial; sent over the wire as is.</summary>
 public sealed record TrialSpec(TrialKey Key, long Seed, DataSpec Data, Recipe Recipe);

@@ -46,7 +46,7 @@ public static class Charts
                     line.MarkerSize = 0;
                     line.LinePattern = LinePattern.Dotted;
                 }
-                Line(plot, xs, mean, color, $"{curve.Optimizer.ToUpperInvariant()} (n = {curve.Repeats})", LinePattern.Solid);
+                Line(plot, xs, mean, color, $"{MarkdownReport.Up(curve.Optimizer)} (n = {curve.Repeats})", LinePattern.Solid);
             }
             Finish(plot, $"{title}: {(train ? "train" : "test")} accuracy, mean ± std", "accuracy (%)");
         }
@@ -55,15 +55,15 @@ public static class Charts
         foreach (var curve in ordered.Where(c => c.Points.All(p => p.TrainLoss is not null && p.TestLoss is not null)))
         {
             var color = ColorOf(curve.Optimizer, optimizers);
-            Line(loss, Epochs(curve), curve.Points.Select(p => p.TrainLoss!.Value).ToArray(), color, $"{curve.Optimizer.ToUpperInvariant()} train", LinePattern.Dashed);
-            Line(loss, Epochs(curve), curve.Points.Select(p => p.TestLoss!.Value).ToArray(), color, $"{curve.Optimizer.ToUpperInvariant()} test", LinePattern.Solid);
+            Line(loss, Epochs(curve), curve.Points.Select(p => p.TrainLoss!.Value).ToArray(), color, $"{MarkdownReport.Up(curve.Optimizer)} train", LinePattern.Dashed);
+            Line(loss, Epochs(curve), curve.Points.Select(p => p.TestLoss!.Value).ToArray(), color, $"{MarkdownReport.Up(curve.Optimizer)} test", LinePattern.Solid);
         }
         Finish(loss, $"{title}: cross-entropy loss, mean", "loss");
 
         var lr = multiplot.GetPlot(3);
         foreach (var curve in ordered.Where(c => c.Points.All(p => p.LearningRate is > 0)))
             Line(lr, Epochs(curve), curve.Points.Select(p => Math.Log10(p.LearningRate!.Value)).ToArray(),
-                ColorOf(curve.Optimizer, optimizers), curve.Optimizer.ToUpperInvariant(), LinePattern.Solid);
+                ColorOf(curve.Optimizer, optimizers), MarkdownReport.Up(curve.Optimizer), LinePattern.Solid);
         lr.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
         {
             IntegerTicksOnly = true,
@@ -135,7 +135,7 @@ public static class Charts
             plot.YLabel("test accuracy (%), mean and 95% CI");
             plot.Legend.ManualItems.AddRange(report.Optimizers.Select(o => new LegendItem
             {
-                LabelText = o.ToUpperInvariant(),
+                LabelText = MarkdownReport.Up(o),
                 FillColor = ColorOf(o, report.Optimizers),
             }));
             plot.ShowLegend(Edge.Bottom);

@@ -98,9 +98,9 @@ public sealed record Report(ReportOptions Options, IReadOnlyList<string> Optimiz
             TestKind.Paired => "paired t-test (pairs matched by repeat number; only repeats present in both arms)",
             _ => "Mann–Whitney U test (exact when no ties and an arm has ≤ 8 values, else normal approximation with tie and continuity correction; see each row)",
         };
-        var treatments = string.Join("/", Optimizers.Where(o => o != Options.Control).Select(o => o.ToUpperInvariant()));
+        var treatments = string.Join("/", Optimizers.Where(o => o != Options.Control).Select(MarkdownReport.Up));
         if (treatments.Length == 0) treatments = "optimizer";
-        var control = Options.Control.ToUpperInvariant();
+        var control = MarkdownReport.Up(Options.Control);
         var side = Options.Alternative switch
         {
             Alternative.Greater => $"one-sided ({treatments} > {control})",

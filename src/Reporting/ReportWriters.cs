@@ -268,7 +268,10 @@ public static class MarkdownReport
 
     static string F(double x, string format) => x.ToString(format, CultureInfo.InvariantCulture);
 
-    internal static string Up(string optimizer) => optimizer.ToUpperInvariant();
+    /// <summary>An optimizer as reports name it: its vocabulary title ("SAM", "Momentum-SAM"), or the name in capitals for
+    /// one the vocabulary does not know (a bare trials.csv may hold any).</summary>
+    internal static string Up(string optimizer) =>
+        SamCluster.Experiment.Vocabulary.FindOptimizer(optimizer)?.Title ?? optimizer.ToUpperInvariant();
 }
 
 /// <summary>report.csv: one row per (dataset, model, recipe cell), flat columns: arm columns per optimizer

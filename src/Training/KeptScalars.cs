@@ -58,6 +58,18 @@ public static class KeptScalars
         return t.add_(scalar, one);
     }
 
+    /// <summary>t += value · a · b, with no temporary the size of t (b may be a 0-dim factor that stays on the device).
+    /// A temporary of a whole flat buffer costs a fresh allocation and its page faults at every step: on a CPU that was
+    /// most of Momentum-SAM's step.</summary>
+    public static Tensor AddProductInPlace(this Tensor t, Tensor a, Tensor b, double value)
+    {
+        using var scalar = value.ToScalar();
+        t.addcmul_(a, b, scalar);
+        GC.KeepAlive(a);
+        GC.KeepAlive(b);
+        return t;
+    }
+
     /// <summary>t *= factor.</summary>
     public static Tensor MulInPlace(this Tensor t, double factor)
     {

@@ -49,7 +49,9 @@ public static class TrialRunner
             {
                 var clock = Stopwatch.StartNew();
                 var learningRate = CurrentLearningRate(step.Optimizer);
+                step.BeginEpoch();
                 var (trainLoss, trainAcc) = TrainEpoch(model, step, normaliser, data, recipe.BatchSize, spec.Seed, epoch, device, ct);
+                step.EndEpoch();   // evaluation, checkpoints and the weights file hold the weights the optimizer stands for
                 var trainSeconds = clock.Elapsed.TotalSeconds;
                 var (testLoss, testAcc) = Evaluate(model, normaliser, data.TestImages, data.TestLabels, recipe.BatchSize, ct);
                 scheduler.Step(testLoss);

@@ -18,6 +18,8 @@ public sealed class RecipeFlags
             {
                 // No default: the dataset's, decided once the dataset is known.
                 NumberKey { Whole: true, Default: null } n => new Option<int?>(n.Flag) { Description = n.Description },
+                // No fixed default: the optimizer's own (MSAM's rho), decided once the optimizer is known.
+                NumberKey { Whole: false, OptimizerDefaults.Count: > 0 } n => new Option<double?>(n.Flag) { Description = n.Description },
                 NumberKey { Whole: true } n => new Option<int>(n.Flag) { Description = n.Description, DefaultValueFactory = _ => (int)n.Default!.Value },
                 NumberKey n => new Option<double>(n.Flag) { Description = n.Description, DefaultValueFactory = _ => n.Default!.Value },
                 ChoiceKey c => new Option<string>(c.Flag) { Description = c.Description, DefaultValueFactory = _ => c.Default },
@@ -32,11 +34,13 @@ public sealed class RecipeFlags
         foreach (var (_, option) in _flags) command.Options.Add(option);
     }
 
-    /// <summary>The recipe the flags give; <paramref name="defaultEpochs"/> where --epochs is not given.</summary>
-    public Recipe Recipe(ParseResult parse, int defaultEpochs) =>
-        _flags.Aggregate(RecipeTable.Defaults(defaultEpochs), (recipe, flag) => (flag.Key, flag.Option) switch
+    /// <summary>The recipe the flags give; <paramref name="defaultEpochs"/> where --epochs is not given, and
+    /// <paramref name="optimizer"/>'s own defaults where its keys are not.</summary>
+    public Recipe Recipe(ParseResult parse, int defaultEpochs, string optimizer) =>
+        _flags.Aggregate(RecipeTable.Defaults(defaultEpochs, optimizer), (recipe, flag) => (flag.Key, flag.Option) switch
         {
             (NumberKey key, Option<int?> option) => parse.GetValue(option) is { } value ? key.With(recipe, value) : recipe,
+            (NumberKey key, Option<double?> option) => parse.GetValue(option) is { } value ? key.With(recipe, value) : recipe,
             (NumberKey key, Option<int> option) => key.With(recipe, parse.GetValue(option)),
             (NumberKey key, Option<double> option) => key.With(recipe, parse.GetValue(option)),
             (ChoiceKey key, Option<string> option) => key.With(recipe, parse.GetValue(option)!),

@@ -44,7 +44,7 @@ public static class TrainOneCommand
             var datasetName = parse.GetValue(dataset)!.Trim().ToLowerInvariant();
             var facts = Vocabulary.FindDataset(datasetName);
             // No --epochs: the dataset's (an unknown dataset is refused by the rules below, in flag terms).
-            var recipe = recipeFlags.Recipe(parse, facts?.DefaultEpochs ?? Vocabulary.FashionMnist.DefaultEpochs);
+            var recipe = recipeFlags.Recipe(parse, facts?.DefaultEpochs ?? Vocabulary.FashionMnist.DefaultEpochs, parse.GetValue(optimizer)!);
             // No --classes: the dataset's default classes (the loaders' own default, so nothing is spelled twice).
             var classList = parse.GetValue(classes)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
             if (parse.GetValue(classes) is not null && classList.Length == 0) throw new UserInputException("--classes is empty");

@@ -42,7 +42,7 @@ public static class GridFingerprint
         json.WriteNumber("image_size", data.ImageSize);
         json.WriteNumber("test_per_class", data.TestPerClass);
         json.WriteNumber("split_seed", data.SplitSeed);
-        RecipeTable.WriteFingerprint(json, recipe);
+        RecipeTable.WriteFingerprint(json, recipe, trial.Key.Optimizer);
         json.WriteEndObject();
     }
 }

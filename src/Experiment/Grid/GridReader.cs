@@ -189,7 +189,7 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
         var axesByOptimizer = new Dictionary<string, IReadOnlyList<RecipeAxis>>();
         foreach (var optimizer in optimizers)
         {
-            var merged = datasetRecipe.ApplyTo(recipe.ApplyTo(RecipeTable.Defaults(facts.DefaultEpochs)));
+            var merged = datasetRecipe.ApplyTo(recipe.ApplyTo(RecipeTable.Defaults(facts.DefaultEpochs, optimizer)));
             optimizerOverrides.TryGetValue(optimizer, out var byOptimizer);
             if (byOptimizer is not null) merged = byOptimizer.ApplyTo(merged);
             var optimizerFacts = Vocabulary.Optimizer(optimizer);

@@ -8,9 +8,9 @@ public sealed record RecipeAxis(NumberKey Of, IReadOnlyList<double> Values)
 {
     public string Key => Of.Key;
 
-    /// <summary>SGD trials do not multiply over SAM's own keys (rho): each SAM cell is compared with the SGD trials of
-    /// the values both share.</summary>
-    public bool AppliesTo(OptimizerFacts optimizer) => optimizer.UsesSam || !Of.SamOnly;
+    /// <summary>SGD trials do not multiply over SAM's own keys (rho), nor other optimizers over LookSAM's: each SAM
+    /// cell is compared with the SGD trials of the values both share.</summary>
+    public bool AppliesTo(OptimizerFacts optimizer) => Of.AppliesTo(optimizer);
 }
 
 /// <summary>One value of each axis that applies to a trial: its place in the grid, and the text of its trial id.</summary>
@@ -58,7 +58,7 @@ public static class RecipeAxes
     /// <summary>The cell of <paramref name="optimizer"/>'s arm in the comparison of <paramref name="comparisonCell"/>:
     /// the whole cell for SAM and its kin, the shared part for SGD.</summary>
     public static string? ArmCell(string optimizer, string? comparisonCell) =>
-        Vocabulary.FindOptimizer(optimizer) is { UsesSam: false } ? Shared(comparisonCell) : comparisonCell;
+        Vocabulary.FindOptimizer(optimizer) is { SamKin: false } ? Shared(comparisonCell) : comparisonCell;
 
     public static double? Value(string? cell, string key) =>
         Parse(cell).Where(v => v.Key == key).Select(v => (double?)double.Parse(v.Value, CultureInfo.InvariantCulture)).FirstOrDefault();

@@ -67,9 +67,29 @@ public sealed class FlatSgd : IDisposable
         _published = new Tensor?[flat.Parameters.Length];
     }
 
-    public void Step()
+    /// <summary>SGD's weight decay, for a step that adds it to the gradient itself (<see cref="Step(bool)"/>).</summary>
+    public double WeightDecay => _options.weight_decay ?? 0;
+
+    public double MomentumFactor => _options.momentum ?? 0;
+
+    /// <summary>The flat momentum, with any loaded into the SGD taken in first (zeros before the first step): MSAM
+    /// perturbs along it.</summary>
+    public Tensor Momentum
     {
-        var (learningRate, weightDecay, momentumFactor) = (_sgd.ParamGroups.First().LearningRate, _options.weight_decay ?? 0, _options.momentum ?? 0);
+        get
+        {
+            AdoptState();
+            return _momentum.Values;
+        }
+    }
+
+    public void Step() => Step(addWeightDecay: true);
+
+    /// <summary>One SGD step; without <paramref name="addWeightDecay"/> the gradients already hold the weight decay
+    /// (MSAM adds it at the weights its gradient was taken at, before it moves them).</summary>
+    public void Step(bool addWeightDecay)
+    {
+        var (learningRate, weightDecay, momentumFactor) = (_sgd.ParamGroups.First().LearningRate, addWeightDecay ? WeightDecay : 0, MomentumFactor);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         AdoptState();

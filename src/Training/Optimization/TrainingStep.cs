@@ -4,7 +4,7 @@ using SamCluster.Experiment;
 
 namespace SamCluster.Training.Optimization;
 
-/// <summary>One optimisation step on one batch: SGD, or SAM over SGD. Shared by the trial loop and the benchmark so
+/// <summary>One optimisation step on one batch: SGD, or SAM, Momentum-SAM or LookSAM over SGD. Shared by the trial loop and the benchmark so
 /// both measure the same code. The model's parameters and gradients live in flat buffers from here on
 /// (<see cref="FlatParameters"/>), so create it after the model is on its device.</summary>
 public abstract class TrainingStep : IDisposable
@@ -30,6 +30,14 @@ public abstract class TrainingStep : IDisposable
     /// for the epoch's running figures.</summary>
     public abstract (Tensor Logits, Tensor Loss) Run(Tensor input, Tensor target);
 
+    /// <summary>Before an epoch's first step, a resumed one's included (Momentum-SAM: the weights go up to the ascent
+    /// point; LookSAM: its k-cycle restarts).</summary>
+    public virtual void BeginEpoch() { }
+
+    /// <summary>After an epoch's last step, before the weights are evaluated or saved (Momentum-SAM: back to the descent
+    /// point, the weights it stands for).</summary>
+    public virtual void EndEpoch() { }
+
     public virtual void Dispose()
     {
         Sgd.Dispose();
@@ -52,7 +60,7 @@ public abstract class TrainingStep : IDisposable
     }
 
     /// <summary>A <see cref="Vocabulary.Optimizers"/> name with the recipe's SGD (momentum, weight decay) and SAM (rho,
-    /// adaptive) settings; "asam" is SAM made adaptive whatever the recipe says.</summary>
+    /// adaptive, LookSAM's k and alpha) settings; "asam" is SAM made adaptive whatever the recipe says.</summary>
     public static TrainingStep Create(string optimizer, nn.Module<Tensor, Tensor> model, Recipe recipe,
         Func<Tensor, Tensor, Tensor>? loss = null)
     {
@@ -62,9 +70,13 @@ public abstract class TrainingStep : IDisposable
         var sgd = optim.SGD(flat.Parameters, recipe.LearningRate, momentum: recipe.Momentum, weight_decay: recipe.WeightDecay);
         try
         {
-            return facts.UsesSam
-                ? new SamStep(model, flat, sgd, recipe.Rho, facts.Adaptive || recipe.Adaptive, loss)
-                : new SgdStep(model, flat, sgd, loss);
+            return facts.Name switch
+            {
+                Vocabulary.MsamName => new MomentumSamStep(model, flat, sgd, recipe.Rho, loss),
+                Vocabulary.LookSamName => new LookSamStep(model, flat, sgd, recipe.Rho, recipe.LookSamK, recipe.LookSamAlpha, loss),
+                _ when facts.UsesSam => new SamStep(model, flat, sgd, recipe.Rho, facts.Adaptive || recipe.Adaptive, loss),
+                _ => new SgdStep(model, flat, sgd, loss),
+            };
         }
         catch
         {
@@ -115,6 +127,77 @@ public sealed class SamStep : TrainingStep
     public override void Dispose()
     {
         _sam.Dispose();
+        _batchNormStats.Dispose();
+        base.Dispose();
+    }
+}
+
+/// <summary>Momentum-SAM: one pass, taken at the ascent point the weights sit at between steps (<see cref="MomentumSam"/>).</summary>
+public sealed class MomentumSamStep : TrainingStep
+{
+    private readonly MomentumSam _msam;
+
+    public MomentumSamStep(nn.Module<Tensor, Tensor> model, FlatParameters flat, optim.Optimizer sgd, double rho,
+        Func<Tensor, Tensor, Tensor>? loss) : base(model, flat, sgd, loss)
+    {
+        _msam = new MomentumSam(flat, Sgd, rho);
+    }
+
+    public override (Tensor Logits, Tensor Loss) Run(Tensor input, Tensor target)
+    {
+        var result = ForwardBackward(input, target);
+        _msam.Step();
+        return result;
+    }
+
+    public override void BeginEpoch() => _msam.ToAscentPoint();
+
+    public override void EndEpoch() => _msam.ToDescentPoint();
+
+    public override void Dispose()
+    {
+        _msam.Dispose();
+        base.Dispose();
+    }
+}
+
+/// <summary>LookSAM: SAM's two passes every k-th step, one pass in between (<see cref="LookSam"/>). The second pass
+/// leaves BatchNorm's running statistics as SAM's does.</summary>
+public sealed class LookSamStep : TrainingStep
+{
+    private readonly LookSam _lookSam;
+    private readonly BatchNormStatsGuard _batchNormStats;
+
+    public LookSamStep(nn.Module<Tensor, Tensor> model, FlatParameters flat, optim.Optimizer sgd, double rho, int k, double alpha,
+        Func<Tensor, Tensor, Tensor>? loss) : base(model, flat, sgd, loss)
+    {
+        _lookSam = new LookSam(flat, Sgd, rho, k, alpha);
+        _batchNormStats = new BatchNormStatsGuard(model);
+    }
+
+    public override (Tensor Logits, Tensor Loss) Run(Tensor input, Tensor target)
+    {
+        var result = ForwardBackward(input, target);
+        if (!_lookSam.SamStepDue)
+        {
+            _lookSam.Reuse();
+            return result;
+        }
+        _lookSam.Ascend();
+        _batchNormStats.Save();
+        var atPerturbed = ForwardBackward(input, target, gradientsCleared: true);   // Ascend cleared them
+        atPerturbed.Logits.Dispose();
+        atPerturbed.Loss.Dispose();
+        _batchNormStats.Restore();
+        _lookSam.Descend();
+        return result;
+    }
+
+    public override void BeginEpoch() => _lookSam.Restart();
+
+    public override void Dispose()
+    {
+        _lookSam.Dispose();
         _batchNormStats.Dispose();
         base.Dispose();
     }

@@ -70,6 +70,63 @@ public class AxesTests
     }
 
     [Fact]
+    public void Msam_and_looksam_are_grid_names_with_their_own_defaults_and_looksam_keys_only_multiply_looksam()
+    {
+        var grid = Grid("recipe: {looksam_k: [2, 5]}", optimizers: "[sgd, sam, msam, looksam]", repeats: 1);
+        Assert.Equal(
+        [
+            "fashion-mnist/resnet18/looksam/looksam_k=2/1", "fashion-mnist/resnet18/looksam/looksam_k=5/1",
+            "fashion-mnist/resnet18/msam/1", "fashion-mnist/resnet18/sam/1", "fashion-mnist/resnet18/sgd/1",
+        ], Ids(grid));
+        var trials = GridExpander.Expand(grid).ToDictionary(t => t.Key.Id);
+        Assert.Equal(0.3, trials["fashion-mnist/resnet18/msam/1"].Recipe.Rho);             // MSAM's own default
+        Assert.Equal(0.05, trials["fashion-mnist/resnet18/sam/1"].Recipe.Rho);
+        Assert.Equal(0.05, trials["fashion-mnist/resnet18/sgd/1"].Recipe.Rho);
+        var looksam = trials["fashion-mnist/resnet18/looksam/looksam_k=2/1"].Recipe;
+        Assert.Equal((0.05, 2, 0.7), (looksam.Rho, looksam.LookSamK, looksam.LookSamAlpha));
+        // Each comparison with SGD pairs the SGD trials of the shared cell (none here).
+        Assert.Null(RecipeAxes.ArmCell("sgd", "looksam_k=2"));
+        Assert.Equal("rho=0.5", RecipeAxes.ArmCell("msam", "rho=0.5"));
+
+        var rhoAxis = Grid("recipe: {rho: [0.1, 1]}", optimizers: "[sgd, msam, looksam]", repeats: 1,
+            extra: "optimizer_overrides:\n  looksam: {looksam_alpha: 0.2, looksam_k: 3}");
+        Assert.Equal(
+        [
+            "fashion-mnist/resnet18/looksam/rho=0.1/1", "fashion-mnist/resnet18/looksam/rho=1/1",
+            "fashion-mnist/resnet18/msam/rho=0.1/1", "fashion-mnist/resnet18/msam/rho=1/1", "fashion-mnist/resnet18/sgd/1",
+        ], Ids(rhoAxis));
+        var overridden = GridExpander.Expand(rhoAxis).First(t => t.Key.Optimizer == "looksam").Recipe;
+        Assert.Equal((3, 0.2), (overridden.LookSamK, overridden.LookSamAlpha));
+    }
+
+    [Fact]
+    public void LookSams_keys_leave_other_optimizers_fingerprints_alone()
+    {
+        static string Fingerprint(string extra) =>
+            Grid("", optimizers: "[sgd, sam, msam]", repeats: 1, extra: extra).Fingerprint;
+        // Setting LookSAM's keys changes nothing a grid without LookSAM computes, so its fingerprint stays the same.
+        Assert.Equal(Fingerprint(""), Fingerprint("recipe: {looksam_k: 3, looksam_alpha: 0.2}"));
+        Assert.NotEqual(Grid("", optimizers: "[looksam]", repeats: 1).Fingerprint,
+            Grid("recipe: {looksam_k: 3}", optimizers: "[looksam]", repeats: 1).Fingerprint);
+    }
+
+    [Fact]
+    public void A_specs_json_holds_LookSams_keys_only_when_they_are_set()
+    {
+        // Checkpoint fingerprints, the wire and the journal serialise specs as JSON: at their defaults the keys are
+        // absent, so what was written before LookSAM existed still matches and reads back.
+        var defaults = RecipeTable.Defaults(3);
+        Assert.DoesNotContain("LookSam", System.Text.Json.JsonSerializer.Serialize(defaults));
+        var set = defaults with { LookSamK = 2, LookSamAlpha = 0.25 };
+        var json = System.Text.Json.JsonSerializer.Serialize(set);
+        Assert.Contains("\"LookSamK\":2", json);
+        Assert.Contains("\"LookSamAlpha\":0.25", json);
+        Assert.Equal(set, System.Text.Json.JsonSerializer.Deserialize<Recipe>(json));
+        Assert.Equal(defaults, System.Text.Json.JsonSerializer.Deserialize<Recipe>(System.Text.Json.JsonSerializer.Serialize(defaults)));
+        Assert.Equal(defaults, defaults with { LookSamK = Recipe.DefaultLookSamK });
+    }
+
+    [Fact]
     public void Validate_lists_what_varies()
     {
         var line = GridSummary.Describe(Grid("recipe: {rho: [0.05, 0.1], lr: [0.01, 0.001]}"));

@@ -31,10 +31,10 @@ public class GridValidationTests
     {
         // unknown keys, with a suggestion when one is close and the known keys when none is
         { After("recipe: {epoch: 3}"), "grid.yaml:5:10: unknown key 'epoch' in 'recipe' (did you mean 'epochs'?)" },
-        { After("recipe:\n  warmup: 3"), "grid.yaml:6:3: unknown key 'warmup' in 'recipe' (known: epochs, batch_size, lr, momentum, weight_decay, rho, stem, scheduler)" },
+        { After("recipe:\n  warmup: 3"), "grid.yaml:6:3: unknown key 'warmup' in 'recipe' (known: epochs, batch_size, lr, momentum, weight_decay, rho, looksam_k, looksam_alpha, stem, scheduler)" },
         { After("repeat: 3"), "grid.yaml:5:1: unknown key 'repeat' at the top level (did you mean 'repeats'?)" },
         { After("recipe: {scheduler: {factr: 0.5}}"), "grid.yaml:5:22: unknown key 'factr' in 'recipe.scheduler' (did you mean 'factor'?)" },
-        { After("data: {fashion-mnist: {limit: 5}}"), "grid.yaml:5:24: unknown key 'limit' in 'data.fashion-mnist' (known: path, classes, train_limit, test_limit, image_size, test_per_class, split_seed, cache_dir, epochs, batch_size, lr, momentum, weight_decay, rho, stem, scheduler)" },
+        { After("data: {fashion-mnist: {limit: 5}}"), "grid.yaml:5:24: unknown key 'limit' in 'data.fashion-mnist' (known: path, classes, train_limit, test_limit, image_size, test_per_class, split_seed, cache_dir, epochs, batch_size, lr, momentum, weight_decay, rho, looksam_k, looksam_alpha, stem, scheduler)" },
         { After("data: {mnist: {path: /x}}"), "grid.yaml:5:8: unknown key 'mnist' in 'data' (known: fashion-mnist, stanford-dogs)" },
         { After("optimizer_overrides: {sma: {rho: 0.1}}"), "grid.yaml:5:23: unknown key 'sma' in 'optimizer_overrides' (did you mean 'sam'?)" },
         // unknown names
@@ -42,7 +42,7 @@ public class GridValidationTests
         { "datasets: [cifar10]\nmodels: [resnet18]\noptimizers: [sgd]\nrepeats: 1", "grid.yaml:1:12: unknown dataset 'cifar10' in 'datasets' (known: fashion-mnist, stanford-dogs)" },
         { "datasets: [fashion-mnist]\nmodels: [resnet18, ResNet-34]\noptimizers: [sgd]\nrepeats: 1", "grid.yaml:2:20: unknown model 'ResNet-34' in 'models' (did you mean 'resnet34'?)" },
         { "datasets: [fashion-mnist]\nmodels: [vgg16]\noptimizers: [sgd]\nrepeats: 1", "grid.yaml:2:10: unknown model 'vgg16' in 'models' (known: resnet18, resnet34)" },
-        { "datasets: [fashion-mnist]\nmodels: [resnet18]\noptimizers: [sgd, adamw]\nrepeats: 1", "grid.yaml:3:19: unknown optimizer 'adamw' in 'optimizers' (known: sgd, sam, asam)" },
+        { "datasets: [fashion-mnist]\nmodels: [resnet18]\noptimizers: [sgd, adamw]\nrepeats: 1", "grid.yaml:3:19: unknown optimizer 'adamw' in 'optimizers' (known: sgd, sam, asam, msam, looksam)" },
         { "datasets: [fashion-mnist]\nmodels: [resnet18]\noptimizers: [sgd, sgd]\nrepeats: 1", "grid.yaml:3:19: optimizer 'sgd' is listed twice in 'optimizers'" },
         { "datasets: [fashion-mnist]\nmodels: [resnet18]\noptimizers: [sgd, sam]\nrepeats: 1\nrecipe: {stem: tiny}", "grid.yaml:5:16: 'recipe.stem' must be one of imagenet, small, not 'tiny'" },
         // wrong types
@@ -50,6 +50,7 @@ public class GridValidationTests
         { After("recipe: {epochs: 2.5}"), "grid.yaml:5:18: 'recipe.epochs' must be a whole number, not '2.5'" },
         { After("recipe: {batch_size: \"128\"}"), "grid.yaml:5:22: 'recipe.batch_size' must be a whole number, not the quoted text \"128\" (remove the quotes)" },
         { After("recipe: {lr: fast}"), "grid.yaml:5:14: 'recipe.lr' must be a number, not 'fast'" },
+        { After("recipe: {looksam_k: 0}"), "grid.yaml:5:21: 'recipe.looksam_k' must be at least 1, not 0" },
         { After("recipe: {stem: [small]}"), "grid.yaml:5:16: 'recipe.stem' must be a name, not a list" },
         { After("recipe: {scheduler: {factor: [0.5, 0.1]}}"), "grid.yaml:5:30: 'recipe.scheduler.factor' must be a number, not a list" },
         // axes: lists of values

@@ -36,6 +36,8 @@ public class SpecRulesTests
     [InlineData("weight_decay", double.NaN, "--weight-decay must be a finite number, not NaN")]
     [InlineData("factor", 1.0, "--plateau-factor must be below 1, not 1")]
     [InlineData("min_lr", -1e-6, "--min-lr must be at least 0, not -1E-06")]
+    [InlineData("looksam_k", 0.0, "--looksam-k must be at least 1, not 0")]
+    [InlineData("looksam_alpha", -0.1, "--looksam-alpha must be at least 0, not -0.1")]
     public void Out_of_range_recipe_values_are_named_as_flags(string what, double value, string message)
     {
         var recipe = what switch
@@ -45,10 +47,21 @@ public class SpecRulesTests
             "rho" => RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs) with { Rho = value },
             "weight_decay" => RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs) with { WeightDecay = value },
             "factor" => RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs) with { PlateauFactor = value },
+            "looksam_k" => RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs) with { LookSamK = (int)value },
+            "looksam_alpha" => RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs) with { LookSamAlpha = value },
             _ => RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs) with { MinLearningRate = value },
         };
         var problem = Assert.Single(SpecRules.Check(Spec(recipe)));
         Assert.Equal(message, problem.InFlagTerms);
+    }
+
+    [Fact]
+    public void Msam_needs_momentum()
+    {
+        var problem = Assert.Single(SpecRules.Check(Spec(RecipeTable.Defaults(3, "msam") with { Momentum = 0 }, optimizer: "msam")));
+        Assert.Equal("--momentum must be above 0 for msam (Momentum-SAM perturbs along the momentum), not 0", problem.InFlagTerms);
+        Assert.Empty(SpecRules.Check(Spec(RecipeTable.Defaults(3) with { Momentum = 0 }, optimizer: "sgd")));
+        Assert.Empty(SpecRules.Check(Spec(RecipeTable.Defaults(3, "msam"), optimizer: "msam")));
     }
 
     [Fact]
@@ -99,7 +112,7 @@ public class SpecRulesTests
     public void Unknown_names_are_refused_with_the_known_ones()
     {
         var problems = SpecRules.Check(Spec(model: "resnet50", optimizer: "adam"));
-        Assert.Equal(["model 'resnet50' is unknown (expected resnet18 or resnet34)", "optimizer 'adam' is unknown (expected sgd, sam, asam)"],
+        Assert.Equal(["model 'resnet50' is unknown (expected resnet18 or resnet34)", "optimizer 'adam' is unknown (expected sgd, sam, asam, msam, looksam)"],
             problems.Select(p => p.InGridTerms));
     }
 
@@ -123,6 +136,8 @@ public class SpecRulesTests
             "rho" => RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs) with { Rho = value },
             "scheduler.factor" => RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs) with { PlateauFactor = value },
             "scheduler.patience" => RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs) with { PlateauPatience = (int)Math.Clamp(value, int.MinValue, int.MaxValue) },
+            "looksam_k" => RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs) with { LookSamK = (int)Math.Clamp(value, int.MinValue, int.MaxValue) },
+            "looksam_alpha" => RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs) with { LookSamAlpha = value },
             _ => RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs) with { MinLearningRate = value },
         };
         var validatorAccepts = SpecRules.Check(Spec(recipe)).Count == 0;
@@ -134,7 +149,7 @@ public class SpecRulesTests
     {
         var data = new TheoryData<string, string>();
         NumberRule[] rules = [RecipeTable.Epochs.Rule, RecipeTable.BatchSize.Rule, RecipeTable.LearningRate.Rule, RecipeTable.Momentum.Rule, RecipeTable.WeightDecay.Rule,
-            RecipeTable.Rho.Rule, RecipeTable.PlateauFactor.Rule, RecipeTable.PlateauPatience.Rule, RecipeTable.MinLearningRate.Rule];
+            RecipeTable.Rho.Rule, RecipeTable.LookSamK.Rule, RecipeTable.LookSamAlpha.Rule, RecipeTable.PlateauFactor.Rule, RecipeTable.PlateauPatience.Rule, RecipeTable.MinLearningRate.Rule];
         foreach (var rule in rules)
         {
             var step = rule.Whole ? 1 : 1e-9;

@@ -36,6 +36,17 @@ public class ReportTests
     }
 
     [Fact]
+    public void Optimizers_are_named_by_their_vocabulary_titles()
+    {
+        var rows = Arm("d", "m", "sgd", 77.2, 76.8, 77.5).Concat(Arm("d", "m", "msam", 78.1, 77.5, 79.0))
+            .Concat(Arm("d", "m", "looksam", 78.0, 77.9, 78.4)).Concat(Arm("d", "m", "adamw", 76.0, 77.0, 76.5)).ToList();
+        var md = MarkdownReport.Write(ReportBuilder.Build(rows, new ReportOptions()));
+        Assert.Contains("| d | m | Momentum-SAM vs SGD |", md);
+        Assert.Contains("| d | m | LookSAM vs SGD |", md);
+        Assert.Contains("| d | m | ADAMW vs SGD |", md);   // not in the vocabulary (a bare trials.csv): its name in capitals
+    }
+
+    [Fact]
     public void A_retried_trial_counts_by_its_last_row()
     {
         var rows = Arm("d", "m", "sgd", 1, 2, 3).Concat(Arm("d", "m", "sam", 2, 3, 4)).ToList();

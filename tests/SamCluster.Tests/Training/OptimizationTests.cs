@@ -124,6 +124,8 @@ public class OptimizationTests
     [Theory]
     [InlineData("sam")]
     [InlineData("sgd")]
+    [InlineData("msam")]
+    [InlineData("looksam")]   // its first step is a SAM step, with a second pass
     public void RunningStatisticsMoveOnlyInTheFirstPass(string optimizer)
     {
         torch.manual_seed(3);

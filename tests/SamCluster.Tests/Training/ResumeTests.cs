@@ -47,6 +47,8 @@ public sealed class ResumeTests(ITestOutputHelper log) : IDisposable
     [Theory]
     [InlineData("sgd")]
     [InlineData("sam")]
+    [InlineData("msam")]      // the checkpoint holds the descent point; the resumed run moves up to the ascent point again
+    [InlineData("looksam")]   // the k-cycle restarts each epoch: no LookSAM state crosses an epoch
     public void AResumedRunEndsBitIdenticalToAnUninterruptedOne(string optimizer)
     {
         var spec = Spec(optimizer);
