@@ -32,16 +32,6 @@ public static class KeptScalars
         return t;
     }
 
-    /// <summary>t + alpha · other, a new tensor.</summary>
-    public static Tensor Add(this Tensor t, Tensor other, double alpha)
-    {
-        using var scale = alpha.ToScalar();
-        var sum = t.add(other, scale);
-        GC.KeepAlive(t);
-        GC.KeepAlive(other);
-        return sum;
-    }
-
     /// <summary>t += value (a float64 Scalar, as the implicit conversion of a double makes).</summary>
     public static Tensor AddInPlace(this Tensor t, double value)
     {

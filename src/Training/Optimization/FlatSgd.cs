@@ -93,7 +93,10 @@ public sealed class FlatSgd : IDisposable
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         AdoptState();
-        var step = weightDecay != 0 ? _flat.Gradients.Values.Add(_flat.Values.Values, alpha: weightDecay) : _flat.Gradients.Values;
+        // SGD's d_p = g + weight_decay·w, computed in the gradient buffer itself (the same add, element for element): the
+        // gradients are cleared before the next backward anyway, and a new buffer the size of the model at every step
+        // is, on the CPU, a fresh mapping (above malloc's 32 MiB) whose pages the kernel faults in and zeroes each time.
+        var step = weightDecay != 0 ? _flat.Gradients.Values.AddInPlace(_flat.Values.Values, alpha: weightDecay) : _flat.Gradients.Values;
         if (momentumFactor != 0)
         {
             if (_started) _momentum.Values.MulInPlace(momentumFactor).AddInPlace(step);

@@ -19,7 +19,8 @@ public sealed class RemotingGarbageTests(ITestOutputHelper output) : IDisposable
     public void Garbage_on_the_remoting_port_leaves_the_grid_to_finish()
     {
         var clock = Stopwatch.StartNew();
-        var grid = ProcessTests.WriteTinyGrid(_work, optimizers: "[sgd, sam]", repeats: 2, epochs: 2);
+        // 2 trials: the garbage is sent within a second or two of the first one's start, long before the grid ends.
+        var grid = ProcessTests.WriteTinyGrid(_work, optimizers: "[sgd, sam]", repeats: 1, epochs: 2);
         var outDir = Path.Combine(_work, "run");
         var port = ProcessTests.FreePort();
         var console = new ConcurrentQueue<string>();
@@ -72,13 +73,13 @@ public sealed class RemotingGarbageTests(ITestOutputHelper output) : IDisposable
         local.WaitForExit();
         output.WriteLine($"garbage sent {garbageSentAt.TotalSeconds:F0} s in; grid finished after {clock.Elapsed.TotalSeconds:F0} s");
         Assert.Equal(0, local.ExitCode);
-        Assert.True(finishedBeforeTheGarbageEnded < 4, "the grid was done before the garbage: the test proved nothing");
+        Assert.True(finishedBeforeTheGarbageEnded < 2, "the grid was done before the garbage: the test proved nothing");
         var rows = File.ReadAllLines(Path.Combine(outDir, "trials.csv")).Skip(1).Where(r => r.Length > 0).ToList();
-        Assert.Equal(4, rows.Count);
-        Assert.Equal(4, rows.Select(r => string.Join(',', r.Split(',').Take(4))).Distinct().Count());
+        Assert.Equal(2, rows.Count);
+        Assert.Equal(2, rows.Select(r => string.Join(',', r.Split(',').Take(4))).Distinct().Count());
         Assert.All(rows, r => Assert.Contains(",completed,", r));
         var lines = console.ToList();
-        Assert.Contains(lines, l => l.Contains("Grid finished: 4 completed, 0 failed"));
+        Assert.Contains(lines, l => l.Contains("Grid finished: 2 completed, 0 failed"));
         Assert.DoesNotContain(lines, l => l.TrimStart().StartsWith("at ", StringComparison.Ordinal) || l.Contains("--- End of"));
         // Remoting's complaints about what is no member's connection are warnings, one line each, never errors.
         Assert.DoesNotContain(lines, l => l.Contains("[ERR]"));
