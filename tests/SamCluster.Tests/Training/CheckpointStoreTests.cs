@@ -310,7 +310,7 @@ public sealed class CheckpointStoreTests(ITestOutputHelper log) : IDisposable
     [SkippableFact]
     public void PyTorchLoadsTheFinalWeightsAsOurStateDict()
     {
-        var python = PythonWithTorch();
+        var python = PythonTorch.Find();
         Skip.If(python is null, "no python3 with torch here (apt-get install -y python3-torch)");
 
         var store = new CheckpointStore(_root);
@@ -332,7 +332,7 @@ public sealed class CheckpointStoreTests(ITestOutputHelper log) : IDisposable
             print(json.dumps({k: [str(v.dtype).replace("torch.", ""), list(v.shape),
                                   hashlib.sha256(v.detach().contiguous().numpy().tobytes()).hexdigest()] for k, v in sd.items()}))
             """;
-        var output = RunPython(python!, script, store.PathOf(weights.Location));
+        var output = PythonTorch.RunScript(python!, script, store.PathOf(weights.Location));
         var theirs = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(output.Trim().Split('\n')[^1])!;
 
         var ours = model.state_dict();
@@ -349,39 +349,5 @@ public sealed class CheckpointStoreTests(ITestOutputHelper log) : IDisposable
             Assert.True(Convert.ToHexStringLower(SHA256.HashData(tensor.detach().contiguous().bytes)) == entry[2].GetString(), $"{name} differs");
         }
         Assert.Equal(1L, ours["layer1.0.bn1.num_batches_tracked"].item<long>());
-    }
-
-    private static string? PythonWithTorch()
-    {
-        foreach (var candidate in new[] { "python3", "/usr/bin/python3" })
-        {
-            try
-            {
-                if (RunProcess(candidate, ["-c", "import torch"], out _, out _) == 0) return candidate;
-            }
-            catch (System.ComponentModel.Win32Exception)
-            {
-            }
-        }
-        return null;
-    }
-
-    private static string RunPython(string python, string script, string argument)
-    {
-        var exit = RunProcess(python, ["-c", script, argument], out var stdout, out var stderr);
-        Assert.True(exit == 0, $"python exited {exit}:\n{stderr}\n{stdout}");
-        return stdout;
-    }
-
-    private static int RunProcess(string file, string[] args, out string stdout, out string stderr)
-    {
-        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in args) info.ArgumentList.Add(arg);
-        using var process = Process.Start(info)!;
-        var errors = process.StandardError.ReadToEndAsync();
-        stdout = process.StandardOutput.ReadToEnd();
-        stderr = errors.Result;
-        process.WaitForExit();
-        return process.ExitCode;
     }
 }

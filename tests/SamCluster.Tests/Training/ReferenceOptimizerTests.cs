@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using SamCluster.Experiment;
 using SamCluster.Training.Optimization;
@@ -122,7 +121,7 @@ public sealed class ReferenceOptimizerTests(ITestOutputHelper log)
     [InlineData("looksam", 0.05)]
     public void FiveStepsMatchTheReferenceImplementation(string optimizer, double rho)
     {
-        var python = PythonWithTorch();
+        var python = PythonTorch.Find();
         Skip.If(python is null, "no python3 with torch here (apt-get install -y python3-torch)");
 
         torch.manual_seed(11);
@@ -143,7 +142,7 @@ public sealed class ReferenceOptimizerTests(ITestOutputHelper log)
         try
         {
             File.WriteAllText(file, JsonSerializer.Serialize(input));
-            var output = RunPython(python!, Script, file);
+            var output = PythonTorch.RunScript(python!, Script, file);
             var reference = JsonSerializer.Deserialize<Dictionary<string, double[]>>(output.Trim().Split('\n')[^1])!;
 
             using var step = TrainingStep.Create(optimizer, model, recipe);
@@ -180,39 +179,5 @@ public sealed class ReferenceOptimizerTests(ITestOutputHelper log)
         var elementwise = expected.Zip(actual, (e, a) => Math.Abs(e - a) / Math.Max(Math.Abs(e), 1e-30)).Max();
         log.WriteLine($"{what}: max |ours - reference| / max |reference| = {worst:E2}; largest element-wise ratio {elementwise:E2}");
         Assert.True(worst <= Tolerance, $"{what}: relative difference {worst:E2} > {Tolerance:E0}");
-    }
-
-    private static string? PythonWithTorch()
-    {
-        foreach (var candidate in new[] { "python3", "/usr/bin/python3" })
-        {
-            try
-            {
-                if (Run(candidate, ["-c", "import torch"], out _, out _) == 0) return candidate;
-            }
-            catch (System.ComponentModel.Win32Exception)
-            {
-            }
-        }
-        return null;
-    }
-
-    private static string RunPython(string python, string script, string argument)
-    {
-        var exit = Run(python, ["-c", script, argument], out var stdout, out var stderr);
-        Assert.True(exit == 0, $"python exited {exit}:\n{stderr}\n{stdout}");
-        return stdout;
-    }
-
-    private static int Run(string file, string[] args, out string stdout, out string stderr)
-    {
-        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in args) info.ArgumentList.Add(arg);
-        using var process = Process.Start(info)!;
-        var errors = process.StandardError.ReadToEndAsync();
-        stdout = process.StandardOutput.ReadToEnd();
-        stderr = errors.Result;
-        process.WaitForExit();
-        return process.ExitCode;
     }
 }
