@@ -22,21 +22,24 @@ public static class TrialOrder
 
     /// <summary>Expected cost of a trial's training, in GMACs (giga multiply-accumulates): train images (after limits;
     /// sizes known per dataset, so no data is read) × epochs × model GMACs scaled to the image's pixel count × 3 (forward +
-    /// backward) × optimizer factor (SGD 1, SAM/ASAM 1.7 on CPU, 2 on GPU). On a GPU each step also costs its kernel
-    /// launches, a fixed amount per layer whatever the image size. Only relative sizes matter for ordering and the ETA.</summary>
+    /// backward) × optimizer factor (SGD and MSAM 1, SAM/ASAM 1.7 on CPU, 2 on GPU, LookSAM SGD's plus SAM's extra on
+    /// one step in <c>looksam_k</c>). On a GPU each step also costs its kernel launches, a fixed amount per layer
+    /// whatever the image size. Only relative sizes matter for ordering and the ETA.</summary>
     public static double EstimatedCost(TrialSpec trial, DeviceClass device = DeviceClass.Cpu)
     {
         var (data, recipe) = (trial.Data, trial.Recipe);
         var model = Vocabulary.Model(trial.Key.Model);
-        var usesSam = Vocabulary.Optimizer(trial.Key.Optimizer).UsesSam;
+        var optimizer = Vocabulary.Optimizer(trial.Key.Optimizer);
+        // The share of steps that take SAM's second pass: LookSAM takes it on one step in k.
+        var samShare = !optimizer.UsesSam ? 0.0 : optimizer.Name == Vocabulary.LookSamName ? 1.0 / recipe.LookSamK : 1.0;
         // The small stem (3×3/1, no max-pool) skips the ImageNet stem's 4× down-sampling per side: 16× the work per pixel.
         var stemFactor = recipe.Stem == Vocabulary.SmallStem.Name ? 16.0 : 1.0;
         var pixelScale = (double)data.ImageSize * data.ImageSize / (224.0 * 224.0);
         var images = TrainImages(data);
         var arithmetic = images * recipe.Epochs * model.GmacAt224 * pixelScale * TrainingPassesPerForward * stemFactor;
-        if (device == DeviceClass.Cpu) return arithmetic * (usesSam ? CpuSamFactor : 1.0);
+        if (device == DeviceClass.Cpu) return arithmetic * (1 + (CpuSamFactor - 1) * samShare);
         var steps = Math.Ceiling(images / recipe.BatchSize) * recipe.Epochs;
-        return (arithmetic + steps * model.Layers * GpuStepOverheadGmacPerLayer) * (usesSam ? GpuSamFactor : 1.0);
+        return (arithmetic + steps * model.Layers * GpuStepOverheadGmacPerLayer) * (1 + (GpuSamFactor - 1) * samShare);
     }
 
     /// <summary>Most expensive first; equal costs by trial id so the order is the same on every run.</summary>

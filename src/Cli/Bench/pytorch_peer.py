@@ -6,8 +6,9 @@ SamCluster's own copy (src/Cli/Bench/pytorch_peer.py, shipped beside the program
 keeps its command line, so figures taken with either compare.
 
 What it times: torchvision-shaped ResNet-18/34 (ImageNet stem, as SamCluster's default stem), SGD with momentum 0.9,
-or SAM (rho 0.05: ascend to w + rho * g / ||g||, take the gradient there, step from w) over it, cross-entropy, one fixed
-random batch; 5 warm-up steps, then --steps timed steps (the GPU synchronised before and after). cuDNN's autotuner is
+or over it SAM (rho 0.05: ascend to w + rho * g / ||g||, take the gradient there, step from w), Momentum-SAM (rho 0.3)
+or LookSAM (rho 0.05, k 5, alpha 0.7) as their reference implementation (MarlonBecker/MSAM, optimizer/msam.py and
+optimizer/looksam.py) steps: per-parameter loops, as the reference writes them; cross-entropy, one fixed random batch; 5 warm-up steps, then --steps timed steps (the GPU synchronised before and after). cuDNN's autotuner is
 left off, as SamCluster leaves it. Contract with `samcluster bench`: exit 0 and a last line ending in `img/s=N`.
   CPU:  apt-get install -y python3-torch   then  python3 pytorch_peer.py --depth 18 --threads 2
   GPU:  python3 pytorch_peer.py --device cuda --depth 34 --size 256 --channels 3 --classes 8
@@ -40,10 +41,13 @@ def main():
     a.add_argument("--depth", type=int, default=18); a.add_argument("--device", default="cpu")
     a.add_argument("--batch", type=int, default=128); a.add_argument("--size", type=int, default=28)
     a.add_argument("--channels", type=int, default=1); a.add_argument("--classes", type=int, default=5)
-    a.add_argument("--optimizer", choices=["sgd", "sam"], default="sgd"); a.add_argument("--rho", type=float, default=0.05)
+    a.add_argument("--optimizer", choices=["sgd", "sam", "msam", "looksam"], default="sgd")
+    a.add_argument("--rho", type=float, default=None, help="default: 0.05 (sam, looksam), 0.3 (msam)")
+    a.add_argument("--looksam-k", type=int, default=5); a.add_argument("--looksam-alpha", type=float, default=0.7)
     a.add_argument("--threads", type=int, default=2); a.add_argument("--steps", type=int, default=20)
     a.add_argument("--channels-last", action="store_true")
     o = a.parse_args()
+    if o.rho is None: o.rho = 0.3 if o.optimizer == "msam" else 0.05
     torch.set_num_threads(o.threads); torch.manual_seed(0)
     dev = torch.device(o.device)
     m = resnet(o.depth, o.channels, o.classes).to(dev)
@@ -54,19 +58,73 @@ def main():
     y = torch.randint(0, o.classes, (o.batch,), device=dev)
     params = [p for p in m.parameters()]
 
-    def step():
+    def norm_of(ts):
+        return torch.norm(torch.stack([t.norm(2) for t in ts]), 2)
+
+    def sgd_step():
         opt.zero_grad(set_to_none=True)
         F.cross_entropy(m(x), y).backward()
-        if o.optimizer == "sam":
+        opt.step()
+
+    def sam_step():
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(m(x), y).backward()
+        with torch.no_grad():
+            norm = norm_of([p.grad for p in params])
+            eps = [p.grad * (o.rho / (norm + 1e-12)) for p in params]
+            for p, e in zip(params, eps): p.add_(e)
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(m(x), y).backward()
+        with torch.no_grad():
+            for p, e in zip(params, eps): p.sub_(e)
+        opt.step()
+
+    # msam.py's step: one pass; back from the ascent point, the momentum step, then up to the next ascent point.
+    buffers = {p: torch.zeros_like(p) for p in params}
+    msam = {"inverse_norm": 0.0}
+    def msam_step():
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(m(x), y).backward()
+        with torch.no_grad():
+            for p in params:
+                buf = buffers[p]
+                p.add_(buf, alpha=o.rho * msam["inverse_norm"])
+                buf.mul_(0.9).add_(p.grad)
+                p.add_(buf, alpha=-1e-3)
+            msam["inverse_norm"] = 1 / (norm_of([buffers[p] for p in params]) + 1e-12)
+            for p in params:
+                p.sub_(buffers[p], alpha=o.rho * msam["inverse_norm"])
+
+    # looksam.py's step: SAM's second pass every k steps, storing the gradient's component orthogonal to the plain
+    # gradient; in between, that component (times alpha ||g||) corrects the plain gradient.
+    look = {"counter": o.looksam_k, "gv": None}
+    def looksam_step():
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(m(x), y).backward()
+        if look["counter"] == o.looksam_k:
+            look["counter"] = 0
             with torch.no_grad():
-                norm = torch.norm(torch.stack([p.grad.norm(2) for p in params]), 2)
-                eps = [p.grad * (o.rho / (norm + 1e-12)) for p in params]
+                scale = o.rho / (norm_of([p.grad for p in params]) + 1e-12)
+                grads = [p.grad.detach().clone() for p in params]
+                eps = [g * scale for g in grads]
                 for p, e in zip(params, eps): p.add_(e)
             opt.zero_grad(set_to_none=True)
             F.cross_entropy(m(x), y).backward()
             with torch.no_grad():
+                dot = torch.sum(torch.stack([(p.grad * g).sum() for p, g in zip(params, grads)]))
+                grad_norm = norm_of(grads)
                 for p, e in zip(params, eps): p.sub_(e)
+                gv = [p.grad - dot / (grad_norm ** 2 + 1e-12) * g for p, g in zip(params, grads)]
+                gv_norm = norm_of(gv)
+                look["gv"] = [v.div_(gv_norm) for v in gv]
+        else:
+            with torch.no_grad():
+                grad_norm = norm_of([p.grad for p in params])
+                for p, v in zip(params, look["gv"]): p.grad.add_(v, alpha=o.looksam_alpha * grad_norm)
         opt.step()
+        look["counter"] += 1
+
+    step = {"sgd": sgd_step, "sam": sam_step, "msam": msam_step, "looksam": looksam_step}[o.optimizer]
 
     sync = (lambda: torch.cuda.synchronize()) if dev.type == "cuda" else (lambda: None)
     for _ in range(5): step()

@@ -19,13 +19,13 @@ public static class BenchCommand
         var steps = new Option<int>("--steps") { Description = "timed steps per case, after 5 warm-up steps", DefaultValueFactory = _ => 20 };
         var peer = new Option<string?>("--peer") { Description = $"path of a PyTorch peer script with pytorch_peer.py's command line (default: {PytorchPeer.BundledPath}, beside the program)" };
         var models = new Option<string>("--models") { DefaultValueFactory = _ => "resnet18,resnet34" };
-        var optimizers = new Option<string>("--optimizers") { DefaultValueFactory = _ => "sgd,sam" };
+        var optimizers = new Option<string>("--optimizers") { Description = $"comma-separated, of {string.Join(", ", Benchmarked)}", DefaultValueFactory = _ => string.Join(",", Benchmarked) };
         var inputs = new Option<string>("--inputs") { Description = "comma-separated CxS (1x28: Fashion-MNIST, 3x256: Stanford Dogs)", DefaultValueFactory = _ => "1x28,3x256" };
         var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 128 };
         var rounds = new Option<int>("--rounds") { Description = "measure ours and the peer alternately this many times and keep each one's best (steadier on a shared machine)", DefaultValueFactory = _ => 1 };
         var libtorch = LibTorchFlag.Create();
 
-        var command = new Command("bench", "Training-step throughput (img/s) of ResNet-18/34 x SGD/SAM, side by side with PyTorch.");
+        var command = new Command("bench", "Training-step throughput (img/s) of ResNet-18/34 x SGD/SAM/MSAM/LookSAM, side by side with PyTorch, and each step's time relative to SGD's.");
         foreach (var option in new Option[] { device, threads, steps, peer, models, optimizers, inputs, batch, rounds, libtorch })
             command.Options.Add(option);
 
@@ -45,7 +45,10 @@ public static class BenchCommand
 
             Console.WriteLine($"samcluster bench: device {torchDevice}, {threadCount} threads, batch {batchSize}, {StepBenchmark.WarmUpSteps} warm-up + {stepCount} timed steps, best of {roundCount} round(s)");
             if (peerRunner.Problem is not null) Console.WriteLine($"pytorch peer: {peerRunner.Problem}");
-            Console.WriteLine($"{"model",-9} {"optim",-5} {"input",-9} {"ours img/s",10} {"pytorch img/s",13} {"ratio",6} {"rss MiB",8}");
+            Console.WriteLine($"{"model",-9} {"optim",-7} {"input",-9} {"ours img/s",10} {"pytorch img/s",13} {"ratio",6} {"x sgd",6} {"peer x sgd",10} {"rss MiB",8}");
+            // Each optimizer's step time relative to SGD's on the same model and input (SGD img/s / its img/s), ours
+            // and the peer's: what the optimizer costs, the figure the cheaper-SAM targets are stated in.
+            var sgdRates = new Dictionary<(string, string), (double Ours, double? Peer)>();
             foreach (var benchCase in cases)
             {
                 double ours = 0;
@@ -61,13 +64,20 @@ public static class BenchCommand
                 var rss = Environment.WorkingSet / (1 << 20);
                 var ratio = peerImagesPerSecond is > 0 ? $"{ours / peerImagesPerSecond.Value,6:F2}" : $"{"-",6}";
                 var theirs = peerImagesPerSecond is { } p ? $"{p,13:F1}" : $"{"-",13}";
-                Console.WriteLine($"{benchCase.Model,-9} {benchCase.Optimizer,-5} {benchCase.Input,-9} {ours,10:F1} {theirs} {ratio} {rss,8}");
+                if (benchCase.Optimizer == Vocabulary.SgdName) sgdRates[(benchCase.Model, benchCase.Input)] = (ours, peerImagesPerSecond);
+                var sgd = sgdRates.GetValueOrDefault((benchCase.Model, benchCase.Input));
+                var oursVsSgd = sgd.Ours > 0 ? $"{sgd.Ours / ours,6:F2}" : $"{"-",6}";
+                var peerVsSgd = sgd.Peer is > 0 && peerImagesPerSecond is > 0 ? $"{sgd.Peer.Value / peerImagesPerSecond.Value,10:F2}" : $"{"-",10}";
+                Console.WriteLine($"{benchCase.Model,-9} {benchCase.Optimizer,-7} {benchCase.Input,-9} {ours,10:F1} {theirs} {ratio} {oursVsSgd} {peerVsSgd} {rss,8}");
                 if (peerLine is not null) Console.WriteLine($"  peer: {peerLine}");
             }
             return Program.Ok;
         }));
         return command;
     }
+
+    /// <summary>The optimizers the bench and its PyTorch peer both run; ASAM's step costs what SAM's does.</summary>
+    private static readonly string[] Benchmarked = [Vocabulary.SgdName, Vocabulary.Sam.Name, Vocabulary.MsamName, Vocabulary.LookSamName];
 
     private static int Positive(int value, string flag) =>
         value >= 1 ? value : throw new UserInputException($"{flag} must be at least 1, got {value}");
@@ -87,12 +97,11 @@ public static class BenchCommand
             {
                 if (!SamCluster.Experiment.Vocabulary.ModelNames.Contains(model))
                     throw new UserInputException($"--models entry '{model}' is unknown (expected {string.Join(" or ", SamCluster.Experiment.Vocabulary.ModelNames)})");
-                foreach (var optimizer in optimizers)
+                // SGD first, so that every other optimizer's row can say its time relative to SGD's.
+                foreach (var optimizer in optimizers.OrderBy(o => o == Vocabulary.SgdName ? 0 : 1))
                 {
-                    // The step benchmark times plain SGD and SAM; ASAM's step costs what SAM's does.
-                    string[] benchmarked = [SamCluster.Experiment.Vocabulary.Sgd.Name, SamCluster.Experiment.Vocabulary.Sam.Name];
-                    if (!benchmarked.Contains(optimizer))
-                        throw new UserInputException($"--optimizers entry '{optimizer}' is unknown (expected {string.Join(" or ", benchmarked)})");
+                    if (!Benchmarked.Contains(optimizer))
+                        throw new UserInputException($"--optimizers entry '{optimizer}' is unknown (expected {string.Join(", ", Benchmarked)})");
                     cases.Add(new StepBenchmarkCase(model, optimizer, channels, size, channels == 1 ? 5 : 8, batchSize));
                 }
             }

@@ -46,13 +46,21 @@ public sealed class BenchPeerTests(ITestOutputHelper log) : IDisposable
         Assert.True(File.Exists(Path.Combine(AppContext.BaseDirectory, "bench", "pytorch_peer.py")), "bench/pytorch_peer.py is not in the build output");
         Skip.IfNot(PythonHasTorch(), "no python3 with torch here (apt-get install python3-torch) to run the peer");
 
-        // The smallest case: what is checked is that the peer was found and ran, not the figures.
-        var run = BadInput.Cli.RunWithin(TimeSpan.FromMinutes(2), _work, "bench", "--models", "resnet18", "--optimizers", "sgd", "--inputs", "1x28",
+        // The smallest case: what is checked is that the peer was found and ran each optimizer (the cheaper SAMs as
+        // their reference code steps), and that each row gives its time relative to SGD's, not the figures.
+        var run = BadInput.Cli.RunWithin(TimeSpan.FromMinutes(2), _work, "bench", "--models", "resnet18", "--optimizers", "msam,looksam,sgd", "--inputs", "1x28",
             "--steps", "1", "--batch-size", "4", "--threads", "1");
         log.WriteLine(run.ToString());
         Assert.Equal(0, run.ExitCode);
         Assert.DoesNotContain("pytorch peer:", run.Stdout); // said only when the peer cannot run
-        Assert.Matches(@"(?m)^  peer: pytorch \S+ cpu x1 resnet18 sgd batch=4 input=1x28x28 img/s=[0-9.]+$", run.Stdout);
+        foreach (var optimizer in new[] { "sgd", "msam", "looksam" })
+        {
+            Assert.Matches($@"(?m)^  peer: pytorch \S+ cpu x1 resnet18 {optimizer} batch=4 input=1x28x28 img/s=[0-9.]+$", run.Stdout);
+            // model, optimizer, input, ours, peer's, ours/peer, x sgd (ours), x sgd (peer's), rss
+            Assert.Matches($@"(?m)^resnet18 +{optimizer} +1x28x28 +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9]+$", run.Stdout);
+        }
+        // SGD is measured first, whatever the order asked, so the others have its time to compare with.
+        Assert.True(run.Stdout.IndexOf("resnet18  sgd", StringComparison.Ordinal) < run.Stdout.IndexOf("resnet18  msam", StringComparison.Ordinal), run.Stdout);
     }
 
     static bool PythonHasTorch()

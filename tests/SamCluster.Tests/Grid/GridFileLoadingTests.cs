@@ -122,6 +122,29 @@ public class GridFileLoadingTests
     }
 
     [Fact]
+    public void Cheaper_sam_grid_is_the_study_with_msam_and_looksam_beside_sam()
+    {
+        var grid = GridConfigLoader.Load(GridTestFiles.Grid("cheaper-sam.yaml"));
+        var paper = GridConfigLoader.Load(GridTestFiles.Grid("paper.yaml"));
+
+        Assert.Equal(80, grid.TrialCount);
+        Assert.Equal(["sgd", "sam", "msam", "looksam"], grid.Optimizers);
+        Assert.Equal(paper.Datasets, grid.Datasets);
+        Assert.Equal(paper.Models, grid.Models);
+        foreach (var dataset in grid.Datasets)
+        {
+            var (plan, study) = (grid.PlanFor(dataset), paper.PlanFor(dataset));
+            Assert.Equal(study.Data, plan.Data);
+            // SGD and SAM are the study's; each cheaper SAM has its own defaults (MSAM's rho 0.3; LookSAM k 5, alpha 0.7).
+            Assert.Equal(study.RecipeByOptimizer["sgd"], plan.RecipeByOptimizer["sgd"]);
+            Assert.Equal(study.RecipeByOptimizer["sam"], plan.RecipeByOptimizer["sam"]);
+            var epochs = study.RecipeByOptimizer["sgd"].Epochs;
+            Assert.Equal(RecipeTable.Defaults(epochs, "msam"), plan.RecipeByOptimizer["msam"]);
+            Assert.Equal(RecipeTable.Defaults(epochs, "looksam"), plan.RecipeByOptimizer["looksam"]);
+        }
+    }
+
+    [Fact]
     public void Shipped_grids_have_different_fingerprints()
     {
         var paper = GridConfigLoader.Load(GridTestFiles.Grid("paper.yaml")).Fingerprint;

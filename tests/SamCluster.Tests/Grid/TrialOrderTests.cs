@@ -24,6 +24,13 @@ public class TrialOrderTests
         Assert.Equal(2.0, TrialOrder.EstimatedCost(Trial("fashion-mnist", "resnet34", "sgd")) / baseline, 6);
         Assert.Equal(1.7, TrialOrder.EstimatedCost(Trial("fashion-mnist", "resnet18", "sam")) / baseline, 6);
         Assert.Equal(1.7, TrialOrder.EstimatedCost(Trial("fashion-mnist", "resnet18", "asam")) / baseline, 6);
+        // Momentum-SAM costs SGD's one pass; LookSAM SAM's extra pass on one step in k (default 5).
+        Assert.Equal(1.0, TrialOrder.EstimatedCost(Trial("fashion-mnist", "resnet18", "msam")) / baseline, 6);
+        Assert.Equal(1.14, TrialOrder.EstimatedCost(Trial("fashion-mnist", "resnet18", "looksam")) / baseline, 6);
+        var everyStep = Trial("fashion-mnist", "resnet18", "looksam");
+        Assert.Equal(1.7, TrialOrder.EstimatedCost(everyStep with { Recipe = everyStep.Recipe with { LookSamK = 1 } }) / baseline, 6);
+        Assert.Equal(1.0 + 1.0 / 5, TrialOrder.EstimatedCost(Trial("fashion-mnist", "resnet18", "looksam"), DeviceClass.Gpu)
+            / TrialOrder.EstimatedCost(Trial("fashion-mnist", "resnet18", "sgd"), DeviceClass.Gpu), 6);
         Assert.Equal(3.0, TrialOrder.EstimatedCost(Trial("fashion-mnist", "resnet18", "sgd", epochs: 30)) / baseline, 6);
         Assert.Equal(0.1, TrialOrder.EstimatedCost(Trial("fashion-mnist", "resnet18", "sgd", trainLimit: 3000)) / baseline, 6);
         Assert.Equal(16.0, TrialOrder.EstimatedCost(Trial("fashion-mnist", "resnet18", "sgd", stem: "small")) / baseline, 6);
