@@ -91,7 +91,8 @@ public static class Charts
                         var label = plot.Add.Text($"n = {curve.Points[i].N}", xs[i], mean[i]);
                         label.LabelFontColor = color;
                         label.LabelFontSize = 11;
-                        label.LabelOffsetY = -14;
+                        label.LabelOffsetY = -18;
+                        label.LabelBackgroundColor = Colors.White.WithAlpha(0.8);
                     }
                 drawn.Add(xs.Zip(mean).ToList());
             }
@@ -162,7 +163,7 @@ public static class Charts
                 var band = plot.Add.FillY(new[] { lo, hi }, new[] { summary.Mean - half, summary.Mean - half }, new[] { summary.Mean + half, summary.Mean + half });
                 band.FillColor = Colors.DarkOrange.WithAlpha(0.15);
                 band.LineColor = Colors.Transparent;
-                label += $", 95 % CI [{Verdict.Pp(summary.Mean - half)}, {Verdict.Pp(summary.Mean + half)}]";
+                label += $", paired 95 % CI [{Verdict.Pp(summary.Mean - half)}, {Verdict.Pp(summary.Mean + half)}]";
                 drawn.Add([(lo, summary.Mean - half), (hi, summary.Mean - half)]);
                 drawn.Add([(lo, summary.Mean + half), (hi, summary.Mean + half)]);
             }

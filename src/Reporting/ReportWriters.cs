@@ -135,11 +135,11 @@ public static class MarkdownReport
         if (compared.Count == 0) return;
         md.AppendLine().AppendLine("## Per repeat (test accuracy, paired by repeat)").AppendLine();
         md.AppendLine("The two trials of a repeat share its seed, initial weights and data order, so each repeat's difference is a " +
-                      "paired comparison. A side without a value says why: failed, or not run.").AppendLine();
+                      "paired comparison. A side without a value says why: failed, or not run.");
         foreach (var (g, c) in compared)
         {
             var (t, b) = (Up(c.Treatment), Up(c.Control));
-            md.AppendLine($"### {Verdict.Label(g)}: {t} − {b}").AppendLine();
+            md.AppendLine().AppendLine($"### {Verdict.Label(g)}: {t} − {b}").AppendLine();
             var pairs = RepeatPair.Of(g, c);
             Row(md, ["Repeat", $"{b} test acc", $"{t} test acc", $"{t} − {b} (pp)"]);
             Row(md, ["---:", "---:", "---:", "---:"]);
@@ -159,8 +159,8 @@ public static class MarkdownReport
             var unpaired = pairs.Where(p => p.Difference is null)
                 .Select(p => $"{p.Repeat} ({(p.Treatment is null ? $"{t} {p.TreatmentMissing}" : $"{b} {p.ControlMissing}")})").ToList();
             if (unpaired.Count > 0) md.Append($" Without a pair: repeat {string.Join(", ", unpaired)}.");
-            md.AppendLine().AppendLine();
-            if (report.PictureOf(g, c.Treatment) is { } picture) md.AppendLine($"![{picture.Caption}]({picture.Path})").AppendLine();
+            md.AppendLine();
+            if (report.PictureOf(g, c.Treatment) is { } picture) md.AppendLine().AppendLine($"![{picture.Caption}]({picture.Path})");
         }
     }
 
@@ -171,8 +171,8 @@ public static class MarkdownReport
         if (pictures.Count == 0) return;
         md.AppendLine().AppendLine("## Pictures").AppendLine();
         md.AppendLine("Learning curves: mean ± std over the repeats that reached each epoch; the legend gives n, and an epoch not " +
-                      "every repeat has reached yet is drawn dashed with open markers, its n written at the point.").AppendLine();
-        foreach (var p in pictures) md.AppendLine($"![{p.Caption}]({p.Path})").AppendLine();
+                      "every repeat has reached yet is drawn dashed with open markers, its n written at the point.");
+        foreach (var p in pictures) md.AppendLine().AppendLine($"![{p.Caption}]({p.Path})");
     }
 
     /// <summary>Every comparison's gain with its price, one sentence each (issue 25): the study's own conclusion is such a

@@ -59,8 +59,8 @@ public static class Verdict
         }
         var difference = r.MeanDifference ?? 0;
         var decisive = severalComparisons ? c.PHolm ?? p : p;
-        var pText = $"p = {MarkdownReport.P(p)}" + (severalComparisons && c.PHolm is { } holm ? $", Holm-adjusted {MarkdownReport.P(holm)}" : "");
-        var figures = $"{Pp(difference)} pp{Ci(r)}, {pText} ({TestName(options.Test)}, {Side(options.Alternative)}), {Counts(g, c, r)}";
+        var holm = severalComparisons && c.PHolm is { } h ? $"; Holm-adjusted {MarkdownReport.P(h)}" : "";
+        var figures = $"{Pp(difference)} pp{Ci(r)}, p = {MarkdownReport.P(p)} ({TestName(options.Test)}, {Side(options.Alternative)}{holm}), {Counts(g, c, r)}";
         if (decisive <= PowerAnalysis.Alpha)
         {
             var below = options.Alternative == Alternative.Less || (options.Alternative == Alternative.TwoSided && difference < 0);

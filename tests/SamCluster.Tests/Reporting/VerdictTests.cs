@@ -83,7 +83,7 @@ public sealed class VerdictTests
         Assert.Equal(lines[4], "- " + report.VerdictOf(g, g.ComparisonOf("sam")!));
         Assert.Equal(lines[5], "- " + report.VerdictOf(g, g.ComparisonOf("asam")!));
         // Two comparisons: Holm's p decides and is stated.
-        Assert.Contains(", Holm-adjusted ", lines[4]);
+        Assert.Contains("; Holm-adjusted ", lines[4]);
         Assert.StartsWith("Fashion-MNIST / ResNet-18: no evidence that ASAM beats SGD", report.VerdictOf(g, g.ComparisonOf("asam")!));
         Assert.Contains(Verdict.ScheduleNote, md);
         Assert.True(md.IndexOf("## Verdict", StringComparison.Ordinal) < md.IndexOf("| Dataset |", StringComparison.Ordinal));
