@@ -32,10 +32,12 @@ public static class Charts
         {
             var drawn = new List<IReadOnlyList<(double, double)>>();
             var partialSaid = false;
-            foreach (var curve in ordered)
+            foreach (var (curve, index) in ordered.Select((c, i) => (c, i)))
             {
                 var color = ColorOf(curve.Optimizer, optimizers);
                 var xs = Epochs(curve);
+                // Lone epochs side by side (a tenth of an epoch apart), so no error bar hides another.
+                if (xs.Length == 1) xs = [xs[0] + (index - (ordered.Count - 1) / 2.0) * 0.1];
                 var mean = curve.Points.Select(p => train ? p.TrainMean : p.TestMean).ToArray();
                 var sd = curve.Points.Select(p => (train ? p.TrainSd : p.TestSd) ?? 0).ToArray();
                 var low = mean.Zip(sd, (m, s) => m - s).ToArray();
@@ -48,6 +50,7 @@ public static class Charts
                     bar.Color = color;
                     bar.LineWidth = 2;
                     Line(plot, xs, mean, color, legend, LinePattern.Solid);
+                    ((ScottPlot.Plottables.Scatter)plot.GetPlottables().Last()).MarkerSize = 9;
                     drawn.Add([(xs[0], low[0])]);
                     drawn.Add([(xs[0], high[0])]);
                     continue;
@@ -109,6 +112,8 @@ public static class Charts
             Line(loss, Epochs(curve), testLoss, color, $"{MarkdownReport.Up(curve.Optimizer)} test", LinePattern.Solid);
             lossDrawn.Add(Epochs(curve).Zip(trainLoss).ToList());
             lossDrawn.Add(Epochs(curve).Zip(testLoss).ToList());
+            OpenMarkers(loss, curve, trainLoss, color);
+            OpenMarkers(loss, curve, testLoss, color);
         }
         Finish(loss, $"{title}: cross-entropy loss, mean", "loss", lossDrawn);
 
@@ -119,6 +124,7 @@ public static class Charts
             var logs = curve.Points.Select(p => Math.Log10(p.LearningRate!.Value)).ToArray();
             Line(lr, Epochs(curve), logs, ColorOf(curve.Optimizer, optimizers), $"{MarkdownReport.Up(curve.Optimizer)} ({curve.NText})", LinePattern.Solid);
             lrDrawn.Add(Epochs(curve).Zip(logs).ToList());
+            OpenMarkers(lr, curve, logs, ColorOf(curve.Optimizer, optimizers));
         }
         lr.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
         {
@@ -182,6 +188,18 @@ public static class Charts
         return plot.GetImageBytes(800, 450, ImageFormat.Png);
     }
 
+    /// <summary>Open markers on the points of a mean line that not every repeat has reached yet.</summary>
+    static void OpenMarkers(Plot plot, LearningCurve curve, double[] ys, Color color)
+    {
+        var partial = curve.Points.Select((p, i) => (p, i)).Where(x => x.p.Partial).Select(x => x.i).ToList();
+        if (partial.Count == 0) return;
+        var open = plot.Add.Scatter(partial.Select(i => (double)curve.Points[i].Epoch).ToArray(), partial.Select(i => ys[i]).ToArray());
+        open.Color = color;
+        open.LineWidth = 0;
+        open.MarkerShape = MarkerShape.OpenCircle;
+        open.MarkerSize = 8;
+    }
+
     static double[] Epochs(LearningCurve curve) => curve.Points.Select(p => (double)p.Epoch).ToArray();
 
     static void Line(Plot plot, double[] xs, double[] ys, Color color, string legend, LinePattern pattern)
@@ -206,6 +224,12 @@ public static class Charts
         Style(plot);
         plot.Axes.AutoScale();
         var limits = plot.Axes.GetLimits();
+        if (limits.Right - limits.Left < 1.5)   // a lone epoch: half an epoch of room each side, not the dodge's width
+        {
+            var center = Math.Round((limits.Left + limits.Right) / 2);
+            plot.Axes.SetLimitsX(center - 0.6, center + 0.6);
+            limits = plot.Axes.GetLimits();
+        }
         double Fx(double x) => limits.Right > limits.Left ? (x - limits.Left) / (limits.Right - limits.Left) : 0.5;
         double Fy(double y) => limits.Top > limits.Bottom ? (y - limits.Bottom) / (limits.Top - limits.Bottom) : 0.5;
         var lines = drawn.Select(l => (IReadOnlyList<(double, double)>)l.Select(p => (Fx(p.X), Fy(p.Y))).ToList());

@@ -372,9 +372,6 @@ public static class CsvReport
         // The time ratio last of all, so every older column of either kind of run keeps its position.
         header.Add(TimeRatioColumn);
         header.AddRange(others.Select(t => $"{t}_vs_{control}_{TimeRatioColumn}"));
-        // The verdict after the time ratio: every older column keeps its position.
-        header.Add(VerdictColumn);
-        header.AddRange(others.Select(t => $"{t}_vs_{control}_{VerdictColumn}"));
 
         var records = new List<string[]> { header.ToArray() };
         foreach (var g in report.Groups)
@@ -404,8 +401,6 @@ public static class CsvReport
             }
             cells.Add(N(primary?.TimeRatio));
             cells.AddRange(others.Select(t => N(g.ComparisonOf(t)?.TimeRatio)));
-            cells.Add(primary is null ? "" : report.VerdictOf(g, primary));
-            cells.AddRange(others.Select(t => g.ComparisonOf(t) is { } c ? report.VerdictOf(g, c) : ""));
             records.Add(cells.ToArray());
         }
         // Lines end as this platform's text files do, as report.md's do.
@@ -417,7 +412,7 @@ public static class CsvReport
 
     static readonly string[] PowerColumns = ["mde_pp", "n_for_power80"];
 
-    const string TimeRatioColumn = "time_ratio", VerdictColumn = "verdict";
+    const string TimeRatioColumn = "time_ratio";
 
     static readonly string[] SequentialColumns =
     [
