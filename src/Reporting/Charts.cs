@@ -49,8 +49,7 @@ public static class Charts
                     var bar = plot.Add.ErrorBar(xs, mean, sd);
                     bar.Color = color;
                     bar.LineWidth = 2;
-                    Line(plot, xs, mean, color, legend, LinePattern.Solid);
-                    ((ScottPlot.Plottables.Scatter)plot.GetPlottables().Last()).MarkerSize = 9;
+                    Line(plot, xs, mean, color, legend, LinePattern.Solid).MarkerSize = 9;
                     drawn.Add([(xs[0], low[0])]);
                     drawn.Add([(xs[0], high[0])]);
                     continue;
@@ -202,7 +201,7 @@ public static class Charts
 
     static double[] Epochs(LearningCurve curve) => curve.Points.Select(p => (double)p.Epoch).ToArray();
 
-    static void Line(Plot plot, double[] xs, double[] ys, Color color, string legend, LinePattern pattern)
+    static ScottPlot.Plottables.Scatter Line(Plot plot, double[] xs, double[] ys, Color color, string legend, LinePattern pattern)
     {
         var line = plot.Add.Scatter(xs, ys);
         line.Color = color;
@@ -210,6 +209,7 @@ public static class Charts
         line.MarkerSize = 4;
         line.LinePattern = pattern;
         line.LegendText = legend;
+        return line;
     }
 
     /// <param name="drawn">Every line drawn, in data units, for the legend's place.</param>

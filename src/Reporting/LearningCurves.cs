@@ -38,16 +38,16 @@ public sealed record LearningCurve(string Dataset, string Model, string Optimize
         {
             var repeats = arm.Select(e => e.Repeat).Distinct().Count();
             return new LearningCurve(arm.Key.Dataset, arm.Key.Model, arm.Key.Optimizer, repeats,
-            arm.GroupBy(e => e.Epoch).OrderBy(g => g.Key).Select(g =>
-            {
-                var train = g.Select(e => e.TrainAcc).ToList();
-                var test = g.Select(e => e.TestAcc).ToList();
-                static double? MeanOf(IEnumerable<double?> values) => values.All(v => v is not null) ? values.Select(v => v!.Value).Mean() : null;
-                return new CurvePoint(g.Key, train.Count, train.Mean(), train.Count > 1 ? train.StandardDeviation() : null,
-                    test.Mean(), test.Count > 1 ? test.StandardDeviation() : null,
-                    MeanOf(g.Select(e => e.TrainLoss)), MeanOf(g.Select(e => e.TestLoss)), MeanOf(g.Select(e => e.LearningRate)))
-                    { Partial = train.Count < repeats };
-            }).ToList(), arm.Key.Cell);
+                arm.GroupBy(e => e.Epoch).OrderBy(g => g.Key).Select(g =>
+                {
+                    var train = g.Select(e => e.TrainAcc).ToList();
+                    var test = g.Select(e => e.TestAcc).ToList();
+                    static double? MeanOf(IEnumerable<double?> values) => values.All(v => v is not null) ? values.Select(v => v!.Value).Mean() : null;
+                    return new CurvePoint(g.Key, train.Count, train.Mean(), train.Count > 1 ? train.StandardDeviation() : null,
+                        test.Mean(), test.Count > 1 ? test.StandardDeviation() : null,
+                        MeanOf(g.Select(e => e.TrainLoss)), MeanOf(g.Select(e => e.TestLoss)), MeanOf(g.Select(e => e.LearningRate)))
+                        { Partial = train.Count < repeats };
+                }).ToList(), arm.Key.Cell);
         }).ToList();
     }
 }
