@@ -38,6 +38,19 @@ public sealed class VerdictTests
     }
 
     [Fact]
+    public void The_sentence_names_the_test_its_sides_and_a_loss_as_falling_below()
+    {
+        var rows = Arm("sgd", 91.2, 91.0, 91.4, 91.1, 91.3).Concat(Arm("sam", 90.1, 90.3, 89.9, 90.2, 90.0)).ToList();
+        var twoSided = ReportBuilder.Build(rows, new ReportOptions(Alternative.TwoSided, Curves: false));
+        Assert.Matches(@"^Fashion-MNIST / ResNet-18: SAM falls below SGD by -1\.10 pp \[95 % CI -[0-9.]+, -[0-9.]+\], p = [0-9.e-]+ \(Welch, two-sided\), 5 vs 5 repeats\.$",
+            twoSided.VerdictOf(twoSided.Groups[0], twoSided.Groups[0].Comparisons[0]));
+        var paired = ReportBuilder.Build(rows, new ReportOptions(Alternative.Greater, TestKind.Paired, Curves: false));
+        var sentence = paired.VerdictOf(paired.Groups[0], paired.Groups[0].Comparisons[0]);
+        Assert.StartsWith("Fashion-MNIST / ResNet-18: no evidence that SAM beats SGD (-1.10 pp", sentence);
+        Assert.EndsWith("(paired t, one-sided), 5 vs 5 repeats (5 pairs)); the observed difference points the other way, so no number of repeats would show it.", sentence);
+    }
+
+    [Fact]
     public void No_evidence_says_so_with_the_repeats_per_arm_detecting_the_difference_would_take()
     {
         var report = ReportBuilder.Build([.. Arm("sgd", 90.0, 91.0, 89.5, 90.5, 90.2), .. Arm("sam", 90.4, 91.1, 89.8, 90.9, 90.1)],
