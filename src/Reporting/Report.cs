@@ -74,10 +74,24 @@ public sealed record ReportGroup(
     public Comparison? ComparisonOf(string? treatment) => Comparisons.FirstOrDefault(c => c.Treatment == treatment);
 }
 
+/// <summary>A PNG written beside the report, for report.md to link.</summary>
+/// <param name="Path">Relative to the run folder, with forward slashes ("curves/test_accuracy.png").</param>
+/// <param name="Group">The <see cref="ReportGroup.Label"/> it belongs to; null for a picture of the whole report.</param>
+/// <param name="Treatment">The comparison's treatment, for a comparison's picture; null for a group's learning curves.</param>
+public sealed record ReportPicture(string Path, string Caption, string? Group = null, string? Treatment = null);
+
 /// <param name="Sequential">The trials of a sequential run against its fixed design; null for a fixed-repeats run.</param>
+/// <param name="Pictures">The PNGs written with the report (none when curves are off or drawing failed).</param>
 public sealed record Report(ReportOptions Options, IReadOnlyList<string> Optimizers, IReadOnlyList<ReportGroup> Groups,
-    IReadOnlyList<string> Notes, SequentialSummary? Sequential = null)
+    IReadOnlyList<string> Notes, SequentialSummary? Sequential = null, IReadOnlyList<ReportPicture>? Pictures = null)
 {
+    /// <summary>Each comparison's opening sentence (<see cref="Verdict"/>).</summary>
+    public string VerdictOf(ReportGroup g, Comparison c) => Verdict.Sentence(g, c, Options, ComparisonCount > 1);
+
+    /// <summary>The picture of a group (treatment null: its learning curves) or of one comparison; null when not drawn.</summary>
+    public ReportPicture? PictureOf(ReportGroup g, string? treatment = null) =>
+        Pictures?.FirstOrDefault(p => p.Group == g.Label && p.Treatment == treatment);
+
     /// <summary>The optimizer whose comparison the flat top-level fields (t, df, p_value, ...) describe: "sam" if
     /// present, else the first non-control optimizer.</summary>
     public string? PrimaryTreatment =>

@@ -18,6 +18,7 @@ public static class MarkdownReport
         var md = new StringBuilder();
         var treatments = report.Optimizers.Where(o => o != report.Options.Control).ToList();
         md.AppendLine("# SAM vs SGD: results").AppendLine();
+        VerdictSection(md, report);
         md.AppendLine($"Accuracies in percent, mean ± sample std (n − 1) over completed repeats; time = mean seconds per trial. " +
                       $"p-value: {report.Describe()}. " +
                       (report.ComparisonCount == 0 ? "No comparison has a p-value (see Notes)."
@@ -48,6 +49,8 @@ public static class MarkdownReport
         }
 
         PriceSection(md, report);
+        PerRepeatSection(md, report);
+        PicturesSection(md, report);
 
         md.AppendLine().AppendLine("## Test details (test accuracy)").AppendLine();
         // Time ratio last: the columns before it stay where readers of this table found them.
@@ -111,6 +114,65 @@ public static class MarkdownReport
         }
         if (provenance is not null) Provenance(md, provenance);
         return md.ToString();
+    }
+
+    /// <summary>The report's answer first (issue 27): one sentence per comparison (<see cref="Verdict"/>), then what the
+    /// schedule's use of the test set means for the test figures.</summary>
+    static void VerdictSection(StringBuilder md, Report report)
+    {
+        md.AppendLine("## Verdict").AppendLine();
+        var compared = report.Groups.SelectMany(g => g.Comparisons.Select(c => (g, c))).ToList();
+        if (compared.Count == 0) md.AppendLine("No comparison (see Notes).");
+        foreach (var (g, c) in compared) md.AppendLine($"- {report.VerdictOf(g, c)}");
+        md.AppendLine().AppendLine(Verdict.ScheduleNote).AppendLine();
+    }
+
+    /// <summary>Per comparison, each repeat's test accuracy on both sides and their difference (a repeat's two trials share
+    /// seed, initial weights and data order), a missing side said as such, and the comparison's dot plot where drawn.</summary>
+    static void PerRepeatSection(StringBuilder md, Report report)
+    {
+        var compared = report.Groups.SelectMany(g => g.Comparisons.Select(c => (g, c))).ToList();
+        if (compared.Count == 0) return;
+        md.AppendLine().AppendLine("## Per repeat (test accuracy, paired by repeat)").AppendLine();
+        md.AppendLine("The two trials of a repeat share its seed, initial weights and data order, so each repeat's difference is a " +
+                      "paired comparison. A side without a value says why: failed, or not run.");
+        foreach (var (g, c) in compared)
+        {
+            var (t, b) = (Up(c.Treatment), Up(c.Control));
+            md.AppendLine().AppendLine($"### {Verdict.Label(g)}: {t} − {b}").AppendLine();
+            var pairs = RepeatPair.Of(g, c);
+            Row(md, ["Repeat", $"{b} test acc", $"{t} test acc", $"{t} − {b} (pp)"]);
+            Row(md, ["---:", "---:", "---:", "---:"]);
+            foreach (var p in pairs)
+                Row(md, [p.Repeat.ToString(CultureInfo.InvariantCulture), p.Control is { } cv ? F(cv, "0.000") : p.ControlMissing!,
+                    p.Treatment is { } tv ? F(tv, "0.000") : p.TreatmentMissing!, p.Difference is { } d ? F(d, "+0.000;-0.000;0.000") : "–"]);
+            var differences = pairs.Where(p => p.Difference is not null).Select(p => p.Difference!.Value).ToList();
+            md.AppendLine();
+            if (differences.Count > 0)
+            {
+                var summary = SampleSummary.Of(differences);
+                md.Append($"Mean difference {Verdict.Pp(summary.Mean)} pp over {differences.Count} pair(s)" +
+                          (summary.N > 1 ? $" (sd {F(summary.Sd, "0.00")})" : "") +
+                          $"; {t} ahead in {differences.Count(d => d > 0)} of {differences.Count}.");
+            }
+            else md.Append("No repeat has both sides.");
+            var unpaired = pairs.Where(p => p.Difference is null)
+                .Select(p => $"{p.Repeat} ({(p.Treatment is null ? $"{t} {p.TreatmentMissing}" : $"{b} {p.ControlMissing}")})").ToList();
+            if (unpaired.Count > 0) md.Append($" Without a pair: repeat {string.Join(", ", unpaired)}.");
+            md.AppendLine();
+            if (report.PictureOf(g, c.Treatment) is { } picture) md.AppendLine().AppendLine($"![{picture.Caption}]({picture.Path})");
+        }
+    }
+
+    /// <summary>Links to the learning curves and the test-accuracy plot written beside the report.</summary>
+    static void PicturesSection(StringBuilder md, Report report)
+    {
+        var pictures = (report.Pictures ?? []).Where(p => p.Treatment is null).ToList();
+        if (pictures.Count == 0) return;
+        md.AppendLine().AppendLine("## Pictures").AppendLine();
+        md.AppendLine("Learning curves: mean ± std over the repeats that reached each epoch; the legend gives n, and an epoch not " +
+                      "every repeat has reached yet is drawn dashed with open markers, its n written at the point.");
+        foreach (var p in pictures) md.AppendLine().AppendLine($"![{p.Caption}]({p.Path})");
     }
 
     /// <summary>Every comparison's gain with its price, one sentence each (issue 25): the study's own conclusion is such a
@@ -234,14 +296,17 @@ public static class MarkdownReport
             _ => "two-sided",
         };
         string first;
-        if (power.NForPower80 is { } n)
+        var cap = GridConfig.MaxRepeats.ToString(CultureInfo.InvariantCulture);
+        if (power.NForPower80 is { } above && above > GridConfig.MaxRepeats)
+            first = $"to detect the observed {observed} pp with 80 % power would take more than the {cap} {unit} a grid allows ({now})";
+        else if (power.NForPower80 is { } n)
             first = $"to detect the observed {observed} pp with 80 % power: about {n.ToString(CultureInfo.InvariantCulture)} {unit} ({now})";
         else if (r.MeanDifference == 0)
             first = $"the observed difference is 0 pp, so there is nothing to detect ({now})";
         else if (r.MeanDifference is { } diff && (options.Alternative == Alternative.Greater ? diff < 0 : options.Alternative == Alternative.Less && diff > 0))
             first = $"the observed {observed} pp is against the direction tested ({side}), so no number of repeats detects it ({now})";
         else
-            first = $"to detect the observed {observed} pp with 80 % power would take more than {PowerAnalysis.MaxRepeats.ToString(CultureInfo.InvariantCulture)} {unit} ({now})";
+            first = $"to detect the observed {observed} pp with 80 % power would take more than the {cap} {unit} a grid allows ({now})";
         var direction = options.Alternative switch
         {
             Alternative.Less => $" ({Up(c.Treatment)} below {Up(c.Control)})",
@@ -425,6 +490,7 @@ public static class JsonReport
             json.WriteString("control", report.Options.Control);
         }
         Stats(json, primary);
+        if (primary is not null) json.WriteString("verdict", report.VerdictOf(g, primary));
         json.WriteStartArray("comparisons");
         foreach (var c in g.Comparisons)
         {
@@ -433,6 +499,8 @@ public static class JsonReport
             json.WriteString("control", c.Control);
             Recipe(json, g.Cell);
             Stats(json, c);
+            json.WriteString("verdict", report.VerdictOf(g, c));
+            PerRepeat(json, RepeatPair.Of(g, c));
             json.WriteEndObject();
         }
         json.WriteEndArray();
@@ -441,6 +509,25 @@ public static class JsonReport
         foreach (var n in g.Notes) json.WriteStringValue(n);
         json.WriteEndArray();
         json.WriteEndObject();
+    }
+
+    /// <summary>"per_repeat": each repeat's test accuracy on both sides (null where missing, "treatment_missing" /
+    /// "control_missing" saying failed or not run) and their difference.</summary>
+    static void PerRepeat(Utf8JsonWriter json, IReadOnlyList<RepeatPair> pairs)
+    {
+        json.WriteStartArray("per_repeat");
+        foreach (var p in pairs)
+        {
+            json.WriteStartObject();
+            json.WriteNumber("repeat", p.Repeat);
+            Number(json, "treatment", p.Treatment);
+            Number(json, "control", p.Control);
+            Number(json, "difference", p.Difference);
+            if (p.TreatmentMissing is { } tm) json.WriteString("treatment_missing", tm);
+            if (p.ControlMissing is { } cm) json.WriteString("control_missing", cm);
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
     }
 
     /// <summary>"recipe": the cell's values by key, numbers as numbers; {} when the grid varies nothing.</summary>
@@ -478,6 +565,8 @@ public static class JsonReport
         if (r?.Pairs is { } pairs) json.WriteNumber("pairs", pairs);
         Number(json, "mde_pp", c?.Power?.MdePp);
         if (c?.Power?.NForPower80 is { } n) json.WriteNumber("n_for_power80", n); else json.WriteNull("n_for_power80");
+        // More repeats than a grid may have (or than the search went to): the figure is out of reach, not a plan.
+        if (c is not null && Verdict.RepeatsAboveCap(c, c.Result.Alternative) is { } aboveCap) json.WriteBoolean("n_for_power80_above_cap", aboveCap);
         if (c?.Power?.Note is { } note) json.WriteString("power_note", note); else json.WriteNull("power_note");
         if (c?.Sequential is { } sequential) SequentialObject(json, sequential);
         Number(json, "time_ratio", c?.TimeRatio);

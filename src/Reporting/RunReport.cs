@@ -19,7 +19,10 @@ public static class RunReport
     {
         var report = ReportBuilder.Build(rows.Trials, options);
         if (options.Curves)
-            report = report with { Notes = [.. report.Notes, .. WriteCurves(folder, rows, report)] };
+        {
+            var (notes, pictures) = WriteCurves(folder, rows, report);
+            report = report with { Notes = [.. report.Notes, .. notes], Pictures = pictures };
+        }
         DurableFile.WriteAllText(Path.Combine(folder, Csv), CsvReport.Write(report));
         DurableFile.WriteAllText(Path.Combine(folder, Json), JsonReport.Write(report));
         DurableFile.WriteAllText(Path.Combine(folder, Markdown), MarkdownReport.Write(report, provenance));
@@ -52,11 +55,18 @@ public static class RunReport
     }
 
     /// <summary>A failure to draw (e.g. SkiaSharp's native library missing on this machine) only costs the pictures and is
-    /// stated in the report; a full disk is thrown (nothing written after it would fit either).</summary>
-    static IEnumerable<string> WriteCurves(string runDir, ReportRows rows, Report report)
+    /// stated in the report; a full disk is thrown (nothing written after it would fit either). Returns the notes and
+    /// the pictures written, for report.md to link (only those that exist).</summary>
+    static (List<string> Notes, List<ReportPicture> Pictures) WriteCurves(string runDir, ReportRows rows, Report report)
     {
         var epochs = rows.Epochs;
         var notes = new List<string>();
+        var pictures = new List<ReportPicture>();
+        void Write(string file, byte[] png, ReportPicture picture)
+        {
+            DurableFile.WriteAllBytes(Path.Combine(runDir, CurvesFolder, file), png);
+            pictures.Add(picture with { Path = $"{CurvesFolder}/{file}" });
+        }
         if (epochs is null) notes.Add($"no {RunFiles.EpochsTable} in the run folder: learning-curve plots skipped");
         try
         {
@@ -68,19 +78,32 @@ public static class RunReport
                 var mine = curves.Where(c => c.Dataset == group.Dataset && c.Model == group.Model
                                              && c.Cell == RecipeAxes.ArmCell(c.Optimizer, group.Cell)).ToList();
                 if (mine.Count == 0) { notes.Add($"{group.Label}: no epochs in {RunFiles.EpochsTable}, no learning-curve plot"); continue; }
-                var cell = group.Cell is null ? "" : "_" + Safe(group.Cell);
-                DurableFile.WriteAllBytes(Path.Combine(curvesDir, $"{Safe(group.Dataset)}_{Safe(group.Model)}{cell}.png"),
-                    Charts.LearningCurvePng(group.Dataset, group.Model, group.Cell, mine, report.Optimizers));
+                Write($"{Stem(group)}.png", Charts.LearningCurvePng(group.Dataset, group.Model, group.Cell, mine, report.Optimizers),
+                    new ReportPicture("", $"{group.Label}: learning curves", group.Label));
             }
-            DurableFile.WriteAllBytes(Path.Combine(curvesDir, "test_accuracy.png"), Charts.TestAccuracyBarsPng(report));
+            // A comparison's paired differences need no epochs: they come from trials.csv.
+            foreach (var group in report.Groups)
+                foreach (var c in group.Comparisons)
+                {
+                    var pairs = RepeatPair.Of(group, c);
+                    if (pairs.All(p => p.Difference is null)) continue;
+                    Write($"{Stem(group)}_{Safe(c.Treatment)}-{Safe(c.Control)}_paired.png",
+                        Charts.PairedDifferencesPng(Charts.Title(group.Dataset, group.Model) + (group.Cell is null ? "" : $" [{group.Cell}]"), c.Treatment, c.Control, pairs),
+                        new ReportPicture("", $"{group.Label}: {MarkdownReport.Up(c.Treatment)} − {MarkdownReport.Up(c.Control)} per repeat", group.Label, c.Treatment));
+                }
+            Write("test_accuracy.png", Charts.TestAccuracyBarsPng(report), new ReportPicture("", "Test accuracy, mean and 95 % CI"));
             notes.AddRange(Charts.FontNotes());
         }
         catch (Exception e) when (e is not UserInputException && !DiskFull.Is(e))
         {
             notes.Add($"pictures not drawn: {e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}");
         }
-        return notes;
+        return (notes, pictures);
     }
+
+    /// <summary>"fashion-mnist_resnet18", with "_lr_0.01" for a recipe cell: a group's file names start so.</summary>
+    static string Stem(ReportGroup group) =>
+        $"{Safe(group.Dataset)}_{Safe(group.Model)}" + (group.Cell is null ? "" : "_" + Safe(group.Cell));
 
     static string Safe(string name) => string.Concat(name.Select(c => char.IsLetterOrDigit(c) || c is '-' or '.' ? c : '_'));
 }

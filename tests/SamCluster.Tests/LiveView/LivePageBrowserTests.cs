@@ -22,7 +22,7 @@ public sealed class LivePageBrowserTests : IAsyncLifetime
     public LivePageBrowserTests() => _run = new SyntheticRun(Path.Combine(_dir, "report.json"));
 
     /// <summary>Debian's real binary (its /usr/bin/chromium is a wrapper script), else whatever `chromium` is on PATH.</summary>
-    static string? Chromium() =>
+    internal static string? Chromium() =>
         new[] { "/usr/lib/chromium/chromium", "/usr/bin/chromium", "/usr/bin/chromium-browser" }.FirstOrDefault(File.Exists)
         ?? (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, "chromium")).FirstOrDefault(File.Exists);
 
@@ -107,9 +107,9 @@ public sealed class LivePageBrowserTests : IAsyncLifetime
         lock (errors) Assert.Empty(errors);
     }
 
-    const string NoChromium = "no Chromium installed (Debian: apt-get install chromium; deploy/setup.sh --dev and .ci/run install it)";
+    internal const string NoChromium = "no Chromium installed (Debian: apt-get install chromium; deploy/setup.sh --dev and .ci/run install it)";
 
-    static Task<IBrowser> Launch(IPlaywright playwright, string chromium) =>
+    internal static Task<IBrowser> Launch(IPlaywright playwright, string chromium) =>
         playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
             ExecutablePath = chromium,

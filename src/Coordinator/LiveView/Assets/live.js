@@ -140,40 +140,59 @@ function groupElement(group) {
   let box = [...curves.children].find(c => c.dataset.group === group);
   if (box) return box;
   box = el('div', { class: 'group', 'data-group': group });
-  box.append(el('h3', {}, group));
-  const legend = el('div', { class: 'legend' });
-  for (const o of run.optimizers.filter(o => [...run.trials.values()].some(t => t.group === group && t.optimizer === o))) {
-    const item = el('span');
-    const swatch = el('i'); swatch.style.background = colorOf(o);
-    const title = [...run.trials.values()].find(t => t.optimizer === o).optimizer_title;
-    item.append(swatch, title);
-    legend.append(item);
-  }
-  box.append(legend, el('div', { class: 'charts' }));
+  box.append(el('h3', {}, group), el('div', { class: 'legend' }), el('div', { class: 'charts' }));
   curves.append(box);
   return box;
 }
 
-// Mean ± sample std over the repeats that reached each epoch, per optimizer.
+// The legend, redrawn with the curves: each optimizer with the n its curves are over ("n = 3"; "n = 3 to 1" where a
+// running repeat has not reached the later epochs yet, those points being drawn apart).
+function renderLegend(box, series) {
+  const legend = box.querySelector('.legend');
+  const items = series.map(s => {
+    const ns = s.points.map(p => p.n);
+    const n = !ns.length ? s.repeats.length : Math.min(...ns) === Math.max(...ns) ? String(ns[0]) : `${Math.max(...ns)} to ${Math.min(...ns)}`;
+    const item = el('span', { 'data-optimizer': s.optimizer });
+    const swatch = el('i'); swatch.style.background = s.color;
+    item.append(swatch, `${s.title} (n = ${n})`);
+    return item;
+  });
+  if (series.some(s => s.points.some(p => p.partial)))
+    items.push(el('span', { class: 'partial-key' }, '○ dashed: not every repeat has reached this epoch yet'));
+  legend.replaceChildren(...items);
+}
+
+// Per epoch, the mean and sample std over the repeats that reached it, its n, and whether it is partial: reached by
+// fewer repeats than the curve has (a running repeat behind the others). `repeats` holds each repeat's points,
+// [{ epoch, value }], in any order; a value that is not a finite number is left out.
+function curveStats(repeats) {
+  const byEpoch = new Map();
+  for (const points of repeats)
+    for (const p of points) {
+      const v = num(p.value);
+      if (!Number.isFinite(v)) continue;
+      if (!byEpoch.has(p.epoch)) byEpoch.set(p.epoch, []);
+      byEpoch.get(p.epoch).push(v);
+    }
+  const reporting = repeats.filter(points => points.some(p => Number.isFinite(num(p.value)))).length;
+  return [...byEpoch.entries()].sort((a, b) => a[0] - b[0]).map(([epoch, vs]) => {
+    const mean = vs.reduce((a, b) => a + b, 0) / vs.length;
+    const sd = vs.length > 1 ? Math.sqrt(vs.reduce((a, b) => a + (b - mean) ** 2, 0) / (vs.length - 1)) : 0;
+    return { epoch, mean, sd, n: vs.length, partial: vs.length < reporting };
+  });
+}
+
+// Per optimizer, its curve (curveStats) over the repeats with an epoch, and each repeat's own line. A failed trial's
+// epochs are left out, as in the report's PNGs.
 function seriesOf(group, key) {
   const out = [];
   for (const o of run.optimizers) {
     const trials = [...run.trials.values()].filter(t => t.group === group && t.optimizer === o);
     if (!trials.length) continue;
-    const byEpoch = new Map();
-    for (const t of trials)
-      for (const p of (run.epochs.get(t.id) || { points: [] }).points) {
-        const v = num(p[key]);
-        if (!Number.isFinite(v)) continue;
-        if (!byEpoch.has(p.epoch)) byEpoch.set(p.epoch, []);
-        byEpoch.get(p.epoch).push(v);
-      }
-    const points = [...byEpoch.entries()].sort((a, b) => a[0] - b[0]).map(([epoch, vs]) => {
-      const mean = vs.reduce((a, b) => a + b, 0) / vs.length;
-      const sd = vs.length > 1 ? Math.sqrt(vs.reduce((a, b) => a + (b - mean) ** 2, 0) / (vs.length - 1)) : 0;
-      return { epoch, mean, sd, n: vs.length };
-    });
-    out.push({ optimizer: o, title: trials[0].optimizer_title, color: colorOf(o), points });
+    const repeats = trials.filter(t => t.status !== 'failed')
+      .map(t => (run.epochs.get(t.id) || { points: [] }).points.map(p => ({ epoch: p.epoch, value: p[key] })))
+      .filter(points => points.length);
+    out.push({ optimizer: o, title: trials[0].optimizer_title, color: colorOf(o), points: curveStats(repeats), repeats });
   }
   return out;
 }
@@ -181,7 +200,9 @@ function seriesOf(group, key) {
 function renderGroup(group) {
   const box = groupElement(group);
   const epochs = Math.max(1, ...[...run.trials.values()].filter(t => t.group === group).map(t => t.epochs));
-  const charts = METRICS.map(m => chart(m, epochs, seriesOf(group, m.key), m.also ? seriesOf(group, m.also) : []));
+  const series = METRICS.map(m => seriesOf(group, m.key));
+  renderLegend(box, series[1]);
+  const charts = METRICS.map((m, i) => chart(m, epochs, series[i], m.also ? seriesOf(group, m.also) : []));
   box.querySelector('.charts').replaceChildren(...charts);
 }
 
@@ -200,6 +221,7 @@ function chart(metric, epochs, series, dashed) {
   svg.append(svgEl('text', { x: L, y: 13, class: 'title' }));
   svg.lastChild.textContent = metric.title;
   const values = [...series, ...dashed].flatMap(s => s.points.flatMap(p => [p.mean - p.sd, p.mean + p.sd]))
+    .concat(series.flatMap(s => (s.repeats || []).flat().map(p => num(p.value))))
     .filter(v => Number.isFinite(v) && (!metric.log || v > 0));
   let lo, hi;
   if (metric.fixed) [lo, hi] = metric.fixed;
@@ -230,23 +252,52 @@ function chart(metric, epochs, series, dashed) {
   const epochLabel = svgEl('text', { x: W - R, y: H - 2, 'text-anchor': 'end' });
   epochLabel.textContent = 'epoch';
   svg.append(epochLabel);
-  // Bands first, so every line stays visible where two bands overlap.
-  for (const s of series.filter(s => s.points.length)) {
-    const upper = s.points.map(p => `${x(p.epoch)},${yOf(p.mean + p.sd)}`);
-    const lower = s.points.slice().reverse().map(p => `${x(p.epoch)},${yOf(metric.log ? Math.max(p.mean - p.sd, p.mean / 10) : p.mean - p.sd)}`);
+  const path = points => points.map(p => `${x(p.epoch)},${yOf(p.mean)}`).join(' ');
+  // Each repeat's own line, thin, behind everything: what each mean is made of.
+  for (const s of series)
+    for (const points of s.repeats || []) {
+      const own = points.map(p => ({ epoch: p.epoch, mean: num(p.value) })).filter(p => Number.isFinite(p.mean)).sort((a, b) => a.epoch - b.epoch);
+      if (own.length > 1) svg.append(svgEl('polyline', { class: 'repeat', points: path(own), fill: 'none', stroke: s.color, 'stroke-width': 0.7, 'stroke-opacity': 0.35 }));
+    }
+  // Bands where every repeat has the epoch, so every line stays visible where two bands overlap; a band over fewer
+  // repeats would shrink or vanish only because n fell.
+  for (const s of series) {
+    const full = s.points.filter(p => !p.partial);
+    if (full.length < 2) continue;
+    const upper = full.map(p => `${x(p.epoch)},${yOf(p.mean + p.sd)}`);
+    const lower = full.slice().reverse().map(p => `${x(p.epoch)},${yOf(metric.log ? Math.max(p.mean - p.sd, p.mean / 10) : p.mean - p.sd)}`);
     svg.append(svgEl('polygon', { points: [...upper, ...lower].join(' '), fill: s.color, 'fill-opacity': 0.15, stroke: 'none' }));
   }
   for (const s of dashed.filter(s => s.points.length))
-    svg.append(svgEl('polyline', { points: s.points.map(p => `${x(p.epoch)},${yOf(p.mean)}`).join(' '), fill: 'none', stroke: s.color, 'stroke-width': 1.2, 'stroke-dasharray': '4 3' }));
+    svg.append(svgEl('polyline', { points: path(s.points), fill: 'none', stroke: s.color, 'stroke-width': 1.2, 'stroke-dasharray': '4 3' }));
   for (const s of series.filter(s => s.points.length)) {
-    svg.append(svgEl('polyline', { points: s.points.map(p => `${x(p.epoch)},${yOf(p.mean)}`).join(' '), fill: 'none', stroke: s.color, 'stroke-width': 1.6 }));
-    for (const p of s.points) {
-      const dot = svgEl('circle', { class: 'point', cx: x(p.epoch), cy: yOf(p.mean), r: 2.6, fill: s.color, 'data-optimizer': s.optimizer, 'data-epoch': p.epoch });
+    // The mean solid while every repeat has the epoch, dashed from there on.
+    const full = s.points.findIndex(p => p.partial);
+    const solid = full < 0 ? s.points : s.points.slice(0, full);
+    if (solid.length > 1) svg.append(svgEl('polyline', { class: 'mean', points: path(solid), fill: 'none', stroke: s.color, 'stroke-width': 1.6 }));
+    if (full >= 0) svg.append(svgEl('polyline', { class: 'mean partial', points: path(s.points.slice(Math.max(0, full - 1))), fill: 'none', stroke: s.color, 'stroke-width': 1.6, 'stroke-dasharray': '5 3' }));
+    // A lone epoch has no band to show its spread: an error bar does.
+    if (s.points.length === 1 && s.points[0].sd > 0) {
+      const p = s.points[0], cx = x(p.epoch), top = yOf(p.mean + p.sd), bottom = yOf(p.mean - p.sd);
+      for (const [x1, y1, x2, y2] of [[cx, top, cx, bottom], [cx - 4, top, cx + 4, top], [cx - 4, bottom, cx + 4, bottom]])
+        svg.append(svgEl('line', { class: 'errorbar', x1, y1, x2, y2, stroke: s.color, 'stroke-width': 1.2 }));
+    }
+    s.points.forEach((p, i) => {
+      const dot = svgEl('circle', { class: 'point' + (p.partial ? ' partial' : ''), cx: x(p.epoch), cy: yOf(p.mean), r: 2.6,
+        fill: p.partial ? '#fff' : s.color, stroke: s.color, 'stroke-width': p.partial ? 1.2 : 0,
+        'data-optimizer': s.optimizer, 'data-epoch': p.epoch, 'data-n': p.n });
       const tip = svgEl('title');
-      tip.textContent = `${s.title}, epoch ${p.epoch}: ${+p.mean.toPrecision(4)} ± ${+p.sd.toPrecision(3)} (n = ${p.n})`;
+      tip.textContent = `${s.title}, epoch ${p.epoch}: ${+p.mean.toPrecision(4)} ± ${+p.sd.toPrecision(3)} (n = ${p.n}${p.partial ? ', not every repeat yet' : ''})`;
       dot.append(tip);
       svg.append(dot);
-    }
+      // Where n changes, the new n at the point: a mean that moves there may move only because n did.
+      if (i > 0 && p.n !== s.points[i - 1].n) {
+        const label = svgEl('text', { class: 'n-change', x: x(p.epoch) + 3, y: yOf(p.mean) - 5, 'data-optimizer': s.optimizer });
+        label.textContent = 'n=' + p.n;
+        label.style.fill = s.color;
+        svg.append(label);
+      }
+    });
   }
   return svg;
 }
@@ -267,6 +318,11 @@ function renderReport(groups) {
   const body = document.querySelector('#report-table tbody');
   const notes = document.getElementById('report-notes');
   body.replaceChildren(); notes.replaceChildren();
+  // The report's answer first: each comparison's verdict, then its repeats' paired differences.
+  const comparisons = groups.flatMap(g => (g.comparisons || []).map(c => ({ g, c })));
+  document.getElementById('verdicts').replaceChildren(...comparisons.filter(x => x.c.verdict).map(x => el('li', {}, x.c.verdict)));
+  document.getElementById('paired').replaceChildren(...comparisons.filter(x => (x.c.per_repeat || []).some(p => p.difference !== null))
+    .map(x => pairedChart(x.g, x.c)));
   for (const g of groups) {
     const optimizers = Object.keys(g).filter(k => g[k] && typeof g[k] === 'object' && 'test_mean' in g[k]);
     for (const o of optimizers) {
@@ -288,6 +344,46 @@ function renderReport(groups) {
     ? `${first.method || first.test}, ${first.alternative}: ${first.treatment} vs ${first.control} on test accuracy. The files: report.md, report.json, report.csv, curves/.`
     : 'The files: report.md, report.json, report.csv, curves/.';
   document.getElementById('report').hidden = false;
+}
+
+// One comparison's paired differences (treatment − control test accuracy, pp): a dot per repeat against a zero line,
+// the mean as a line; the repeats without a pair are named under it.
+function pairedChart(g, c) {
+  const W = 300, H = 170, L = 40, R = 10, T = 20, B = 30;
+  const pairs = c.per_repeat.filter(p => p.difference !== null);
+  const missing = c.per_repeat.filter(p => p.difference === null).map(p => p.repeat);
+  const ds = pairs.map(p => p.difference);
+  const mean = ds.reduce((a, b) => a + b, 0) / ds.length;
+  let lo = Math.min(0, ...ds), hi = Math.max(0, ...ds);
+  const pad = (hi - lo || 1) * 0.1; lo -= pad; hi += pad;
+  const repeats = c.per_repeat.map(p => p.repeat);
+  const [r0, r1] = [Math.min(...repeats) - 0.5, Math.max(...repeats) + 0.5];
+  const x = r => L + (r - r0) / (r1 - r0) * (W - L - R);
+  const y = v => H - B - (v - lo) / (hi - lo) * (H - T - B);
+  const name = o => o.toUpperCase();
+  const svg = svgEl('svg', { class: 'chart paired', width: W, height: H, viewBox: `0 0 ${W} ${H}`, role: 'img',
+    'data-comparison': `${g.dataset}/${g.model}${g.cell ? '/' + g.cell : ''}/${c.treatment}` });
+  const title = svgEl('text', { x: L, y: 13, class: 'title' });
+  title.textContent = `${g.dataset} · ${g.model}${g.cell ? ' · ' + g.cell : ''}: ${name(c.treatment)} − ${name(c.control)} (pp)`;
+  svg.append(title);
+  for (const t of niceTicks(lo, hi, 4)) {
+    const label = svgEl('text', { x: L - 4, y: y(t) + 3, 'text-anchor': 'end' });
+    label.textContent = String(+t.toFixed(6));
+    svg.append(svgEl('line', { x1: L, x2: W - R, y1: y(t), y2: y(t), class: 'grid' }), label);
+  }
+  svg.append(svgEl('line', { x1: L, x2: W - R, y1: y(0), y2: y(0), class: 'axis', 'stroke-dasharray': '4 3' }));
+  svg.append(svgEl('line', { class: 'mean', x1: L, x2: W - R, y1: y(mean), y2: y(mean), stroke: PALETTE[1], 'stroke-width': 1.6 }));
+  for (const p of pairs) {
+    const dot = svgEl('circle', { class: 'pair', cx: x(p.repeat), cy: y(p.difference), r: 3.2, fill: PALETTE[0], 'data-repeat': p.repeat });
+    const tip = svgEl('title');
+    tip.textContent = `repeat ${p.repeat}: ${fixed(p.treatment, 2)} − ${fixed(p.control, 2)} = ${fixed(p.difference, 2)} pp`;
+    dot.append(tip);
+    svg.append(dot);
+  }
+  const caption = svgEl('text', { x: L, y: H - 6 });
+  caption.textContent = `repeat; mean ${mean >= 0 ? '+' : ''}${mean.toFixed(2)} pp over ${pairs.length} pair(s)` + (missing.length ? `; no pair: ${missing.join(', ')}` : '');
+  svg.append(caption);
+  return svg;
 }
 
 // The comparison's price: "1.79× SGD", or a dash where an arm has no completed trial or the control's time is 0.
