@@ -11,8 +11,8 @@ namespace SamCluster.Reporting;
 /// round-trip form ("R", invariant culture); a line break in a text cell (a failure's reason) written as a space, so a
 /// row is one line — epochs.csv grows by appended lines, and a killed append tears only its last one.</para>
 /// <para>Read: only the key and figure columns are required, in any order (a trials.csv can be made by hand); each cell
-/// is checked, naming file, line and column; the columns the report does not use are left null (node and device,
-/// and an epoch's seconds, images per second and attempt, are read where present).</para>
+/// is checked, naming file, line and column; the columns the report does not use are left null (node and device
+/// are read where present; the InFull readers read the rest for `serve`).</para>
 /// </summary>
 public static class ResultsCsv
 {
@@ -108,8 +108,6 @@ public static class ResultsCsv
                 // Where a trial ran: the report checks that a comparison's times were measured alike (absent: not checked).
                 Node = row.OptionalText("node") is { Length: > 0 } node ? node : null,
                 Device = row.OptionalText("device") is { Length: > 0 } device ? device : null,
-                // For `serve`'s trial table; read where present and readable (the report does not use it).
-                Attempts = row.OptionalText("attempts") is { } attempts && int.TryParse(attempts, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1 ? n : null,
             });
         }
         return rows;
@@ -136,15 +134,26 @@ public static class ResultsCsv
             row.NonEmpty("dataset"), row.NonEmpty("model"), row.NonEmpty("optimizer").ToLowerInvariant(), row.Integer("repeat", min: 0),
             row.Integer("epoch", min: 1), row.Number("train_acc", 0, 100), row.Number("test_acc", 0, 100),
             row.OptionalNumber("train_loss", 0, double.PositiveInfinity), row.OptionalNumber("test_loss", 0, double.PositiveInfinity), row.Line,
-            Cell(row), row.OptionalNumber("lr", 0, double.PositiveInfinity))
+            Cell(row), row.OptionalNumber("lr", 0, double.PositiveInfinity))).ToList();
+    }
+
+    /// <summary>As <see cref="ParseEpochs"/>, with the columns the report leaves out read too where present and readable
+    /// (seconds, images_per_second, attempt): `serve` draws a run's curves from them. Leniently: a cell the report never
+    /// checked does not refuse the table.</summary>
+    public static IReadOnlyList<EpochResultRow> ParseEpochsInFull(CsvTable table) =>
+        ParseEpochs(table).Zip(table.Rows, (e, row) => e with
         {
-            // Read where present and readable for `serve`, which draws a run's curves from its files; the report does not
-            // use them, so a cell it never checked before does not refuse the table now.
             Seconds = Lenient(row, "seconds"),
             ImagesPerSecond = Lenient(row, "images_per_second"),
-            Attempt = row.OptionalText("attempt") is { } attempt && int.TryParse(attempt, NumberStyles.None, CultureInfo.InvariantCulture, out var a) && a >= 1 ? a : null,
+            Attempt = LenientCount(row, "attempt"),
         }).ToList();
-    }
+
+    /// <summary>As <see cref="ParseTrials"/>, with the attempts column read too where present and readable (`serve`).</summary>
+    public static IReadOnlyList<TrialResultRow> ParseTrialsInFull(CsvTable table) =>
+        ParseTrials(table).Zip(table.Rows, (t, row) => t with { Attempts = LenientCount(row, "attempts") }).ToList();
+
+    static int? LenientCount(CsvTableRow row, string column) =>
+        row.OptionalText(column) is { } text && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1 ? n : null;
 
     static double? Lenient(CsvTableRow row, string column) =>
         row.OptionalText(column) is { } text && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value)

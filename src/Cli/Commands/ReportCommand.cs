@@ -18,6 +18,13 @@ public static class ReportCommand
             Description = "a run folder (uses its trials.csv) or a trials.csv file; two of them with --compare",
             Arity = new ArgumentArity(1, 2),
         };
+        // A second PATH may be taken from a stray flag ("--tls-password=…" given to report): refused as the parser
+        // refuses an unknown flag, its value masked, rather than read as a run.
+        path.Validators.Add(result =>
+        {
+            if (result.Tokens.Skip(1).FirstOrDefault(t => t.Value.StartsWith('-')) is { } flag)
+                result.AddError($"Unrecognized command or argument '{SecretOptions.MaskUnmatched(flag.Value)}'.");
+        });
         // Values are checked in the action, not with AcceptOnlyFromAmong, so a bad one is a single-line UserInputException.
         var format = new Option<string>("--format") { Description = "output format: md, csv or json", DefaultValueFactory = _ => "md" };
         var alternative = new Option<string>("--alternative")

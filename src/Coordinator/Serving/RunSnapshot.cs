@@ -43,9 +43,9 @@ public sealed record RunSnapshot(
             var manifest = RunManifestFile.Parse(Text(run, RunManifestFile.FileName) ?? throw new UserInputException($"{RunManifestFile.FileName} is gone"));
             var trials = RunFolder.TrialsOf(run.Root, manifest);
             var rows = Text(run, RunFiles.TrialsTable) is { } trialsCsv
-                ? ResultsCsv.ParseTrials(CsvTable.Parse(Path.Combine(run.Root, RunFiles.TrialsTable), WholeLines(trialsCsv))) : [];
+                ? ResultsCsv.ParseTrialsInFull(CsvTable.Parse(Path.Combine(run.Root, RunFiles.TrialsTable), WholeLines(trialsCsv))) : [];
             var epochs = Text(run, RunFiles.EpochsTable) is { } epochsCsv
-                ? ResultsCsv.ParseEpochs(CsvTable.Parse(Path.Combine(run.Root, RunFiles.EpochsTable), WholeLines(epochsCsv))) : [];
+                ? ResultsCsv.ParseEpochsInFull(CsvTable.Parse(Path.Combine(run.Root, RunFiles.EpochsTable), WholeLines(epochsCsv))) : [];
             var report = File.Exists(Path.Combine(run.Root, ReportFile));
             var written = Watched.Skip(1).Select(name => new FileInfo(Path.Combine(run.Root, name)))
                 .Where(f => f.Exists).Select(f => (DateTimeOffset?)new DateTimeOffset(f.LastWriteTimeUtc, TimeSpan.Zero)).Max();
