@@ -28,7 +28,14 @@ public static class ComparisonVerdict
         var p = comparison.PHolm ?? r.PValue;
         if (p is not { } pValue) return $"{figures}: no p-value (too few repeats)";
         var stated = $"{figures}, p{(comparison.PHolm is null ? "" : " (Holm)")} = {MarkdownReport.P(pValue)}";
-        if (pValue >= PowerAnalysis.Alpha) return $"{stated}: no evidence of a difference in the tested direction";
+        var control = MarkdownReport.Up(comparison.Control);
+        if (pValue >= PowerAnalysis.Alpha)
+            return alternative switch
+            {
+                Alternative.Greater => $"{stated}: no evidence that {treatment} beats {control}",
+                Alternative.Less => $"{stated}: no evidence that {treatment} is worse than {control}",
+                _ => $"{stated}: no evidence of a difference",
+            };
         return alternative switch
         {
             Alternative.Greater => $"{stated}: {treatment} better",

@@ -52,7 +52,7 @@ public sealed class RunIndexTests : IDisposable
     {
         _runs.Finished("tie", repeats: 3, samLead: 0);
         var row = RunSummary.From(RunSnapshot.Read(RunIndex.FindAll([_runs.Top])[0]), DateTimeOffset.UtcNow);
-        Assert.EndsWith("no evidence of a difference in the tested direction", Assert.Single(row.Verdicts).Verdict);
+        Assert.EndsWith(": no evidence that SAM beats SGD", Assert.Single(row.Verdicts).Verdict);
     }
 
     [Fact]
