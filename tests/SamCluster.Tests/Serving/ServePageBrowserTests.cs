@@ -78,6 +78,9 @@ public sealed class ServePageBrowserTests : IAsyncLifetime
         await live.WaitForFunctionAsync($"{points} === 3", null, new PageWaitForFunctionOptions { Timeout = 20_000 });
         Assert.Contains("a process is running it", await live.TextContentAsync("#progress-text"));
         await live.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(artifacts, "serve-running.png"), FullPage = true });
+        // Its link back leads to the index.
+        await live.ClickAsync("#runs-link");
+        await live.WaitForFunctionAsync("document.querySelectorAll('#runs tbody tr').length === 2");
         lock (errors) Assert.Empty(errors);
     }
 
