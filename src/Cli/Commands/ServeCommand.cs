@@ -41,9 +41,28 @@ public static class ServeCommand
         return command;
     }
 
+    /// <summary>Kestrel's bind failure: an IOException around its AddressInUseException around the socket's error.</summary>
+    static bool AddressInUse(Exception e)
+    {
+        for (Exception? inner = e; inner is not null; inner = inner.InnerException)
+            if (inner is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse }
+                || inner.GetType().Name == "AddressInUseException")
+                return true;
+        return false;
+    }
+
     static int Serve(IReadOnlyList<string> dirs, System.Net.IPAddress address, int port, CancellationToken stop)
     {
-        var server = RunsServer.StartAsync(dirs, address, port, Serilog.Core.Logger.None, stop).GetAwaiter().GetResult();
+        RunsServer server;
+        try
+        {
+            server = RunsServer.StartAsync(dirs, address, port, Serilog.Core.Logger.None, stop).GetAwaiter().GetResult();
+        }
+        catch (IOException e) when (AddressInUse(e))
+        {
+            // Taken between the check and the bind.
+            throw new UserInputException($"port {port} on {address} is already in use; choose another --http");
+        }
         try
         {
             Console.Out.WriteLine(ConsoleText.Escape($"Serving {server.Runs.Count} run(s) at {server.Url} (Ctrl-C to stop)"));
