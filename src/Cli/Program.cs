@@ -86,6 +86,8 @@ public static class Program
         ValidateCommand.Create(),
         TailCommand.Create(),
         ReportCommand.Create(),
+        RunsCommand.Create(),
+        ServeCommand.Create(),
         TrainOneCommand.Create(),
         BenchCommand.Create(),
         DevicesCommand.Create(),

@@ -197,3 +197,11 @@ internal static class CsvText
         return text.ToString();
     }
 }
+
+/// <summary>Rows of plain text cells as CSV (a cell quoted where it needs to be), for tables written outside this
+/// project (`samcluster runs --format csv`), with the writer the result tables use.</summary>
+public static class CsvRows
+{
+    public static string Write(IEnumerable<IReadOnlyList<string>> rows) =>
+        CsvText.Write(csv => { foreach (var row in rows) csv.WriteRecord(row.ToArray()); });
+}

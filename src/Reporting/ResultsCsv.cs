@@ -12,7 +12,7 @@ namespace SamCluster.Reporting;
 /// row is one line — epochs.csv grows by appended lines, and a killed append tears only its last one.</para>
 /// <para>Read: only the key and figure columns are required, in any order (a trials.csv can be made by hand); each cell
 /// is checked, naming file, line and column; the columns the report does not use are left null (node and device
-/// are read where present).</para>
+/// are read where present; the InFull readers read the rest for `serve`).</para>
 /// </summary>
 public static class ResultsCsv
 {
@@ -136,4 +136,26 @@ public static class ResultsCsv
             row.OptionalNumber("train_loss", 0, double.PositiveInfinity), row.OptionalNumber("test_loss", 0, double.PositiveInfinity), row.Line,
             Cell(row), row.OptionalNumber("lr", 0, double.PositiveInfinity))).ToList();
     }
+
+    /// <summary>As <see cref="ParseEpochs"/>, with the columns the report leaves out read too where present and readable
+    /// (seconds, images_per_second, attempt): `serve` draws a run's curves from them. Leniently: a cell the report never
+    /// checked does not refuse the table.</summary>
+    public static IReadOnlyList<EpochResultRow> ParseEpochsInFull(CsvTable table) =>
+        ParseEpochs(table).Zip(table.Rows, (e, row) => e with
+        {
+            Seconds = Lenient(row, "seconds"),
+            ImagesPerSecond = Lenient(row, "images_per_second"),
+            Attempt = LenientCount(row, "attempt"),
+        }).ToList();
+
+    /// <summary>As <see cref="ParseTrials"/>, with the attempts column read too where present and readable (`serve`).</summary>
+    public static IReadOnlyList<TrialResultRow> ParseTrialsInFull(CsvTable table) =>
+        ParseTrials(table).Zip(table.Rows, (t, row) => t with { Attempts = LenientCount(row, "attempts") }).ToList();
+
+    static int? LenientCount(CsvTableRow row, string column) =>
+        row.OptionalText(column) is { } text && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1 ? n : null;
+
+    static double? Lenient(CsvTableRow row, string column) =>
+        row.OptionalText(column) is { } text && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
+        && double.IsFinite(value) && value >= 0 ? value : null;
 }

@@ -65,7 +65,10 @@ public sealed class RunFolder : IDisposable
         return folder;
     }
 
-    public string TrialLog(string trialId) => Path.Combine(LogsDir, trialId + ".log");
+    public string TrialLog(string trialId) => TrialLogIn(Root, trialId);
+
+    /// <summary>A trial's log in the run folder at <paramref name="root"/> (`serve` reads it without opening the folder).</summary>
+    public static string TrialLogIn(string root, string trialId) => Path.Combine(root, "logs", trialId + ".log");
 
     /// <summary>The trials a run folder was made for, as its manifest lists them (a folder of an older version has only
     /// its grid copy: expanded as it was then).</summary>

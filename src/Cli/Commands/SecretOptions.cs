@@ -62,7 +62,7 @@ public static class SecretOptions
 
     /// <summary>An argument the parser did not take as a secret option's value but that names one with its value
     /// attached (<c>--tls-password:VALUE</c> given to a command without that flag): masked all the same.</summary>
-    static string MaskUnmatched(string token)
+    internal static string MaskUnmatched(string token)
     {
         foreach (var (name, mask) in Masks)
             if (token.Length > name.Length && token.StartsWith(name, StringComparison.Ordinal) && token[name.Length] is ':' or '=')

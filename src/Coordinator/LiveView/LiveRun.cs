@@ -36,6 +36,8 @@ public sealed record LiveTrialRow(
     string Log);
 
 /// <summary>Where the grid stands. Null counts before the coordinator has read the journal back.</summary>
+/// <param name="Served">Only for a run `serve` reads from its files (null from a coordinator): "running" while a process
+/// holds its folder, else "finished" or "stopped".</param>
 public sealed record ProgressInfo(
     int Total,
     int Completed,
@@ -48,7 +50,9 @@ public sealed record ProgressInfo(
     bool ReportReady,
     int Waiting = 0,
     int Skipped = 0,
-    IReadOnlyList<LiveLook>? Looks = null);
+    IReadOnlyList<LiveLook>? Looks = null,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    string? Served = null);
 
 /// <summary>A sequential study's comparison on the page: "fashion-mnist/resnet18/sam" vs "sgd", "look 2 of 4: continue".</summary>
 public sealed record LiveLook(string Comparison, string Control, string State);
@@ -95,6 +99,7 @@ public sealed class LiveRun : IRunObserver
     IReadOnlyList<BoardEntry> _board;
     RunView? _view;
     bool _reportReady;
+    string? _served;
     string? _lastProgress;
 
     /// <param name="title">What the page's heading names: the grid and its run folder.</param>
@@ -166,6 +171,40 @@ public sealed class LiveRun : IRunObserver
         }
     }
 
+    /// <summary>The whole run as `serve` read it again from its files (<paramref name="view"/>: every trial, in the run's
+    /// order): what changed since the last reading goes to the page as the coordinator's changes do — a trial's row, its
+    /// new epochs one by one (or its whole curve when an attempt began again), the progress, the report once written.</summary>
+    /// <param name="served">"running", "finished" or "stopped" (<see cref="ProgressInfo.Served"/>).</param>
+    /// <param name="reportReady">Whether the run folder has its report.json.</param>
+    public void Replace(RunView view, string served, bool reportReady)
+    {
+        lock (_gate)
+        {
+            var before = _board.ToDictionary(e => e.Id);
+            _board = view.Trials;
+            _index = Index(_board.Select(e => e.Spec));
+            _view = view;
+            _served = served;
+            foreach (var entry in _board)
+            {
+                var old = before.GetValueOrDefault(entry.Id);
+                var row = Serialize(Row(entry));
+                if (old is null || Serialize(Row(old)) != row) Publish(new LiveMessage("trial", row));
+                var (was, now) = (old?.State.Epochs ?? [], entry.State.Epochs);
+                if (was.SequenceEqual(now)) continue;
+                if (old is not null && old.State.Attempt == entry.State.Attempt && now.Count > was.Count && now.Take(was.Count).SequenceEqual(was))
+                    foreach (var point in now.Skip(was.Count))
+                        Publish(new LiveMessage("epoch", Serialize(new { Trial = entry.Id, entry.State.Attempt, Point = EpochPoint.From(point) })));
+                else
+                    Publish(new LiveMessage("epochs", Serialize(EpochsOf(entry.Id))));
+            }
+            var reportWritten = reportReady && !_reportReady;
+            _reportReady = reportReady;
+            PublishProgressIfChanged();
+            if (reportWritten) Publish(new LiveMessage("report", "{}"));
+        }
+    }
+
     void UpdateProgress(RunView view)
     {
         lock (_gate)
@@ -200,6 +239,9 @@ public sealed class LiveRun : IRunObserver
     }
 
     public bool IsTrial(string trialId) => _index.ContainsKey(trialId);
+
+    /// <summary>Whether this model was made for exactly these trials (a run that grew needs a new one).</summary>
+    public bool HasTrials(IReadOnlyList<TrialSpec> trials) => trials.Select(t => t.Key.Id).SequenceEqual(_trials.Select(t => t.Key.Id));
 
     /// <summary>A stream of messages for one page: a snapshot of everything, then every change. The channel is
     /// completed when the subscriber falls <see cref="SubscriberBacklog"/> messages behind.</summary>
@@ -274,7 +316,7 @@ public sealed class LiveRun : IRunObserver
         return new ProgressInfo(_board.Count, Count(BoardStatus.Completed), Count(BoardStatus.Failed), Count(BoardStatus.Running),
             Count(BoardStatus.Queued), _view?.Workers ?? 0, _view?.Eta?.TotalSeconds, _board.All(e => e.IsSettled), _reportReady,
             Count(BoardStatus.Waiting), Count(BoardStatus.Skipped),
-            _view?.Looks?.Select(c => new LiveLook(c.Comparison.Id, c.Comparison.Control, c.Describe())).ToList());
+            _view?.Looks?.Select(c => new LiveLook(c.Comparison.Id, c.Comparison.Control, c.Describe())).ToList(), _served);
     }
 
     TrialEpochs EpochsOf(string id)

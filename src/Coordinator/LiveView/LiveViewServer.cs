@@ -61,30 +61,55 @@ public sealed class LiveViewServer : IAsyncDisposable
         app.MapGet("/live.js", () => Asset("live.js", "text/javascript; charset=utf-8"));
         app.MapGet("/live.css", () => Asset("live.css", "text/css; charset=utf-8"));
         app.MapGet("/api/trials", () => JsonText(live.TrialsJson()));
-        // Trial ids hold slashes ("fashion-mnist/resnet18/sam/2"): taken whole, raw or percent-encoded.
-        app.MapGet("/api/trials/{**path}", (string path) =>
-        {
-            var id = Uri.UnescapeDataString(path);
-            if (!id.EndsWith("/epochs", StringComparison.Ordinal)) return NotFound($"no such resource: /api/trials/{path}");
-            return live.EpochsJson(id[..^"/epochs".Length]) is { } json ? JsonText(json) : NotFound($"no trial {id[..^"/epochs".Length]} in this grid");
-        });
-        app.MapGet("/api/report", () => live.ReportJson() is { } json
-            ? JsonText(json)
-            : NotFound("the report is written when every trial has finished"));
+        app.MapGet("/api/trials/{**path}", (string path) => TrialResource(live, path));
+        app.MapGet("/api/report", () => Report(live));
         app.MapGet("/api/events", (HttpContext context) => StreamEvents(context, live));
-        app.MapGet("/logs/{**path}", (string path) =>
+        app.MapGet("/logs/{**path}", (string path) => TrialLog(live, runFolder, logFile, path));
+    }
+
+    /// <summary>A run's page and API below its own root, as <c>serve</c> mounts each run at <c>/runs/{name}/</c>: the same
+    /// resources as the coordinator's page at <c>/</c> (<paramref name="path"/>: what follows the root, "" for the page).</summary>
+    public static Task Serve(HttpContext context, LiveRun live, string runFolder, Func<string, string> logFile, string path)
+    {
+        if (path == "api/events") return StreamEvents(context, live);
+        var result = path switch
         {
-            var id = Uri.UnescapeDataString(path);
-            // Only the grid's own trials: the id becomes a path, so nothing else may reach the file system.
-            if (!live.IsTrial(id)) return NotFound($"no trial {id} in this grid");
-            // A trial's log may still be a link placed in logs/ (or a folder of it one): only the run's own file is served.
-            return RunFolderFile.TryReadText(runFolder, logFile(id), out var text, out var why) switch
-            {
-                RunFolderFile.Outcome.Read => Results.Text(text, "text/plain; charset=utf-8"),
-                RunFolderFile.Outcome.Missing => NotFound($"{id} has no log yet"),
-                _ => NotFound($"the log of {id} is not served: {why}"),
-            };
-        });
+            "" => Asset("index.html", "text/html; charset=utf-8"),
+            "live.js" => Asset("live.js", "text/javascript; charset=utf-8"),
+            "live.css" => Asset("live.css", "text/css; charset=utf-8"),
+            "api/trials" => JsonText(live.TrialsJson()),
+            "api/report" => Report(live),
+            _ when path.StartsWith("api/trials/", StringComparison.Ordinal) => TrialResource(live, path["api/trials/".Length..]),
+            _ when path.StartsWith("logs/", StringComparison.Ordinal) => TrialLog(live, runFolder, logFile, path["logs/".Length..]),
+            _ => NotFound($"no such resource: {path}"),
+        };
+        return result.ExecuteAsync(context);
+    }
+
+    // Trial ids hold slashes ("fashion-mnist/resnet18/sam/2"): taken whole, raw or percent-encoded.
+    static IResult TrialResource(LiveRun live, string path)
+    {
+        var id = Uri.UnescapeDataString(path);
+        if (!id.EndsWith("/epochs", StringComparison.Ordinal)) return NotFound($"no such resource: /api/trials/{path}");
+        return live.EpochsJson(id[..^"/epochs".Length]) is { } json ? JsonText(json) : NotFound($"no trial {id[..^"/epochs".Length]} in this grid");
+    }
+
+    static IResult Report(LiveRun live) => live.ReportJson() is { } json
+        ? JsonText(json)
+        : NotFound("the report is written when every trial has finished");
+
+    static IResult TrialLog(LiveRun live, string runFolder, Func<string, string> logFile, string path)
+    {
+        var id = Uri.UnescapeDataString(path);
+        // Only the grid's own trials: the id becomes a path, so nothing else may reach the file system.
+        if (!live.IsTrial(id)) return NotFound($"no trial {id} in this grid");
+        // A trial's log may still be a link placed in logs/ (or a folder of it one): only the run's own file is served.
+        return RunFolderFile.TryReadText(runFolder, logFile(id), out var text, out var why) switch
+        {
+            RunFolderFile.Outcome.Read => Results.Text(text, "text/plain; charset=utf-8"),
+            RunFolderFile.Outcome.Missing => NotFound($"{id} has no log yet"),
+            _ => NotFound($"the log of {id} is not served: {why}"),
+        };
     }
 
     static async Task StreamEvents(HttpContext context, LiveRun live)
@@ -131,12 +156,12 @@ public sealed class LiveViewServer : IAsyncDisposable
         }
     }
 
-    static IResult JsonText(string json) => Results.Text(json, "application/json; charset=utf-8");
+    internal static IResult JsonText(string json) => Results.Text(json, "application/json; charset=utf-8");
 
-    static IResult NotFound(string why) =>
+    internal static IResult NotFound(string why) =>
         Results.Json(new { error = why }, statusCode: StatusCodes.Status404NotFound);
 
-    static IResult Asset(string name, string contentType)
+    internal static IResult Asset(string name, string contentType)
     {
         using var stream = typeof(LiveViewServer).Assembly.GetManifestResourceStream($"LiveView/{name}")
                            ?? throw new InvalidOperationException($"the page's {name} is not embedded in {typeof(LiveViewServer).Assembly.GetName().Name}");

@@ -104,7 +104,15 @@ function applyProgress(p) {
   const eta = p.finished ? 'finished' : p.eta_seconds == null ? 'ETA —'
     : 'ETA ' + Math.floor(p.eta_seconds / 60) + 'm ' + String(Math.floor(p.eta_seconds % 60)).padStart(2, '0') + 's';
   const looks = p.looks ? ` · ${p.waiting} waiting for a look · ${p.skipped} skipped` : '';
-  text.textContent = `${p.completed + p.failed}/${p.total} done (${p.failed} failed) · ${p.running} running · ${p.queued} queued${looks} · ${p.workers} workers · ${eta}`;
+  // A run `serve` shows links back to its index (serve mounts each run at /runs/NAME/).
+  const runsLink = document.getElementById('runs-link');
+  if (p.served && runsLink.hidden) {
+    runsLink.href = location.pathname.slice(0, location.pathname.indexOf('/runs/') + 1);
+    runsLink.hidden = false;
+  }
+  // A run `serve` reads from its files has no workers or ETA to show: whether a process still runs it instead.
+  const state = p.served ? (p.served === 'running' ? 'a process is running it (read from its files)' : p.served) : `${p.workers} workers · ${eta}`;
+  text.textContent = `${p.completed + p.failed}/${p.total} done (${p.failed} failed) · ${p.running} running · ${p.queued} queued${looks} · ${state}`;
   // A sequential study: each comparison's look and decision ("look 2 of 4: continue", "stopped at look 1: SAM better").
   const list = document.getElementById('looks');
   list.hidden = !p.looks;
