@@ -48,7 +48,7 @@ public static class TwoRunComparison
             [
                 $"{t?.N ?? 0} vs {k?.N ?? 0}",
                 $"{Mean(t)} vs {Mean(k)}",
-                ComparisonVerdict.Of(c, report.Options.Alternative),
+                ComparisonVerdict.Of(c, report.Options.Alternative, report.ComparisonCount > 1),
             ];
         }
         return rows;

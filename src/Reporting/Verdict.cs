@@ -32,6 +32,9 @@ public sealed record RepeatPair(int Repeat, double? Treatment, double? Control, 
     }
 }
 
+/// <summary>What a comparison with a test shows (<see cref="Verdict.Find"/>).</summary>
+public enum Finding { NoTest, Better, Worse, NoEvidence }
+
 /// <summary>The opening sentence of report.md for one comparison (issue 27): whether the treatment beats the control,
 /// by how much with its 95 % CI, p and n; or that there is no evidence, with the repeats per arm that detecting the
 /// observed difference would take (above the grid's `repeats` cap, <see cref="GridConfig.MaxRepeats"/>, it says so).
@@ -58,14 +61,11 @@ public static class Verdict
             return head + $"no test of {t} against {b} ({why}).";
         }
         var difference = r.MeanDifference ?? 0;
-        var decisive = severalComparisons ? c.PHolm ?? p : p;
+        var (finding, _) = Find(c, options.Alternative, severalComparisons);
         var holm = severalComparisons && c.PHolm is { } h ? $"; Holm-adjusted {MarkdownReport.P(h)}" : "";
         var figures = $"{Pp(difference)} pp{Ci(r)}, p = {MarkdownReport.P(p)} ({TestName(options.Test)}, {Side(options.Alternative)}{holm}), {Counts(g, c, r)}";
-        if (decisive <= PowerAnalysis.Alpha)
-        {
-            var below = options.Alternative == Alternative.Less || (options.Alternative == Alternative.TwoSided && difference < 0);
-            return head + $"{t} {(below ? "falls below" : "beats")} {b} by {figures}.";
-        }
+        if (finding != Finding.NoEvidence)
+            return head + $"{t} {(finding == Finding.Worse ? "falls below" : "beats")} {b} by {figures}.";
         var claim = options.Alternative switch
         {
             Alternative.Less => $"{t} falls below {b}",
@@ -73,6 +73,18 @@ public static class Verdict
             _ => $"{t} beats {b}",
         };
         return head + $"no evidence that {claim} ({figures}); {PowerClause(c, options, repeatsCap)}.";
+    }
+
+    /// <summary>What a fixed-repeats comparison shows, by the one rule every verdict follows (report.md's sentence, the
+    /// runs index, two runs side by side): significant when its p — Holm-adjusted where the report holds several
+    /// comparisons — is at most α = 0.05; which way by the alternative tested (two-sided: by the difference's sign).</summary>
+    public static (Finding Finding, double? DecisiveP) Find(Comparison c, Alternative alternative, bool severalComparisons)
+    {
+        if (c.Result.PValue is not { } p) return (Finding.NoTest, null);
+        var decisive = severalComparisons ? c.PHolm ?? p : p;
+        if (decisive > PowerAnalysis.Alpha) return (Finding.NoEvidence, decisive);
+        var worse = alternative == Alternative.Less || (alternative == Alternative.TwoSided && (c.Result.MeanDifference ?? 0) < 0);
+        return (worse ? Finding.Worse : Finding.Better, decisive);
     }
 
     /// <summary>Whether detecting the observed difference with 80 % power takes more repeats per arm than a grid may

@@ -48,7 +48,7 @@ public sealed record RunSummary(
         {
             var report = ReportBuilder.Build(run.Rows, new ReportOptions(Curves: false, Sequential: sequential));
             return report.Groups.SelectMany(g => g.Comparisons.Select(c =>
-                new RunVerdict(ComparisonVerdict.Label(g, c), ComparisonVerdict.Of(c, report.Options.Alternative)))).ToList();
+                new RunVerdict(ComparisonVerdict.Label(g, c), ComparisonVerdict.Of(c, report.Options.Alternative, report.ComparisonCount > 1)))).ToList();
         }
         catch (Messages.UserInputException e)
         {

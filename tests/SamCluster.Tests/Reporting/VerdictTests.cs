@@ -38,6 +38,27 @@ public sealed class VerdictTests
     }
 
     [Fact]
+    public void The_runs_index_and_report_md_find_the_same_whatever_the_gain_and_the_number_of_comparisons()
+    {
+        // One rule (Verdict.Find) for report.md's sentence and the short verdict of `runs`/`serve`/`report --compare`:
+        // across gains from none to clear, with one comparison and with three (Holm), both say the same thing.
+        foreach (var gain in new[] { 0.0, 0.2, 0.4, 0.6, 0.8, 1.2 })
+            foreach (var optimizers in new[] { new[] { "sam" }, new[] { "sam", "asam", "msam" } })
+            {
+                var rows = Arm("sgd", 90.1, 90.3, 89.9, 90.2, 90.0)
+                    .Concat(optimizers.SelectMany(o => Arm(o, 90.1 + gain, 90.5 + gain, 89.8 + gain, 90.2 + gain, 90.1 + gain))).ToList();
+                var report = ReportBuilder.Build(rows, new ReportOptions(Curves: false));
+                foreach (var c in report.Groups[0].Comparisons)
+                {
+                    var sentence = report.VerdictOf(report.Groups[0], c);
+                    var brief = ComparisonVerdict.Of(c, report.Options.Alternative, report.ComparisonCount > 1);
+                    Assert.True(sentence.Contains(" beats SGD by ") == brief.EndsWith(" better", StringComparison.Ordinal), $"{sentence}\n{brief}");
+                    Assert.True(sentence.Contains("no evidence") == brief.Contains("no evidence"), $"{sentence}\n{brief}");
+                }
+            }
+    }
+
+    [Fact]
     public void The_sentence_names_the_test_its_sides_and_a_loss_as_falling_below()
     {
         var rows = Arm("sgd", 91.2, 91.0, 91.4, 91.1, 91.3).Concat(Arm("sam", 90.1, 90.3, 89.9, 90.2, 90.0)).ToList();
