@@ -32,6 +32,16 @@ public static class ResultsCsv
         ("attempts", r => Integer(r.Attempts)), ("reason", r => r.Reason), ("cell", r => r.Cell),
     ];
 
+    /// <summary>The columns of what a trial's time was measured under, after every other: written when a row has any of
+    /// them (a run whose nodes report them), so a table of rows that never had them keeps its columns as before.</summary>
+    static readonly (string Name, Func<TrialResultRow, string?> Cell)[] ConditionColumns =
+    [
+        ("device_model", r => r.DeviceModel), ("threads", r => Integer(r.Threads)), ("concurrent", r => Integer(r.Concurrent)),
+        ("images_per_second", r => Number(r.ImagesPerSecond)),
+    ];
+
+    static bool HasConditions(TrialResultRow r) => r.DeviceModel is not null || r.Threads is not null || r.Concurrent is not null || r.ImagesPerSecond is not null;
+
     static readonly (string Name, Func<EpochResultRow, string?> Cell)[] EpochColumns =
     [
         ("dataset", e => e.Dataset), ("model", e => e.Model), ("optimizer", e => e.Optimizer), ("repeat", e => Integer(e.Repeat)),
@@ -46,7 +56,11 @@ public static class ResultsCsv
     public static readonly string EpochsHeader = string.Join(',', EpochColumns.Select(c => c.Name));
 
     /// <summary>trials.csv: the header, then the rows in the order given.</summary>
-    public static string WriteTrials(IEnumerable<TrialResultRow> rows) => Write(TrialColumns, rows, withHeader: true);
+    public static string WriteTrials(IEnumerable<TrialResultRow> rows)
+    {
+        var list = rows as IReadOnlyCollection<TrialResultRow> ?? rows.ToList();
+        return Write(list.Any(HasConditions) ? [.. TrialColumns, .. ConditionColumns] : TrialColumns, list, withHeader: true);
+    }
 
     /// <summary>epochs.csv: the header, then the rows in the order given.</summary>
     public static string WriteEpochs(IEnumerable<EpochResultRow> rows) => Write(EpochColumns, rows, withHeader: true);
@@ -108,10 +122,17 @@ public static class ResultsCsv
                 // Where a trial ran: the report checks that a comparison's times were measured alike (absent: not checked).
                 Node = row.OptionalText("node") is { Length: > 0 } node ? node : null,
                 Device = row.OptionalText("device") is { Length: > 0 } device ? device : null,
+                DeviceModel = row.OptionalText("device_model") is { Length: > 0 } model ? model : null,
+                Threads = OptionalInteger(row, "threads", min: 1),
+                Concurrent = OptionalInteger(row, "concurrent", min: 1),
+                ImagesPerSecond = row.OptionalNumber("images_per_second", 0, double.PositiveInfinity),
             });
         }
         return rows;
     }
+
+    static int? OptionalInteger(CsvTableRow row, string column, int min) =>
+        row.OptionalText(column) is { Length: > 0 } ? row.Integer(column, min: min) : null;
 
     /// <summary>The ids of the trials a trials.csv holds (only the key columns are read).</summary>
     public static IReadOnlySet<string> ReadTrialIds(string path)

@@ -44,6 +44,23 @@ public sealed class TrialLogWriter(RunLog log) : IRunObserver
     public void OnWorkerLost(string worker, string why, int workers) =>
         log.Main.Warning("Worker {Worker} lost ({Why}); {Workers} workers left", worker, why, workers);
 
+    public void OnNodeLost(string node, string? address, IReadOnlyList<string> trials, int workers) =>
+        log.Main.Warning("{Line}; {Workers} workers left", NodeLostLine(node, address, trials), workers);
+
+    /// <summary>"node gpu7 (10.1.2.7:4055) lost: its trial d/m/sam/3 goes back to the queue" (its trials … go; it held
+    /// no trial).</summary>
+    public static string NodeLostLine(string node, string? address, IReadOnlyList<string> trials)
+    {
+        var where = string.IsNullOrEmpty(address) ? "" : $" ({address})";
+        var what = trials.Count switch
+        {
+            0 => "it held no trial",
+            1 => $"its trial {trials[0]} goes back to the queue",
+            _ => $"its trials {string.Join(", ", trials)} go back to the queue",
+        };
+        return $"node {node}{where} lost: {what}";
+    }
+
     public void OnWorkerLeft(string worker, int workers) =>
         log.Main.Information("Worker {Worker} left after the grid finished; {Workers} workers left", worker, workers);
 
