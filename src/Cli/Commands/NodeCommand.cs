@@ -86,8 +86,9 @@ public static class NodeCommand
                 var member = new ClusterMemberOptions(ClusterMember.GpuRole, coordinatorHost, coordinatorPort, listenHost, listenPort,
                     publicHostName, remotingTls, verboseOn);
                 var role = new GpuNodeRoleOptions(nodeName, deviceList, slotCount, TimeSpan.FromSeconds(3), NodeFactsProbe.Read(deviceList, threadCount, workers: deviceList.Count * slotCount));
-                log.Information("Node {Node} (pid {Pid}): {Workers} workers on {Devices}, {Threads} torch threads; joining {Host}:{Port}",
-                    nodeName, Environment.ProcessId, role.Workers, string.Join(",", deviceList), threadCount, coordinatorHost, coordinatorPort);
+                log.Information("Node {Node} (pid {Pid}): {Workers} on {Devices}, {Threads} per trial; joining {Host}:{Port}",
+                    nodeName, Environment.ProcessId, ConsoleText.Count(role.Workers, "worker"), string.Join(",", deviceList),
+                    ConsoleText.Count(threadCount, "torch thread"), coordinatorHost, coordinatorPort);
                 GpuNodeHost.RunAsync(new GpuNodeHostOptions(member, role, asService ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(join), healthEndpoint), executor, log, signal.Token).GetAwaiter().GetResult();
                 log.Information("Node {Node} stopped", nodeName);
                 return Program.Ok;
