@@ -19,7 +19,7 @@ public static class LocalCommand
         var devices = new Option<string?>("--devices") { Description = "Devices of every node: cpu, or cuda:0,cuda:1,... (default: this machine's GPUs, one node per GPU; else cpu)." };
         var slots = new Option<int>("--slots") { Description = "Trials per device at once.", DefaultValueFactory = _ => 1 };
         var threads = new Option<int?>("--threads") { Description = "Torch CPU threads per trial (default: the machine's cores / the trials that run at once)." };
-        var port = new Option<int>("--port") { Description = "Coordinator port (default: a free one).", DefaultValueFactory = _ => 0 };
+        var port = new Option<int>("--port") { Description = "Coordinator port (0: any free one).", DefaultValueFactory = _ => 0 };
         var libtorch = LibTorchFlag.Create();
         var options = new ClusterOptionsSet();
         var command = new Command("local", "Run a grid on this machine: a coordinator and N node processes on 127.0.0.1.")
@@ -27,6 +27,10 @@ public static class LocalCommand
             grid, nodes, devices, slots, threads, port, libtorch,
         };
         options.AddTo(command);
+        // Its nodes reach the coordinator at 127.0.0.1: where remoting listens and the name other machines use mean
+        // nothing here. Still accepted (scripts that pass them keep working), not offered in --help.
+        options.Host.Hidden = true;
+        options.PublicHost.Hidden = true;
         command.SetAction((parse, _) =>
         {
             using var signal = new ShutdownSignal();

@@ -17,12 +17,12 @@ public static class NodeCommand
 {
     public static Command Create()
     {
-        var coordinator = new Option<string>("--coordinator") { Description = "The coordinator's HOST:PORT.", Required = true };
+        var coordinator = new Option<string>("--coordinator") { Description = "The coordinator's HOST:PORT.", Required = true, HelpName = "host:port" };
         var devices = new Option<string?>("--devices") { Description = "Devices to train on: cpu, or cuda:0,cuda:1,... (default: every visible GPU, else cpu)." };
         var slots = new Option<int>("--slots") { Description = "Trials per device at once.", DefaultValueFactory = _ => 1 };
         var threads = new Option<int?>("--threads") { Description = "Torch CPU threads per trial (default: the machine's cores / the node's devices × slots)." };
         var host = new Option<string>("--host") { Description = "Address this node's remoting listens on.", DefaultValueFactory = _ => "127.0.0.1" };
-        var port = new Option<int>("--port") { Description = "Port this node listens on (default: any free one).", DefaultValueFactory = _ => 0 };
+        var port = new Option<int>("--port") { Description = "Port this node listens on (0: any free one).", DefaultValueFactory = _ => 0 };
         var publicHost = new Option<string?>("--public-host") { Description = "Host name the coordinator uses to reach this node (default: --host)." };
         var name = new Option<string?>("--name") { Description = "Node name in logs and trials.csv (default: the machine's name, with -2, -3 … for further nodes on it)." };
         var libtorch = LibTorchFlag.Create();
@@ -31,7 +31,7 @@ public static class NodeCommand
         {
             Description = "Run as a service (systemd, a pod): wait for a coordinator at --coordinator as long as the node runs, from the first start on (--join-timeout does not apply).",
         };
-        var checkpointDir = new Option<string?>("--checkpoint-dir") { Description = "Checkpoint store of this node's trials (default: the coordinator's --checkpoint-dir, as this host sees that path)." };
+        var checkpointDir = new Option<string?>("--checkpoint-dir") { HelpName = "dir", Description = "Checkpoint store of this node's trials (default: the coordinator's --checkpoint-dir, as this host sees that path)." };
         var verbose = ClusterOptionsSet.VerboseOption();
         var parentPid = new Option<int?>("--parent-pid") { Description = "Exit when this process exits (used by `local`).", Hidden = true };
         var command = new Command("node", "Run a GPU node: one worker per device slot, pulling trials from the coordinator.")

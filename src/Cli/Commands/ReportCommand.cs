@@ -12,22 +12,22 @@ public static class ReportCommand
 {
     public static Command Create()
     {
-        var path = new Argument<string>("PATH") { Description = "a run folder (uses its trials.csv) or a trials.csv file" };
+        var path = new Argument<string>("run-dir|trials.csv") { Description = "A run folder (its trials.csv is read) or a trials.csv file." };
         // Values are checked in the action, not with AcceptOnlyFromAmong, so a bad one is a single-line UserInputException.
-        var format = new Option<string>("--format") { Description = "output format: md, csv or json", DefaultValueFactory = _ => "md" };
+        var format = new Option<string>("--format") { Description = "Output format: md, csv or json.", DefaultValueFactory = _ => "md" };
         var alternative = new Option<string>("--alternative")
         {
-            Description = "alternative hypothesis for each optimizer vs sgd on test accuracy: greater (one-sided SAM > SGD), two-sided or less",
+            Description = "Alternative hypothesis for each optimizer vs SGD on test accuracy: greater (one-sided SAM > SGD), two-sided or less.",
             DefaultValueFactory = _ => "greater",
         };
         var test = new Option<string>("--test")
         {
-            Description = "statistical test: welch, student (pooled), paired (by repeat) or mann-whitney",
+            Description = "Statistical test: welch, student (pooled), paired (by repeat) or mann-whitney.",
             DefaultValueFactory = _ => "welch",
         };
         var write = new Option<bool>("--write")
         {
-            Description = "also write report.md, report.csv, report.json and curves/*.png into the run folder",
+            Description = "Also write report.md, report.csv, report.json and curves/*.png into the run folder.",
         };
 
         var command = new Command("report", "Statistics of a run: per (dataset, model) mean ± std per optimizer and a test of each optimizer vs SGD, with its power (smallest detectable difference now, repeats needed for the observed one).")
