@@ -120,8 +120,9 @@ public static class MarkdownReport
         var compared = report.Groups.SelectMany(g => g.Comparisons.Select(c => (g, c))).ToList();
         if (compared.Count == 0) return;
         md.AppendLine().AppendLine("## Gain and price").AppendLine();
-        md.AppendLine("Per comparison: the difference in mean test accuracy (pp) with its 95 % CI, for the treatment's mean seconds per " +
-                      "completed trial as a multiple of the control's.").AppendLine();
+        md.AppendLine("Per comparison: the difference in mean test accuracy (pp) with its 95 % CI, for the treatment's time per " +
+                      "completed trial as a multiple of the control's, on one device kind (from images per second where the trials have them, " +
+                      "else seconds; see the notes when trials ran elsewhere or under different conditions).").AppendLine();
         foreach (var (g, c) in compared) md.AppendLine($"- {g.Label}, {PriceSentence(g, c)}");
     }
 
