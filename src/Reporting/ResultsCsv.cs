@@ -7,12 +7,13 @@ namespace SamCluster.Reporting;
 /// <summary>
 /// The run's result tables, trials.csv and epochs.csv, to and from their rows: the one place their columns, number
 /// format and reading rules live (the coordinator writes them through it, the report reads them through it).
-/// <para>Written: every column, in the order of <see cref="TrialsHeader"/> and <see cref="EpochsHeader"/>; numbers in
+/// <para>Written: every column, in the order of <see cref="TrialsHeader"/> and <see cref="EpochsHeader"/> (trials.csv then
+/// what each trial's time was measured under, where any row says it: device_model, threads, concurrent, images_per_second); numbers in
 /// round-trip form ("R", invariant culture); a line break in a text cell (a failure's reason) written as a space, so a
 /// row is one line — epochs.csv grows by appended lines, and a killed append tears only its last one.</para>
 /// <para>Read: only the key and figure columns are required, in any order (a trials.csv can be made by hand); each cell
-/// is checked, naming file, line and column; the columns the report does not use are left null (node and device
-/// are read where present).</para>
+/// is checked, naming file, line and column; the columns the report does not use are left null (node, device and the
+/// time's conditions are read where present).</para>
 /// </summary>
 public static class ResultsCsv
 {

@@ -81,8 +81,8 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
     readonly Dictionary<IActorRef, string> _workerKeys = new();
     readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
     readonly LookSchedule? _looks;
-    readonly HashSet<(string Comparison, int Look)> _deciding = new();
-    readonly Dictionary<(string Node, string? Address), List<string>> _lostTrials = new();   // trials of a node's lost workers while others of it remain   // sent to the look journal, not yet recorded
+    readonly HashSet<(string Comparison, int Look)> _deciding = new();   // sent to the look journal, not yet recorded
+    readonly Dictionary<(string Node, string? Address), List<string>> _lostTrials = new();   // trials of a node's lost workers while others of it remain
     IActorRef? _lookJournal;
     bool _reportAsked;
     bool _ended;
