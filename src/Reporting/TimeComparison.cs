@@ -23,17 +23,25 @@ public sealed record TimeComparison(double? Ratio, string? Basis, string? Missin
             return new(SecondsRatio(treatment, control), "seconds", null, null, []);
 
         var notes = new List<string>();
-        var shared = treatment.Select(t => t.DeviceKind!).Intersect(control.Select(t => t.DeviceKind!)).ToList();
+        Func<TrialResultRow, string> kindOf = t => t.DeviceKind!;
+        var shared = treatment.Select(kindOf).Intersect(control.Select(kindOf)).ToList();
+        if (shared.Count == 0 && treatment.Concat(control).Any(t => t.DeviceModel is null))
+        {
+            // Some trials do not name their device's model (nodes of an older version, a run grown across versions):
+            // "cpu" and "cpu (Xeon)" may be one kind, so the kinds are compared by device type alone.
+            kindOf = t => t.Device!.Split(':')[0];
+            shared = treatment.Select(kindOf).Intersect(control.Select(kindOf)).ToList();
+        }
         if (shared.Count == 0)
         {
             var missing = $"{treatmentName} ran only on {Kinds(treatment)}, {controlName} only on {Kinds(control)}";
             return new(null, null, missing, null, [$"no time ratio: {missing}; times on different device kinds are not compared"]);
         }
         // The kind most of the compared trials ran on (ties: by name, so the choice is the same every time).
-        var kind = shared.OrderByDescending(k => treatment.Count(t => t.DeviceKind == k) + control.Count(t => t.DeviceKind == k))
+        var kind = shared.OrderByDescending(k => treatment.Count(t => kindOf(t) == k) + control.Count(t => kindOf(t) == k))
             .ThenBy(k => k, StringComparer.Ordinal).First();
-        var a = treatment.Where(t => t.DeviceKind == kind).ToList();
-        var b = control.Where(t => t.DeviceKind == kind).ToList();
+        var a = treatment.Where(t => kindOf(t) == kind).ToList();
+        var b = control.Where(t => kindOf(t) == kind).ToList();
         if (a.Count < treatment.Count || b.Count < control.Count)
             notes.Add($"time ratio from the trials on {kind} only ({a.Count} of {treatment.Count} {treatmentName}, {b.Count} of {control.Count} {controlName} trials)");
 

@@ -53,6 +53,20 @@ public class TimeConditionsTests
     }
 
     [Fact]
+    public void Trials_that_do_not_name_their_model_share_a_kind_by_device_type()
+    {
+        // SGD from nodes of an older version (no model), SAM from this one: both ran on the CPU.
+        List<TrialResultRow> rows =
+        [
+            Trial("sgd", 0, 100, model: null), Trial("sgd", 1, 100, model: null),
+            Trial("sam", 0, 180), Trial("sam", 1, 180),
+        ];
+        var sam = Build(rows).Groups[0].ComparisonOf("sam")!;
+        Assert.Equal(1.8, sam.TimeRatio!.Value, 12);
+        Assert.Equal("seconds on cpu", sam.TimeBasis);
+    }
+
+    [Fact]
     public void The_ratio_comes_from_images_per_second_where_every_trial_has_them()
     {
         // Seconds say 2.0, throughput says 1.5 (SAM's seconds include a slow evaluation here): throughput wins.
