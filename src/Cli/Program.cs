@@ -33,7 +33,8 @@ public static class Program
     /// <summary>What <see cref="RecordedCommandLine"/> would be for <paramref name="args"/>.</summary>
     public static IReadOnlyList<string> CommandLineForRecord(IReadOnlyList<string> args) => SecretOptions.Record(Root().Parse(args));
 
-    static RootCommand Root()
+    /// <summary>Every command of the program, as <see cref="Main"/> parses them (the help-text test reads them too).</summary>
+    public static RootCommand Root()
     {
         var root = new RootCommand("SamCluster: run a SAM-vs-SGD experiment grid on a cluster of GPU nodes.");
         foreach (var command in Commands())

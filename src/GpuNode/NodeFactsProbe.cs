@@ -7,9 +7,10 @@ namespace SamCluster.GpuNode;
 /// native loaded, so it is safe before torch starts and costs nothing.</summary>
 public static class NodeFactsProbe
 {
-    public static NodeFacts Read(IReadOnlyList<string> devices, int threads, string procRoot = "/proc") =>
+    /// <param name="workers">Trials the node runs at once (devices × slots).</param>
+    public static NodeFacts Read(IReadOnlyList<string> devices, int threads, string procRoot = "/proc", int? workers = null) =>
         new(Environment.MachineName, CpuModel(procRoot), Environment.ProcessorCount, threads, devices,
-            Gpus(procRoot), GpuDriver(procRoot), TorchRuntime.TorchSharpVersion, TorchRuntime.Describe());
+            Gpus(procRoot), GpuDriver(procRoot), TorchRuntime.TorchSharpVersion, TorchRuntime.Describe(), workers);
 
     /// <summary>The first "model name" of /proc/cpuinfo (x86), else its "Model" line (ARM); null where there is neither.</summary>
     public static string? CpuModel(string procRoot)

@@ -195,7 +195,7 @@ public sealed class TrialWorker : ReceiveActor, IWithTimers
         }
     }
 
-        void OnTrainingEnded(TrainingEnded ended)
+    void OnTrainingEnded(TrainingEnded ended)
     {
         if (!ReferenceEquals(ended.Assignment, _attempt)) return;
         _training = false;
@@ -214,7 +214,10 @@ public sealed class TrialWorker : ReceiveActor, IWithTimers
         EnsureResumeReported(a);
         _outcomeMade = true;
         if (ended.Result is { } result)
+        {
+            _log.Info("Finished {0} (attempt {1}) on {2}: {3}", id, a.Attempt, _slot.Device, Outcome(result.Summary));
             Report(seq => new ReportCompleted(id, a.Attempt, seq, result.Summary, result.Weights));
+        }
         else if (ended.NoSpaceAt is { } path)
         {
             _log.Warning("Trial {0} attempt {1} stopped: {2}", id, a.Attempt, ended.Failure);
@@ -226,6 +229,10 @@ public sealed class TrialWorker : ReceiveActor, IWithTimers
             Report(seq => new ReportFailed(id, a.Attempt, seq, ended.Failure!));
         }
     }
+
+    /// <summary>"test acc 91.20 %, train acc 99.10 %, 3 epochs in 45.2 s": a finished trial's result in the node's log.</summary>
+    public static string Outcome(TrialSummary s) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"test acc {s.TestAcc:F2} %, train acc {s.TrainAcc:F2} %, {s.Epochs} epoch{(s.Epochs == 1 ? "" : "s")} in {s.Seconds:F1} s");
 
     /// <summary>Epochs and outcomes follow the resume point in the entity's rules; an executor that started from
     /// epoch 0 without saying so gets it said for it.</summary>

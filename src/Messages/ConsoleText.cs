@@ -7,6 +7,11 @@ namespace SamCluster.Messages;
 /// line or drive the terminal.</summary>
 public static class ConsoleText
 {
+    /// <summary>"1 epoch", "2 epochs", "0 workers": a count with its noun in the number it takes (<paramref name="many"/>:
+    /// the plural where it is not the noun and "s").</summary>
+    public static string Count(long n, string one, string? many = null) =>
+        $"{n.ToString(System.Globalization.CultureInfo.InvariantCulture)} {(n == 1 ? one : many ?? one + "s")}";
+
     public static string Escape(string text)
     {
         if (!text.Any(NeedsEscape)) return text;

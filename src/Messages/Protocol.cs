@@ -29,8 +29,27 @@ public sealed record WorkerReady(string WorkerId, string Node, string Device, No
 /// <param name="GpuDriver">The NVIDIA driver's version; null without one.</param>
 /// <param name="TorchSharp">TorchSharp's version in the node.</param>
 /// <param name="LibTorch">The libtorch the node binds to: its version and where it is from.</param>
+/// <param name="Workers">Trials the node runs at once (devices × slots); null from nodes of older versions.</param>
 public sealed record NodeFacts(string Host, string? CpuModel, int Cores, int Threads, IReadOnlyList<string> Devices,
-    IReadOnlyList<string> Gpus, string? GpuDriver, string TorchSharp, string LibTorch);
+    IReadOnlyList<string> Gpus, string? GpuDriver, string TorchSharp, string LibTorch, int? Workers = null)
+{
+    /// <summary>What a trial on <paramref name="device"/> of this node runs on, for comparing times: the CPU's model for
+    /// "cpu", the GPU's model for "cuda:N" when the machine's GPUs are all one model (which of several models is cuda:N
+    /// depends on CUDA's device order, so a mixed machine's says no model); null when unknown.</summary>
+    public string? DeviceModel(string device) =>
+        device.StartsWith("cuda", StringComparison.Ordinal)
+            ? Gpus.Distinct().Count() == 1 ? Gpus[0] : null
+            : device == "cpu" ? CpuModel : null;
+}
+
+/// <summary>What a trial's time was measured under, as the trial's hand-out records it from its node's facts: the
+/// device's model (<see cref="NodeFacts.DeviceModel"/>), the node's torch threads and how many trials the node runs at
+/// once. Any part may be null (a node of an older version says nothing of it).</summary>
+public sealed record TrialConditions(string? DeviceModel, int? Threads, int? Concurrent)
+{
+    public static TrialConditions? Of(NodeFacts? facts, string device) =>
+        facts is null ? null : new TrialConditions(facts.DeviceModel(device), facts.Threads, facts.Workers);
+}
 
 /// <summary>Coordinator → worker: run this attempt of the trial. The worker answers the trial's entity at once with
 /// <see cref="AcceptAttempt"/> or <see cref="RejectAttempt"/>; silence past the acknowledgement timeout puts the trial
@@ -60,7 +79,8 @@ public sealed record AttemptSuperseded(string TrialId, int Attempt, string Why) 
 
 /// <summary>Coordinator → entity: hand the trial to this worker. The entity numbers the attempt and records
 /// <see cref="AttemptStarted"/>, or answers <see cref="StartRefused"/> when the trial is already completed.</summary>
-public sealed record StartAttempt(string TrialId, string WorkerId, string Node, string Device) : ITrialMessage;
+/// <param name="Conditions">What the worker's node said of itself (null from nodes of older versions).</param>
+public sealed record StartAttempt(string TrialId, string WorkerId, string Node, string Device, TrialConditions? Conditions = null) : ITrialMessage;
 
 /// <summary>Coordinator → entity: the attempt is given up (its worker was lost, its lease expired).</summary>
 public sealed record ReleaseAttempt(string TrialId, int Attempt, string Why) : ITrialMessage;
@@ -120,7 +140,9 @@ public interface ITrialEvent : IClusterMessage
     int Attempt { get; }
 }
 
-public sealed record AttemptStarted(string TrialId, int Attempt, string WorkerId, string Node, string Device, DateTimeOffset At) : ITrialEvent;
+/// <param name="Conditions">What the attempt's time is measured under; null in journals of older versions.</param>
+public sealed record AttemptStarted(string TrialId, int Attempt, string WorkerId, string Node, string Device, DateTimeOffset At,
+    TrialConditions? Conditions = null) : ITrialEvent;
 
 public sealed record AttemptAccepted(string TrialId, int Attempt) : ITrialEvent;
 

@@ -15,6 +15,7 @@ public enum AttemptPhase { Offered, Running, Completed, Failed, Released }
 /// <param name="Epochs">Its own epochs, after the resume point.</param>
 /// <param name="Checkpoint">Its newest checkpoint.</param>
 /// <param name="Outcome">Why it failed or was released.</param>
+/// <param name="Conditions">What its time is measured under (<see cref="AttemptStarted.Conditions"/>).</param>
 public sealed record AttemptRecord(
     int Number,
     string WorkerId,
@@ -26,7 +27,8 @@ public sealed record AttemptRecord(
     CheckpointRef? ResumedFrom,
     IReadOnlyList<EpochMetrics> Epochs,
     CheckpointRef? Checkpoint,
-    string? Outcome)
+    string? Outcome,
+    TrialConditions? Conditions = null)
 {
     [JsonIgnore] public bool IsOpen => Phase is AttemptPhase.Offered or AttemptPhase.Running;
 }
@@ -55,6 +57,8 @@ public sealed record TrialState(
     [JsonIgnore] public string? Node => Current?.Node;
 
     [JsonIgnore] public string? Device => Current?.Device;
+
+    [JsonIgnore] public TrialConditions? Conditions => Current?.Conditions;
 
     /// <summary>The trial's epochs as its newest attempt sees them: those of the attempt it resumed from, up to the
     /// checkpoint, then its own.</summary>

@@ -24,14 +24,20 @@ public sealed record ArmStats(
 /// <summary>Treatment vs control on test accuracy; PHolm is filled in once all comparisons of the report are known.
 /// Power: the minimum detectable difference now and the repeats needed for the observed one (<see cref="PowerAnalysis"/>).
 /// Sequential: the looks of a sequential run (null for a fixed-repeats run).
-/// TimeRatio: the treatment's price, <see cref="TimeRatioOf"/>.</summary>
+/// TimeRatio: the treatment's price, its time per trial as a multiple of the control's (<see cref="TimeComparison"/>: on one
+/// device kind, from images per second where the trials have them; mean seconds of all completed trials where they do not
+/// say where they ran); null when either arm has no completed trial, the control's time is 0 or no device kind is shared.</summary>
 public sealed record Comparison(string Treatment, string Control, TestResult Result, double? PHolm, PowerResult? Power = null,
     SequentialOutcome? Sequential = null, double? TimeRatio = null)
 {
-    /// <summary>Mean seconds per completed trial of the treatment over the control's (SAM ≈ 1.8: a gain's price in
-    /// training time); null when either arm has no completed trial or the control's mean time is 0.</summary>
-    public static double? TimeRatioOf(ArmStats? treatment, ArmStats? control) =>
-        treatment?.Seconds is { } t && control?.Seconds is { Mean: > 0 } c ? t.Mean / c.Mean : null;
+    /// <summary>What <see cref="TimeRatio"/> was taken from (<see cref="TimeComparison.Basis"/>).</summary>
+    public string? TimeBasis { get; init; }
+
+    /// <summary>Why there is no time ratio when the arms ran on different device kinds (<see cref="TimeComparison.Missing"/>).</summary>
+    public string? NoTimeRatio { get; init; }
+
+    /// <summary>True when the trials compared ran under different conditions (threads, trials at once); null when they do not say.</summary>
+    public bool? TimeConditionsDiffer { get; init; }
 
     /// <summary>The p-value Holm adjusts: a sequential comparison's stage-wise p (its fixed-sample p ignores that the run
     /// looked before), else the test's.</summary>

@@ -72,16 +72,20 @@ public static class ReportBuilder
         var epochs = trials.Where(t => t.Completed && t.Epochs is not null).Select(t => t.Epochs!.Value).DefaultIfEmpty().Max();
 
         var comparisons = new List<Comparison>();
+        List<TrialResultRow> CompletedOf(string optimizer) => trials.Where(t => t.Optimizer == optimizer && t.Completed).ToList();
         var controlArm = arms.FirstOrDefault(a => a.Optimizer == options.Control);
         foreach (var arm in arms.Where(a => a.Optimizer != options.Control))
         {
             var result = Compare(arm, controlArm, options);
             var power = PowerAnalysis.For(options.Test, options.Alternative, arm.Test, controlArm?.Test,
                 options.Test == TestKind.Paired && controlArm is not null ? Pairs(arm, controlArm) : null);
-            comparisons.Add(new Comparison(arm.Optimizer, options.Control, result, null, power, TimeRatio: Comparison.TimeRatioOf(arm, controlArm)));
+            var time = TimeComparison.Of(CompletedOf(arm.Optimizer), CompletedOf(options.Control), arm.Optimizer, options.Control);
+            comparisons.Add(new Comparison(arm.Optimizer, options.Control, result, null, power, TimeRatio: time.Ratio)
+                { TimeBasis = time.Basis, NoTimeRatio = time.Missing, TimeConditionsDiffer = time.ConditionsDiffer });
             notes.AddRange(result.Notes.Select(n => $"{arm.Optimizer} vs {options.Control}: {n}"));
             if (UncontrolledTime(trials, arm.Optimizer, options.Control) is { } where)
                 notes.Add($"{arm.Optimizer} vs {options.Control}: time ratio not controlled: {where}");
+            notes.AddRange(time.Notes.Select(n => $"{arm.Optimizer} vs {options.Control}: {n}"));
             // Only the reasons a power figure is missing; Mann–Whitney's standing caveat is said once per report.
             notes.AddRange(power.Notes.Where(n => n != PowerAnalysis.MannWhitneyNote).Select(n => $"{arm.Optimizer} vs {options.Control}: power: {n}"));
         }

@@ -182,8 +182,9 @@ public static class MarkdownReport
         var compared = report.Groups.SelectMany(g => g.Comparisons.Select(c => (g, c))).ToList();
         if (compared.Count == 0) return;
         md.AppendLine().AppendLine("## Gain and price").AppendLine();
-        md.AppendLine("Per comparison: the difference in mean test accuracy (pp) with its 95 % CI, for the treatment's mean seconds per " +
-                      "completed trial as a multiple of the control's.").AppendLine();
+        md.AppendLine("Per comparison: the difference in mean test accuracy (pp) with its 95 % CI, for the treatment's time per " +
+                      "completed trial as a multiple of the control's, on one device kind (from images per second where the trials have them, " +
+                      "else seconds; see the notes when trials ran elsewhere or under different conditions).").AppendLine();
         foreach (var (g, c) in compared) md.AppendLine($"- {g.Label}, {PriceSentence(g, c)}");
     }
 
@@ -196,7 +197,7 @@ public static class MarkdownReport
             : "no accuracy difference";
         if (c.TimeRatio is { } ratio) return $"{Title(c.Treatment)}: {gain} for {F(ratio, "0.00")}× {Title(c.Control)}'s time.";
         var empty = new[] { c.Treatment, c.Control }.FirstOrDefault(o => (g.Arm(o)?.N ?? 0) == 0);
-        var why = empty is not null ? $"no completed {Title(empty)} trials" : $"{Title(c.Control)}'s mean time is 0 s";
+        var why = empty is not null ? $"no completed {Title(empty)} trials" : c.NoTimeRatio ?? $"{Title(c.Control)}'s mean time is 0 s";
         return $"{Title(c.Treatment)}: {gain}; no time ratio ({why}).";
     }
 
@@ -570,6 +571,8 @@ public static class JsonReport
         if (c?.Power?.Note is { } note) json.WriteString("power_note", note); else json.WriteNull("power_note");
         if (c?.Sequential is { } sequential) SequentialObject(json, sequential);
         Number(json, "time_ratio", c?.TimeRatio);
+        if (c?.TimeBasis is { } basis) json.WriteString("time_basis", basis); else json.WriteNull("time_basis");
+        if (c?.TimeConditionsDiffer is { } differ) json.WriteBoolean("time_conditions_differ", differ); else json.WriteNull("time_conditions_differ");
     }
 
     /// <summary>"sequential": the look shown (the last one decided) and its figures; only in a sequential run's report.

@@ -31,6 +31,19 @@ public sealed record TrialResultRow(
     // on different machines; null when it does not.
     public string? Node { get; init; }
     public string? Device { get; init; }
+
+    // What the trial's time was measured under (issue 27): the device's model, the node's torch threads, the trials its
+    // node ran at once, and the mean training throughput of its epochs. The report compares times only between trials
+    // on one device kind and says when their conditions differ; null where trials.csv does not have them.
+    public string? DeviceModel { get; init; }
+    public int? Threads { get; init; }
+    public int? Concurrent { get; init; }
+    public double? ImagesPerSecond { get; init; }
+
+    /// <summary>What kind of device the time was measured on: "cpu" or "cuda", with the model where known
+    /// ("cuda (NVIDIA H100 80GB HBM3)"); null when the row does not say where it ran.</summary>
+    public string? DeviceKind => string.IsNullOrEmpty(Device) ? null
+        : (Device.Split(':')[0] is var type && DeviceModel is { Length: > 0 } model ? $"{type} ({model})" : type);
 }
 
 /// <summary>One epoch's row of the epochs table (epochs.csv; accuracies in percent). <see cref="Line"/> as in

@@ -7,12 +7,13 @@ namespace SamCluster.Reporting;
 /// <summary>
 /// The run's result tables, trials.csv and epochs.csv, to and from their rows: the one place their columns, number
 /// format and reading rules live (the coordinator writes them through it, the report reads them through it).
-/// <para>Written: every column, in the order of <see cref="TrialsHeader"/> and <see cref="EpochsHeader"/>; numbers in
+/// <para>Written: every column, in the order of <see cref="TrialsHeader"/> and <see cref="EpochsHeader"/> (trials.csv then
+/// what each trial's time was measured under, where any row says it: device_model, threads, concurrent, images_per_second); numbers in
 /// round-trip form ("R", invariant culture); a line break in a text cell (a failure's reason) written as a space, so a
 /// row is one line — epochs.csv grows by appended lines, and a killed append tears only its last one.</para>
 /// <para>Read: only the key and figure columns are required, in any order (a trials.csv can be made by hand); each cell
-/// is checked, naming file, line and column; the columns the report does not use are left null (node and device
-/// are read where present; the InFull readers read the rest for `serve`).</para>
+/// is checked, naming file, line and column; the columns the report does not use are left null (node, device and the
+/// time's conditions are read where present; the InFull readers read the rest for `serve`).</para>
 /// </summary>
 public static class ResultsCsv
 {
@@ -32,6 +33,16 @@ public static class ResultsCsv
         ("attempts", r => Integer(r.Attempts)), ("reason", r => r.Reason), ("cell", r => r.Cell),
     ];
 
+    /// <summary>The columns of what a trial's time was measured under, after every other: written when a row has any of
+    /// them (a run whose nodes report them), so a table of rows that never had them keeps its columns as before.</summary>
+    static readonly (string Name, Func<TrialResultRow, string?> Cell)[] ConditionColumns =
+    [
+        ("device_model", r => r.DeviceModel), ("threads", r => Integer(r.Threads)), ("concurrent", r => Integer(r.Concurrent)),
+        ("images_per_second", r => Number(r.ImagesPerSecond)),
+    ];
+
+    static bool HasConditions(TrialResultRow r) => r.DeviceModel is not null || r.Threads is not null || r.Concurrent is not null || r.ImagesPerSecond is not null;
+
     static readonly (string Name, Func<EpochResultRow, string?> Cell)[] EpochColumns =
     [
         ("dataset", e => e.Dataset), ("model", e => e.Model), ("optimizer", e => e.Optimizer), ("repeat", e => Integer(e.Repeat)),
@@ -46,7 +57,11 @@ public static class ResultsCsv
     public static readonly string EpochsHeader = string.Join(',', EpochColumns.Select(c => c.Name));
 
     /// <summary>trials.csv: the header, then the rows in the order given.</summary>
-    public static string WriteTrials(IEnumerable<TrialResultRow> rows) => Write(TrialColumns, rows, withHeader: true);
+    public static string WriteTrials(IEnumerable<TrialResultRow> rows)
+    {
+        var list = rows as IReadOnlyCollection<TrialResultRow> ?? rows.ToList();
+        return Write(list.Any(HasConditions) ? [.. TrialColumns, .. ConditionColumns] : TrialColumns, list, withHeader: true);
+    }
 
     /// <summary>epochs.csv: the header, then the rows in the order given.</summary>
     public static string WriteEpochs(IEnumerable<EpochResultRow> rows) => Write(EpochColumns, rows, withHeader: true);
@@ -108,10 +123,17 @@ public static class ResultsCsv
                 // Where a trial ran: the report checks that a comparison's times were measured alike (absent: not checked).
                 Node = row.OptionalText("node") is { Length: > 0 } node ? node : null,
                 Device = row.OptionalText("device") is { Length: > 0 } device ? device : null,
+                DeviceModel = row.OptionalText("device_model") is { Length: > 0 } model ? model : null,
+                Threads = OptionalInteger(row, "threads", min: 1),
+                Concurrent = OptionalInteger(row, "concurrent", min: 1),
+                ImagesPerSecond = row.OptionalNumber("images_per_second", 0, double.PositiveInfinity),
             });
         }
         return rows;
     }
+
+    static int? OptionalInteger(CsvTableRow row, string column, int min) =>
+        row.OptionalText(column) is { Length: > 0 } ? row.Integer(column, min: min) : null;
 
     /// <summary>The ids of the trials a trials.csv holds (only the key columns are read).</summary>
     public static IReadOnlySet<string> ReadTrialIds(string path)

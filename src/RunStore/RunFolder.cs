@@ -32,6 +32,10 @@ public sealed class RunFolder : IDisposable
     /// <summary>The trials this grid added to an existing run (all of them for a new run).</summary>
     public IReadOnlyList<TrialSpec> Added { get; }
 
+    /// <summary>Where the grid the run ran until now was kept when this grid grew it ("grid.previous-2.yaml"); null
+    /// when it did not grow.</summary>
+    public string? PreviousGrid { get; private set; }
+
     /// <summary>The run's journal on a PostgreSQL server (--journal); null when it is <see cref="Journal"/> in the folder.</summary>
     public PostgresJournal? ServerJournal { get; }
 
@@ -209,6 +213,7 @@ public sealed class RunFolder : IDisposable
             {
                 var previous = Enumerable.Range(1, int.MaxValue).Select(n => Path.Combine(root, $"grid.previous-{n}.yaml")).First(p => !File.Exists(p));
                 File.Copy(folder.GridCopy, previous);
+                folder.PreviousGrid = Path.GetFileName(previous);
             }
             RunManifestFile.Write(manifestPath, current);
             if (serverBehind) server!.WriteRunManifest(RunManifestFile.Text(current));

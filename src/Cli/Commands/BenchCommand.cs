@@ -14,15 +14,15 @@ public static class BenchCommand
 {
     public static Command Create()
     {
-        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
-        var threads = new Option<int>("--threads") { Description = "torch intra-op threads (ours and the peer's)", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var steps = new Option<int>("--steps") { Description = "timed steps per case, after 5 warm-up steps", DefaultValueFactory = _ => 20 };
-        var peer = new Option<string?>("--peer") { Description = $"path of a PyTorch peer script with pytorch_peer.py's command line (default: {PytorchPeer.BundledPath}, beside the program)" };
-        var models = new Option<string>("--models") { DefaultValueFactory = _ => "resnet18,resnet34" };
-        var optimizers = new Option<string>("--optimizers") { Description = $"comma-separated, of {string.Join(", ", Benchmarked)}", DefaultValueFactory = _ => string.Join(",", Benchmarked) };
-        var inputs = new Option<string>("--inputs") { Description = "comma-separated CxS (1x28: Fashion-MNIST, 3x256: Stanford Dogs)", DefaultValueFactory = _ => "1x28,3x256" };
-        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 128 };
-        var rounds = new Option<int>("--rounds") { Description = "measure ours and the peer alternately this many times and keep each one's best (steadier on a shared machine)", DefaultValueFactory = _ => 1 };
+        var device = new Option<string>("--device") { Description = "Device to measure on: cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
+        var threads = new Option<int>("--threads") { Description = "Torch intra-op threads (ours and the peer's).", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var steps = new Option<int>("--steps") { Description = "Timed steps per case, after 5 warm-up steps.", DefaultValueFactory = _ => 20 };
+        var peer = new Option<string?>("--peer") { Description = $"A PyTorch peer script with pytorch_peer.py's command line (default: {PytorchPeer.BundledPath}, beside the program).", HelpName = "path" };
+        var models = new Option<string>("--models") { Description = "Comma-separated models to measure.", DefaultValueFactory = _ => "resnet18,resnet34" };
+        var optimizers = new Option<string>("--optimizers") { Description = $"Comma-separated optimizers to measure, of {string.Join(", ", Benchmarked)}; SGD is measured first, for the others' time relative to it.", DefaultValueFactory = _ => string.Join(",", Benchmarked) };
+        var inputs = new Option<string>("--inputs") { Description = "Comma-separated input shapes CxS (1x28: Fashion-MNIST, 3x256: Stanford Dogs).", DefaultValueFactory = _ => "1x28,3x256" };
+        var batch = new Option<int>("--batch-size") { Description = "Images per training step.", DefaultValueFactory = _ => 128 };
+        var rounds = new Option<int>("--rounds") { Description = "Measure ours and the peer alternately this many times and keep each one's best (steadier on a shared machine).", DefaultValueFactory = _ => 1 };
         var libtorch = LibTorchFlag.Create();
 
         var command = new Command("bench", "Training-step throughput (img/s) of ResNet-18/34 x SGD/SAM/MSAM/LookSAM, side by side with PyTorch, and each step's time relative to SGD's.");

@@ -47,17 +47,17 @@ public static class CoordinatorCommand
 /// <summary>Options shared by `coordinator` and `local`.</summary>
 public sealed class ClusterOptionsSet
 {
-    public readonly Option<string> Out = new("--out") { Description = "Run folder for every output (created; a folder holding this grid's run is resumed).", Required = true };
+    public readonly Option<string> Out = new("--out") { Description = "Run folder for every output (created; a folder holding this grid's run is resumed).", Required = true, HelpName = "run-dir" };
     public readonly Option<string> Host = new("--host") { Description = "Address remoting listens on.", DefaultValueFactory = _ => "127.0.0.1" };
     public readonly Option<string?> PublicHost = new("--public-host") { Description = "Host name other machines use to reach this one (default: --host)." };
     public readonly Option<bool> Stay = new("--stay") { Description = "Keep the coordinator running after the grid is done." };
-    public readonly Option<int> Retries = new("--retries") { Description = "Retries of a failed trial, same seed (default 1).", DefaultValueFactory = _ => 1 };
-    public readonly Option<string?> CheckpointDir = new("--checkpoint-dir") { Description = "Checkpoint store every node can reach, e.g. a shared filesystem (default: DIR/checkpoints)." };
-    public readonly Option<int?> Http = new("--http") { Description = "Serve the live page and its JSON API on this port (0: any free port); the URL is printed." };
-    public readonly Option<string> HttpHost = new("--http-host") { Description = "Address the live page listens on (default 127.0.0.1: this machine only).", DefaultValueFactory = _ => "127.0.0.1" };
+    public readonly Option<int> Retries = new("--retries") { Description = "Retries of a failed trial, with the same seed.", DefaultValueFactory = _ => 1 };
+    public readonly Option<string?> CheckpointDir = new("--checkpoint-dir") { Description = "Checkpoint store every node can reach, e.g. a shared filesystem (default: RUN-DIR/checkpoints).", HelpName = "dir" };
+    public readonly Option<int?> Http = new("--http") { HelpName = "port", Description = "Serve the live page and its JSON API on this port (0: any free port); the URL is printed." };
+    public readonly Option<string> HttpHost = new("--http-host") { Description = "Address the live page listens on (127.0.0.1: this machine only).", DefaultValueFactory = _ => "127.0.0.1" };
     public readonly HealthOptions Health = new();
     public const string JournalFlag = "--journal";
-    public readonly Option<string?> Journal = new(JournalFlag) { Description = "The trials' journal in PostgreSQL: an Npgsql connection string (Host=H;Port=P;Database=D;Username=U; default $SAMCLUSTER_JOURNAL, else DIR/journal.db)." };
+    public readonly Option<string?> Journal = new(JournalFlag) { Description = "The trials' journal in PostgreSQL: an Npgsql connection string (Host=H;Port=P;Database=D;Username=U; default $SAMCLUSTER_JOURNAL, else RUN-DIR/journal.db)." };
     public readonly Option<bool> Verbose = VerboseOption();
 
     /// <summary>--verbose, of `local`, `coordinator` and `node`.</summary>
@@ -99,7 +99,7 @@ public sealed class ClusterOptionsSet
 public sealed class HealthOptions
 {
     public readonly Option<int?> Port = new("--health-port") { Description = "Serve GET /health/ready and /health/alive on this port, for orchestrators' probes." };
-    public readonly Option<string> Host = new("--health-host") { Description = "Address the health endpoints listen on (default 127.0.0.1).", DefaultValueFactory = _ => "127.0.0.1" };
+    public readonly Option<string> Host = new("--health-host") { Description = "Address the health endpoints listen on.", DefaultValueFactory = _ => "127.0.0.1" };
 
     public void AddTo(Command command)
     {

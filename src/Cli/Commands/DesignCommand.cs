@@ -27,12 +27,12 @@ public static class DesignCommand
         var alpha = new Option<double?>("--alpha") { Description = "One-sided type-I error per comparison, in (0, 0.5) (default 0.05)." };
         var spending = new Option<string?>("--spending") { Description = "Alpha spending: obrien-fleming (default) or pocock." };
         var margin = new Option<double?>("--margin-pp") { Description = "Futility margin in percentage points (non-binding; default none)." };
-        var test = new Option<string?>("--test") { Description = "welch (default) or paired." };
+        var test = new Option<string?>("--test") { Description = "Test at each look: welch (default) or paired." };
         var simulate = new Option<int?>("--simulate") { Description = "Also simulate this many studies under the design's rule." };
         var effect = new Option<double>("--effect-pp") { Description = "Simulated true gain of SAM in percentage points.", DefaultValueFactory = _ => 0 };
         var sd = new Option<string>("--sd-pp") { Description = "Simulated sd of each arm's accuracy in percentage points: S, or SAM,CONTROL.", DefaultValueFactory = _ => "1" };
         var seed = new Option<int>("--seed") { Description = "Seed of the simulation.", DefaultValueFactory = _ => 1 };
-        var format = new Option<string>("--format") { Description = "text or json.", DefaultValueFactory = _ => "text" };
+        var format = new Option<string>("--format") { Description = "Output format: text or json.", DefaultValueFactory = _ => "text" };
         var command = new Command("design", "Print a group-sequential design (and simulate it) without running anything.")
         {
             grid, looks, alpha, spending, margin, test, simulate, effect, sd, seed, format,

@@ -11,6 +11,7 @@ public static class LibTorchFlag
 
     public static Option<string?> Create() => new(Name)
     {
+        HelpName = "dir",
         Description = $"Bind to the libtorch in this folder, e.g. a PyTorch install's torch/lib (else ${TorchRuntime.LibTorchEnvironmentVariable}); " +
                       "only for a build without bundled libtorch (deploy/gpu/package.sh makes one).",
     };

@@ -5,6 +5,7 @@ using SamCluster.Cli.Processes;
 using SamCluster.Messages;
 using SamCluster.Training;
 using SamCluster.Experiment;
+using SamCluster.GpuNode;
 
 namespace SamCluster.Cli.Commands;
 
@@ -17,8 +18,8 @@ public static class LocalCommand
         var nodes = new Option<int?>("--nodes") { Description = $"Node processes to start (default: one per GPU, else {LocalNodes.DefaultCpuNodes})." };
         var devices = new Option<string?>("--devices") { Description = "Devices of every node: cpu, or cuda:0,cuda:1,... (default: this machine's GPUs, one node per GPU; else cpu)." };
         var slots = new Option<int>("--slots") { Description = "Trials per device at once.", DefaultValueFactory = _ => 1 };
-        var threads = new Option<int?>("--threads") { Description = "Torch CPU threads per node (default: cores / nodes)." };
-        var port = new Option<int>("--port") { Description = "Coordinator port (default: a free one).", DefaultValueFactory = _ => 0 };
+        var threads = new Option<int?>("--threads") { Description = "Torch CPU threads per trial (default: the machine's cores / the trials that run at once)." };
+        var port = new Option<int>("--port") { Description = "Coordinator port (0: any free one).", DefaultValueFactory = _ => 0 };
         var libtorch = LibTorchFlag.Create();
         var options = new ClusterOptionsSet();
         var command = new Command("local", "Run a grid on this machine: a coordinator and N node processes on 127.0.0.1.")
@@ -26,6 +27,10 @@ public static class LocalCommand
             grid, nodes, devices, slots, threads, port, libtorch,
         };
         options.AddTo(command);
+        // Its nodes reach the coordinator at 127.0.0.1: where remoting listens and the name other machines use mean
+        // nothing here. Still accepted (scripts that pass them keep working), not offered in --help.
+        options.Host.Hidden = true;
+        options.PublicHost.Hidden = true;
         command.SetAction((parse, _) =>
         {
             using var signal = new ShutdownSignal();
@@ -40,7 +45,9 @@ public static class LocalCommand
                 var devicesText = parse.GetValue(devices);
                 var gpuCount = NodeCommand.DeviceList(devicesText).Count(DeviceNames.IsGpu);
                 var devicesPerNode = LocalNodes.DevicesPerNode(givenNodes, devicesText, gpuCount);
-                var threadCount = givenThreads ?? FlagChecks.Threads(Math.Max(1, Environment.ProcessorCount / devicesPerNode.Count));
+                // The nodes share this machine's cores: each trial that runs at once gets an equal part.
+                var trialsAtOnce = devicesPerNode.Sum(d => d.Split(',', StringSplitOptions.RemoveEmptyEntries).Length) * slotCount;
+                var threadCount = givenThreads ?? FlagChecks.Threads(NodeDefaults.Threads(Environment.ProcessorCount, trialsAtOnce));
                 return CoordinatorCommand.ExitCode(CoordinatorRun.RunAsync(request, TrainingServices.ForCoordinator(),
                     (coordinatorPort, folder, onLogFailure) => LocalNodes.Start(devicesPerNode, coordinatorPort, folder.LogsDir,
                         slotCount, threadCount, libtorchFolder, request.Verbose, onLogFailure),

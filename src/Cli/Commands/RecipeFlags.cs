@@ -17,17 +17,22 @@ public sealed class RecipeFlags
             flags._flags.Add((key, key switch
             {
                 // No default: the dataset's, decided once the dataset is known.
-                NumberKey { Whole: true, Default: null } n => new Option<int?>(n.Flag) { Description = n.Description },
+                NumberKey { Whole: true, Default: null } n => new Option<int?>(n.Flag) { Description = Sentence(n.Description) },
                 // No fixed default: the optimizer's own (MSAM's rho), decided once the optimizer is known.
-                NumberKey { Whole: false, OptimizerDefaults.Count: > 0 } n => new Option<double?>(n.Flag) { Description = n.Description },
-                NumberKey { Whole: true } n => new Option<int>(n.Flag) { Description = n.Description, DefaultValueFactory = _ => (int)n.Default!.Value },
-                NumberKey n => new Option<double>(n.Flag) { Description = n.Description, DefaultValueFactory = _ => n.Default!.Value },
-                ChoiceKey c => new Option<string>(c.Flag) { Description = c.Description, DefaultValueFactory = _ => c.Default },
-                SwitchKey s => new Option<bool>(s.Flag) { Description = s.Description },
+                NumberKey { Whole: false, OptimizerDefaults.Count: > 0 } n => new Option<double?>(n.Flag) { Description = Sentence(n.Description) },
+                NumberKey { Whole: true } n => new Option<int>(n.Flag) { Description = Sentence(n.Description), DefaultValueFactory = _ => (int)n.Default!.Value },
+                NumberKey n => new Option<double>(n.Flag) { Description = Sentence(n.Description), DefaultValueFactory = _ => n.Default!.Value },
+                // A choice's description starts with a value ("imagenet (…) or small (…)"): named by its flag, never capitalized.
+                ChoiceKey c => new Option<string>(c.Flag) { Description = Sentence($"{c.Flag.TrimStart('-')}: {c.Description}"), DefaultValueFactory = _ => c.Default },
+                SwitchKey s => new Option<bool>(s.Flag) { Description = Sentence(s.Description) },
                 _ => throw new InvalidOperationException($"recipe key {key} has no flag type"),
             }));
         return flags;
     }
+
+    /// <summary>The table's description as help writes every flag's: a sentence ("Initial learning rate.").</summary>
+    static string Sentence(string description) =>
+        description.Length == 0 ? description : char.ToUpperInvariant(description[0]) + description[1..] + (description.EndsWith('.') ? "" : ".");
 
     public void AddTo(Command command)
     {

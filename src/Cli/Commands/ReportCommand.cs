@@ -6,19 +6,19 @@ using SamCluster.Experiment;
 
 namespace SamCluster.Cli.Commands;
 
-/// <summary>`samcluster report PATH`: the statistics table of a run folder (or a trials.csv) on stdout; with --write,
+/// <summary>`samcluster report RUN_DIR|trials.csv`: the statistics table of a run folder (or a trials.csv) on stdout; with --write,
 /// also (re)writes report.md/csv/json and curves/*.png into the run folder, as the coordinator does at the end of a run.
 /// A run folder of a sequential run (run.json's `sequential`) is reported with its looks.</summary>
 public static class ReportCommand
 {
     public static Command Create()
     {
-        var path = new Argument<string[]>("PATH")
+        var path = new Argument<string[]>("run-dir|trials.csv")
         {
-            Description = "a run folder (uses its trials.csv) or a trials.csv file; two of them with --compare",
+            Description = "A run folder (its trials.csv is read) or a trials.csv file; two of them with --compare.",
             Arity = new ArgumentArity(1, 2),
         };
-        // A second PATH may be taken from a stray flag ("--tls-password=…" given to report): refused as the parser
+        // A second run folder may be taken from a stray flag ("--tls-password=…" given to report): refused as the parser
         // refuses an unknown flag, its value masked, rather than read as a run.
         path.Validators.Add(result =>
         {
@@ -26,25 +26,25 @@ public static class ReportCommand
                 result.AddError($"Unrecognized command or argument '{SecretOptions.MaskUnmatched(flag.Value)}'.");
         });
         // Values are checked in the action, not with AcceptOnlyFromAmong, so a bad one is a single-line UserInputException.
-        var format = new Option<string>("--format") { Description = "output format: md, csv or json", DefaultValueFactory = _ => "md" };
+        var format = new Option<string>("--format") { Description = "Output format: md, csv or json.", DefaultValueFactory = _ => "md" };
         var alternative = new Option<string>("--alternative")
         {
-            Description = "alternative hypothesis for each optimizer vs sgd on test accuracy: greater (one-sided SAM > SGD), two-sided or less",
+            Description = "Alternative hypothesis for each optimizer vs SGD on test accuracy: greater (one-sided SAM > SGD), two-sided or less.",
             DefaultValueFactory = _ => "greater",
         };
         var test = new Option<string>("--test")
         {
-            Description = "statistical test: welch, student (pooled), paired (by repeat) or mann-whitney",
+            Description = "Statistical test: welch, student (pooled), paired (by repeat) or mann-whitney.",
             DefaultValueFactory = _ => "welch",
         };
         var write = new Option<bool>("--write")
         {
-            Description = "also write report.md, report.csv, report.json and curves/*.png into the run folder",
+            Description = "Also write report.md, report.csv, report.json and curves/*.png into the run folder.",
         };
 
         var compare = new Option<bool>("--compare")
         {
-            Description = "with two PATHs: both runs' comparisons side by side (Markdown), each with its verdict",
+            Description = "With two run folders: both runs' comparisons side by side (Markdown), each with its verdict.",
         };
 
         var command = new Command("report", "Statistics of a run: per (dataset, model) mean ± std per optimizer and a test of each optimizer vs SGD, with its power (smallest detectable difference now, repeats needed for the observed one).")
@@ -69,7 +69,7 @@ public static class ReportCommand
                 Console.Out.Write(ConsoleText.EscapeLines(TwoRunComparison.Markdown(paths[0], a, paths[1], b)));
                 return Program.Ok;
             }
-            if (paths.Length != 1) throw new UserInputException("two PATHs are compared with --compare; give one PATH otherwise");
+            if (paths.Length != 1) throw new UserInputException("two run folders are compared with --compare; give one otherwise");
             var target = paths[0];
             var run = Manifest(target);
             options = options with { Sequential = run?.Sequential };

@@ -14,7 +14,7 @@ public static class TailCommand
     public static Command Create()
     {
         var runDir = new Argument<string>("run-dir") { Description = "The run folder (--out of coordinator/local)." };
-        var trialId = new Argument<string>("trial-id") { Description = "dataset/model/optimizer/repeat, e.g. fashion-mnist/resnet18/sam/1." };
+        var trialId = new Argument<string>("trial-id") { Description = "The trial's id, dataset/model/optimizer/repeat: e.g. fashion-mnist/resnet18/sam/1." };
         var noFollow = new Option<bool>("--no-follow") { Description = "Print what is there and exit." };
         var command = new Command("tail", "Follow one trial's log (logs/<trial-id>.log) until the trial finishes.") { runDir, trialId, noFollow };
         command.SetAction((parse, _) =>

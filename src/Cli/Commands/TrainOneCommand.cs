@@ -16,21 +16,21 @@ public static class TrainOneCommand
 {
     public static Command Create()
     {
-        var dataset = new Option<string>("--dataset") { Description = string.Join(" or ", Vocabulary.DatasetNames), DefaultValueFactory = _ => Vocabulary.FashionMnist.Name };
-        var model = new Option<string>("--model") { Description = string.Join(" or ", Vocabulary.ModelNames), DefaultValueFactory = _ => Vocabulary.ResNet18.Name };
-        var optimizer = new Option<string>("--optimizer") { Description = string.Join(", ", Vocabulary.OptimizerNames), DefaultValueFactory = _ => Vocabulary.Sgd.Name };
-        var trainLimit = new Option<int>("--train-limit") { Description = "use at most this many training images, balanced across classes (0 = all)" };
-        var testLimit = new Option<int>("--test-limit") { Description = "use at most this many test images (0 = all)" };
-        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
+        var dataset = new Option<string>("--dataset") { Description = $"Dataset: {string.Join(" or ", Vocabulary.DatasetNames)}.", DefaultValueFactory = _ => Vocabulary.FashionMnist.Name };
+        var model = new Option<string>("--model") { Description = $"Model: {string.Join(" or ", Vocabulary.ModelNames)}.", DefaultValueFactory = _ => Vocabulary.ResNet18.Name };
+        var optimizer = new Option<string>("--optimizer") { Description = $"Optimizer: {string.Join(", ", Vocabulary.OptimizerNames)}.", DefaultValueFactory = _ => Vocabulary.Sgd.Name };
+        var trainLimit = new Option<int>("--train-limit") { Description = "Use at most this many training images, balanced across classes (0: all)." };
+        var testLimit = new Option<int>("--test-limit") { Description = "Use at most this many test images (0: all)." };
+        var device = new Option<string>("--device") { Description = "Device to train on: cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
         var recipeFlags = RecipeFlags.Create();
-        var seed = new Option<long?>("--seed") { Description = "seed of init and batch order (default: derived from dataset/model/repeat)" };
-        var repeat = new Option<int>("--repeat") { Description = "repeat number (feeds the default seed)" };
-        var threads = new Option<int>("--threads") { Description = "torch intra-op threads", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var data = new Option<string?>("--data") { Description = $"data folder (default for fashion-mnist: {Vocabulary.FashionMnist.DefaultRoot}; stanford-dogs: its Images/ folder)" };
-        var classes = new Option<string?>("--classes") { Description = $"comma-separated classes (default for {Vocabulary.FashionMnist.Name}: {string.Join(",", Vocabulary.FashionMnist.DefaultClasses)}; {Vocabulary.StanfordDogs.Name}: the study's 8 breeds)" };
-        var imageSize = new Option<int?>("--image-size") { Description = $"image side the model sees (default: {string.Join(", ", Vocabulary.Datasets.Select(d => $"{d.DefaultImageSize} {d.Name}"))})" };
+        var seed = new Option<long?>("--seed") { Description = "Seed of init and batch order (default: derived from dataset/model/repeat)." };
+        var repeat = new Option<int>("--repeat") { Description = "Repeat number (feeds the default seed)." };
+        var threads = new Option<int>("--threads") { Description = "Torch intra-op threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var data = new Option<string?>("--data") { Description = $"Data folder (default for fashion-mnist: {Vocabulary.FashionMnist.DefaultRoot}; stanford-dogs: its Images/ folder).", HelpName = "dir" };
+        var classes = new Option<string?>("--classes") { Description = $"Comma-separated classes (default for {Vocabulary.FashionMnist.Name}: {string.Join(",", Vocabulary.FashionMnist.DefaultClasses)}; {Vocabulary.StanfordDogs.Name}: the study's 8 breeds)." };
+        var imageSize = new Option<int?>("--image-size") { Description = $"Image side the model sees (default: {string.Join(", ", Vocabulary.Datasets.Select(d => $"{d.DefaultImageSize} {d.Name}"))})." };
         var libtorch = LibTorchFlag.Create();
-        var checkpointDir = new Option<string?>("--checkpoint-dir") { Description = "checkpoint into this folder after every epoch; run again with the same flags to resume from its newest valid checkpoint" };
+        var checkpointDir = new Option<string?>("--checkpoint-dir") { Description = "Checkpoint into this folder after every epoch; run again with the same flags to resume from its newest valid checkpoint.", HelpName = "dir" };
 
         var command = new Command("train-one", "Train one model on one dataset here and print one JSON line per epoch.");
         foreach (var option in new Option[] { dataset, model, optimizer, trainLimit, testLimit, device })

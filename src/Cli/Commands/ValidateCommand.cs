@@ -20,6 +20,7 @@ public static class ValidateCommand
         var trials = new Option<bool>("--trials") { Description = "List the trials in the order they will start." };
         var against = new Option<string?>("--against")
         {
+            HelpName = "run-dir",
             Description = "A run folder: print what running this grid on it would add (or why it would be refused); nothing is run or written.",
         };
         var command = new Command("validate", "Check a grid file and print what it would run; exit 2 if it has problems.")

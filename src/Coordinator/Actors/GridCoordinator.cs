@@ -82,6 +82,7 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
     readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
     readonly LookSchedule? _looks;
     readonly HashSet<(string Comparison, int Look)> _deciding = new();   // sent to the look journal, not yet recorded
+    readonly Dictionary<(string Node, string? Address), List<string>> _lostTrials = new();   // trials of a node's lost workers while others of it remain
     IActorRef? _lookJournal;
     bool _reportAsked;
     bool _ended;
@@ -242,10 +243,28 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
     {
         if (!_workerKeys.Remove(worker, out var key) || !_workers.Remove(key, out var info)) return;
         // Nodes leave with the coordinator once the grid is done: then nothing was lost, and the line says so.
-        if (_board.AllFinished) Notify(o => o.OnWorkerLeft(info.Name, _workers.Count));
+        var finished = _board.AllFinished;
+        if (finished) Notify(o => o.OnWorkerLeft(info.Name, _workers.Count));
         else Notify(o => o.OnWorkerLost(info.Name, why, _workers.Count));
-        Execute(_scheduler.OnWorkerLost(key, $"worker {info.Name} lost ({why})", DateTimeOffset.UtcNow));
+        var actions = _scheduler.OnWorkerLost(key, $"worker {info.Name} lost ({why})", DateTimeOffset.UtcNow);
+        var node = (info.Node, Address: NodeAddress(worker));
+        if (!finished)
+        {
+            // One line per node once its last worker is gone, naming it and the trials it held (issue 27).
+            if (!_lostTrials.TryGetValue(node, out var held)) _lostTrials[node] = held = [];
+            held.AddRange(actions.OfType<Requeued>().Select(r => r.TrialId));
+            if (!_workers.Values.Any(w => w.Node == node.Node && NodeAddress(w.Ref) == node.Address))
+            {
+                _lostTrials.Remove(node);
+                Notify(o => o.OnNodeLost(node.Node, node.Address, held, _workers.Count));
+            }
+        }
+        Execute(actions);
     }
+
+    /// <summary>"10.1.2.7:4055": where a worker's node listens; null for a worker in this process.</summary>
+    static string? NodeAddress(IActorRef worker) =>
+        worker.Path.Address is { Host: { } host, Port: { } port } ? $"{host}:{port}" : null;
 
     void OnTrialEvent(TrialEventPublished published)
     {
@@ -297,7 +316,7 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
             {
                 case StartOn start:
                     var info = _workers[start.Worker];
-                    _trials.Tell(new StartAttempt(start.TrialId, start.Worker, info.Node, info.Device), Self);
+                    _trials.Tell(new StartAttempt(start.TrialId, start.Worker, info.Node, info.Device, TrialConditions.Of(info.Facts, info.Device)), Self);
                     break;
                 case Offer offer:
                     var spec = _board[offer.TrialId].Spec;

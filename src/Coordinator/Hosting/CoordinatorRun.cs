@@ -79,8 +79,9 @@ public static class CoordinatorRun
         var completion = new RunCompletion();
         using var log = new RunLog(folder, onDiskFull: completion.Fail, verbose: request.Verbose);
         if (folder.Resumed && folder.Added.Count > 0)
-            log.Main.Information("The run grows: {Added} trials added to the {Kept} it had (the grid it ran until now is kept as grid.previous-N.yaml)",
-                folder.Added.Count, folder.Trials.Count - folder.Added.Count);
+            log.Main.Information("The run grows: {Added} added to the {Kept} it had{Previous}",
+                ConsoleText.Count(folder.Added.Count, "trial"), folder.Trials.Count - folder.Added.Count,
+                folder.PreviousGrid is { } previous ? $" (the grid it ran until now is kept as {previous})" : "");
         foreach (var unseen in requested.Select(t => t.Data).Except(dataHere).Select(d => $"{d.Dataset} ({d.Root})").Distinct())
             log.Main.Information("Data of {Data} is not on this host: each node reads and checks it before training", unseen);
         var checkpointDir = Path.GetFullPath(request.CheckpointDir ?? folder.CheckpointsDir);

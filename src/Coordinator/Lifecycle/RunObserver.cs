@@ -36,6 +36,9 @@ public interface IRunObserver
     void OnDecision(BoardEntry trial, SchedulerAction decision, IReadOnlyList<BoardEntry> board) { }
     void OnWorkerJoined(string worker, int workers) { }
     void OnWorkerLost(string worker, string why, int workers) { }
+    /// <summary>The last worker of a node was lost while the grid ran: the node, where it was ("10.1.2.7:4055"; null for
+    /// one in this process) and the trials its workers held, now back in the queue (after the workers' own lines).</summary>
+    void OnNodeLost(string node, string? address, IReadOnlyList<string> trials, int workers) { }
     /// <summary>A worker went away after every trial had finished (its node leaves with the coordinator): no loss.</summary>
     void OnWorkerLeft(string worker, int workers) { }
     /// <summary>A trial is handed to a worker of this node (every hand-out; facts null from nodes of older versions).</summary>

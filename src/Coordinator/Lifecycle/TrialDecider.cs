@@ -32,7 +32,7 @@ public static class TrialDecider
         if (state.Status == TrialStatus.Completed)
             return Decision.Nothing(new StartRefused(state.TrialId, $"completed by attempt {state.Attempt}"));
         var next = state.Attempt + 1;
-        var started = new AttemptStarted(state.TrialId, next, start.WorkerId, start.Node, start.Device, now);
+        var started = new AttemptStarted(state.TrialId, next, start.WorkerId, start.Node, start.Device, now, start.Conditions);
         // An open attempt being handed out again was lost to the scheduler: close it explicitly, so the journal says why
         // its late reports are refused.
         return state.Current is { IsOpen: true } open
@@ -121,7 +121,7 @@ public static class TrialDecider
     {
         if (e is AttemptStarted s)
         {
-            var record = new AttemptRecord(s.Attempt, s.WorkerId, s.Node, s.Device, AttemptPhase.Offered, 0, false, null, [], null, null);
+            var record = new AttemptRecord(s.Attempt, s.WorkerId, s.Node, s.Device, AttemptPhase.Offered, 0, false, null, [], null, null, s.Conditions);
             return state with { Status = TrialStatus.Running, Attempts = [.. state.Attempts, record] };
         }
         var index = IndexOf(state, e.Attempt);

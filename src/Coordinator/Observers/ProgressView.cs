@@ -1,3 +1,4 @@
+using SamCluster.Messages;
 using SamCluster.Coordinator.Lifecycle;
 using SamCluster.RunStore;
 using SamCluster.Coordinator.Logging;
@@ -24,7 +25,7 @@ public sealed class ProgressView(RunLog log, Func<DateTime>? clock = null) : IRu
     {
         var eta = view.Eta is { } t ? $"ETA {(int)t.TotalMinutes}m {t.Seconds:D2}s" : "ETA —";
         var looks = view.Looks is null ? "" : $" · {view.Waiting} waiting for a look · {view.Skipped} skipped";
-        var line = $"Progress: {view.Completed + view.Failed}/{view.Total} done ({view.Failed} failed) · {view.Running.Count} running · {view.Queued} queued{looks} · {view.Workers} workers · {eta}";
+        var line = $"Progress: {view.Completed + view.Failed}/{view.Total} done ({view.Failed} failed) · {view.Running.Count} running · {view.Queued} queued{looks} · {ConsoleText.Count(view.Workers, "worker")} · {eta}";
         var details = string.Concat(view.Running.Select(r =>
         {
             var epochs = r.Spec.Recipe.Epochs;

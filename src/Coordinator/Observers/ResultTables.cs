@@ -45,8 +45,16 @@ public static class ResultTables
         {
             Seed = t.Spec.Seed, TrainLoss = s?.TrainLoss, TestLoss = s?.TestLoss, Node = t.State.Node, Device = t.State.Device,
             Attempts = t.State.Attempt,
+            DeviceModel = t.State.Conditions?.DeviceModel, Threads = t.State.Conditions?.Threads, Concurrent = t.State.Conditions?.Concurrent,
+            ImagesPerSecond = ImagesPerSecond(t.State),
         };
     }
+
+    /// <summary>The mean training throughput of the epochs the trial's last attempt ran itself (those it resumed past
+    /// were measured under its predecessor's conditions); null when it ran none.</summary>
+    static double? ImagesPerSecond(TrialState state) =>
+        state.Current is { Epochs: { Count: > 0 } own } && own.Any(e => e.ImagesPerSecond > 0)
+            ? own.Where(e => e.ImagesPerSecond > 0).Average(e => e.ImagesPerSecond) : null;
 
     static EpochResultRow EpochRow(TrialKey k, int attempt, EpochMetrics e) =>
         new(k.Dataset, k.Model, k.Optimizer, k.Repeat, e.Epoch, e.TrainAcc, e.TestAcc, e.TrainLoss, e.TestLoss, Line: 0, k.Cell,

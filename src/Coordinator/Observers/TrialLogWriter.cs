@@ -12,8 +12,13 @@ public sealed class TrialLogWriter(RunLog log) : IRunObserver
     public void OnStart(RunView view)
     {
         if (view.Recovered > 0)
-            log.Main.Information("Recovered from the journal: {Recovered} of {Total} trials already finished ({Completed} completed, {Failed} failed); {Queued} queued again",
-                view.Recovered, view.Total, view.Completed, view.Failed, view.Queued);
+        {
+            // "Queued again" only for trials that ran before; those never handed out are just queued.
+            var neverRan = view.Trials.Count(e => e.Status == BoardStatus.Queued && e.State.Attempts.Count == 0);
+            log.Main.Information("Recovered from the journal: {Recovered} of {Total} trials already finished ({Completed} completed, {Failed} failed); {Queued} queued again{NeverRan}",
+                view.Recovered, view.Total, view.Completed, view.Failed, view.Queued - neverRan,
+                neverRan > 0 ? $", {neverRan} not started yet" : "");
+        }
         else if (view.Looks is not null)
             log.Main.Information("Grid of {Total} trials in looks: {Queued} queued (the first look's repeats, longest expected first), {Waiting} waiting for their comparison's decision; waiting for workers",
                 view.Total, view.Queued, view.Waiting);
@@ -39,13 +44,30 @@ public sealed class TrialLogWriter(RunLog log) : IRunObserver
     static string Label(ComparisonLooks c) => $"{c.Comparison.Id} vs {c.Comparison.Control}";
 
     public void OnWorkerJoined(string worker, int workers) =>
-        log.Main.Information("Worker {Worker} joined ({Workers} workers)", worker, workers);
+        log.Main.Information("Worker {Worker} joined ({Workers})", worker, ConsoleText.Count(workers, "worker"));
 
     public void OnWorkerLost(string worker, string why, int workers) =>
-        log.Main.Warning("Worker {Worker} lost ({Why}); {Workers} workers left", worker, why, workers);
+        log.Main.Warning("Worker {Worker} lost ({Why}); {Workers} left", worker, why, ConsoleText.Count(workers, "worker"));
+
+    public void OnNodeLost(string node, string? address, IReadOnlyList<string> trials, int workers) =>
+        log.Main.Warning("{Line}; {Workers} left", NodeLostLine(node, address, trials), ConsoleText.Count(workers, "worker"));
+
+    /// <summary>"node gpu7 (10.1.2.7:4055) lost: its trial d/m/sam/3 goes back to the queue" (its trials … go; it held
+    /// no trial).</summary>
+    public static string NodeLostLine(string node, string? address, IReadOnlyList<string> trials)
+    {
+        var where = string.IsNullOrEmpty(address) ? "" : $" ({address})";
+        var what = trials.Count switch
+        {
+            0 => "it held no trial",
+            1 => $"its trial {trials[0]} goes back to the queue",
+            _ => $"its trials {string.Join(", ", trials)} go back to the queue",
+        };
+        return $"node {node}{where} lost: {what}";
+    }
 
     public void OnWorkerLeft(string worker, int workers) =>
-        log.Main.Information("Worker {Worker} left after the grid finished; {Workers} workers left", worker, workers);
+        log.Main.Information("Worker {Worker} left after the grid finished; {Workers} left", worker, ConsoleText.Count(workers, "worker"));
 
     public void OnTrialEvent(BoardEntry entry, ITrialEvent e, IReadOnlyList<BoardEntry> board)
     {
@@ -54,8 +76,8 @@ public sealed class TrialLogWriter(RunLog log) : IRunObserver
         switch (e)
         {
             case AttemptStarted s:
-                trial.Information("attempt {Attempt} started on {Worker} (seed {Seed}, {Epochs} epochs)",
-                    s.Attempt, WorkerName(s.WorkerId), spec.Seed, spec.Recipe.Epochs);
+                trial.Information("attempt {Attempt} started on {Worker} (seed {Seed}, {Epochs})",
+                    s.Attempt, WorkerName(s.WorkerId), spec.Seed, ConsoleText.Count(spec.Recipe.Epochs, "epoch"));
                 log.Main.Information("Started {Trial} (attempt {Attempt}) on {Worker}", spec.Key.Id, s.Attempt, WorkerName(s.WorkerId));
                 break;
             case AttemptResumed { From: { } from } r:
@@ -63,7 +85,8 @@ public sealed class TrialLogWriter(RunLog log) : IRunObserver
                 log.Main.Information("{Trial} attempt {Attempt} resumed from epoch {Epoch}", spec.Key.Id, r.Attempt, from.Epoch);
                 break;
             case AttemptResumed r:
-                trial.Information("starting from epoch 0{Note}", Suffix(r.Note));
+                // The node's note may say it already ("no checkpoint to resume from; starting from epoch 0"): once.
+                trial.Information("{Start}", r.Note.Contains("starting from epoch 0", StringComparison.Ordinal) ? r.Note : "starting from epoch 0" + Suffix(r.Note));
                 break;
             case EpochRecorded { Metrics: var m }:
                 trial.Information(

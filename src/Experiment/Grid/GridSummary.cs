@@ -38,7 +38,7 @@ public static class GridSummary
     }
 
     static string TrialLine(TrialSpec t, int idWidth) => string.Create(CultureInfo.InvariantCulture,
-        $"{t.Key.Id.PadRight(idWidth)} seed {t.Seed,-16} {t.Recipe.Epochs,3} epochs  {TrialOrder.TrainImages(t.Data),6:0} train images "
+        $"{t.Key.Id.PadRight(idWidth)} seed {t.Seed,-16} {t.Recipe.Epochs,3} {(t.Recipe.Epochs == 1 ? "epoch " : "epochs")}  {TrialOrder.TrainImages(t.Data),6:0} train images "
         + $"{t.Data.ImageSize}x{t.Data.ImageSize}  {Gmac(TrialOrder.EstimatedCost(t)),10}");
 
     static string Count(int n, string what) => $"{n} {what}{(n == 1 ? "" : "s")}";

@@ -57,8 +57,8 @@ public static class GpuNodeHost
             var coordinatorLeft = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             if (join == JoinResult.Up)
             {
-                log.Information("Node {Node} joined the cluster at {Host}:{Port} with {Workers} workers on {Devices}",
-                    role.NodeName, member.SeedHost, member.SeedPort, role.Workers, string.Join(",", role.Devices));
+                log.Information("Node {Node} joined the cluster at {Host}:{Port} with {Workers} on {Devices}",
+                    role.NodeName, member.SeedHost, member.SeedPort, ConsoleText.Count(role.Workers, "worker"), string.Join(",", role.Devices));
                 everJoined = true;
                 backoff = MinBackoff;
                 system.ActorOf(CoordinatorDepartureWatch.Props(coordinatorLeft), "coordinator-departure-watch");

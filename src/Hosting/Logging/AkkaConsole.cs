@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Serilog.Events;
 using Serilog.Formatting;
 using Serilog.Formatting.Display;
@@ -25,7 +26,7 @@ public static class AkkaConsole
             var rendered = new StringWriter();
             MessageOnly.Format(e, rendered);
             var message = rendered.ToString();
-            output.Write(FirstLine(message, out var more));
+            output.Write(Readable(FirstLine(message, out var more)));
             if (e.Exception is { } x)
             {
                 if (errorTraces && e.Level >= LogEventLevel.Error)
@@ -38,6 +39,17 @@ public static class AkkaConsole
             }
             else if (more && message.Contains("Exception", StringComparison.Ordinal)) output.Write(" …");
             output.WriteLine();
+        }
+
+        /// <summary>Akka's cluster lines as a person reads them (issue 27): a member as the address it listens on
+        /// ("127.0.0.1:40761") rather than its whole record (uid, status, roles, up-number, version), without the
+        /// "Cluster Node [its own address] - " before it and the node's own roles after it. The CLEF stream keeps them whole.</summary>
+        public static string Readable(string line)
+        {
+            if (!line.Contains("Member(address = ", StringComparison.Ordinal)) return line;
+            line = Regex.Replace(line, @"^Cluster Node \[[^\]]*\] - ", "");
+            line = Regex.Replace(line, @"Member\(address = [a-z.]+://[^@\s]+@([^,\s)]+)[^)]*\)", "$1");
+            return Regex.Replace(line, @"\.? Node roles \[[^\]]*\]$", "");
         }
 
         public static string FirstLine(string text, out bool more)

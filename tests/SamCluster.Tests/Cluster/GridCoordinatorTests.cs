@@ -28,7 +28,7 @@ public sealed class GridCoordinatorTests : TestKit, IDisposable
     static readonly SchedulerOptions Quick = new(MaxRetries: 1, AckTimeout: TimeSpan.FromSeconds(1), LeaseTimeout: TimeSpan.FromSeconds(2));
 
     IActorRef StartCoordinator(IReadOnlyList<TrialSpec> trials, SchedulerOptions? options = null, string name = "coordinator",
-        SequentialPlan? sequential = null)
+        SequentialPlan? sequential = null, IRunObserver? watcher = null)
     {
         var region = Sys.ActorSelection("/user/trials").ResolveOne(TimeSpan.FromMilliseconds(200)).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : null).Result
                      ?? Sys.ActorOf(Props.Create(() => new LocalTrialRegion(() => _coordinator)), "trials");
@@ -36,7 +36,7 @@ public sealed class GridCoordinatorTests : TestKit, IDisposable
                          ?? Sys.ActorOf(ReportWriter.Props(_ => $"report of {File.ReadAllLines(_folder.TrialsCsv).Length - 1} trials"), "aggregator");
         var plan = new GridPlan(trials, options ?? Quick with { AckTimeout = TimeSpan.FromSeconds(5), LeaseTimeout = TimeSpan.FromSeconds(30) }, new InGivenOrder(),
             Sequential: sequential);
-        IRunObserver[] observers = [new TrialLogWriter(_log), new ResultTablesWriter(_folder), new EpochsTableWriter(_folder)];
+        IRunObserver[] observers = [new TrialLogWriter(_log), new ResultTablesWriter(_folder), new EpochsTableWriter(_folder), .. watcher is null ? [] : new[] { watcher }];
         _coordinator = Sys.ActorOf(GridCoordinator.Props(plan, region, aggregator, _completion, observers, TimeSpan.FromSeconds(30)), name);
         return _coordinator;
     }
@@ -67,6 +67,57 @@ public sealed class GridCoordinatorTests : TestKit, IDisposable
             Region.Tell(report, worker.Ref);
             Assert.Equal(report.Seq, worker.ExpectMsg<ReportAck>().Seq);
         }
+    }
+
+    sealed class NodeLosses : IRunObserver
+    {
+        public readonly List<(string Node, string? Address, IReadOnlyList<string> Trials)> Lost = new();
+        public void OnNodeLost(string node, string? address, IReadOnlyList<string> trials, int workers) => Lost.Add((node, address, trials.ToList()));
+    }
+
+    [Fact]
+    public void A_node_is_reported_lost_once_its_last_worker_goes_naming_the_trials_it_held()
+    {
+        var trials = new[] { Trial("sgd", 1), Trial("sam", 1), Trial("sgd", 2) };
+        var losses = new NodeLosses();
+        var coordinator = StartCoordinator(trials, watcher: losses);
+        var (w0, w1, other) = (CreateTestProbe(), CreateTestProbe(), CreateTestProbe());
+        w0.Send(coordinator, new WorkerReady("w0", "gpu7", "cuda:0"));
+        w1.Send(coordinator, new WorkerReady("w1", "gpu7", "cuda:1"));
+        var held = new[] { w0.ExpectMsg<AssignTrial>().Trial.Key.Id, w1.ExpectMsg<AssignTrial>().Trial.Key.Id };
+
+        Sys.Stop(w0.Ref);
+        AwaitCondition(() => Ask(coordinator).Running.Count == 1, TimeSpan.FromSeconds(5));
+        Assert.Empty(losses.Lost);                       // gpu7 still has a worker
+        Sys.Stop(w1.Ref);
+        AwaitCondition(() => losses.Lost.Count == 1, TimeSpan.FromSeconds(5));
+        var (node, address, lost) = losses.Lost[0];
+        Assert.Equal(("gpu7", (string?)null), (node, address));   // a worker in this process has no remote address
+        Assert.Equal(held.Order(), lost.Order());
+        Assert.Equal($"node gpu7 lost: its trials {lost[0]}, {lost[1]} go back to the queue", TrialLogWriter.NodeLostLine(node, address, lost));
+
+        // The trials it held are handed out again.
+        other.Send(coordinator, new WorkerReady("w0", "gpu8", "cpu"));
+        Assert.Contains(other.ExpectMsg<AssignTrial>().Trial.Key.Id, held);
+    }
+
+    RunView Ask(IActorRef coordinator) => coordinator.Ask<RunView>(GridCoordinator.GetRunView.Instance, TimeSpan.FromSeconds(3)).Result;
+
+    [Fact]
+    public async Task A_trial_records_its_nodes_device_model_threads_and_trials_at_once_in_trials_csv()
+    {
+        var trials = new[] { Trial("sgd", 1) };
+        var coordinator = StartCoordinator(trials);
+        var worker = CreateTestProbe();
+        var facts = new NodeFacts("gpu7", "Test CPU 9000", 16, 4, ["cpu"], [], null, "0.0", "libtorch", Workers: 2);
+        worker.Send(coordinator, new WorkerReady("w0", "gpu7", "cpu", facts));
+        RunToCompletion(worker, worker.ExpectMsg<AssignTrial>());
+        await _completion.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        var row = Assert.Single(SamCluster.Reporting.ResultsCsv.ReadTrials(_folder.TrialsCsv));
+        Assert.Equal(("gpu7", "cpu", "Test CPU 9000", 4, 2), (row.Node, row.Device, row.DeviceModel, row.Threads, row.Concurrent));
+        Assert.Equal(100, row.ImagesPerSecond);                       // the mean of its epochs' (Epoch(): 100 images/s)
+        Assert.EndsWith(",cell,device_model,threads,concurrent,images_per_second", File.ReadLines(_folder.TrialsCsv).First());
     }
 
     [Fact]

@@ -178,6 +178,7 @@ public sealed class LoopbackClusterTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(6, after.Count);
         Assert.All(before, row => Assert.Contains(row, after));   // the first four are the same rows, not retrained
         Assert.True(File.Exists(Path.Combine(outDir, "grid.previous-1.yaml")), "the grid the run ran until now is kept");
+        Assert.Contains(grown.Lines, l => l.Contains("(the grid it ran until now is kept as grid.previous-1.yaml)"));   // its name, not "-N"
         using var report = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "report.json")));
         Assert.Equal((3, 3), (report.RootElement[0].GetProperty("sgd").GetProperty("n").GetInt32(), report.RootElement[0].GetProperty("sam").GetProperty("n").GetInt32()));
         Assert.True(report.RootElement[0].TryGetProperty("n_for_power80", out _));

@@ -87,7 +87,7 @@ public sealed class ServeCliTests(ITestOutputHelper log) : IDisposable
         _runs.Finished("a");
         _runs.Finished("b");
         SamCluster.Tests.BadInput.Cli.AssertRefused(Run("report", "a", "--compare"), log, "--compare needs two runs");
-        SamCluster.Tests.BadInput.Cli.AssertRefused(Run("report", "a", "b"), log, "two PATHs are compared with --compare");
+        SamCluster.Tests.BadInput.Cli.AssertRefused(Run("report", "a", "b"), log, "two run folders are compared with --compare");
         SamCluster.Tests.BadInput.Cli.AssertRefused(Run("report", "a", "b", "--compare", "--format", "json"), log, "--compare writes Markdown only");
         Assert.Equal(0, Run("report", "a").ExitCode);
     }

@@ -95,7 +95,7 @@ function queueRedraw() {
 
 function applyProgress(p) {
   const text = document.getElementById('progress-text');
-  if (!p) { text.textContent = 'Reading the trials back from the journal…'; return; }
+  if (!p) { text.textContent = 'Waiting for the run\'s first progress…'; return; }
   run.progress = p;
   run.finished = p.finished;
   const bar = document.querySelector('#progress .bar');
