@@ -9,7 +9,7 @@ public static class RunsCommand
 {
     public static Command Create()
     {
-        var folders = new Argument<string[]>("DIR")
+        var folders = new Argument<string[]>("dir")
         {
             Description = "Run folders, or folders with run folders anywhere below them.",
             Arity = ArgumentArity.OneOrMore,

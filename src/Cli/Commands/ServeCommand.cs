@@ -13,7 +13,7 @@ public static class ServeCommand
 {
     public static Command Create()
     {
-        var folders = new Argument<string[]>("DIR")
+        var folders = new Argument<string[]>("dir")
         {
             Description = "Run folders, or folders with run folders anywhere below them.",
             Arity = ArgumentArity.OneOrMore,
