@@ -10,7 +10,7 @@ namespace SamCluster.Cli.Processes;
 /// it at once.</summary>
 public sealed partial class ShutdownSignal : IDisposable
 {
-    /// <summary>Every command ends within 5 s of SIGTERM or Ctrl-C (README): the clean stop gets this long.</summary>
+    /// <summary>Every command ends within 5 s of SIGTERM or Ctrl-C (docs/REFERENCE.md, "Commands"): the clean stop gets this long.</summary>
     public static readonly TimeSpan HardStopAfter = TimeSpan.FromSeconds(4.5);
 
     readonly CancellationTokenSource _cts = new();

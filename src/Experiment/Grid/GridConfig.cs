@@ -50,7 +50,7 @@ public sealed record GridConfig(
     /// runs, as without the key.</summary>
     public SequentialPlan? Sequential { get; init; }
 
-    /// <summary>The most trials one grid may expand to (README, "Grid config"): far beyond any study, and low enough
+    /// <summary>The most trials one grid may expand to (docs/REFERENCE.md, "Grid config"): far beyond any study, and low enough
     /// that a grid of typos (2,000 lr × 2,000 rho) is refused instead of filling the memory.</summary>
     public const int MaxTrials = 100_000;
 

@@ -51,7 +51,7 @@ public sealed record LookResult(
 }
 
 /// <summary>
-/// The rule a sequential study follows at each look (the grid's `sequential` key, README "Sequential studies"): on the
+/// The rule a sequential study follows at each look (the grid's `sequential` key, docs/REFERENCE.md "Sequential studies"): on the
 /// completed repeats 1..n_k of both arms, Welch's t with its Welch–Satterthwaite df (or the paired t on the repeats'
 /// differences). Efficacy when the one-sided p from that t distribution is at most the design's nominal level α_k;
 /// futility (only with a margin; non-binding) when difference + t_{df, 1−α_k}·SE is below the margin; else continue, and
