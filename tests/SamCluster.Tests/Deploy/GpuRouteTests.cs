@@ -44,7 +44,7 @@ public sealed class BenchPeerTests(ITestOutputHelper log) : IDisposable
     public void Bench_runs_the_peer_that_ships_beside_the_program_by_default()
     {
         Assert.True(File.Exists(Path.Combine(AppContext.BaseDirectory, "bench", "pytorch_peer.py")), "bench/pytorch_peer.py is not in the build output");
-        Skip.IfNot(PythonHasTorch(), "no python3 with torch here (apt-get install python3-torch) to run the peer");
+        Skip.If(Training.PythonTorch.Find() is null, "no python3 with torch here (apt-get install python3-torch) to run the peer");
 
         // The smallest case: what is checked is that the peer was found and ran each optimizer (the cheaper SAMs as
         // their reference code steps), and that each row gives its time relative to SGD's, not the figures.
@@ -61,21 +61,5 @@ public sealed class BenchPeerTests(ITestOutputHelper log) : IDisposable
         }
         // SGD is measured first, whatever the order asked, so the others have its time to compare with.
         Assert.True(run.Stdout.IndexOf("resnet18  sgd", StringComparison.Ordinal) < run.Stdout.IndexOf("resnet18  msam", StringComparison.Ordinal), run.Stdout);
-    }
-
-    static bool PythonHasTorch()
-    {
-        foreach (var python in new[] { "python3", "/usr/bin/python3" })
-        {
-            try
-            {
-                using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(python, ["-c", "import torch"])
-                    { RedirectStandardError = true, RedirectStandardOutput = true })!;
-                process.WaitForExit();
-                if (process.ExitCode == 0) return true;
-            }
-            catch (System.ComponentModel.Win32Exception) { }
-        }
-        return false;
     }
 }
