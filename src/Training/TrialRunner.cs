@@ -83,24 +83,38 @@ public static class TrialRunner
     private static (ResumeReport, Trainer) Resume(TrialSpec spec, TrainingTensors data, Device device, TrialCheckpointing checkpointing,
         Trainer trainer, List<EpochMetrics> history)
     {
+        var report = ResumeFromCandidates(spec, checkpointing, () => (trainer.Model, trainer.Step.Optimizer, trainer.Schedule), () =>
+        {
+            trainer.Dispose();
+            trainer = Trainer.Create(spec, data, device);
+        }, history);
+        return (report, trainer);
+    }
+
+    /// <summary>Tries checkpointing.ResumeCandidates newest first, loading each into what <paramref name="current"/>
+    /// returns; after a candidate that fails, <paramref name="rebuild"/> builds those afresh. Fills
+    /// <paramref name="history"/> from the one that loads. (The solo trial's and each packed member's resume.)</summary>
+    internal static ResumeReport ResumeFromCandidates(TrialSpec spec, TrialCheckpointing checkpointing,
+        Func<(nn.Module Model, optim.Optimizer Optimizer, PlateauSchedule Schedule)> current, Action rebuild, List<EpochMetrics> history)
+    {
         var problems = new List<string>();
         foreach (var candidate in checkpointing.ResumeCandidates.OrderByDescending(c => c.Epoch).ThenByDescending(c => c.Attempt))
         {
             var name = CheckpointStore.DisplayName(candidate);
-            if (checkpointing.Store.TryLoad(candidate, spec, trainer.Model, trainer.Step.Optimizer, out var contents, out var problem))
+            var (model, optimizer, schedule) = current();
+            if (checkpointing.Store.TryLoad(candidate, spec, model, optimizer, out var contents, out var problem))
             {
-                trainer.Schedule.Restore(contents.Plateau);
+                schedule.Restore(contents.Plateau);
                 history.AddRange(contents.History);
                 var whose = candidate.Attempt == checkpointing.Attempt ? "this attempt's" : $"attempt {candidate.Attempt}'s";
                 var note = $"resumed from epoch {contents.Epoch} ({whose} checkpoint)";
                 if (problems.Count > 0) note = $"{string.Join("; ", problems)}; {note}";
-                return (new ResumeReport(candidate, contents.Epoch, note), trainer);
+                return new ResumeReport(candidate, contents.Epoch, note);
             }
             problems.Add($"checkpoint {name} {problem}");
-            trainer.Dispose();
-            trainer = Trainer.Create(spec, data, device);
+            rebuild();
         }
-        return (new ResumeReport(null, 0, $"no usable checkpoint ({string.Join("; ", problems)}); starting from epoch 0"), trainer);
+        return new ResumeReport(null, 0, $"no usable checkpoint ({string.Join("; ", problems)}); starting from epoch 0");
     }
 
     /// <summary>A trial's model, optimizer step and schedule, built from its spec.</summary>
@@ -137,7 +151,7 @@ public static class TrialRunner
     // several GPUs) must not interleave seeding and drawing, or a rerun would not reproduce.
     private static readonly Lock GlobalGeneratorLock = new();
 
-    private static Models.ResNet CreateSeededModel(TrialSpec spec, TrainingTensors data)
+    internal static Models.ResNet CreateSeededModel(TrialSpec spec, TrainingTensors data)
     {
         lock (GlobalGeneratorLock)
         {

@@ -72,6 +72,10 @@ public sealed class FlatSgd : IDisposable
 
     public double MomentumFactor => _options.momentum ?? 0;
 
+    /// <summary>A packed model's learning rates, one per element (each member's own, as its plateau schedule set it;
+    /// <see cref="MemberLayout.Expand"/>); null: the SGD's one rate for every element.</summary>
+    public Tensor? PerElementLearningRate { get; set; }
+
     /// <summary>The flat momentum, with any loaded into the SGD taken in first (zeros before the first step): MSAM
     /// perturbs along it.</summary>
     public Tensor Momentum
@@ -108,7 +112,8 @@ public sealed class FlatSgd : IDisposable
             }
             step = _momentum.Values;
         }
-        _flat.Values.Values.AddInPlace(step, alpha: -learningRate);
+        if (PerElementLearningRate is { } rates) _flat.Values.Values.addcmul_(step, rates, value: -1);
+        else _flat.Values.Values.AddInPlace(step, alpha: -learningRate);
     }
 
     /// <summary>Takes momentum buffers that are not our views (a checkpoint loaded into the SGD) into the flat momentum.</summary>

@@ -15,8 +15,10 @@ public sealed class Sam : IDisposable
     private readonly FlatSgd _baseOptimizer;
     private readonly double _rho;
     private readonly bool _adaptive;
+    private readonly MemberLayout? _members;
 
-    public Sam(FlatParameters parameters, FlatSgd baseOptimizer, double rho, bool adaptive = false)
+    /// <param name="members">For a packed model: each member's radius from its own gradient norm, as in its solo run.</param>
+    public Sam(FlatParameters parameters, FlatSgd baseOptimizer, double rho, bool adaptive = false, MemberLayout? members = null)
     {
         // rho 0 is allowed (the grid accepts it): SAM then steps exactly as its base optimizer, a useful control.
         if (!(rho >= 0)) throw new SamCluster.Messages.UserInputException($"SAM's rho must be 0 or more, got {rho}");
@@ -25,6 +27,7 @@ public sealed class Sam : IDisposable
         _baseOptimizer = baseOptimizer;
         _rho = rho;
         _adaptive = adaptive;
+        _members = members;
     }
 
     /// <summary>Saves w, then w += e, computed from the gradients now in the parameters; then clears the gradients.</summary>
@@ -33,8 +36,11 @@ public sealed class Sam : IDisposable
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var (w, g, saved) = (_parameters.Values.Values, _parameters.Gradients.Values, _savedWeights.Values);
-        var gradNorm = _adaptive ? w.abs().mul_(g).norm() : g.norm();
+        var gradNorm = _members is null
+            ? (_adaptive ? w.abs().mul_(g).norm() : g.norm())
+            : _members.SumPerMember(_adaptive ? w.abs().mul_(g).PowInPlace(2) : g.square()).sqrt_();
         var scale = gradNorm.AddInPlace(NormEpsilon).reciprocal_().MulInPlace(_rho);   // stays on the device: no host round trip
+        if (_members is not null) scale = _members.Expand(scale);
         saved.copy_(w);
         // e is computed in w's own memory, then the saved w added: w + e in the same operations (and roundings) as
         // davda54/sam's p.add_(e_w), with no buffer besides the saved weights.

@@ -17,13 +17,34 @@ public abstract class TrainingStep : IDisposable
     /// <summary>The SGD the schedule and checkpoints work with (learning rate, momentum buffers).</summary>
     public optim.Optimizer Optimizer { get; }
 
-    protected TrainingStep(nn.Module<Tensor, Tensor> model, FlatParameters flat, optim.Optimizer sgd, Func<Tensor, Tensor, Tensor>? loss)
+    /// <summary>A packed model's members in the flat buffers; null for a solo model.</summary>
+    protected readonly MemberLayout? Members;
+
+    protected TrainingStep(nn.Module<Tensor, Tensor> model, FlatParameters flat, optim.Optimizer sgd, Func<Tensor, Tensor, Tensor>? loss,
+        int members = 1)
     {
         Model = model;
         Flat = flat;
         Optimizer = sgd;
         Sgd = new FlatSgd(sgd, flat);
         Loss = loss ?? ((logits, target) => nn.functional.cross_entropy(logits, target));
+        if (members > 1) Members = new MemberLayout(flat, members);
+    }
+
+    /// <summary>Whether <paramref name="optimizer"/> trains packed: its step reduces over the model only where
+    /// <see cref="MemberLayout"/> can do it per member (SAM's gradient norm). Momentum-SAM's and LookSAM's reductions are
+    /// not split per member: their packs train one member after another.</summary>
+    public static bool SupportsPacking(string optimizer) =>
+        Vocabulary.FindOptimizer(optimizer) is { } facts && facts.Name is not (Vocabulary.MsamName or Vocabulary.LookSamName);
+
+    /// <summary>A packed model's members' learning rates (each its own plateau schedule's), for the steps from now on.</summary>
+    public void SetMemberLearningRates(IReadOnlyList<double> rates)
+    {
+        if (Members is null) throw new InvalidOperationException("a solo model has the SGD's one learning rate");
+        if (rates.Count != Members.Members) throw new ArgumentException($"{rates.Count} rates for {Members.Members} members");
+        using var perMember = tensor(rates.Select(r => (float)r).ToArray(), device: Flat.Values.Values.device);
+        Sgd.PerElementLearningRate?.Dispose();
+        Sgd.PerElementLearningRate = Members.Expand(perMember).DetachFromDisposeScope();
     }
 
     /// <summary>Updates the model from (input, target). Returns the first forward pass's logits and loss, detached,
@@ -40,7 +61,9 @@ public abstract class TrainingStep : IDisposable
 
     public virtual void Dispose()
     {
+        Sgd.PerElementLearningRate?.Dispose();
         Sgd.Dispose();
+        Members?.Dispose();
         Optimizer.Dispose();
         Flat.Dispose();   // the parameters keep their storage: the model stays usable
     }
@@ -61,11 +84,15 @@ public abstract class TrainingStep : IDisposable
 
     /// <summary>A <see cref="Vocabulary.Optimizers"/> name with the recipe's SGD (momentum, weight decay) and SAM (rho,
     /// adaptive, LookSAM's k and alpha) settings; "asam" is SAM made adaptive whatever the recipe says.</summary>
+    /// <param name="members">Networks fused in <paramref name="model"/> (a pack, <see cref="Models.ResNet"/>): each gets
+    /// its own SAM radius and learning rate (<see cref="MemberLayout"/>). SGD, SAM and ASAM only; 1 for a solo model.</param>
     public static TrainingStep Create(string optimizer, nn.Module<Tensor, Tensor> model, Recipe recipe,
-        Func<Tensor, Tensor, Tensor>? loss = null)
+        Func<Tensor, Tensor, Tensor>? loss = null, int members = 1)
     {
         var facts = Vocabulary.FindOptimizer(optimizer)
             ?? throw new UserInputException($"unknown optimizer '{optimizer}' (expected {string.Join(", ", Vocabulary.OptimizerNames)})");
+        if (members > 1 && !SupportsPacking(optimizer))
+            throw new ArgumentException($"{optimizer} does not train packed (its reductions are over the whole model)");
         var flat = new FlatParameters(model.parameters());
         var sgd = optim.SGD(flat.Parameters, recipe.LearningRate, momentum: recipe.Momentum, weight_decay: recipe.WeightDecay);
         try
@@ -74,8 +101,8 @@ public abstract class TrainingStep : IDisposable
             {
                 Vocabulary.MsamName => new MomentumSamStep(model, flat, sgd, recipe.Rho, loss),
                 Vocabulary.LookSamName => new LookSamStep(model, flat, sgd, recipe.Rho, recipe.LookSamK, recipe.LookSamAlpha, loss),
-                _ when facts.UsesSam => new SamStep(model, flat, sgd, recipe.Rho, facts.Adaptive || recipe.Adaptive, loss),
-                _ => new SgdStep(model, flat, sgd, loss),
+                _ when facts.UsesSam => new SamStep(model, flat, sgd, recipe.Rho, facts.Adaptive || recipe.Adaptive, loss, members),
+                _ => new SgdStep(model, flat, sgd, loss, members),
             };
         }
         catch
@@ -87,8 +114,8 @@ public abstract class TrainingStep : IDisposable
     }
 }
 
-public sealed class SgdStep(nn.Module<Tensor, Tensor> model, FlatParameters flat, optim.Optimizer sgd, Func<Tensor, Tensor, Tensor>? loss)
-    : TrainingStep(model, flat, sgd, loss)
+public sealed class SgdStep(nn.Module<Tensor, Tensor> model, FlatParameters flat, optim.Optimizer sgd, Func<Tensor, Tensor, Tensor>? loss,
+    int members = 1) : TrainingStep(model, flat, sgd, loss, members)
 {
     public override (Tensor Logits, Tensor Loss) Run(Tensor input, Tensor target)
     {
@@ -104,9 +131,9 @@ public sealed class SamStep : TrainingStep
     private readonly BatchNormStatsGuard _batchNormStats;
 
     public SamStep(nn.Module<Tensor, Tensor> model, FlatParameters flat, optim.Optimizer sgd, double rho, bool adaptive,
-        Func<Tensor, Tensor, Tensor>? loss) : base(model, flat, sgd, loss)
+        Func<Tensor, Tensor, Tensor>? loss, int members = 1) : base(model, flat, sgd, loss, members)
     {
-        _sam = new Sam(flat, Sgd, rho, adaptive);
+        _sam = new Sam(flat, Sgd, rho, adaptive, Members);
         _batchNormStats = new BatchNormStatsGuard(model);
     }
 

@@ -1,0 +1,265 @@
+using SamCluster.Experiment;
+using SamCluster.Messages;
+using SamCluster.Training;
+using SamCluster.Training.Checkpoints;
+using SamCluster.Training.Models;
+using SamCluster.Training.Optimization;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace SamCluster.Tests.Training;
+
+/// <summary>Packed repeats (<see cref="PackedTrialRunner"/>): each member equal to its solo trial — its steps, its
+/// checkpoints (interchangeable with solo ones both ways), its failure (it alone leaves the pack) — and the grouped
+/// kernels the fused model takes checked against float64.</summary>
+[Collection(TorchGlobalState.Name)]
+public sealed class PackedTrainingTests : IDisposable
+{
+    // 3 steps an epoch (48 images, batch 16), as the issue asks of the first steps.
+    static readonly TrainingTensors Data = SyntheticTensors.Make(11, train: 48, test: 16);
+    readonly string _root = Directory.CreateTempSubdirectory("samcluster-pack-").FullName;
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    static TrialSpec Spec(string optimizer, int repeat, int epochs = 2) => new(
+        new TrialKey("synthetic", "resnet18", optimizer, repeat), Seed: 100 + repeat,
+        new DataSpec("synthetic", "", []),
+        RecipeTable.Defaults(epochs) with { BatchSize = 16, LearningRate = 0.01, Stem = "small" });
+
+    static List<EpochMetrics> Solo(TrialSpec spec, TrialCheckpointing? checkpointing = null)
+    {
+        var epochs = new List<EpochMetrics>();
+        TrialRunner.Run(spec, Data, CPU, null, (m, _) => epochs.Add(m), checkpointing);
+        return epochs;
+    }
+
+    // Whole runs on this tiny random-data problem (BatchNorm over 16 noise images) amplify float32 rounding: one SAM step
+    // leaves the solo float32 loss 0.15 % from float64's (Three_steps_…). Runs compare at 2 %; the steps themselves
+    // are held to float64 below. The runs use the small stem: with the ImageNet stem at 28×28 (the last stage's
+    // BatchNorm normalizes 16 single values) a SAM member drifted 4 % from its solo run within 3 steps, not yet
+    // explained as rounding — packing stays off by default until it is.
+    static void AssertClose(IReadOnlyList<EpochMetrics> solo, IReadOnlyList<EpochMetrics> packed, double relative = 2e-2)
+    {
+        Assert.Equal(solo.Select(m => m.Epoch), packed.Select(m => m.Epoch));
+        for (int i = 0; i < solo.Count; i++)
+        {
+            Assert.True(Math.Abs(solo[i].TrainLoss - packed[i].TrainLoss) <= relative * Math.Abs(solo[i].TrainLoss),
+                $"epoch {solo[i].Epoch} train loss: solo {solo[i].TrainLoss:R}, packed {packed[i].TrainLoss:R}");
+            Assert.True(Math.Abs(solo[i].TestLoss - packed[i].TestLoss) <= relative * Math.Abs(solo[i].TestLoss),
+                $"epoch {solo[i].Epoch} test loss: solo {solo[i].TestLoss:R}, packed {packed[i].TestLoss:R}");
+            Assert.Equal(solo[i].LearningRate, packed[i].LearningRate, 12);
+        }
+    }
+
+    [Theory]
+    [InlineData("sam")]   // SGD's step is SAM's second half; the steps of both are checked against float64 above
+    public void Each_member_of_a_pack_trains_as_its_solo_trial(string optimizer)
+    {
+        var specs = Enumerable.Range(1, 3).Select(r => Spec(optimizer, r)).ToArray();
+        var packed = specs.Select(_ => new List<EpochMetrics>()).ToArray();
+        var outcomes = PackedTrialRunner.Run(
+            specs.Select((s, i) => new PackMember(s, null, null, (m, _) => packed[i].Add(m))).ToList(), Data, CPU);
+        Assert.All(outcomes, o => Assert.Null(o.Error));
+        for (int i = 0; i < specs.Length; i++)
+        {
+            var solo = Solo(specs[i]);
+            AssertClose(solo, packed[i]);   // epoch 1 = the first 3 steps
+            Assert.Equal(solo[^1].Epoch, outcomes[i].Result!.Summary.Epochs);
+        }
+        // The members differ (their seeds): a pack that trained one member three times would pass the above only by luck.
+        Assert.Equal(3, packed.Select(p => p[^1].TestLoss).Distinct().Count());
+    }
+
+    /// <summary>The first three steps of a packed member against its solo network: each step's loss within 1e-4
+    /// (relative) of the solo float32 step's, or no further from the solo float64 step's than the solo float32 one is
+    /// (times two) — the solo float32 run is itself only that close to exact arithmetic.</summary>
+    [Theory]
+    [InlineData("sgd")]
+    [InlineData("sam")]
+    public void Three_steps_of_a_packed_member_match_its_solo_steps(string optimizer)
+    {
+        const int k = 2;
+        var recipe = RecipeTable.Defaults(2) with { BatchSize = 16, LearningRate = 0.01 };
+        var solos = Enumerable.Range(0, k).Select(m => { manual_seed(7 + m); return ModelFactory.Create("resnet18", 1, 5, "small"); }).ToList();
+        manual_seed(7);
+        var solo64 = ModelFactory.Create("resnet18", 1, 5, "small");
+        solo64.to(ScalarType.Float64);
+        using var packed = ModelPacking.Pack(solos, "resnet18", 1, 5, "small");
+        manual_seed(1);
+        var batches = Enumerable.Range(0, 3).Select(_ => (Inputs: Enumerable.Range(0, k).Select(_ => randn(16, 1, 28, 28)).ToList(),
+            Targets: Enumerable.Range(0, k).Select(_ => randint(0, 5, [16])).ToList())).ToList();
+        foreach (var model in new[] { packed, solos[0], solo64 }) model.train();
+        using var soloStep = TrainingStep.Create(optimizer, solos[0], recipe);
+        using var exactStep = TrainingStep.Create(optimizer, solo64, recipe);
+        using var packStep = TrainingStep.Create(optimizer, packed, recipe, (logits, target) =>
+            nn.functional.cross_entropy(logits.reshape(k * 16, -1), target.reshape(k * 16), reduction: nn.Reduction.None).view(k, 16).mean([1]).sum(), members: k);
+        packStep.SetMemberLearningRates([recipe.LearningRate, recipe.LearningRate]);
+        foreach (var (inputs, targets) in batches)
+        {
+            var solo = soloStep.Run(inputs[0], targets[0]).Loss.item<float>();
+            var exact = exactStep.Run(inputs[0].to(ScalarType.Float64), targets[0]).Loss.item<double>();
+            var (logits, _) = packStep.Run(cat(inputs, 1), stack(targets, 0));
+            var member = nn.functional.cross_entropy(logits[0], targets[0]).item<float>();
+            Assert.True(Math.Abs(member - solo) <= 1e-4 * Math.Abs(solo) || Math.Abs(member - exact) <= 2 * Math.Abs(solo - exact),
+                $"step loss: packed {member:R}, solo {solo:R}, solo in float64 {exact:R}");
+        }
+    }
+
+    [Fact]
+    public void A_packed_members_checkpoint_resumes_solo_and_a_solo_checkpoint_resumes_packed()
+    {
+        var store = new CheckpointStore(_root);
+        var specs = Enumerable.Range(1, 2).Select(r => Spec("sam", r)).ToArray();
+        var packedSaved = specs.Select(_ => new List<CheckpointRef>()).ToArray();
+        var packed = specs.Select(_ => new List<EpochMetrics>()).ToArray();
+        PackedTrialRunner.Run(specs.Select((s, i) => new PackMember(s, new TrialCheckpointing(store, 1, 1, [], SaveWeights: true),
+            null, (m, c) => { packed[i].Add(m); if (c is not null) packedSaved[i].Add(c); })).ToList(), Data, CPU);
+
+        // Packed epoch 1 → solo epoch 2.
+        var resumedSolo = new List<EpochMetrics>();
+        ResumeReport? soloResume = null;
+        TrialRunner.Run(specs[0], Data, CPU, r => soloResume = r, (m, _) => resumedSolo.Add(m),
+            new TrialCheckpointing(store, 2, 1, [packedSaved[0][0]], SaveWeights: false));
+        Assert.Equal(1, soloResume!.StartEpoch);
+        AssertClose(packed[0].Skip(1).ToList(), resumedSolo);
+
+        // Solo epoch 1 → packed epoch 2, each member from its own solo checkpoint.
+        var soloStore = new CheckpointStore(Path.Combine(_root, "solo"));
+        var soloSaved = specs.Select(s =>
+        {
+            var saved = new List<CheckpointRef>();
+            var epochs = new List<EpochMetrics>();
+            TrialRunner.Run(s, Data, CPU, null, (m, c) => { epochs.Add(m); if (c is not null) saved.Add(c); },
+                new TrialCheckpointing(soloStore, 1, 1, [], SaveWeights: false));
+            return (Epochs: epochs, Saved: saved);
+        }).ToArray();
+        var resumedPacked = specs.Select(_ => new List<EpochMetrics>()).ToArray();
+        var resumes = new ResumeReport?[specs.Length];
+        PackedTrialRunner.Run(specs.Select((s, i) => new PackMember(s,
+            new TrialCheckpointing(soloStore, 2, 1, [soloSaved[i].Saved[0]], SaveWeights: false),
+            r => resumes[i] = r, (m, _) => resumedPacked[i].Add(m))).ToList(), Data, CPU);
+        for (int i = 0; i < specs.Length; i++)
+        {
+            Assert.Equal(1, resumes[i]!.StartEpoch);
+            AssertClose(soloSaved[i].Epochs.Skip(1).ToList(), resumedPacked[i]);
+        }
+    }
+
+    [Fact]
+    public void A_member_that_fails_leaves_the_pack_and_the_others_end_as_their_solo_trials()
+    {
+        var specs = Enumerable.Range(1, 3).Select(r => Spec("sam", r)).ToArray();
+        var packed = specs.Select(_ => new List<EpochMetrics>()).ToArray();
+        var outcomes = PackedTrialRunner.Run(specs.Select((s, i) => new PackMember(s, null, null, (m, _) =>
+        {
+            if (i == 1) throw new IOException("no space left for member 2's checkpoint");
+            packed[i].Add(m);
+        })).ToList(), Data, CPU);
+
+        Assert.IsType<IOException>(outcomes[1].Error);
+        Assert.Null(outcomes[1].Result);
+        foreach (var i in new[] { 0, 2 })
+        {
+            Assert.Null(outcomes[i].Error);
+            AssertClose(Solo(specs[i]), packed[i]);
+        }
+    }
+
+    [Fact]
+    public void A_member_cancelled_alone_leaves_the_pack()
+    {
+        var specs = Enumerable.Range(1, 2).Select(r => Spec("sgd", r)).ToArray();
+        using var superseded = new CancellationTokenSource();
+        var epochs = new List<int>();
+        var outcomes = PackedTrialRunner.Run([
+            new PackMember(specs[0], null, null, (m, _) => { superseded.Cancel(); }, superseded.Token),
+            new PackMember(specs[1], null, null, (m, _) => epochs.Add(m.Epoch))], Data, CPU);
+        Assert.IsAssignableFrom<OperationCanceledException>(outcomes[0].Error);
+        Assert.Null(outcomes[1].Error);
+        Assert.Equal([1, 2], epochs);
+    }
+
+    [Fact]
+    public void A_pack_holds_the_repeats_of_one_cell_only()
+    {
+        var error = Assert.Throws<ArgumentException>(() => PackedTrialRunner.Run(
+            [new PackMember(Spec("sgd", 1), null, null, (_, _) => { }), new PackMember(Spec("sam", 2), null, null, (_, _) => { })], Data, CPU));
+        Assert.Contains("one cell", error.Message);
+    }
+
+    /// <summary>The fused model's grouped convolutions, per-member BatchNorm and batched classifier take other library
+    /// kernels than the solo model's (oneDNN returned a wrong channels-last kernel on this host once): every member's
+    /// output and gradients against its own solo network run in float64.</summary>
+    [Theory]
+    [InlineData("imagenet", 28)]
+    [InlineData("small", 28)]
+    public void The_packed_models_kernels_agree_with_each_member_in_float64(string stem, int size)
+    {
+        const int k = 3;
+        var solos = Enumerable.Range(0, k).Select(m => { manual_seed(7 + m); return ModelFactory.Create("resnet18", 3, 5, stem); }).ToList();
+        using var packed = ModelPacking.Pack(solos, "resnet18", 3, 5, stem);
+        manual_seed(1);
+        var inputs = Enumerable.Range(0, k).Select(_ => randn(4, 3, size, size)).ToList();
+        var targets = Enumerable.Range(0, k).Select(_ => randint(0, 5, [4])).ToList();
+
+        packed.train();
+        var logits = packed.call(cat(inputs, 1));
+        Assert.Equal([k, 4L, 5L], logits.shape);
+        var loss = nn.functional.cross_entropy(logits.reshape(k * 4, 5), stack(targets, 0).reshape(k * 4), reduction: nn.Reduction.None)
+            .view(k, 4).mean([1]).sum();
+        loss.backward();
+
+        for (int m = 0; m < k; m++)
+        {
+            // The solo network in float32 first: its own distance from float64 sets the bar for the pack's.
+            var solo = solos[m];
+            solo.train();
+            using (var bnState = new BatchNormStatsGuard(solo))
+            {
+                bnState.Save();
+                var solo32 = solo.call(inputs[m]);
+                nn.functional.cross_entropy(solo32, targets[m]).backward();
+                bnState.Restore();
+                var grads32 = solo.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!.clone());
+                foreach (var p in solo.parameters()) p.grad = null;
+                solo.to(ScalarType.Float64);
+                var soloLogits = solo.call(inputs[m].to(ScalarType.Float64));
+                nn.functional.cross_entropy(soloLogits, targets[m]).backward();
+                AssertNear(soloLogits, logits[m], solo32, $"member {m} logits");
+                var packedParameters = packed.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+                foreach (var (name, parameter) in solo.named_parameters())
+                    AssertNear(parameter.grad!, ModelPacking.Slice(packedParameters[name].grad!, k, m, parameter.grad!), grads32[name], $"member {m} {name}.grad");
+            }
+        }
+    }
+
+    /// <summary>The pack's float32 value within 1e-4 (relative to the largest value) of float64, or no further from it
+    /// than twice the solo network's float32 value is.</summary>
+    static void AssertNear(Tensor reference64, Tensor packed32, Tensor solo32, string what)
+    {
+        double Distance(Tensor t) => (t.to(ScalarType.Float64) - reference64).abs().max().item<double>();
+        var (packedDistance, soloDistance) = (Distance(packed32), Distance(solo32));
+        var scale = reference64.abs().max().item<double>();
+        Assert.True(packedDistance <= Math.Max(1e-4 * Math.Max(scale, 1e-3), 2 * soloDistance),
+            $"{what}: max |float32 − float64| = {packedDistance:G3} packed, {soloDistance:G3} solo, at scale {scale:G3}");
+    }
+
+    [Fact]
+    public void Member_sums_keep_a_members_NaN_to_itself()
+    {
+        using var model = ModelFactory.Create("resnet18", 1, 5, "small", members: 3);
+        using var flat = new FlatParameters(model.parameters());
+        using var layout = new MemberLayout(flat, 3);
+        var perParameter = flat.Parameters.Select(p => p.numel() / 3).Sum();
+        var values = flat.Gradients.Values.fill_(1);
+        using (var fifth = flat.Gradients.Slice(5)) fifth.view(3, -1)[1].fill_(float.NaN);   // member 2's part of one tensor
+        var sums = layout.SumPerMember(values).data<float>().ToArray();
+        Assert.Equal(perParameter, (long)sums[0]);
+        Assert.True(float.IsNaN(sums[1]));
+        Assert.Equal(perParameter, (long)sums[2]);
+        var spread = layout.Expand(tensor(new[] { 1f, 2f, 3f })).data<float>().ToArray();
+        Assert.Equal(flat.Values.Values.numel(), spread.Length);
+        Assert.Equal(perParameter, spread.LongCount(v => v == 2f));
+    }
+}
