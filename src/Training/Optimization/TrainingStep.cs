@@ -42,7 +42,7 @@ public abstract class TrainingStep : IDisposable
     {
         if (Members is null) throw new InvalidOperationException("a solo model has the SGD's one learning rate");
         if (rates.Count != Members.Members) throw new ArgumentException($"{rates.Count} rates for {Members.Members} members");
-        using var perMember = tensor(rates.Select(r => (float)r).ToArray(), device: Flat.Values.Values.device);
+        using var perMember = tensor(rates.ToArray(), dtype: Flat.Values.Values.dtype, device: Flat.Values.Values.device);
         Sgd.PerElementLearningRate?.Dispose();
         Sgd.PerElementLearningRate = Members.Expand(perMember).DetachFromDisposeScope();
     }
