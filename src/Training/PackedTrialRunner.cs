@@ -293,6 +293,14 @@ public static class PackedTrialRunner
         }
     }
 
+    /// <summary>Each member's mean cross-entropy, [K], from a packed model's logits [K, B, classes] and the members'
+    /// targets [K, B]. Their sum is a pack's loss: each member's gradients are its own loss's.</summary>
+    public static Tensor MemberLosses(Tensor logits, Tensor target)
+    {
+        var (k, b) = (logits.shape[0], logits.shape[1]);
+        return nn.functional.cross_entropy(logits.reshape(k * b, -1), target.reshape(k * b), reduction: nn.Reduction.None).view(k, b).mean([1]);
+    }
+
     /// <summary>Which members still train, and the pack's loss over them: each member's mean cross-entropy, summed
     /// (a member's gradients are its own loss's). A dropped member's loss is left out, not multiplied by 0: its NaN
     /// would survive the multiplication.</summary>
@@ -309,14 +317,7 @@ public static class PackedTrialRunner
             _index = tensor(kept, device: device).DetachFromDisposeScope();
         }
 
-        /// <summary>logits [K, B, classes], target [K, B].</summary>
-        public Tensor Loss(Tensor logits, Tensor target)
-        {
-            var (k, b) = (logits.shape[0], logits.shape[1]);
-            var perMember = nn.functional.cross_entropy(logits.reshape(k * b, -1), target.reshape(k * b), reduction: nn.Reduction.None)
-                .view(k, b).mean([1]);
-            return perMember.index_select(0, _index).sum();
-        }
+        public Tensor Loss(Tensor logits, Tensor target) => MemberLosses(logits, target).index_select(0, _index).sum();
 
         public void Dispose() => _index.Dispose();
     }
@@ -349,9 +350,7 @@ public static class PackedTrialRunner
             var (logits, _) = step.Run(input, target);
             using (no_grad())
             {
-                var losses = nn.functional.cross_entropy(logits.reshape(k * length, -1), target.reshape(k * length), reduction: nn.Reduction.None)
-                    .view(k, length).mean([1]);
-                stepLosses[s].copy_(losses);
+                stepLosses[s].copy_(MemberLosses(logits, target));
                 correct.AddInPlace(logits.argmax(2).eq(target).sum([1]));
             }
         }

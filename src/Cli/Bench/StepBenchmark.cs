@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using SamCluster.Messages;
+using SamCluster.Training;
 using SamCluster.Training.Models;
 using SamCluster.Training.Optimization;
 using TorchSharp;
@@ -46,5 +47,41 @@ public static class StepBenchmark
         var clock = Stopwatch.StartNew();
         RunSteps(steps);
         return steps * benchCase.BatchSize / clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>The same case trained as a pack of <paramref name="members"/> (<see cref="PackedTrialRunner"/>'s fused
+    /// model and step): images per second of all members together (each member's batch counts).</summary>
+    public static double PackedImagesPerSecond(StepBenchmarkCase benchCase, int steps, Device device, int members)
+    {
+        using var scope = NewDisposeScope();
+        var solos = Enumerable.Range(0, members).Select(m =>
+        {
+            torch.manual_seed(m);
+            return ModelFactory.Create(benchCase.Model, benchCase.Channels, benchCase.Classes);
+        }).ToList();
+        foreach (var solo in solos) solo.to(device);
+        using var model = ModelPacking.Pack(solos, benchCase.Model, benchCase.Channels, benchCase.Classes, Vocabulary.ImageNetStemName);
+        foreach (var solo in solos) solo.Dispose();
+        model.train();
+        var recipe = RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs, benchCase.Optimizer) with { LearningRate = 1e-3, Momentum = 0.9 };
+        using var step = TrainingStep.Create(benchCase.Optimizer, model, recipe, (logits, target) => PackedTrialRunner.MemberLosses(logits, target).sum(), members);
+        step.SetMemberLearningRates(Enumerable.Repeat(recipe.LearningRate, members).ToList());
+        var input = randn(benchCase.BatchSize, members * benchCase.Channels, benchCase.Size, benchCase.Size, device: device);
+        var target = randint(0, benchCase.Classes, [members, benchCase.BatchSize], device: device);
+
+        void RunSteps(int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                using var stepScope = NewDisposeScope();
+                step.Run(input, target);
+            }
+            if (device.type == DeviceType.CUDA) cuda.synchronize(device);
+        }
+
+        RunSteps(WarmUpSteps);
+        var clock = Stopwatch.StartNew();
+        RunSteps(steps);
+        return steps * (double)benchCase.BatchSize * members / clock.Elapsed.TotalSeconds;
     }
 }

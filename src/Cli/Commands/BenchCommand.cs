@@ -3,6 +3,7 @@ using System.Diagnostics;
 using SamCluster.Cli.Bench;
 using SamCluster.Messages;
 using SamCluster.Training;
+using SamCluster.Training.Optimization;
 using TorchSharp;
 using SamCluster.Experiment;
 
@@ -23,10 +24,11 @@ public static class BenchCommand
         var inputs = new Option<string>("--inputs") { Description = "Comma-separated input shapes CxS (1x28: Fashion-MNIST, 3x256: Stanford Dogs).", DefaultValueFactory = _ => "1x28,3x256" };
         var batch = new Option<int>("--batch-size") { Description = "Images per training step.", DefaultValueFactory = _ => 128 };
         var rounds = new Option<int>("--rounds") { Description = "Measure ours and the peer alternately this many times and keep each one's best (steadier on a shared machine).", DefaultValueFactory = _ => 1 };
+        var pack = new Option<int>("--pack") { Description = "Also measure each case as a pack of this many repeats trained as one fused model (SGD and SAM; 1: off).", DefaultValueFactory = _ => 1, HelpName = "K" };
         var libtorch = LibTorchFlag.Create();
 
         var command = new Command("bench", "Training-step throughput (img/s) of ResNet-18/34 x SGD/SAM/MSAM/LookSAM, side by side with PyTorch, and each step's time relative to SGD's.");
-        foreach (var option in new Option[] { device, threads, steps, peer, models, optimizers, inputs, batch, rounds, libtorch })
+        foreach (var option in new Option[] { device, threads, steps, peer, models, optimizers, inputs, batch, rounds, pack, libtorch })
             command.Options.Add(option);
 
         command.SetAction(parse => Program.Run(() =>
@@ -35,6 +37,7 @@ public static class BenchCommand
             var stepCount = Positive(parse.GetValue(steps), "--steps");
             var batchSize = Positive(parse.GetValue(batch), "--batch-size");
             var roundCount = Positive(parse.GetValue(rounds), "--rounds");
+            var packSize = Positive(parse.GetValue(pack), "--pack");
             var deviceText = parse.GetValue(device)!;
             var cases = Cases(List(parse.GetValue(models)!), List(parse.GetValue(optimizers)!), List(parse.GetValue(inputs)!), batchSize);
 
@@ -70,6 +73,15 @@ public static class BenchCommand
                 var peerVsSgd = sgd.Peer is > 0 && peerImagesPerSecond is > 0 ? $"{sgd.Peer.Value / peerImagesPerSecond.Value,10:F2}" : $"{"-",10}";
                 Console.WriteLine($"{benchCase.Model,-9} {benchCase.Optimizer,-7} {benchCase.Input,-9} {ours,10:F1} {theirs} {ratio} {oursVsSgd} {peerVsSgd} {rss,8}");
                 if (peerLine is not null) Console.WriteLine($"  peer: {peerLine}");
+                if (packSize > 1 && TrainingStep.SupportsPacking(benchCase.Optimizer))
+                {
+                    // The peer packs nothing: its eager solo step is what a packed member is measured against.
+                    double packed = 0;
+                    for (int round = 0; round < roundCount; round++)
+                        packed = Math.Max(packed, StepBenchmark.PackedImagesPerSecond(benchCase, stepCount, torchDevice, packSize));
+                    var versusPeer = peerImagesPerSecond is > 0 ? $", {packed / peerImagesPerSecond.Value:F2}x pytorch solo" : "";
+                    Console.WriteLine($"  pack {packSize}: {packed:F1} img/s in all, {packed / packSize:F1} per member, {packed / ours:F2}x ours solo{versusPeer}");
+                }
             }
             return Program.Ok;
         }));

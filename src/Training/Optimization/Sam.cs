@@ -38,14 +38,15 @@ public sealed class Sam : IDisposable
         var (w, g, saved) = (_parameters.Values.Values, _parameters.Gradients.Values, _savedWeights.Values);
         var gradNorm = _members is null
             ? (_adaptive ? w.abs().mul_(g).norm() : g.norm())
-            : _members.SumPerMember(_adaptive ? w.abs().mul_(g).PowInPlace(2) : g.square()).sqrt_();
+            : _members.NormPerMember(_adaptive ? w.abs().mul_(g) : g);
         var scale = gradNorm.AddInPlace(NormEpsilon).reciprocal_().MulInPlace(_rho);   // stays on the device: no host round trip
-        if (_members is not null) scale = _members.Expand(scale);
         saved.copy_(w);
         // e is computed in w's own memory, then the saved w added: w + e in the same operations (and roundings) as
         // davda54/sam's p.add_(e_w), with no buffer besides the saved weights.
-        if (_adaptive) w.PowInPlace(2).mul_(g).mul_(scale).AddInPlace(saved);
-        else w.copy_(g).mul_(scale).AddInPlace(saved);
+        var e = _adaptive ? w.PowInPlace(2).mul_(g) : w.copy_(g);
+        if (_members is null) e.mul_(scale);
+        else _members.MultiplyPerMember(e, scale);
+        e.AddInPlace(saved);
         _parameters.ZeroGradients();
     }
 
