@@ -4,11 +4,14 @@
 # and runs, writing everything under $OUT (else ./out):
 #   load        `samcluster devices`: TorchSharp binds to this libtorch and sees the GPUs   -> devices.txt
 #   train-one   1 trial, ResNet-18 + SAM on Fashion-MNIST, cuda:0, 2 epochs                 -> train-one.jsonl
-#   bench       training-step img/s, samcluster beside PyTorch eager on cuda:0              -> bench.txt
+#   bench       training-step img/s, samcluster beside PyTorch eager on cuda:0, and each SGD/SAM case as a pack of
+#               BENCH_PACK (default 5) repeats trained as one fused model                    -> bench.txt
 #   grid        `samcluster local gpu-grid.yaml` with its defaults: one node per GPU        -> grid-run-*/
 #   paper       the study's 40-trial grid (paper.yaml), only when named: Stanford Dogs from SAMCLUSTER_DOGS (its
 #               Images/ folder), else a synthetic stand-in of the same shape, for wall time only -> paper-run-*/
 #               (PAPER_SLOTS trials at once per node, default 2, as GRID_SLOTS for grid: more was slower on an H100)
+#   paper-packed the same grid with `--pack PAPER_PACK` (default 5): each cell's repeats trained as one fused model,
+#               only when named                                                              -> paper-packed-run-*/
 #   GRID_NODES_PER_GPU / PAPER_NODES_PER_GPU=K (default 1): K node processes per GPU instead of one. libtorch runs the
 #   backward passes of all of a process's trials on one thread per device; separate processes each have their own.
 # and one results file, results.md: the machine, then each step's command, exit status, time and what it produced.
@@ -30,8 +33,8 @@ fail() { echo "run-on-gpu: $*" >&2; [ -d "$out" ] && printf '\n**Stopped:** %s\n
 
 steps=("$@"); [ ${#steps[@]} -gt 0 ] || steps=(train-one bench grid)
 for step in "${steps[@]}"; do
-  [ "$step" != paper ] || [ "$device" = cuda ] || { echo "run-on-gpu: the paper step needs a GPU (it is hours on a CPU); leave out --cpu" >&2; exit 2; }
-  case "$step" in train-one|bench|grid|paper) ;; *) echo "run-on-gpu: unknown step '$step' (train-one, bench, grid, paper; --cpu first)" >&2; exit 2 ;; esac
+  [[ "$step" != paper* ]] || [ "$device" = cuda ] || { echo "run-on-gpu: the paper step needs a GPU (it is hours on a CPU); leave out --cpu" >&2; exit 2; }
+  case "$step" in train-one|bench|grid|paper|paper-packed) ;; *) echo "run-on-gpu: unknown step '$step' (train-one, bench, grid, paper, paper-packed; --cpu first)" >&2; exit 2 ;; esac
 done
 
 packed="$here/samcluster-bin.tar.xz"
@@ -159,7 +162,7 @@ for step in "${steps[@]}"; do
         --device "$torch_device" "${limits[@]}"
       { echo "epochs (train-one.jsonl):"; fenced "$out/train-one.jsonl"; fenced "$out/train-one.log"; } >>"$results" ;;
     bench)
-      if [ "$device" = cuda ]; then sizes=(); else sizes=(--models resnet18 --inputs 1x28 --steps 2 --batch-size 32 --threads "$threads"); fi
+      if [ "$device" = cuda ]; then sizes=(--pack "${BENCH_PACK:-5}"); else sizes=(--models resnet18 --inputs 1x28 --steps 2 --batch-size 32 --threads "$threads" --pack 2); fi
       run_step bench - "$samcluster" bench --device "$torch_device" "${sizes[@]}"
       cp "$out/bench.log" "$out/bench.txt"
       fenced "$out/bench.txt" >>"$results"
@@ -194,8 +197,8 @@ EOF
       grep -h "workers on" "$run_dir"/logs/node-*.log >"$out/grid-nodes.txt" 2>/dev/null
       { echo "run folder: $run_dir"; echo; echo "nodes (local's default placement):"; fenced "$out/grid-nodes.txt"
         echo; echo "trials.csv:"; fenced "$run_dir/trials.csv"; echo; sed 's/^#/##/' "$run_dir/report.md" 2>/dev/null; } >>"$results" ;;
-    paper)
-      run_dir="$out/paper-run-$(date -u +%Y%m%dT%H%M%S)"
+    paper|paper-packed)
+      run_dir="$out/$step-run-$(date -u +%Y%m%dT%H%M%S)"
       dogs="${SAMCLUSTER_DOGS:-}" stand_in=""
       if [ -z "$dogs" ]; then
         dogs="$work/dogs-stand-in"; stand_in=" (synthetic stand-in: accuracies mean nothing, wall time does)"
@@ -205,7 +208,8 @@ EOF
       sed -e "s#path: /data/stanford-dogs/Images#path: $dogs#" -e "s#path: /usr/share/datasets/fashion-mnist#path: $here/data/fashion-mnist#" \
         "$here/paper.yaml" >"$grid"
       placement=(--slots "${PAPER_SLOTS:-2}" $(nodes_per_gpu PAPER_NODES_PER_GPU))
-      run_step paper - "$samcluster" local "$grid" "${placement[@]}" --out "$run_dir"
+      [ "$step" = paper ] || placement+=(--pack "${PAPER_PACK:-5}")
+      run_step "$step" - "$samcluster" local "$grid" "${placement[@]}" --out "$run_dir"
       { echo "run folder: $run_dir"; echo "Stanford Dogs: $dogs$stand_in"; echo
         echo "trials.csv:"; fenced "$run_dir/trials.csv"; echo; sed 's/^#/##/' "$run_dir/report.md" 2>/dev/null; } >>"$results" ;;
   esac
