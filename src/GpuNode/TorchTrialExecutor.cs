@@ -28,9 +28,7 @@ public sealed class TorchTrialExecutor(string? checkpointDir = null) : ITrialExe
             SpecRules.Validate(assignment.Trial); // the grid's rules, before any data is read for it
             var torchDevice = TrainingDevice.Resolve(device);
             var data = DataOn(assignment.Trial.Data, device, torchDevice);
-            var checkpointing = StoreOf(assignment) is { } store
-                ? new TrialCheckpointing(store, assignment.Attempt, assignment.CheckpointEvery, assignment.ResumeFrom, SaveWeights: true)
-                : null;
+            var checkpointing = CheckpointingOf(assignment);
             return TrialRunner.Run(assignment.Trial, data, torchDevice, onResume, onEpoch, checkpointing, cancel);
         }
         finally
@@ -38,6 +36,47 @@ public sealed class TorchTrialExecutor(string? checkpointDir = null) : ITrialExe
             _running.Signal();
         }
     }
+
+    /// <summary>The members train as one fused model (<see cref="PackedTrialRunner"/>); each keeps its own checkpoints.</summary>
+    public IReadOnlyList<PackMemberOutcome> RunPack(IReadOnlyList<PackAssignment> members, string device, CancellationToken cancel)
+    {
+        if (members.Count == 0) throw new ArgumentException("a pack has at least one member", nameof(members));
+        if (!_running.TryAddCount()) throw new OperationCanceledException("the node is shutting down");
+        try
+        {
+            var outcomes = new PackMemberOutcome?[members.Count];
+            var runnable = new List<(int Index, PackMember Member)>();
+            for (int i = 0; i < members.Count; i++)
+            {
+                var m = members[i];
+                try
+                {
+                    SpecRules.Validate(m.Assignment.Trial); // the grid's rules, before any data is read for it
+                    runnable.Add((i, new PackMember(m.Assignment.Trial, CheckpointingOf(m.Assignment), m.OnResume, m.OnEpoch, m.Cancel)));
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    outcomes[i] = new PackMemberOutcome(null, e);
+                }
+            }
+            if (runnable.Count > 0)
+            {
+                var torchDevice = TrainingDevice.Resolve(device);
+                var data = DataOn(members[runnable[0].Index].Assignment.Trial.Data, device, torchDevice);
+                var ran = PackedTrialRunner.Run(runnable.Select(r => r.Member).ToList(), data, torchDevice, cancel);
+                for (int j = 0; j < runnable.Count; j++) outcomes[runnable[j].Index] = ran[j];
+            }
+            return outcomes.Select(o => o!).ToList();
+        }
+        finally
+        {
+            _running.Signal();
+        }
+    }
+
+    TrialCheckpointing? CheckpointingOf(AssignTrial assignment) => StoreOf(assignment) is { } store
+        ? new TrialCheckpointing(store, assignment.Attempt, assignment.CheckpointEvery, assignment.ResumeFrom, SaveWeights: true)
+        : null;
 
     public void CheckpointRecorded(AssignTrial assignment, CheckpointRef checkpoint) => StoreOf(assignment)?.PruneOlder(checkpoint);
 

@@ -17,7 +17,14 @@ public interface ITrialMessage : IClusterMessage
 /// <summary>Worker → coordinator: this worker (one device slot) is free and asks for a trial (work pulling). Resent
 /// while idle, so a restarted coordinator learns of it.</summary>
 /// <param name="Facts">The node's machine and libraries, for the run's manifest (null from nodes of older versions).</param>
-public sealed record WorkerReady(string WorkerId, string Node, string Device, NodeFacts? Facts = null) : IClusterMessage;
+/// <param name="Pack">The most trials this worker takes as one pack (the repeats of one cell, trained as one fused
+/// model; see <see cref="AssignPack"/>): the node's --pack, or <see cref="PackAsGridSays"/> for the grid's `pack` key;
+/// null from nodes of older versions, which take one trial at a time.</param>
+public sealed record WorkerReady(string WorkerId, string Node, string Device, NodeFacts? Facts = null, int? Pack = null) : IClusterMessage
+{
+    /// <summary><see cref="Pack"/>'s value for a worker that packs as the grid's `pack` key says.</summary>
+    public const int PackAsGridSays = 0;
+}
 
 /// <summary>What a node trains on, as run.json records it for every node that ran a trial.</summary>
 /// <param name="Host">The machine's name.</param>
@@ -64,6 +71,11 @@ public sealed record AssignTrial(
     IReadOnlyList<CheckpointRef> ResumeFrom,
     int CheckpointEvery,
     string? CheckpointDir) : IClusterMessage;
+
+/// <summary>Coordinator → worker: run these attempts as one pack (the repeats of one cell, each its own numbered attempt
+/// of its own trial). The worker answers each member's entity at once, as it would a solo <see cref="AssignTrial"/>,
+/// and reports, resends, renews and is superseded per member. A pack of one is never sent: that is an AssignTrial.</summary>
+public sealed record AssignPack(IReadOnlyList<AssignTrial> Members) : IClusterMessage;
 
 /// <summary>Worker → coordinator, every few seconds while an attempt runs: the lease on it is renewed (epoch reports
 /// renew it too; this covers epochs longer than the lease).</summary>

@@ -20,6 +20,7 @@ public static class WireFormat
         // worker ↔ coordinator
         ["wr"] = typeof(WorkerReady),
         ["at2"] = typeof(AssignTrial),
+        ["ap"] = typeof(AssignPack),
         ["rl"] = typeof(RenewLease),
         ["as"] = typeof(AttemptSuperseded),
         // commands to a trial entity, and its replies

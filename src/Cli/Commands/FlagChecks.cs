@@ -23,6 +23,8 @@ public static partial class FlagChecks
 
     public static int Slots(int value) => InRange(value, "--slots", 1, MaxSlots, null);
 
+    public static int Pack(int value) => InRange(value, "--pack", 1, SamCluster.Experiment.Grid.GridConfig.MaxPack, null);
+
     public static int Retries(int value) => InRange(value, "--retries", 0, MaxRetries, null);
 
     public static int JoinTimeout(int value) => InRange(value, "--join-timeout", 1, MaxJoinTimeoutSeconds, "seconds");

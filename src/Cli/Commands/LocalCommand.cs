@@ -18,13 +18,14 @@ public static class LocalCommand
         var nodes = new Option<int?>("--nodes") { Description = $"Node processes to start (default: one per GPU, else {LocalNodes.DefaultCpuNodes})." };
         var devices = new Option<string?>("--devices") { Description = "Devices of every node: cpu, or cuda:0,cuda:1,... (default: this machine's GPUs, one node per GPU; else cpu)." };
         var slots = new Option<int>("--slots") { Description = "Trials per device at once.", DefaultValueFactory = _ => 1 };
+        var pack = new Option<int?>("--pack") { Description = "Repeats of one cell each worker of the nodes trains as one fused model (default: the grid's `pack` key, else 1).", HelpName = "k" };
         var threads = new Option<int?>("--threads") { Description = "Torch CPU threads per trial (default: the machine's cores / the trials that run at once)." };
         var port = new Option<int>("--port") { Description = "Coordinator port (0: any free one).", DefaultValueFactory = _ => 0 };
         var libtorch = LibTorchFlag.Create();
         var options = new ClusterOptionsSet();
         var command = new Command("local", "Run a grid on this machine: a coordinator and N node processes on 127.0.0.1.")
         {
-            grid, nodes, devices, slots, threads, port, libtorch,
+            grid, nodes, devices, slots, pack, threads, port, libtorch,
         };
         options.AddTo(command);
         // Its nodes reach the coordinator at 127.0.0.1: where remoting listens and the name other machines use mean
@@ -38,6 +39,7 @@ public static class LocalCommand
             {
                 var givenNodes = parse.GetValue(nodes) is { } n ? FlagChecks.Nodes(n) : (int?)null;
                 var slotCount = FlagChecks.Slots(parse.GetValue(slots));
+                var packSize = parse.GetValue(pack) is { } k ? FlagChecks.Pack(k) : (int?)null;
                 var givenThreads = parse.GetValue(threads) is { } t ? FlagChecks.Threads(t) : (int?)null;
                 var request = options.Request(parse, parse.GetValue(grid)!, FlagChecks.Port(parse.GetValue(port), "--port", allowZero: true), checkLocalData: true);
                 // The nodes would refuse bad devices and exit, leaving the coordinator waiting for workers forever.
@@ -50,7 +52,7 @@ public static class LocalCommand
                 var threadCount = givenThreads ?? FlagChecks.Threads(NodeDefaults.Threads(Environment.ProcessorCount, trialsAtOnce));
                 return CoordinatorCommand.ExitCode(CoordinatorRun.RunAsync(request, TrainingServices.ForCoordinator(),
                     (coordinatorPort, folder, onLogFailure) => LocalNodes.Start(devicesPerNode, coordinatorPort, folder.LogsDir,
-                        slotCount, threadCount, libtorchFolder, request.Verbose, onLogFailure),
+                        slotCount, threadCount, libtorchFolder, request.Verbose, onLogFailure, packSize),
                     signal.Token).GetAwaiter().GetResult());
             }));
         });

@@ -20,6 +20,7 @@ public static class NodeCommand
         var coordinator = new Option<string>("--coordinator") { Description = "The coordinator's HOST:PORT.", Required = true, HelpName = "host:port" };
         var devices = new Option<string?>("--devices") { Description = "Devices to train on: cpu, or cuda:0,cuda:1,... (default: every visible GPU, else cpu)." };
         var slots = new Option<int>("--slots") { Description = "Trials per device at once.", DefaultValueFactory = _ => 1 };
+        var pack = new Option<int?>("--pack") { Description = "Repeats of one cell each worker trains as one fused model (default: the grid's `pack` key, else 1).", HelpName = "k" };
         var threads = new Option<int?>("--threads") { Description = "Torch CPU threads per trial (default: the machine's cores / the node's devices × slots)." };
         var host = new Option<string>("--host") { Description = "Address this node's remoting listens on.", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port") { Description = "Port this node listens on (0: any free one).", DefaultValueFactory = _ => 0 };
@@ -36,7 +37,7 @@ public static class NodeCommand
         var parentPid = new Option<int?>("--parent-pid") { Description = "Exit when this process exits (used by `local`).", Hidden = true };
         var command = new Command("node", "Run a GPU node: one worker per device slot, pulling trials from the coordinator.")
         {
-            coordinator, devices, slots, threads, host, port, publicHost, name, libtorch, joinTimeout, service, checkpointDir, verbose, parentPid,
+            coordinator, devices, slots, pack, threads, host, port, publicHost, name, libtorch, joinTimeout, service, checkpointDir, verbose, parentPid,
         };
         var tls = new RemotingTlsOptions();
         tls.AddTo(command);
@@ -49,6 +50,7 @@ public static class NodeCommand
             {
                 var (coordinatorHost, coordinatorPort) = FlagChecks.HostAndPort(parse.GetValue(coordinator)!, "--coordinator");
                 var slotCount = FlagChecks.Slots(parse.GetValue(slots));
+                var packSize = parse.GetValue(pack) is { } k ? FlagChecks.Pack(k) : WorkerReady.PackAsGridSays;
                 var join = FlagChecks.JoinTimeout(parse.GetValue(joinTimeout));
                 var asService = parse.GetValue(service);
                 if (asService && parse.GetResult(joinTimeout) is { Implicit: false })
@@ -85,7 +87,8 @@ public static class NodeCommand
                 using var executor = new TorchTrialExecutor(store is null ? null : Path.GetFullPath(store));
                 var member = new ClusterMemberOptions(ClusterMember.GpuRole, coordinatorHost, coordinatorPort, listenHost, listenPort,
                     publicHostName, remotingTls, verboseOn);
-                var role = new GpuNodeRoleOptions(nodeName, deviceList, slotCount, TimeSpan.FromSeconds(3), NodeFactsProbe.Read(deviceList, threadCount, workers: deviceList.Count * slotCount));
+                var role = new GpuNodeRoleOptions(nodeName, deviceList, slotCount, TimeSpan.FromSeconds(3), NodeFactsProbe.Read(deviceList, threadCount, workers: deviceList.Count * slotCount))
+                    { Pack = packSize };
                 log.Information("Node {Node} (pid {Pid}): {Workers} on {Devices}, {Threads} per trial; joining {Host}:{Port}",
                     nodeName, Environment.ProcessId, ConsoleText.Count(role.Workers, "worker"), string.Join(",", deviceList),
                     ConsoleText.Count(threadCount, "torch thread"), coordinatorHost, coordinatorPort);

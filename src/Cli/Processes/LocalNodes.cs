@@ -42,8 +42,9 @@ public sealed partial class LocalNodes : IDisposable
 
     /// <summary>Starts one node per entry of <paramref name="devicesPerNode"/> (see <see cref="DevicesPerNode"/>).</summary>
     /// <param name="verbose">The nodes log Akka's detail too (--verbose).</param>
+    /// <param name="pack">Every node's --pack (null: as the grid's `pack` key says).</param>
     public static LocalNodes Start(IReadOnlyList<string> devicesPerNode, int coordinatorPort, string logsDir, int slots, int threadsPerNode, string? libtorch,
-        bool verbose = false, Action<Exception>? onLogFailure = null)
+        bool verbose = false, Action<Exception>? onLogFailure = null, int? pack = null)
     {
         var nodes = new LocalNodes(onLogFailure);
         for (var k = 1; k <= devicesPerNode.Count; k++)
@@ -55,6 +56,7 @@ public sealed partial class LocalNodes : IDisposable
             };
             if (libtorch != null) args.AddRange([LibTorchFlag.Name, libtorch]);
             if (verbose) args.Add("--verbose");
+            if (pack is { } k2) args.AddRange(["--pack", k2.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
             nodes.Launch(args, Path.Combine(logsDir, $"node-{k}.log"));
         }
         return nodes;

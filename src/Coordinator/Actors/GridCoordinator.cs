@@ -236,7 +236,7 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
             var name = info.Name;
             Notify(o => o.OnWorkerJoined(name, _workers.Count));
         }
-        Execute(_scheduler.OnWorkerReady(key, DateTimeOffset.UtcNow, ready.Device));
+        Execute(_scheduler.OnWorkerReady(key, DateTimeOffset.UtcNow, ready.Device, ready.Pack));
     }
 
     void OnWorkerLost(IActorRef worker, string why)
@@ -319,12 +319,21 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
                     _trials.Tell(new StartAttempt(start.TrialId, start.Worker, info.Node, info.Device, TrialConditions.Of(info.Facts, info.Device)), Self);
                     break;
                 case Offer offer:
-                    var spec = _board[offer.TrialId].Spec;
-                    var candidates = _board[offer.TrialId].State.ResumeCandidates;
                     var taker = _workers[offer.Worker];
                     Notify(o => o.OnNodeAtWork(taker.Node, taker.Facts));
-                    taker.Ref.Tell(new AssignTrial(spec, offer.Attempt, candidates, _plan.CheckpointEvery, _plan.CheckpointDir), Self);
+                    taker.Ref.Tell(Assignment(offer), Self);
                     break;
+                case OfferPack pack:
+                    var packTaker = _workers[pack.Worker];
+                    Notify(o => o.OnNodeAtWork(packTaker.Node, packTaker.Facts));
+                    packTaker.Ref.Tell(new AssignPack(pack.Members.Select(Assignment).ToList()), Self);
+                    // Each member is its own trial to the observers: one offer each.
+                    foreach (var member in pack.Members)
+                    {
+                        var memberEntry = _board[member.TrialId];
+                        Notify(o => o.OnDecision(memberEntry, member, _board.Trials));
+                    }
+                    continue;
                 case Release release:
                     _trials.Tell(new ReleaseAttempt(release.TrialId, release.Attempt, release.Why), Self);
                     if (release.Worker is { } w && _workers.TryGetValue(w, out var holder))
@@ -387,10 +396,14 @@ public sealed class GridCoordinator : ReceiveActor, IWithUnboundedStash, IWithTi
         return _scheduler.Open(open, now);
     }
 
+    AssignTrial Assignment(Offer offer) => new(_board[offer.TrialId].Spec, offer.Attempt, _board[offer.TrialId].State.ResumeCandidates,
+        _plan.CheckpointEvery, _plan.CheckpointDir);
+
     static string TrialOf(SchedulerAction action) => action switch
     {
         StartOn a => a.TrialId,
         Offer a => a.TrialId,
+        OfferPack a => a.Members[0].TrialId,
         Release a => a.TrialId,
         Finish a => a.TrialId,
         Retry a => a.TrialId,

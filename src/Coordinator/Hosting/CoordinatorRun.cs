@@ -87,7 +87,7 @@ public static class CoordinatorRun
         var checkpointDir = Path.GetFullPath(request.CheckpointDir ?? folder.CheckpointsDir);
         try
         {
-            return await RunAsync(request, services, folder, log, completion, grid.CheckpointEvery, grid.Sequential, trials, port, httpAddress, checkpointDir, startNodes, stop);
+            return await RunAsync(request, services, folder, log, completion, grid.CheckpointEvery, grid.Pack, grid.Sequential, trials, port, httpAddress, checkpointDir, startNodes, stop);
         }
         catch (Exception e) when (e is not (UserInputException or OperationCanceledException) && DiskFull.Find(e) is { } full)
         {
@@ -127,11 +127,11 @@ public static class CoordinatorRun
         }
     }
 
-    static async Task<RunEnd> RunAsync(CoordinatorRequest request, CoordinatorServices services, RunFolder folder, RunLog log, RunCompletion completion, int checkpointEvery, SequentialPlan? sequential,
+    static async Task<RunEnd> RunAsync(CoordinatorRequest request, CoordinatorServices services, RunFolder folder, RunLog log, RunCompletion completion, int checkpointEvery, int pack, SequentialPlan? sequential,
         IReadOnlyList<TrialSpec> trials, int port, IPAddress? httpAddress, string checkpointDir, Func<int, RunFolder, Action<Exception>, IDisposable>? startNodes,
         CancellationToken stop)
     {
-        var plan = new GridPlan(trials, SchedulerOptions.Default with { MaxRetries = request.Retries }, LongestFirstOrder.Instance,
+        var plan = new GridPlan(trials, SchedulerOptions.Default with { MaxRetries = request.Retries, Pack = pack }, LongestFirstOrder.Instance,
             checkpointEvery, checkpointDir, sequential);
         var store = services.OpenCheckpointStore(checkpointDir);
         var live = new LiveRun($"{Path.GetFileName(request.GridPath)} → {folder.Root}", folder.Trials, Path.Combine(folder.Root, RunReport.Json));

@@ -23,7 +23,8 @@ public sealed class LongestFirstOrder : ITrialOrderPolicy
 /// <param name="MaxRetries">Failed attempts retried per trial (with the same seed) before it is reported failed.</param>
 /// <param name="AckTimeout">How long a hand-out may wait for the entity to number it and the worker to accept it.</param>
 /// <param name="LeaseTimeout">How long a running attempt lives without an epoch report or a lease renewal.</param>
-public sealed record SchedulerOptions(int MaxRetries, TimeSpan AckTimeout, TimeSpan LeaseTimeout)
+/// <param name="Pack">The grid's `pack` key: the most trials of one cell a worker that packs as the grid says gets at once.</param>
+public sealed record SchedulerOptions(int MaxRetries, TimeSpan AckTimeout, TimeSpan LeaseTimeout, int Pack = 1)
 {
     public static readonly SchedulerOptions Default = new(1, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(90));
 }
@@ -36,6 +37,12 @@ public sealed record StartOn(string TrialId, string Worker) : SchedulerAction;
 
 /// <summary>Hand the numbered attempt to the worker.</summary>
 public sealed record Offer(string TrialId, int Attempt, string Worker) : SchedulerAction;
+
+/// <summary>Hand these numbered attempts (the repeats of one cell, two or more) to their worker as one pack.</summary>
+public sealed record OfferPack(IReadOnlyList<Offer> Members) : SchedulerAction
+{
+    public string Worker => Members[0].Worker;
+}
 
 /// <summary>Tell the entity the attempt is given up, and the worker (if any) that it is superseded.</summary>
 public sealed record Release(string TrialId, int Attempt, string? Worker, string Why) : SchedulerAction;
@@ -57,6 +64,10 @@ public sealed record Requeued(string TrialId, string Why) : SchedulerAction;
 /// and nothing more until it says so again), the leases' deadlines (a hand-out must be numbered and accepted within the
 /// acknowledgement timeout; a running attempt must report or renew within the lease timeout) and the retry budget. Every
 /// input returns the actions it calls for; nothing is dropped silently: each hand-out ends accepted, released or finished.
+/// A worker that packs gets up to its pack size of queued trials of one cell (same dataset, model, optimizer, recipe;
+/// other repeats) as one hand-out: each member is still its own trial (numbered, accepted, leased, released, finished on
+/// its own); the pack is offered once every member still in it is numbered. A trial that fails in a pack of two or more
+/// runs alone from then on (the pack may be what failed it), within the same retry budget.
 /// </summary>
 public sealed class GridScheduler
 {
@@ -66,6 +77,9 @@ public sealed class GridScheduler
     readonly HashSet<string> _workers = new();
     readonly LinkedList<string> _ready = new();
     readonly Dictionary<string, DeviceClass> _deviceOf = new();
+    readonly Dictionary<string, int> _packSizeOf = new();          // workers that pack: the most trials per hand-out
+    readonly Dictionary<string, PackHandOut> _packOf = new();      // trial → the pack it was handed out in (two or more)
+    readonly HashSet<string> _alone = new();                       // failed in a pack: runs alone from then on
     readonly ITrialOrderPolicy _order;
 
     public GridScheduler(TrialBoard board, ITrialOrderPolicy order, SchedulerOptions options)
@@ -141,9 +155,17 @@ public sealed class GridScheduler
     }
 
     /// <param name="device">The worker's device ("cpu", "cuda:0"), when known: it decides <see cref="Devices"/>.</param>
-    public IReadOnlyList<SchedulerAction> OnWorkerReady(string worker, DateTimeOffset now, string? device = null)
+    /// <param name="pack">The worker's <see cref="WorkerReady.Pack"/>: null takes one trial at a time,
+    /// <see cref="WorkerReady.PackAsGridSays"/> the grid's <see cref="SchedulerOptions.Pack"/>, else at most this many.</param>
+    public IReadOnlyList<SchedulerAction> OnWorkerReady(string worker, DateTimeOffset now, string? device = null, int? pack = null)
     {
         _workers.Add(worker);
+        _packSizeOf[worker] = pack switch
+        {
+            null => 1,
+            WorkerReady.PackAsGridSays => Math.Max(1, Options.Pack),
+            _ => Math.Max(1, pack.Value),
+        };
         if (device is not null && TrialOrder.ClassOf(device) is var kind && (!_deviceOf.TryGetValue(worker, out var known) || known != kind))
         {
             _deviceOf[worker] = kind;
@@ -159,6 +181,7 @@ public sealed class GridScheduler
     {
         _workers.Remove(worker);
         _ready.Remove(worker);
+        _packSizeOf.Remove(worker);
         if (_deviceOf.Remove(worker)) UpdateDevices();
         var actions = new List<SchedulerAction>();
         foreach (var e in _board.Trials.Where(e => e.HandOut?.Worker == worker))
@@ -176,7 +199,7 @@ public sealed class GridScheduler
         if (!_workers.Contains(worker))
             return [new Release(trialId, attempt, null, "its worker was lost before the hand-out"), .. Requeue(trialId, "its worker was lost"), .. Dispatch(now)];
         _board.SetHandOut(trialId, handOut with { Stage = HandOutStage.Offered, Attempt = attempt, Deadline = now + Options.AckTimeout });
-        return [new Offer(trialId, attempt, worker)];
+        return _packOf.TryGetValue(trialId, out var pack) ? OfferWhenNumbered(pack) : [new Offer(trialId, attempt, worker)];
     }
 
     /// <summary>The entity refused to start the trial: it is completed already (an outcome this coordinator missed).</summary>
@@ -184,9 +207,11 @@ public sealed class GridScheduler
     {
         if (!_board.Knows(trialId) || _board[trialId].IsFinished) return [];
         var worker = _board[trialId].HandOut is { Stage: HandOutStage.Starting } starting ? starting.Worker : null;
+        var pack = _packOf.GetValueOrDefault(trialId);
         MarkDone(trialId, completed: true);
-        if (worker != null && _workers.Contains(worker) && !_ready.Contains(worker)) _ready.AddFirst(worker); // it never got the trial
-        return [new Finish(trialId, true), .. Dispatch(now)];
+        // It never got the trial: free again, unless the rest of its pack is still on its way to it.
+        if (worker != null && _workers.Contains(worker) && !_ready.Contains(worker) && !Holds(worker)) _ready.AddFirst(worker);
+        return [new Finish(trialId, true), .. pack is null ? [] : OfferWhenNumbered(pack), .. Dispatch(now)];
     }
 
     public void OnAccepted(string trialId, int attempt, DateTimeOffset now)
@@ -224,6 +249,7 @@ public sealed class GridScheduler
         }
         else if (failures <= Options.MaxRetries)
         {
+            if (_packOf.TryGetValue(trialId, out var pack) && pack.OfferedSize > 1) _alone.Add(trialId);
             PutBack(trialId);
             actions.Add(new Retry(trialId, failures));
         }
@@ -263,9 +289,36 @@ public sealed class GridScheduler
 
     IEnumerable<SchedulerAction> Requeue(string trialId, string why)
     {
+        var pack = _packOf.GetValueOrDefault(trialId);
         PutBack(trialId);
-        return [new Requeued(trialId, why)];
+        return [new Requeued(trialId, why), .. pack is null ? [] : OfferWhenNumbered(pack)];
     }
+
+    /// <summary>The trials handed out together to one worker, and whether they were offered yet: a pack is offered
+    /// once, when no member still in it waits for its entity's number.</summary>
+    sealed class PackHandOut(string worker, IEnumerable<string> members)
+    {
+        public string Worker { get; } = worker;
+        public List<string> Members { get; } = members.ToList();
+        /// <summary>Members when it was offered; 0 until then.</summary>
+        public int OfferedSize { get; set; }
+    }
+
+    IReadOnlyList<SchedulerAction> OfferWhenNumbered(PackHandOut pack)
+    {
+        if (pack.OfferedSize > 0 || pack.Members.Count == 0) return [];
+        var handOuts = pack.Members.Select(id => _board[id].HandOut).ToList();
+        if (handOuts.Any(h => h is not { Stage: HandOutStage.Offered })) return [];
+        pack.OfferedSize = pack.Members.Count;
+        var offers = pack.Members.Zip(handOuts, (id, h) => new Offer(id, h!.Attempt, pack.Worker)).ToList();
+        return offers.Count == 1 ? [offers[0]] : [new OfferPack(offers)];
+    }
+
+    /// <summary>Same dataset, model, optimizer and recipe cell (so the same recipe and data): repeats of one cell, which
+    /// a worker may train as one pack.</summary>
+    static bool SameCell(TrialSpec a, TrialSpec b) =>
+        a.Key.Dataset == b.Key.Dataset && a.Key.Model == b.Key.Model && a.Key.Optimizer == b.Key.Optimizer
+        && a.Key.Cell == b.Key.Cell && a.Recipe == b.Recipe && a.Data == b.Data;
 
     /// <summary>Re-orders the queue when the workers' kind changes; trials put back keep the front, in their order.</summary>
     void UpdateDevices()
@@ -283,6 +336,7 @@ public sealed class GridScheduler
 
     void PutBack(string trialId)
     {
+        LeavePack(trialId);
         _board.SetHandOut(trialId, null);
         _putBack.Add(trialId);
         _queue.Remove(trialId);
@@ -296,19 +350,42 @@ public sealed class GridScheduler
         {
             var worker = _ready.First!.Value;
             _ready.RemoveFirst();
-            var trialId = _queue.First!.Value;
-            _queue.RemoveFirst();
-            _putBack.Remove(trialId);
-            _board.SetHandOut(trialId, new HandOut(worker, HandOutStage.Starting, 0, now + Options.AckTimeout));
-            actions.Add(new StartOn(trialId, worker));
+            var first = _queue.First!.Value;
+            List<string> members = [first];
+            var size = _packSizeOf.GetValueOrDefault(worker, 1);
+            if (size > 1 && !_alone.Contains(first))
+            {
+                var spec = _board[first].Spec;
+                members.AddRange(_queue.Skip(1).Where(id => !_alone.Contains(id) && SameCell(spec, _board[id].Spec)).Take(size - 1));
+            }
+            if (members.Count > 1)
+            {
+                var pack = new PackHandOut(worker, members);
+                foreach (var id in members) _packOf[id] = pack;
+            }
+            foreach (var trialId in members)
+            {
+                _queue.Remove(trialId);
+                _putBack.Remove(trialId);
+                _board.SetHandOut(trialId, new HandOut(worker, HandOutStage.Starting, 0, now + Options.AckTimeout));
+                actions.Add(new StartOn(trialId, worker));
+            }
         }
         return actions;
+    }
+
+    /// <summary>The trial is out of its pack (back in the queue, or finished); the others go on.</summary>
+    void LeavePack(string trialId)
+    {
+        if (_packOf.Remove(trialId, out var pack)) pack.Members.Remove(trialId);
     }
 
     bool Holds(string worker) => _board.Trials.Any(e => e.HandOut?.Worker == worker);
 
     void MarkDone(string trialId, bool completed)
     {
+        LeavePack(trialId);
+        _alone.Remove(trialId);
         _board.Finish(trialId, completed);
         _putBack.Remove(trialId);
         _queue.Remove(trialId);

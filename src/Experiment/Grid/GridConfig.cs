@@ -46,6 +46,17 @@ public sealed record GridConfig(
 
     public const int DefaultCheckpointEvery = 1;
 
+    /// <summary>The grid's `pack` key: how many repeats of one cell a worker trains as one fused model (1 = each alone).
+    /// Not part of any trial's fingerprint: packed and solo trials compute the same thing (up to kernel accumulation
+    /// order), so changing it neither grows nor changes a run. A node's or `local`'s --pack overrides it.</summary>
+    public int Pack { get; init; } = DefaultPack;
+
+    public const int DefaultPack = 1;
+
+    /// <summary>The largest pack: far beyond what fits a device's memory for any of the grid's models, and low enough
+    /// that a typo (500) is refused rather than tried.</summary>
+    public const int MaxPack = 64;
+
     /// <summary>The grid's `sequential` key: repeats run in looks that may stop a comparison early. Null: every trial
     /// runs, as without the key.</summary>
     public SequentialPlan? Sequential { get; init; }

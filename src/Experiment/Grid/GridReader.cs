@@ -10,7 +10,7 @@ namespace SamCluster.Experiment.Grid;
 sealed class GridReader(GridProblems problems, string baseDirectory)
 {
     static readonly IReadOnlyList<string> TopLevelKeys =
-        ["seed", "datasets", "models", "optimizers", "repeats", "recipe", "data", "optimizer_overrides", "checkpoint_every", "sequential"];
+        ["seed", "datasets", "models", "optimizers", "repeats", "recipe", "data", "optimizer_overrides", "checkpoint_every", "pack", "sequential"];
 
     static readonly IReadOnlyList<string> DataOnlyKeys =
         ["path", "classes", "train_limit", "test_limit", "image_size", "test_per_class", "split_seed", "cache_dir"];
@@ -35,6 +35,7 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
         var optimizers = Names(top, "optimizers", "optimizer", Vocabulary.OptimizerNames);
         var repeats = top.Int("repeats", min: 1, max: MaxRepeats);
         var checkpointEvery = top.Int("checkpoint_every", min: 0, max: 1_000_000) ?? GridConfig.DefaultCheckpointEvery;
+        var pack = top.Int("pack", min: 1, max: GridConfig.MaxPack) ?? GridConfig.DefaultPack;
         var recipe = top.Section("recipe", RecipeTable.GridNames) is { } recipeSection
             ? RecipeOverride.Read(recipeSection, axesAllowed: true)
             : new RecipeOverride();
@@ -73,7 +74,7 @@ sealed class GridReader(GridProblems problems, string baseDirectory)
         if (problems.Any) return null;
         return new GridConfig(problems.File, seed, datasets.Select(d => d.Name).ToList().AsReadOnly(),
             models.Select(m => m.Name).ToList().AsReadOnly(), optimizers.Select(o => o.Name).ToList().AsReadOnly(),
-            repeats.Value, plans.AsReadOnly(), checkpointEvery) { Sequential = sequential };
+            repeats.Value, plans.AsReadOnly(), checkpointEvery) { Sequential = sequential, Pack = pack };
     }
 
     static readonly NumberRule LookRule = new("sequential.looks", null, SequentialPlan.MinLook, MaxRepeats, Whole: true);

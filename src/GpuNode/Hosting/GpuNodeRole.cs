@@ -16,6 +16,9 @@ public sealed record GpuNodeRoleOptions(
     NodeFacts? Facts = null)
 {
     public int Workers => Devices.Count * SlotsPerDevice;
+
+    /// <summary>What its workers say of packs (<see cref="WorkerReady.Pack"/>): the node's --pack, or as the grid says.</summary>
+    public int? Pack { get; init; } = WorkerReady.PackAsGridSays;
 }
 
 /// <summary>
@@ -38,7 +41,7 @@ public static class GpuNodeRole
                     for (var slot = 0; slot < role.SlotsPerDevice; slot++, index++)
                     {
                         var workerSlot = new TrialWorker.Slot($"w{index}", role.NodeName, device, role.Facts);
-                        system.ActorOf(TrialWorker.Props(workerSlot, coordinator, trials, executor, role.ResendInterval), "worker-" + index);
+                        system.ActorOf(TrialWorker.Props(workerSlot, coordinator, trials, executor, role.ResendInterval, role.Pack), "worker-" + index);
                     }
             });
 }

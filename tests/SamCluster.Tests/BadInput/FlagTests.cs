@@ -74,6 +74,8 @@ public sealed class FlagTests(ITestOutputHelper log) : BadInputTest(log)
     [InlineData("--devices", ",", "--devices is empty")]
     [InlineData("--devices", "cuda:0,cuda:0", "--devices names cuda:0 twice")]
     [InlineData("--slots", "two", "'two' for option '--slots' (expected a whole number)")]
+    [InlineData("--pack", "0", "--pack must be at least 1, got 0")]
+    [InlineData("--pack", "65", "--pack must be at most 64, got 65")]
     [InlineData("--libtorch", "/no/such/libtorch", "/no/such/libtorch")] // does not exist, or (bundled build) not to be used at all
     public void Node_refuses_a_bad_flag_value(string flag, string value, string problem)
     {
@@ -104,6 +106,8 @@ public sealed class FlagTests(ITestOutputHelper log) : BadInputTest(log)
     [InlineData("--devices", "cuda:7", "cuda:7")]
     [InlineData("--devices", "cpu,cpu", "--devices names cpu twice")]
     [InlineData("--nodes", "many", "--nodes")]
+    [InlineData("--pack", "0", "--pack must be at least 1, got 0")]
+    [InlineData("--pack", "99", "--pack must be at most 64, got 99")]
     public void Local_refuses_a_bad_flag_value_before_starting_anything(string flag, string value, string problem)
     {
         WriteFile("grid.yaml", ValidGrid(Work));

@@ -40,6 +40,8 @@ public sealed class ClusterMessageSerializerTests : IDisposable
     [
         [new WorkerReady("w0", "gpu7", "cuda:1")],
         [new AssignTrial(Spec, 2, [Checkpoint], 1, "/shared/checkpoints")],
+        [new WorkerReady("w0", "gpu7", "cuda:1", null, 5)],
+        [new AssignPack([new AssignTrial(Spec, 2, [Checkpoint], 1, "/shared/checkpoints"), new AssignTrial(Trial("sam", 4), 1, [], 1, null)])],
         [new RenewLease(Spec.Key.Id, 2)],
         [new AttemptSuperseded(Spec.Key.Id, 1, "its lease expired")],
         [new StartAttempt(Spec.Key.Id, "w0@gpu7/cuda:1#123", "gpu7", "cuda:1")],
@@ -97,6 +99,15 @@ public sealed class ClusterMessageSerializerTests : IDisposable
         var json = $$$"""{"TrialId":"{{{Spec.Key.Id}}}","Attempt":2,"Node":"gpu7","Device":"cuda:1","Epochs":[{"Epoch":1,"TrainLoss":0.5,"TrainAcc":85,"TestLoss":0.6,"TestAcc":80,"LearningRate":0.001,"Seconds":1,"ImagesPerSecond":100}],"Summary":{"Epochs":1,"TrainAcc":85,"TestAcc":80,"TrainLoss":0.5,"TestLoss":0.6,"Seconds":1}}""";
         var old = Assert.IsType<LegacyTrialCompleted>(serializer.FromBinary(System.Text.Encoding.UTF8.GetBytes(json), "tc"));
         Assert.Equal((2, "gpu7", 1), (old.Attempt, old.Node, old.Epochs.Count));
+    }
+
+    [Fact]
+    public void A_worker_ready_of_a_node_before_packs_reads_back_as_one_trial_at_a_time()
+    {
+        var serializer = (SerializerWithStringManifest)Sys.Serialization.FindSerializerForType(typeof(WorkerReady));
+        var json = """{"WorkerId":"w0","Node":"gpu7","Device":"cuda:1"}""";
+        var old = Assert.IsType<WorkerReady>(serializer.FromBinary(System.Text.Encoding.UTF8.GetBytes(json), "wr"));
+        Assert.Null(old.Pack);
     }
 
     [Fact]
