@@ -307,7 +307,7 @@ public static class PackedTrialRunner
     private sealed class AliveMembers(int members, Device device) : IDisposable
     {
         readonly bool[] _alive = Enumerable.Repeat(true, members).ToArray();
-        Tensor _index = arange(members, ScalarType.Int64, device).DetachFromDisposeScope();
+        Tensor _index = tensor(Enumerable.Range(0, members).Select(m => (long)m).ToArray(), device: device).DetachFromDisposeScope();
 
         public void Drop(int member)
         {

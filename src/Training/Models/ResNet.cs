@@ -168,7 +168,7 @@ public sealed class PackedLinear : Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         var perMember = input.view(input.shape[0], _members, _features).transpose(0, 1);   // [K, B, F]
-        return perMember.bmm(weight.transpose(1, 2)).add_(bias.unsqueeze(1));                // x·Wᵀ + b per member
+        return perMember.bmm(weight.transpose(1, 2)).AddInPlace(bias.unsqueeze(1));          // x·Wᵀ + b per member
     }
 }
 

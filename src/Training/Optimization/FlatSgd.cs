@@ -112,7 +112,7 @@ public sealed class FlatSgd : IDisposable
             }
             step = _momentum.Values;
         }
-        if (PerElementLearningRate is { } rates) _flat.Values.Values.addcmul_(step, rates, value: -1);
+        if (PerElementLearningRate is { } rates) _flat.Values.Values.AddProductInPlace(step, rates, -1);
         else _flat.Values.Values.AddInPlace(step, alpha: -learningRate);
     }
 
