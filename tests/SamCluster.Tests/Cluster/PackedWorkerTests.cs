@@ -31,7 +31,8 @@ public sealed class PackedWorkerTests() : TestKit(Hocon)
                 m.OnResume(new ResumeReport(null, 0, ""));
                 m.OnEpoch(Epoch(1), null);
             }
-            members[2].Cancel.WaitHandle.WaitOne(TimeSpan.FromSeconds(20));
+            // Until the test supersedes member 3: on a loaded machine (the whole suite) that came after more than 20 s.
+            members[2].Cancel.WaitHandle.WaitOne(TimeSpan.FromMinutes(2));
             if (members[2].Cancel.IsCancellationRequested) MemberCancelled.SetResult();
             return
             [
