@@ -29,24 +29,11 @@ public static class StepBenchmark
         using var model = ModelFactory.Create(benchCase.Model, benchCase.Channels, benchCase.Classes);
         model.to(device).train();
         using var step = TrainingStep.Create(benchCase.Optimizer, model,
-            RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs, benchCase.Optimizer) with { LearningRate = 1e-3, Momentum = 0.9 });
+            Recipe(benchCase.Optimizer));
         var input = randn(benchCase.BatchSize, benchCase.Channels, benchCase.Size, benchCase.Size, device: device);
         var target = randint(0, benchCase.Classes, [benchCase.BatchSize], device: device);
 
-        void RunSteps(int count)
-        {
-            for (int i = 0; i < count; i++)
-            {
-                using var stepScope = NewDisposeScope();
-                step.Run(input, target);
-            }
-            if (device.type == DeviceType.CUDA) cuda.synchronize(device);
-        }
-
-        RunSteps(WarmUpSteps);
-        var clock = Stopwatch.StartNew();
-        RunSteps(steps);
-        return steps * benchCase.BatchSize / clock.Elapsed.TotalSeconds;
+        return steps * benchCase.BatchSize / TimedSeconds(step, input, target, steps, device);
     }
 
     /// <summary>The same case trained as a pack of <paramref name="members"/> (<see cref="PackedTrialRunner"/>'s fused
@@ -63,12 +50,22 @@ public static class StepBenchmark
         using var model = ModelPacking.Pack(solos, benchCase.Model, benchCase.Channels, benchCase.Classes, Vocabulary.ImageNetStemName);
         foreach (var solo in solos) solo.Dispose();
         model.train();
-        var recipe = RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs, benchCase.Optimizer) with { LearningRate = 1e-3, Momentum = 0.9 };
+        var recipe = Recipe(benchCase.Optimizer);
         using var step = TrainingStep.Create(benchCase.Optimizer, model, recipe, (logits, target) => PackedTrialRunner.MemberLosses(logits, target).sum(), members);
         step.SetMemberLearningRates(Enumerable.Repeat(recipe.LearningRate, members).ToList());
         var input = randn(benchCase.BatchSize, members * benchCase.Channels, benchCase.Size, benchCase.Size, device: device);
         var target = randint(0, benchCase.Classes, [members, benchCase.BatchSize], device: device);
 
+        return steps * (double)benchCase.BatchSize * members / TimedSeconds(step, input, target, steps, device);
+    }
+
+    /// <summary>The peer's recipe: SGD lr 1e-3, momentum 0.9, the optimizer's own defaults otherwise.</summary>
+    private static Recipe Recipe(string optimizer) =>
+        RecipeTable.Defaults(Vocabulary.FashionMnist.DefaultEpochs, optimizer) with { LearningRate = 1e-3, Momentum = 0.9 };
+
+    /// <summary>Seconds for <paramref name="steps"/> steps on one batch, after <see cref="WarmUpSteps"/> untimed ones.</summary>
+    private static double TimedSeconds(TrainingStep step, Tensor input, Tensor target, int steps, Device device)
+    {
         void RunSteps(int count)
         {
             for (int i = 0; i < count; i++)
@@ -82,6 +79,6 @@ public static class StepBenchmark
         RunSteps(WarmUpSteps);
         var clock = Stopwatch.StartNew();
         RunSteps(steps);
-        return steps * (double)benchCase.BatchSize * members / clock.Elapsed.TotalSeconds;
+        return clock.Elapsed.TotalSeconds;
     }
 }
