@@ -152,7 +152,7 @@ public static class PackedTrialRunner
             return (model, sgd, PlateauSchedule.Create(sgd, recipe));
         }
 
-        IReadOnlyList<TorchSharp.Modules.SGD.State> States => ((TorchSharp.Modules.SGD)Sgd).state_dict().State.Cast<TorchSharp.Modules.SGD.State>().ToList();
+        IReadOnlyList<TorchSharp.Modules.SGD.State> States => FlatSgd.States(Sgd);
 
         /// <summary>The momentum buffers a checkpoint gave this member, in parameter order; null before any step.</summary>
         public Tensor?[] Momentum => States.Select(s => s.momentum_buffer).ToArray();
@@ -225,9 +225,7 @@ public static class PackedTrialRunner
             step.EndEpoch();
             var trainSeconds = clock.Elapsed.TotalSeconds;
             var test = Evaluate(packed, normaliser, data.TestImages, data.TestLabels, recipe.BatchSize, cancel);
-            var momentum = step.Optimizer is TorchSharp.Modules.SGD packedSgd
-                ? packedSgd.state_dict().State.Cast<TorchSharp.Modules.SGD.State>().Select(s => s.momentum_buffer).ToArray()
-                : throw new InvalidOperationException("a pack steps with SGD");
+            var momentum = FlatSgd.States(step.Optimizer).Select(s => s.momentum_buffer).ToArray();
             for (int m = 0; m < k; m++)
             {
                 if (!alive[m]) continue;
@@ -284,7 +282,7 @@ public static class PackedTrialRunner
         if (perMember.All(m => m.All(b => b is null))) return;
         if (perMember.Any(m => m.Any(b => b is null)))
             throw new InvalidOperationException("members resumed at one epoch, some with momentum and some without");
-        var states = ((TorchSharp.Modules.SGD)step.Optimizer).state_dict().State.Cast<TorchSharp.Modules.SGD.State>().ToList();
+        var states = FlatSgd.States(step.Optimizer);
         var parameters = packed.parameters().ToArray();
         for (int i = 0; i < states.Count; i++)
         {
@@ -300,6 +298,9 @@ public static class PackedTrialRunner
         var (k, b) = (logits.shape[0], logits.shape[1]);
         return nn.functional.cross_entropy(logits.reshape(k * b, -1), target.reshape(k * b), reduction: nn.Reduction.None).view(k, b).mean([1]);
     }
+
+    /// <summary>A whole pack's loss: every member's mean cross-entropy, summed.</summary>
+    public static Tensor PackLoss(Tensor logits, Tensor target) => MemberLosses(logits, target).sum();
 
     /// <summary>Which members still train, and the pack's loss over them: each member's mean cross-entropy, summed
     /// (a member's gradients are its own loss's). A dropped member's loss is left out, not multiplied by 0: its NaN

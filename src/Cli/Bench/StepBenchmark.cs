@@ -51,7 +51,7 @@ public static class StepBenchmark
         foreach (var solo in solos) solo.Dispose();
         model.train();
         var recipe = Recipe(benchCase.Optimizer);
-        using var step = TrainingStep.Create(benchCase.Optimizer, model, recipe, (logits, target) => PackedTrialRunner.MemberLosses(logits, target).sum(), members);
+        using var step = TrainingStep.Create(benchCase.Optimizer, model, recipe, PackedTrialRunner.PackLoss, members);
         step.SetMemberLearningRates(Enumerable.Repeat(recipe.LearningRate, members).ToList());
         var input = randn(benchCase.BatchSize, members * benchCase.Channels, benchCase.Size, benchCase.Size, device: device);
         var target = randint(0, benchCase.Classes, [members, benchCase.BatchSize], device: device);

@@ -57,7 +57,7 @@ public sealed class FlatSgd : IDisposable
         var state = _sgd.state_dict();
         if (state.Options.Count != 1) throw new ArgumentException("FlatSgd steps an SGD with one parameter group");
         _options = (SGD.Options)state.Options[0];
-        _states = state.State.Cast<SGD.State>().ToList();
+        _states = States(_sgd);
         if (_options.dampening is not (null or 0) || _options.nesterov == true || _options.maximize == true)
             throw new ArgumentException("FlatSgd supports momentum and weight decay only (no dampening, Nesterov or maximize)");
         if (_states.Count != flat.Parameters.Length)
@@ -66,6 +66,12 @@ public sealed class FlatSgd : IDisposable
         _momentum = flat.Values.ZerosLike();
         _published = new Tensor?[flat.Parameters.Length];
     }
+
+    /// <summary>An SGD's per-parameter states (its momentum buffers), in parameter order: the objects the SGD itself
+    /// reads and saves, so what is set on them is the SGD's.</summary>
+    public static IReadOnlyList<SGD.State> States(optim.Optimizer optimizer) =>
+        (optimizer as SGD ?? throw new ArgumentException($"not an SGD but {optimizer.GetType().Name}"))
+            .state_dict().State.Cast<SGD.State>().ToList();
 
     /// <summary>SGD's weight decay, for a step that adds it to the gradient itself (<see cref="Step(bool)"/>).</summary>
     public double WeightDecay => _options.weight_decay ?? 0;

@@ -8,7 +8,7 @@ namespace SamCluster.Training.Optimization;
 /// computes per member with these operations, each over the buffer's [K, nᵢ] views: deterministic on every device (a
 /// scatter's atomics are not), no temporary the size of the model, and a member's NaN or infinity stays its own (a
 /// dropped member must not spoil the others').</summary>
-public sealed class MemberLayout : IDisposable
+public sealed class MemberLayout
 {
     private readonly long[] _runs;            // nᵢ: one member's elements of parameter i
 
@@ -65,6 +65,4 @@ public sealed class MemberLayout : IDisposable
             offset += run * Members;
         }
     }
-
-    public void Dispose() { }
 }

@@ -63,7 +63,6 @@ public abstract class TrainingStep : IDisposable
     {
         Sgd.PerElementLearningRate?.Dispose();
         Sgd.Dispose();
-        Members?.Dispose();
         Optimizer.Dispose();
         Flat.Dispose();   // the parameters keep their storage: the model stays usable
     }

@@ -4,47 +4,94 @@ using Xunit.Abstractions;
 
 namespace SamCluster.Tests.Cluster;
 
-/// <summary>Packed repeats end to end: `local` on a tiny grid with `pack: 3` trains its three repeats as one pack and
-/// finishes every trial once; the same grid run with `--pack 1` (solo) gives each trial a final test accuracy within
-/// 1 pp of its packed twin (equivalent, not bit-identical: the fused kernels accumulate in another order).</summary>
+/// <summary>Packed repeats end to end: `local` on a tiny grid with `pack: 3` and two nodes trains its three repeats as
+/// one pack; the node training it is killed (-9) after the pack's first epoch, and the other node takes every member
+/// back as a pack, each resuming from its own checkpoint. Every trial ends once, and the same grid run uninterrupted with
+/// `--pack 1` (solo) gives each trial a final test accuracy within 1 pp of its packed twin (equivalent, not
+/// bit-identical: the fused kernels accumulate in another order).</summary>
 [Collection(ProcessLanes.Loopback)]
 public sealed class PackedLocalRunTests(ITestOutputHelper output) : IDisposable
 {
     readonly string _work = Directory.CreateTempSubdirectory("samcluster-pack-").FullName;
 
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    static extern int kill(int pid, int signal);
+
     [Fact]
-    public void A_packed_grid_finishes_every_trial_once_each_within_1_pp_of_its_solo_twin()
+    public void A_pack_whose_node_is_killed_resumes_each_member_from_its_checkpoint_and_ends_within_1_pp_of_solo()
     {
         // The tiny grid's images carry no class (their grey level is the index's); these do: a bright stripe at the
         // class's place. Nets that learn something compare; nets at chance differ on every rounding.
-        var grid = ProcessTests.WriteTinyGrid(_work, optimizers: "[sgd]", repeats: 3, epochs: 2, extra: "pack: 3", trainImages: 400, testImages: 200);
+        var grid = ProcessTests.WriteTinyGrid(_work, optimizers: "[sgd]", repeats: 3, epochs: 3, extra: "pack: 3", trainImages: 240, testImages: 100);
         File.WriteAllText(grid, File.ReadAllText(grid).Replace("batch_size: 64", "batch_size: 32"));
-        WriteStripes(Path.Combine(_work, "fashion", SamCluster.Training.Data.FashionMnist.TrainImagesFile), 400);
-        WriteStripes(Path.Combine(_work, "fashion", SamCluster.Training.Data.FashionMnist.TestImagesFile), 200);
+        WriteStripes(Path.Combine(_work, "fashion", SamCluster.Training.Data.FashionMnist.TrainImagesFile), 240);
+        WriteStripes(Path.Combine(_work, "fashion", SamCluster.Training.Data.FashionMnist.TestImagesFile), 100);
+        string[] ids = ["fashion-mnist/resnet18/sgd/1", "fashion-mnist/resnet18/sgd/2", "fashion-mnist/resnet18/sgd/3"];
         var packedDir = Path.Combine(_work, "packed");
         var soloDir = Path.Combine(_work, "solo");
 
-        var packed = RunLocal(grid, packedDir);
-        var solo = RunLocal(grid, soloDir, "--pack", "1");
+        // The solo twin runs beside the packed one: it needs nothing of it, and the two share the wait.
+        var soloLines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var solo = ProcessTests.Start(output, soloLines, ["local", grid, "--out", soloDir, "--nodes", "1", "--threads", "1", "--pack", "1"]);
 
-        var node = File.ReadAllText(Path.Combine(packedDir, "logs", "node-1.log"));
-        Assert.Contains("Training a pack of 3 on cpu", node);
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var packed = ProcessTests.Start(output, lines, ["local", grid, "--out", packedDir, "--nodes", "2", "--threads", "1"]);
+        string NodeLog(int n) => ReadShared(Path.Combine(packedDir, "logs", $"node-{n}.log"));
+        var victim = 0;
+        Assert.True(ProcessTests.WaitFor(() => (victim = new[] { 1, 2 }.FirstOrDefault(n => NodeLog(n).Contains("Training a pack of 3 on cpu"))) != 0,
+            TimeSpan.FromMinutes(2)), "no node started a pack of 3");
+        var pid = int.Parse(System.Text.RegularExpressions.Regex.Match(NodeLog(victim), @"Node node-\d \(pid (\d+)\)").Groups[1].Value,
+            System.Globalization.CultureInfo.InvariantCulture);
+        string TrialLog(string id) => ReadShared(Path.Combine(packedDir, "logs", id + ".log"));
+        Assert.True(ProcessTests.WaitFor(() => ids.All(id => TrialLog(id).Contains("epoch 1/3")), TimeSpan.FromMinutes(2), pollMs: 20),
+            "the pack never finished its first epoch");
+        Assert.All(ids, id => Assert.DoesNotContain("epoch 3/3", TrialLog(id)));   // else the kill is too late to test a resume
+        Assert.Equal(0, kill(pid, 9));   // SIGKILL
+
+        Assert.True(packed.WaitForExit(TimeSpan.FromMinutes(4)), "the packed grid did not finish after its node was killed");
+        packed.WaitForExit();
+        Assert.Equal(0, packed.ExitCode);
+        Assert.Contains(lines, l => l.Contains("Grid finished: 3 completed, 0 failed"));
+        Assert.True(solo.WaitForExit(TimeSpan.FromMinutes(4)), "the solo grid did not finish");
+        solo.WaitForExit();
+        Assert.Equal(0, solo.ExitCode);
+        Assert.Contains(soloLines, l => l.Contains("Grid finished: 3 completed, 0 failed"));
+
+        // The other node took every member back as one pack, each from its own checkpoint; the solo run packed nothing.
+        var survivor = 3 - victim;
+        Assert.Contains("Training a pack of 3 on cpu", NodeLog(survivor));
         Assert.DoesNotContain("Training a pack", File.ReadAllText(Path.Combine(soloDir, "logs", "node-1.log")));
+        foreach (var id in ids)
+        {
+            var log = TrialLog(id);
+            Assert.Contains($"attempt 2 started on w0@node-{survivor}/cpu", log);
+            Assert.Matches(@"resumed from epoch [12] \(checkpoint of attempt 1\)", log);
+            var epochs = File.ReadAllLines(Path.Combine(packedDir, "epochs.csv")).Skip(1).Where(l => l.StartsWith(id.Replace('/', ',') + ",")).ToList();
+            Assert.Equal(["1", "2", "3"], epochs.Select(l => l.Split(',')[4]));   // each epoch once, across the two attempts
+        }
 
-        var packedRows = ResultsCsv.ReadTrials(Path.Combine(packedDir, "trials.csv"));
+        var packedRows = ResultsCsv.ParseTrialsInFull(CsvTable.Read(Path.Combine(packedDir, "trials.csv")));
         var soloRows = ResultsCsv.ReadTrials(Path.Combine(soloDir, "trials.csv"));
-        string[] ids = ["fashion-mnist/resnet18/sgd/1", "fashion-mnist/resnet18/sgd/2", "fashion-mnist/resnet18/sgd/3"];
         Assert.Equal(ids, packedRows.Select(r => r.TrialId).Order());   // every trial exactly once
         Assert.Equal(ids, soloRows.Select(r => r.TrialId).Order());
-        Assert.All(packedRows, r => Assert.True(r.Completed && r.Epochs == 2, $"{r.TrialId}: {r}"));
+        Assert.All(packedRows, r => Assert.True(r.Completed && r.Epochs == 3 && r.Attempts == 2, $"{r.TrialId}: {r}"));
         foreach (var id in ids)
         {
             var (p, s) = (packedRows.Single(r => r.TrialId == id).TestAcc!.Value, soloRows.Single(r => r.TrialId == id).TestAcc!.Value);
             output.WriteLine($"{id}: packed {p:F2} %, solo {s:F2} %");
             Assert.True(Math.Abs(p - s) <= 1.0, $"{id}: packed test accuracy {p:F2} % vs solo {s:F2} %");
         }
-        ProcessTests.AssertCleanLogs(packed, packedDir);
-        ProcessTests.AssertCleanLogs(solo, soloDir);
+        ProcessTests.AssertCleanLogs(soloLines, soloDir);
+    }
+
+    static string ReadShared(string path)
+    {
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            return new StreamReader(stream).ReadToEnd();
+        }
+        catch (IOException) { return ""; }
     }
 
     /// <summary>Image i is of class i % 5 (the tiny grid's labels): columns 5c..5c+4 bright, the rest dark.</summary>
@@ -57,17 +104,6 @@ public sealed class PackedLocalRunTests(ITestOutputHelper output) : IDisposable
         using var stream = new System.IO.Compression.GZipStream(File.Create(file), System.IO.Compression.CompressionLevel.Fastest);
         stream.Write(SamCluster.Tests.Data.IdxFixture.Header(SamCluster.Training.Data.IdxFile.ImagesMagic, count, 28, 28));
         stream.Write(body);
-    }
-
-    List<string> RunLocal(string grid, string outDir, params string[] more)
-    {
-        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        using var local = ProcessTests.Start(output, lines, ["local", grid, "--out", outDir, "--nodes", "1", "--threads", "1", .. more]);
-        Assert.True(local.WaitForExit(TimeSpan.FromMinutes(4)), "local did not finish the grid in 4 minutes");
-        local.WaitForExit();
-        Assert.Equal(0, local.ExitCode);
-        Assert.Contains(lines, l => l.Contains("Grid finished: 3 completed, 0 failed"));
-        return lines.ToList();
     }
 
     public void Dispose()

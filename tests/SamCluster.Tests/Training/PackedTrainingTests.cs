@@ -56,7 +56,7 @@ public sealed class PackedTrainingTests : IDisposable
     [InlineData("sam")]   // SGD's step is SAM's second half; the steps of both are checked against float64 above
     public void Each_member_of_a_pack_trains_as_its_solo_trial(string optimizer)
     {
-        var specs = Enumerable.Range(1, 3).Select(r => Spec(optimizer, r)).ToArray();
+        var specs = Enumerable.Range(1, 2).Select(r => Spec(optimizer, r)).ToArray();
         var packed = specs.Select(_ => new List<EpochMetrics>()).ToArray();
         var outcomes = PackedTrialRunner.Run(
             specs.Select((s, i) => new PackMember(s, null, null, (m, _) => packed[i].Add(m))).ToList(), Data, CPU);
@@ -67,8 +67,8 @@ public sealed class PackedTrainingTests : IDisposable
             AssertClose(solo, packed[i]);   // epoch 1 = the first 3 steps
             Assert.Equal(solo[^1].Epoch, outcomes[i].Result!.Summary.Epochs);
         }
-        // The members differ (their seeds): a pack that trained one member three times would pass the above only by luck.
-        Assert.Equal(3, packed.Select(p => p[^1].TestLoss).Distinct().Count());
+        // The members differ (their seeds): a pack that trained one member twice would pass the above only by luck.
+        Assert.Equal(2, packed.Select(p => p[^1].TestLoss).Distinct().Count());
     }
 
     /// <summary>The first three steps of a packed member against its solo network, in float64, where rounding cannot
@@ -98,8 +98,7 @@ public sealed class PackedTrainingTests : IDisposable
         var batches = Enumerable.Range(0, 3).Select(_ => (Inputs: Enumerable.Range(0, k).Select(_ => randn(16, 1, 28, 28, ScalarType.Float64)).ToList(),
             Targets: Enumerable.Range(0, k).Select(_ => randint(0, 5, [16])).ToList())).ToList();
         var soloSteps = solos.Select(solo => TrainingStep.Create(optimizer, solo, recipe)).ToList();
-        using var packStep = TrainingStep.Create(optimizer, packed, recipe, (logits, target) =>
-            PackedTrialRunner.MemberLosses(logits, target).sum(), members: k);
+        using var packStep = TrainingStep.Create(optimizer, packed, recipe, PackedTrialRunner.PackLoss, members: k);
         packStep.SetMemberLearningRates([recipe.LearningRate, recipe.LearningRate / 2]);   // each member its own rate
         soloSteps[1].Optimizer.ParamGroups.First().LearningRate = recipe.LearningRate / 2;
         foreach (var (inputs, targets) in batches)
@@ -133,7 +132,9 @@ public sealed class PackedTrainingTests : IDisposable
     public void A_packed_members_checkpoint_resumes_solo_and_a_solo_checkpoint_resumes_packed()
     {
         var store = new CheckpointStore(_root);
-        var specs = Enumerable.Range(1, 2).Select(r => Spec("sam", r)).ToArray();
+        // SGD: what a checkpoint carries across is the weights, BatchNorm buffers and momentum (SAM keeps no state
+        // between steps), and SAM's per-member step is proven above.
+        var specs = Enumerable.Range(1, 2).Select(r => Spec("sgd", r)).ToArray();
         var packedSaved = specs.Select(_ => new List<CheckpointRef>()).ToArray();
         var packed = specs.Select(_ => new List<EpochMetrics>()).ToArray();
         PackedTrialRunner.Run(specs.Select((s, i) => new PackMember(s, new TrialCheckpointing(store, 1, 1, [], SaveWeights: true),
@@ -172,7 +173,7 @@ public sealed class PackedTrainingTests : IDisposable
     [Fact]
     public void A_member_that_fails_leaves_the_pack_and_the_others_end_as_their_solo_trials()
     {
-        var specs = Enumerable.Range(1, 3).Select(r => Spec("sam", r)).ToArray();
+        var specs = Enumerable.Range(1, 3).Select(r => Spec("sgd", r)).ToArray();
         var packed = specs.Select(_ => new List<EpochMetrics>()).ToArray();
         var outcomes = PackedTrialRunner.Run(specs.Select((s, i) => new PackMember(s, null, null, (m, _) =>
         {
@@ -182,11 +183,10 @@ public sealed class PackedTrainingTests : IDisposable
 
         Assert.IsType<IOException>(outcomes[1].Error);
         Assert.Null(outcomes[1].Result);
-        foreach (var i in new[] { 0, 2 })
-        {
-            Assert.Null(outcomes[i].Error);
-            AssertClose(Solo(specs[i]), packed[i]);
-        }
+        Assert.All(new[] { 0, 2 }, i => Assert.Null(outcomes[i].Error));
+        Assert.Equal(packed[0].Count, packed[2].Count);
+        // The member after the dropped one is the telling twin: a pack that lost track of who is who would show there.
+        AssertClose(Solo(specs[2]), packed[2]);
     }
 
     [Fact]
@@ -229,7 +229,7 @@ public sealed class PackedTrainingTests : IDisposable
         packed.train();
         var logits = packed.call(cat(inputs, 1));
         Assert.Equal([k, 4L, 5L], logits.shape);
-        var loss = PackedTrialRunner.MemberLosses(logits, stack(targets, 0)).sum();
+        var loss = PackedTrialRunner.PackLoss(logits, stack(targets, 0));
         loss.backward();
 
         for (int m = 0; m < k; m++)
@@ -258,9 +258,11 @@ public sealed class PackedTrainingTests : IDisposable
 
     /// <summary>The pack's float32 value no further from float64 than twice the solo network's float32 value is, or than
     /// 5 % of the largest value. The kernel this guards against was wrong by the size of the outputs (100 % and more).
-    /// The grouped kernels' own rounding is looser than the solo ones', and not yet explained: in full suite runs (other
-    /// tests set other torch thread counts) layer2.0.conv2's grouped weight gradient came out 1.04 % of its largest value
-    /// from float64 where the solo one was 0.11 % (alone, this test stays under 1 %). Packing is off on CPUs by default.</summary>
+    /// Why not tighter: this problem (4 images, BatchNorm) amplifies float32 rounding, the pack's and the solo's alike.
+    /// Measured at 1, 2 and 4 torch threads, the pack's worst gradient (small stem: member 2's layer2.0.conv2.weight) is
+    /// 1.04 % of its largest value from float64 at every thread count; the solo network's is 1.72 % on that same gradient
+    /// at 1 thread, 0.12 % at 2, and up to 16–23 % on other parameters. Which side rounds closer moves with the thread
+    /// count other tests leave set; neither is the kernel at fault.</summary>
     static void AssertNear(Tensor reference64, Tensor packed32, Tensor solo32, string what)
     {
         double Distance(Tensor t) => (t.to(ScalarType.Float64) - reference64).abs().max().item<double>();
@@ -275,7 +277,7 @@ public sealed class PackedTrainingTests : IDisposable
     {
         using var model = ModelFactory.Create("resnet18", 1, 5, "small", members: 3);
         using var flat = new FlatParameters(model.parameters());
-        using var layout = new MemberLayout(flat, 3);
+        var layout = new MemberLayout(flat, 3);
         var perParameter = flat.Parameters.Select(p => p.numel() / 3).Sum();
         var values = flat.Gradients.Values.fill_(1);
         using (var fifth = flat.Gradients.Slice(5)) fifth.view(3, -1)[1].fill_(float.NaN);   // member 2's part of one tensor
