@@ -56,6 +56,7 @@ public static class ClusterMember
         {
             Serilog.Log.Logger = akkaLog;
             services.AddSingleton<ILoggerFactory>(new SerilogLoggerFactory(akkaLog));
+            services.AddSingleton<IHostLifetime, CommandLifetime>();
             services.AddAkka(SystemName, (akka, _) => configure(akka));
         }).Build();
 

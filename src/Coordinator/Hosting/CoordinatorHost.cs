@@ -55,8 +55,8 @@ public sealed class CoordinatorHost : IAsyncDisposable
             var system = System ?? throw new InvalidOperationException("the coordinator's actor system is not running");
             var first = await Task.WhenAny(_completion.Task, system.WhenTerminated).WaitAsync(stop);
             if (first == _completion.Task) return await _completion.Task;
-            // SIGTERM ends the host's actor system and cancels `stop` at about the same moment: give the token a moment,
-            // so a stop is not told as a removal (a real removal starts again half a second later, that is all).
+            // A stop that also ends the actor system (Akka's own exit hook) comes with `stop` cancelled: give the token a
+            // moment, so a stop is not told as a removal (a real removal starts again half a second later, that is all).
             await Task.Delay(TimeSpan.FromMilliseconds(500), stop);
             _log.Main.Warning("The coordinator was removed from the cluster; starting it again from the journal");
             await StopSystemAsync();
