@@ -34,7 +34,10 @@ trap 'rm -rf "$stage"' EXIT
 # JSON stays on (the run folder's run.json). Not single-file: TorchSharp finds libLibTorchSharp.so beside its assembly.
 # Its own artifacts folder: restoring without libtorch must not touch the obj/ of this checkout's ordinary builds.
 echo "package: publishing samcluster (self-contained linux-x64, framework trimmed)..." >&2
+# No ReadyToRun pass over the build output (-p:SAMCLUSTER_READY_TO_RUN=0): publish takes its files from the packages, and
+# precompiled images would not fit the carry limit anyway (about twice the IL's size).
 dotnet publish "$root/src/Cli/SamCluster.Cli.csproj" -c Release -r linux-x64 --self-contained true -p:TorchBackend=external \
+  -p:SAMCLUSTER_READY_TO_RUN=0 \
   --artifacts-path "$stage/artifacts" \
   -p:PublishTrimmed=true -p:TrimMode=partial -p:SuppressTrimAnalysisWarnings=true \
   -p:JsonSerializerIsReflectionEnabledByDefault=true \

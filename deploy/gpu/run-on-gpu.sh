@@ -202,7 +202,7 @@ EOF
       dogs="${SAMCLUSTER_DOGS:-}" stand_in=""
       if [ -z "$dogs" ]; then
         dogs="$work/dogs-stand-in"; stand_in=" (synthetic stand-in: accuracies mean nothing, wall time does)"
-        [ -d "$dogs" ] || "${python:-python3}" "$here/make-dogs-stand-in.py" "$dogs" || { failed+=(paper); continue; }
+        [ -d "$dogs" ] || "${python:-python3}" "$here/make-dogs-stand-in.py" "$dogs" || { failed+=("$step"); continue; }
       fi
       grid="$out/paper-grid.yaml"
       sed -e "s#path: /data/stanford-dogs/Images#path: $dogs#" -e "s#path: /usr/share/datasets/fashion-mnist#path: $here/data/fashion-mnist#" \
