@@ -71,61 +71,87 @@ public sealed class PackedTrainingTests : IDisposable
         Assert.Equal(2, packed.Select(p => p[^1].TestLoss).Distinct().Count());
     }
 
-    /// <summary>The first three steps of a packed member against its solo network, in float64, where rounding cannot
-    /// hide a mistake: each step's loss and, after the three, every weight and BatchNorm buffer equal to 1e-9 (relative to
-    /// the largest) — the member's own seed, batch, loss, gradient norm and learning rate, nothing of the others'.</summary>
+    /// <summary>The first three steps of a packed member against its solo network. In float64, where rounding cannot
+    /// hide a mistake, and with each member at its own learning rate: each step's loss and, after the three, every weight
+    /// and BatchNorm buffer equal to 1e-9 (relative to the largest) — the member's own seed, batch, loss, gradient norm
+    /// and learning rate, nothing of the others'. In float32, the bound: each step's loss to 1e-4 relative, with
+    /// the study's learning rate (0.001) on one torch thread. At 0.01 a float32 solo network itself drifts 1–3 % from
+    /// float64 by the third step on these noise images (the packed one as far, on another side), so the float32 case
+    /// takes the study's rate and the small stem, where the solo float32 stays within 1.2e-4 of float64 and packed
+    /// within 4e-5 of solo.</summary>
     [Theory]
-    [InlineData("sgd", "imagenet")]
-    [InlineData("sam", "imagenet")]
-    [InlineData("asam", "imagenet")]
-    public void Three_packed_steps_in_float64_are_each_members_solo_steps(string optimizer, string stem)
+    [InlineData("sgd", "imagenet", true)]
+    [InlineData("sam", "imagenet", true)]
+    [InlineData("asam", "imagenet", true)]
+    [InlineData("sgd", "small", false)]
+    [InlineData("sam", "small", false)]
+    public void Three_packed_steps_are_each_members_solo_steps(string optimizer, string stem, bool inFloat64)
     {
         const int k = 2;
-        var recipe = RecipeTable.Defaults(2) with { BatchSize = 16, LearningRate = 0.01 };
-        var solos = Enumerable.Range(0, k).Select(m =>
+        var dtype = inFloat64 ? ScalarType.Float64 : ScalarType.Float32;
+        var bound = inFloat64 ? 1e-9 : 1e-4;
+        var threads = get_num_threads();
+        set_num_threads(1);   // other tests leave other counts set; float32 rounding follows the count
+        try
         {
-            manual_seed(7 + m);
-            var solo = ModelFactory.Create("resnet18", 1, 5, stem);
-            solo.to(ScalarType.Float64);
-            solo.train();
-            return solo;
-        }).ToList();
-        using var packed = ModelFactory.Create("resnet18", 1, 5, stem, members: k);
-        packed.to(ScalarType.Float64);
-        for (int m = 0; m < k; m++) ModelPacking.CopyIn(solos[m], packed, m);
-        packed.train();
-        manual_seed(1);
-        var batches = Enumerable.Range(0, 3).Select(_ => (Inputs: Enumerable.Range(0, k).Select(_ => randn(16, 1, 28, 28, ScalarType.Float64)).ToList(),
-            Targets: Enumerable.Range(0, k).Select(_ => randint(0, 5, [16])).ToList())).ToList();
-        var soloSteps = solos.Select(solo => TrainingStep.Create(optimizer, solo, recipe)).ToList();
-        using var packStep = TrainingStep.Create(optimizer, packed, recipe, PackedTrialRunner.PackLoss, members: k);
-        packStep.SetMemberLearningRates([recipe.LearningRate, recipe.LearningRate / 2]);   // each member its own rate
-        soloSteps[1].Optimizer.ParamGroups.First().LearningRate = recipe.LearningRate / 2;
-        foreach (var (inputs, targets) in batches)
-        {
-            var (logits, _) = packStep.Run(cat(inputs, 1), stack(targets, 0));
-            for (int m = 0; m < k; m++)
+            var recipe = RecipeTable.Defaults(2) with { BatchSize = 16, LearningRate = inFloat64 ? 0.01 : 0.001 };
+            var solos = Enumerable.Range(0, k).Select(m =>
             {
-                var solo = soloSteps[m].Run(inputs[m], targets[m]).Loss.item<double>();
-                var member = nn.functional.cross_entropy(logits[m], targets[m]).item<double>();
-                Assert.True(Math.Abs(member - solo) <= 1e-9 * Math.Abs(solo), $"member {m} step loss: packed {member:R}, solo {solo:R}");
-            }
-        }
-        using var noGrad = no_grad();
-        for (int m = 0; m < k; m++)
-        {
-            using var unpacked = ModelFactory.Create("resnet18", 1, 5, stem);
-            unpacked.to(ScalarType.Float64);
-            ModelPacking.CopyOut(packed, m, unpacked);
-            var expected = solos[m].state_dict();
-            foreach (var (name, value) in unpacked.state_dict())
+                manual_seed(7 + m);
+                var solo = ModelFactory.Create("resnet18", 1, 5, stem);
+                solo.to(dtype);
+                solo.train();
+                return solo;
+            }).ToList();
+            using var packed = ModelFactory.Create("resnet18", 1, 5, stem, members: k);
+            packed.to(dtype);
+            for (int m = 0; m < k; m++) ModelPacking.CopyIn(solos[m], packed, m);
+            packed.train();
+            manual_seed(1);
+            var batches = Enumerable.Range(0, 3).Select(_ => (Inputs: Enumerable.Range(0, k).Select(_ => randn(16, 1, 28, 28, dtype)).ToList(),
+                Targets: Enumerable.Range(0, k).Select(_ => randint(0, 5, [16])).ToList())).ToList();
+            var soloSteps = solos.Select(solo => TrainingStep.Create(optimizer, solo, recipe)).ToList();
+            using var packStep = TrainingStep.Create(optimizer, packed, recipe, PackedTrialRunner.PackLoss, members: k);
+            if (inFloat64)
             {
-                var difference = (value - expected[name]).abs().max().to(ScalarType.Float64).item<double>();
-                var scale = expected[name].abs().max().to(ScalarType.Float64).item<double>();
-                Assert.True(difference <= 1e-9 * Math.Max(scale, 1e-6), $"member {m} {name}: differs by {difference:G3} at scale {scale:G3}");
+                // Each member its own rate (a plateau halves one member's and not another's). The float32 case is a real
+                // pack's first steps, where every member starts at the recipe's rate.
+                packStep.SetMemberLearningRates([recipe.LearningRate, recipe.LearningRate / 2]);
+                soloSteps[1].Optimizer.ParamGroups.First().LearningRate = recipe.LearningRate / 2;
             }
+            foreach (var (inputs, targets) in batches)
+            {
+                var (logits, _) = packStep.Run(cat(inputs, 1), stack(targets, 0));
+                for (int m = 0; m < k; m++)
+                {
+                    var solo = soloSteps[m].Run(inputs[m], targets[m]).Loss.to(ScalarType.Float64).item<double>();
+                    var member = nn.functional.cross_entropy(logits[m], targets[m]).to(ScalarType.Float64).item<double>();
+                    Assert.True(Math.Abs(member - solo) <= bound * Math.Abs(solo), $"member {m} step loss: packed {member:R}, solo {solo:R}");
+                }
+            }
+            if (inFloat64)
+            {
+                using var noGrad = no_grad();
+                for (int m = 0; m < k; m++)
+                {
+                    using var unpacked = ModelFactory.Create("resnet18", 1, 5, stem);
+                    unpacked.to(ScalarType.Float64);
+                    ModelPacking.CopyOut(packed, m, unpacked);
+                    var expected = solos[m].state_dict();
+                    foreach (var (name, value) in unpacked.state_dict())
+                    {
+                        var difference = (value - expected[name]).abs().max().to(ScalarType.Float64).item<double>();
+                        var scale = expected[name].abs().max().to(ScalarType.Float64).item<double>();
+                        Assert.True(difference <= 1e-9 * Math.Max(scale, 1e-6), $"member {m} {name}: differs by {difference:G3} at scale {scale:G3}");
+                    }
+                }
+            }
+            foreach (var step in soloSteps) step.Dispose();
         }
-        foreach (var step in soloSteps) step.Dispose();
+        finally
+        {
+            set_num_threads(threads);
+        }
     }
 
     [Fact]
