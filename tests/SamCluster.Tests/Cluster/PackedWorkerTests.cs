@@ -32,7 +32,7 @@ public sealed class PackedWorkerTests() : TestKit(Hocon)
                 m.OnEpoch(Epoch(1), null);
             }
             // Until the test supersedes member 3: on a loaded machine (the whole suite) that came after more than 20 s.
-            members[2].Cancel.WaitHandle.WaitOne(TimeSpan.FromMinutes(2));
+            members[2].Cancel.WaitHandle.WaitOne(TimeSpan.FromMinutes(3));
             if (members[2].Cancel.IsCancellationRequested) MemberCancelled.SetResult();
             return
             [
@@ -84,8 +84,11 @@ public sealed class PackedWorkerTests() : TestKit(Hocon)
 
         // Member 3 superseded: it alone leaves the pack (its own token), the others end as they end.
         worker.Tell(new AttemptSuperseded(ids[2], 2, "its lease expired"));
-        Assert.True(await Task.WhenAny(executor.MemberCancelled.Task, Task.Delay(TimeSpan.FromSeconds(10))) == executor.MemberCancelled.Task,
-            "the superseded member was not cancelled");
+        // Within minutes, not seconds: in a whole suite run this test host's thread pool, which runs the worker actor,
+        // was once busy for longer than 10 s (the test's continuation itself came 2 minutes late), and no bound on the
+        // time is what this test asserts.
+        Assert.True(await Task.WhenAny(executor.MemberCancelled.Task, Task.Delay(TimeSpan.FromMinutes(2))) == executor.MemberCancelled.Task,
+            "the superseded member was not cancelled within 2 minutes");
 
         var completed = trials.FishForMessage<ReportCompleted>(_ => true, TimeSpan.FromSeconds(5));
         Assert.Equal((ids[0], 4, 4), (completed.TrialId, completed.Attempt, completed.Seq));
