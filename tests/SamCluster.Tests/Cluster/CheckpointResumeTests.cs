@@ -19,16 +19,6 @@ public sealed class CheckpointResumeTests(ITestOutputHelper output) : IDisposabl
 
     static bool WaitFor(Func<bool> condition, TimeSpan timeout) => ProcessTests.WaitFor(condition, timeout);
 
-    static string ReadShared(string path)
-    {
-        try
-        {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            return new StreamReader(stream).ReadToEnd();
-        }
-        catch (IOException) { return ""; }
-    }
-
     [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
     static extern int kill(int pid, int signal);
 
@@ -54,11 +44,11 @@ public sealed class CheckpointResumeTests(ITestOutputHelper output) : IDisposabl
             return victim != null;
         }, TimeSpan.FromMinutes(2)), "no trial started on node-1");
         var nodeLog = Path.Combine(outDir, "logs", "node-1.log");
-        var pid = int.Parse(Regex.Match(ReadShared(nodeLog), @"Node node-1 \(pid (\d+)\)").Groups[1].Value, CultureInfo.InvariantCulture);
+        var pid = int.Parse(Regex.Match(ProcessTests.ReadShared(nodeLog), @"Node node-1 \(pid (\d+)\)").Groups[1].Value, CultureInfo.InvariantCulture);
 
         var trialLog = Path.Combine(outDir, "logs", victim + ".log");
-        Assert.True(ProcessTests.WaitFor(() => ReadShared(trialLog).Contains("epoch 2/3"), TimeSpan.FromMinutes(2), pollMs: 20), $"{victim} never reached epoch 2");
-        Assert.DoesNotContain("epoch 3/3", ReadShared(trialLog)); // else the kill is too late to test a resume from epoch 2
+        Assert.True(ProcessTests.WaitFor(() => ProcessTests.ReadShared(trialLog).Contains("epoch 2/3"), TimeSpan.FromMinutes(2), pollMs: 20), $"{victim} never reached epoch 2");
+        Assert.DoesNotContain("epoch 3/3", ProcessTests.ReadShared(trialLog)); // else the kill is too late to test a resume from epoch 2
         Assert.Equal(0, kill(pid, 9));   // SIGKILL
 
         // The same trial uninterrupted, on one thread, beside the rest of the grid (it needs nothing of it).
@@ -71,7 +61,7 @@ public sealed class CheckpointResumeTests(ITestOutputHelper output) : IDisposabl
         local.WaitForExit();
         Assert.Equal(0, local.ExitCode);
 
-        var log = ReadShared(trialLog);
+        var log = ProcessTests.ReadShared(trialLog);
         Assert.Contains("attempt 2 started on w0@node-2/cpu", log);
         Assert.Contains("resumed from epoch 2 (checkpoint of attempt 1)", log);
         Assert.Contains("trial finished: completed", log);

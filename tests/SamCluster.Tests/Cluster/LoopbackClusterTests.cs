@@ -268,6 +268,17 @@ public sealed class ProcessTests
         Assert.True(unclean.Count == 0, $"{unclean.Count} unclean log lines:\n{string.Join('\n', unclean.Take(20))}");
     }
 
+    /// <summary>A file another process is still writing (a run's logs), read whole; "" while it cannot be opened.</summary>
+    public static string ReadShared(string path)
+    {
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            return new StreamReader(stream).ReadToEnd();
+        }
+        catch (IOException) { return ""; }
+    }
+
     /// <summary>Polls <paramref name="condition"/> every <paramref name="pollMs"/> ms until it holds or
     /// <paramref name="timeout"/> passes.</summary>
     public static bool WaitFor(Func<bool> condition, TimeSpan timeout, int pollMs = 100)

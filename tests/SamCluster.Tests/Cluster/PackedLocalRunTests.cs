@@ -36,13 +36,13 @@ public sealed class PackedLocalRunTests(ITestOutputHelper output) : IDisposable
 
         var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
         using var packed = ProcessTests.Start(output, lines, ["local", grid, "--out", packedDir, "--nodes", "2", "--threads", "1"]);
-        string NodeLog(int n) => ReadShared(Path.Combine(packedDir, "logs", $"node-{n}.log"));
+        string NodeLog(int n) => ProcessTests.ReadShared(Path.Combine(packedDir, "logs", $"node-{n}.log"));
         var victim = 0;
         Assert.True(ProcessTests.WaitFor(() => (victim = new[] { 1, 2 }.FirstOrDefault(n => NodeLog(n).Contains("Training a pack of 3 on cpu"))) != 0,
             TimeSpan.FromMinutes(2)), "no node started a pack of 3");
         var pid = int.Parse(System.Text.RegularExpressions.Regex.Match(NodeLog(victim), @"Node node-\d \(pid (\d+)\)").Groups[1].Value,
             System.Globalization.CultureInfo.InvariantCulture);
-        string TrialLog(string id) => ReadShared(Path.Combine(packedDir, "logs", id + ".log"));
+        string TrialLog(string id) => ProcessTests.ReadShared(Path.Combine(packedDir, "logs", id + ".log"));
         Assert.True(ProcessTests.WaitFor(() => ids.All(id => TrialLog(id).Contains("epoch 1/3")), TimeSpan.FromMinutes(2), pollMs: 20),
             "the pack never finished its first epoch");
         Assert.All(ids, id => Assert.DoesNotContain("epoch 3/3", TrialLog(id)));   // else the kill is too late to test a resume
@@ -82,16 +82,6 @@ public sealed class PackedLocalRunTests(ITestOutputHelper output) : IDisposable
             Assert.True(Math.Abs(p - s) <= 1.0, $"{id}: packed test accuracy {p:F2} % vs solo {s:F2} %");
         }
         ProcessTests.AssertCleanLogs(soloLines, soloDir);
-    }
-
-    static string ReadShared(string path)
-    {
-        try
-        {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            return new StreamReader(stream).ReadToEnd();
-        }
-        catch (IOException) { return ""; }
     }
 
     /// <summary>Image i is of class i % 5 (the tiny grid's labels): columns 5c..5c+4 bright, the rest dark.</summary>
