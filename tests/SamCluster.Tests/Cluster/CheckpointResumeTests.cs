@@ -19,9 +19,6 @@ public sealed class CheckpointResumeTests(ITestOutputHelper output) : IDisposabl
 
     static bool WaitFor(Func<bool> condition, TimeSpan timeout) => ProcessTests.WaitFor(condition, timeout);
 
-    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
-    static extern int kill(int pid, int signal);
-
     [Fact]
     public async Task A_trial_whose_node_is_killed_resumes_elsewhere_from_its_checkpoint_with_identical_results()
     {
@@ -49,7 +46,7 @@ public sealed class CheckpointResumeTests(ITestOutputHelper output) : IDisposabl
         var trialLog = Path.Combine(outDir, "logs", victim + ".log");
         Assert.True(ProcessTests.WaitFor(() => ProcessTests.ReadShared(trialLog).Contains("epoch 2/3"), TimeSpan.FromMinutes(2), pollMs: 20), $"{victim} never reached epoch 2");
         Assert.DoesNotContain("epoch 3/3", ProcessTests.ReadShared(trialLog)); // else the kill is too late to test a resume from epoch 2
-        Assert.Equal(0, kill(pid, 9));   // SIGKILL
+        ProcessTests.KillNow(pid);   // SIGKILL
 
         // The same trial uninterrupted, on one thread, beside the rest of the grid (it needs nothing of it).
         var parts = victim!.Split('/');

@@ -392,6 +392,13 @@ public sealed class ProcessTests
         kill.WaitForExit();
     }
 
+    /// <summary>SIGKILL to <paramref name="pid"/> from this process (no `kill` process started: the tests that aim a kill
+    /// between two epochs need it to land within milliseconds of their poll).</summary>
+    public static void KillNow(int pid) => Assert.Equal(0, kill(pid, 9));
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    static extern int kill(int pid, int signal);
+
     public static void KillHard(Process process)
     {
         if (process.HasExited) return;

@@ -14,9 +14,6 @@ public sealed class PackedLocalRunTests(ITestOutputHelper output) : IDisposable
 {
     readonly string _work = Directory.CreateTempSubdirectory("samcluster-pack-").FullName;
 
-    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
-    static extern int kill(int pid, int signal);
-
     [Fact]
     public void A_pack_whose_node_is_killed_resumes_each_member_from_its_checkpoint_and_ends_within_1_pp_of_solo()
     {
@@ -46,16 +43,17 @@ public sealed class PackedLocalRunTests(ITestOutputHelper output) : IDisposable
         Assert.True(ProcessTests.WaitFor(() => ids.All(id => TrialLog(id).Contains("epoch 1/3")), TimeSpan.FromMinutes(2), pollMs: 20),
             "the pack never finished its first epoch");
         Assert.All(ids, id => Assert.DoesNotContain("epoch 3/3", TrialLog(id)));   // else the kill is too late to test a resume
-        Assert.Equal(0, kill(pid, 9));   // SIGKILL
+        ProcessTests.KillNow(pid);   // SIGKILL
 
-        Assert.True(packed.WaitForExit(TimeSpan.FromMinutes(4)), "the packed grid did not finish after its node was killed");
-        packed.WaitForExit();
-        Assert.Equal(0, packed.ExitCode);
-        Assert.Contains(lines, l => l.Contains("Grid finished: 3 completed, 0 failed"));
-        Assert.True(solo.WaitForExit(TimeSpan.FromMinutes(4)), "the solo grid did not finish");
-        solo.WaitForExit();
-        Assert.Equal(0, solo.ExitCode);
-        Assert.Contains(soloLines, l => l.Contains("Grid finished: 3 completed, 0 failed"));
+        static void AssertFinished(System.Diagnostics.Process local, IEnumerable<string> printed, string what)
+        {
+            Assert.True(local.WaitForExit(TimeSpan.FromMinutes(4)), $"the {what} grid did not finish in 4 minutes");
+            local.WaitForExit();
+            Assert.Equal(0, local.ExitCode);
+            Assert.Contains(printed, l => l.Contains("Grid finished: 3 completed, 0 failed"));
+        }
+        AssertFinished(packed, lines, "packed");
+        AssertFinished(solo, soloLines, "solo");
 
         // The other node took every member back as one pack, each from its own checkpoint; the solo run packed nothing.
         var survivor = 3 - victim;
@@ -81,6 +79,7 @@ public sealed class PackedLocalRunTests(ITestOutputHelper output) : IDisposable
             output.WriteLine($"{id}: packed {p:F2} %, solo {s:F2} %");
             Assert.True(Math.Abs(p - s) <= 1.0, $"{id}: packed test accuracy {p:F2} % vs solo {s:F2} %");
         }
+        ProcessTests.AssertCleanLogs(lines, packedDir);
         ProcessTests.AssertCleanLogs(soloLines, soloDir);
     }
 

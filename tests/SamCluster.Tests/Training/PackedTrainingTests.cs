@@ -209,10 +209,11 @@ public sealed class PackedTrainingTests : IDisposable
 
         Assert.IsType<IOException>(outcomes[1].Error);
         Assert.Null(outcomes[1].Result);
-        Assert.All(new[] { 0, 2 }, i => Assert.Null(outcomes[i].Error));
-        Assert.Equal(packed[0].Count, packed[2].Count);
-        // The member after the dropped one is the telling twin: a pack that lost track of who is who would show there.
-        AssertClose(Solo(specs[2]), packed[2]);
+        foreach (var i in new[] { 0, 2 })
+        {
+            Assert.Null(outcomes[i].Error);
+            AssertClose(Solo(specs[i]), packed[i]);   // member 2, after the dropped one, shows a pack that lost track of who is who
+        }
     }
 
     [Fact]
