@@ -16,8 +16,12 @@ namespace SamCluster.Tests.Training;
 [Collection(TorchGlobalState.Name)]
 public sealed class PackedTrainingTests : IDisposable
 {
-    // 3 steps an epoch (48 images, batch 16), as the issue asks of the first steps.
-    static readonly TrainingTensors Data = SyntheticTensors.Make(11, train: 48, test: 16);
+    // 3 steps an epoch (48 images, batch 16), as the issue asks of the first steps. SGD's runs take 12×12 images: the
+    // small stem keeps an image's full size through its first stage, so at 28×28 they took five times the CPU for the
+    // same check. SAM's run stays at 28×28: at 12×12 its two float32 epochs on noise amplify rounding until packed and
+    // solo end 5 % apart at 2 torch threads (0.08 % at 1), and the count is process-wide (in-process commands set theirs).
+    static readonly TrainingTensors Data = SyntheticTensors.Make(11, train: 48, test: 16, size: 12);
+    static readonly TrainingTensors Data28 = SyntheticTensors.Make(11, train: 48, test: 16);
     readonly string _root = Directory.CreateTempSubdirectory("samcluster-pack-").FullName;
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
@@ -27,18 +31,18 @@ public sealed class PackedTrainingTests : IDisposable
         new DataSpec("synthetic", "", []),
         RecipeTable.Defaults(epochs) with { BatchSize = 16, LearningRate = 0.01, Stem = "small" });
 
-    static List<EpochMetrics> Solo(TrialSpec spec, TrialCheckpointing? checkpointing = null)
+    static List<EpochMetrics> Solo(TrialSpec spec, TrialCheckpointing? checkpointing = null, TrainingTensors? data = null)
     {
         var epochs = new List<EpochMetrics>();
-        TrialRunner.Run(spec, Data, CPU, null, (m, _) => epochs.Add(m), checkpointing);
+        TrialRunner.Run(spec, data ?? Data, CPU, null, (m, _) => epochs.Add(m), checkpointing);
         return epochs;
     }
 
     // Whole runs in float32 on this tiny random-data problem (BatchNorm over 16 noise images) amplify rounding: one SAM
     // step leaves the solo float32 loss 0.15 % (small stem) to 0.5 % (ImageNet stem at 28×28, whose last stage
     // normalizes 16 single values) from float64's, and a packed member, whose kernels round differently, lands as far
-    // on another side. Runs (small stem) compare at 2 %; that the packed arithmetic is the solo's exactly is shown in
-    // float64 (Three_packed_steps_…).
+    // on another side. Runs (small stem) compare at 2 %: packed and solo SGD on 12×12 were measured at most 0.08 % apart;
+    // that the packed arithmetic is the solo's exactly is shown in float64 (Three_packed_steps_…).
     static void AssertClose(IReadOnlyList<EpochMetrics> solo, IReadOnlyList<EpochMetrics> packed, double relative = 2e-2)
     {
         Assert.Equal(solo.Select(m => m.Epoch), packed.Select(m => m.Epoch));
@@ -59,11 +63,11 @@ public sealed class PackedTrainingTests : IDisposable
         var specs = Enumerable.Range(1, 2).Select(r => Spec(optimizer, r)).ToArray();
         var packed = specs.Select(_ => new List<EpochMetrics>()).ToArray();
         var outcomes = PackedTrialRunner.Run(
-            specs.Select((s, i) => new PackMember(s, null, null, (m, _) => packed[i].Add(m))).ToList(), Data, CPU);
+            specs.Select((s, i) => new PackMember(s, null, null, (m, _) => packed[i].Add(m))).ToList(), Data28, CPU);
         Assert.All(outcomes, o => Assert.Null(o.Error));
         for (int i = 0; i < specs.Length; i++)
         {
-            var solo = Solo(specs[i]);
+            var solo = Solo(specs[i], data: Data28);
             AssertClose(solo, packed[i]);   // epoch 1 = the first 3 steps
             Assert.Equal(solo[^1].Epoch, outcomes[i].Result!.Summary.Epochs);
         }
@@ -90,6 +94,9 @@ public sealed class PackedTrainingTests : IDisposable
         const int k = 2;
         var dtype = inFloat64 ? ScalarType.Float64 : ScalarType.Float32;
         var bound = inFloat64 ? 1e-9 : 1e-4;
+        // Float64 shows exactness at any size, so on 12×12 images (a fifth of the CPU); the float32 bound is the issue's
+        // for Fashion-MNIST's 28×28, where it was measured (BatchNorm over fewer values rounds further apart).
+        var size = inFloat64 ? 12 : 28;
         var threads = get_num_threads();
         set_num_threads(1);   // other tests leave other counts set; float32 rounding follows the count
         try
@@ -108,7 +115,7 @@ public sealed class PackedTrainingTests : IDisposable
             for (int m = 0; m < k; m++) ModelPacking.CopyIn(solos[m], packed, m);
             packed.train();
             manual_seed(1);
-            var batches = Enumerable.Range(0, 3).Select(_ => (Inputs: Enumerable.Range(0, k).Select(_ => randn(16, 1, 28, 28, dtype)).ToList(),
+            var batches = Enumerable.Range(0, 3).Select(_ => (Inputs: Enumerable.Range(0, k).Select(_ => randn(16, 1, size, size, dtype)).ToList(),
                 Targets: Enumerable.Range(0, k).Select(_ => randint(0, 5, [16])).ToList())).ToList();
             var soloSteps = solos.Select(solo => TrainingStep.Create(optimizer, solo, recipe)).ToList();
             using var packStep = TrainingStep.Create(optimizer, packed, recipe, PackedTrialRunner.PackLoss, members: k);
@@ -242,8 +249,8 @@ public sealed class PackedTrainingTests : IDisposable
     /// kernels than the solo model's (oneDNN returned a wrong channels-last kernel on this host once): every member's
     /// output and gradients against its own solo network run in float64.</summary>
     [Theory]
-    [InlineData("imagenet", 28)]
-    [InlineData("small", 28)]
+    [InlineData("imagenet", 12)]
+    [InlineData("small", 12)]
     public void The_packed_models_kernels_agree_with_each_member_in_float64(string stem, int size)
     {
         const int k = 3;
