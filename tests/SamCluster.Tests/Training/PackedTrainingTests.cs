@@ -20,8 +20,8 @@ public sealed class PackedTrainingTests : IDisposable
     // small stem keeps an image's full size through its first stage, so at 28×28 they took five times the CPU for the
     // same check. SAM's run stays at 28×28: at 12×12 its two float32 epochs on noise amplify rounding until packed and
     // solo end 5 % apart at 2 torch threads (0.08 % at 1), and the count is process-wide (in-process commands set theirs).
-    static readonly TrainingTensors Data = SyntheticTensors.Make(11, train: 48, test: 16, size: 12);
-    static readonly TrainingTensors Data28 = SyntheticTensors.Make(11, train: 48, test: 16);
+    static readonly TrainingTensors Images12 = SyntheticTensors.Make(11, train: 48, test: 16, size: 12);
+    static readonly TrainingTensors Images28 = SyntheticTensors.Make(11, train: 48, test: 16);
     readonly string _root = Directory.CreateTempSubdirectory("samcluster-pack-").FullName;
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
@@ -31,10 +31,10 @@ public sealed class PackedTrainingTests : IDisposable
         new DataSpec("synthetic", "", []),
         RecipeTable.Defaults(epochs) with { BatchSize = 16, LearningRate = 0.01, Stem = "small" });
 
-    static List<EpochMetrics> Solo(TrialSpec spec, TrialCheckpointing? checkpointing = null, TrainingTensors? data = null)
+    static List<EpochMetrics> Solo(TrialSpec spec, TrainingTensors data)
     {
         var epochs = new List<EpochMetrics>();
-        TrialRunner.Run(spec, data ?? Data, CPU, null, (m, _) => epochs.Add(m), checkpointing);
+        TrialRunner.Run(spec, data, CPU, epochs.Add);
         return epochs;
     }
 
@@ -63,11 +63,11 @@ public sealed class PackedTrainingTests : IDisposable
         var specs = Enumerable.Range(1, 2).Select(r => Spec(optimizer, r)).ToArray();
         var packed = specs.Select(_ => new List<EpochMetrics>()).ToArray();
         var outcomes = PackedTrialRunner.Run(
-            specs.Select((s, i) => new PackMember(s, null, null, (m, _) => packed[i].Add(m))).ToList(), Data28, CPU);
+            specs.Select((s, i) => new PackMember(s, null, null, (m, _) => packed[i].Add(m))).ToList(), Images28, CPU);
         Assert.All(outcomes, o => Assert.Null(o.Error));
         for (int i = 0; i < specs.Length; i++)
         {
-            var solo = Solo(specs[i], data: Data28);
+            var solo = Solo(specs[i], Images28);
             AssertClose(solo, packed[i]);   // epoch 1 = the first 3 steps
             Assert.Equal(solo[^1].Epoch, outcomes[i].Result!.Summary.Epochs);
         }
@@ -171,12 +171,12 @@ public sealed class PackedTrainingTests : IDisposable
         var packedSaved = specs.Select(_ => new List<CheckpointRef>()).ToArray();
         var packed = specs.Select(_ => new List<EpochMetrics>()).ToArray();
         PackedTrialRunner.Run(specs.Select((s, i) => new PackMember(s, new TrialCheckpointing(store, 1, 1, [], SaveWeights: true),
-            null, (m, c) => { packed[i].Add(m); if (c is not null) packedSaved[i].Add(c); })).ToList(), Data, CPU);
+            null, (m, c) => { packed[i].Add(m); if (c is not null) packedSaved[i].Add(c); })).ToList(), Images12, CPU);
 
         // Packed epoch 1 → solo epoch 2.
         var resumedSolo = new List<EpochMetrics>();
         ResumeReport? soloResume = null;
-        TrialRunner.Run(specs[0], Data, CPU, r => soloResume = r, (m, _) => resumedSolo.Add(m),
+        TrialRunner.Run(specs[0], Images12, CPU, r => soloResume = r, (m, _) => resumedSolo.Add(m),
             new TrialCheckpointing(store, 2, 1, [packedSaved[0][0]], SaveWeights: false));
         Assert.Equal(1, soloResume!.StartEpoch);
         AssertClose(packed[0].Skip(1).ToList(), resumedSolo);
@@ -187,7 +187,7 @@ public sealed class PackedTrainingTests : IDisposable
         {
             var saved = new List<CheckpointRef>();
             var epochs = new List<EpochMetrics>();
-            TrialRunner.Run(s, Data, CPU, null, (m, c) => { epochs.Add(m); if (c is not null) saved.Add(c); },
+            TrialRunner.Run(s, Images12, CPU, null, (m, c) => { epochs.Add(m); if (c is not null) saved.Add(c); },
                 new TrialCheckpointing(soloStore, 1, 1, [], SaveWeights: false));
             return (Epochs: epochs, Saved: saved);
         }).ToArray();
@@ -195,7 +195,7 @@ public sealed class PackedTrainingTests : IDisposable
         var resumes = new ResumeReport?[specs.Length];
         PackedTrialRunner.Run(specs.Select((s, i) => new PackMember(s,
             new TrialCheckpointing(soloStore, 2, 1, [soloSaved[i].Saved[0]], SaveWeights: false),
-            r => resumes[i] = r, (m, _) => resumedPacked[i].Add(m))).ToList(), Data, CPU);
+            r => resumes[i] = r, (m, _) => resumedPacked[i].Add(m))).ToList(), Images12, CPU);
         for (int i = 0; i < specs.Length; i++)
         {
             Assert.Equal(1, resumes[i]!.StartEpoch);
@@ -212,14 +212,14 @@ public sealed class PackedTrainingTests : IDisposable
         {
             if (i == 1) throw new IOException("no space left for member 2's checkpoint");
             packed[i].Add(m);
-        })).ToList(), Data, CPU);
+        })).ToList(), Images12, CPU);
 
         Assert.IsType<IOException>(outcomes[1].Error);
         Assert.Null(outcomes[1].Result);
         foreach (var i in new[] { 0, 2 })
         {
             Assert.Null(outcomes[i].Error);
-            AssertClose(Solo(specs[i]), packed[i]);   // member 2, after the dropped one, shows a pack that lost track of who is who
+            AssertClose(Solo(specs[i], Images12), packed[i]);   // member 2, after the dropped one, shows a pack that lost track of who is who
         }
     }
 
@@ -231,7 +231,7 @@ public sealed class PackedTrainingTests : IDisposable
         var epochs = new List<int>();
         var outcomes = PackedTrialRunner.Run([
             new PackMember(specs[0], null, null, (m, _) => { superseded.Cancel(); }, superseded.Token),
-            new PackMember(specs[1], null, null, (m, _) => epochs.Add(m.Epoch))], Data, CPU);
+            new PackMember(specs[1], null, null, (m, _) => epochs.Add(m.Epoch))], Images12, CPU);
         Assert.IsAssignableFrom<OperationCanceledException>(outcomes[0].Error);
         Assert.Null(outcomes[1].Error);
         Assert.Equal([1, 2], epochs);
@@ -241,7 +241,7 @@ public sealed class PackedTrainingTests : IDisposable
     public void A_pack_holds_the_repeats_of_one_cell_only()
     {
         var error = Assert.Throws<ArgumentException>(() => PackedTrialRunner.Run(
-            [new PackMember(Spec("sgd", 1), null, null, (_, _) => { }), new PackMember(Spec("sam", 2), null, null, (_, _) => { })], Data, CPU));
+            [new PackMember(Spec("sgd", 1), null, null, (_, _) => { }), new PackMember(Spec("sam", 2), null, null, (_, _) => { })], Images12, CPU));
         Assert.Contains("one cell", error.Message);
     }
 

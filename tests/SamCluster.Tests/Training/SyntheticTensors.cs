@@ -4,8 +4,8 @@ using static TorchSharp.torch;
 
 namespace SamCluster.Tests.Training;
 
-/// <summary>Tiny random images (28×28 unless told) with 5 classes (by default 48 train, 16 test images), the same for a seed: enough
-/// for a few quick epochs whose figures tests compare exactly.</summary>
+/// <summary>Tiny random images (28×28 unless told) with 5 classes (by default 48 train, 16 test images), the same for a
+/// seed: enough for a few quick epochs whose figures tests compare exactly.</summary>
 static class SyntheticTensors
 {
     public static TrainingTensors Make(long seed, int train = 48, int test = 16, float std = 0.3f, int size = 28)
