@@ -54,19 +54,11 @@ public sealed partial class RunFolderLock : IDisposable
         }
     }
 
-    /// <summary>Records this process as the holder (after the folder has been accepted as this run's).</summary>
-    public void RecordOwner()
-    {
-        var path = Path.Combine(Root, OwnerFile);
-        try
-        {
-            File.WriteAllText(path, $"pid {Environment.ProcessId} on {Environment.MachineName} since {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm:ss}Z\n");
-        }
-        catch (IOException e) when (DiskFull.Wrap(e, path) is { } full)
-        {
-            throw full;
-        }
-    }
+    /// <summary>Records this process as the holder (after the folder has been accepted as this run's). Written whole or
+    /// not at all (a temporary file renamed into place): a process refused meanwhile reads the holder's line, never an
+    /// empty file it would have to call "another process".</summary>
+    public void RecordOwner() => DurableFile.WriteAllText(Path.Combine(Root, OwnerFile),
+        $"pid {Environment.ProcessId} on {Environment.MachineName} since {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm:ss}Z\n");
 
     /// <summary>Who holds the folder as its .owner says ("pid N on HOST since ..."), else "another process".</summary>
     public static string Holder(string root)

@@ -11,7 +11,7 @@ namespace SamCluster.Tests.Cluster;
 
 /// <summary>The real thing on loopback: a coordinator process and two node processes (this build's samcluster) run a
 /// tiny grid on generated Fashion-MNIST-format files to the end.</summary>
-[Collection(ProcessLanes.Loopback)]
+[Collection(ProcessLanes.PartitionsAndLoopback)]
 public sealed class LoopbackClusterTests(ITestOutputHelper output) : IDisposable
 {
     readonly string _work = Directory.CreateTempSubdirectory("samcluster-loopback-").FullName;

@@ -11,7 +11,7 @@ namespace SamCluster.Tests.Cluster;
 /// done, one with --stay is stopped with SIGTERM — and each next one on the same port gets both waiting nodes within
 /// 10 s of coming up, and they train its grid.
 /// </summary>
-[Collection(ProcessLanes.Loopback)]
+[Collection(ProcessLanes.Services)]
 public sealed class NodeServiceTests(ITestOutputHelper output) : IDisposable
 {
     readonly string _work = Directory.CreateTempSubdirectory("samcluster-node-service-").FullName;

@@ -9,7 +9,7 @@ namespace SamCluster.Tests.Cluster;
 /// back as a pack, each resuming from its own checkpoint. Every trial ends once, and the same grid run uninterrupted with
 /// `--pack 1` (solo) gives each trial a final test accuracy within 1 pp of its packed twin (equivalent, not
 /// bit-identical: the fused kernels accumulate in another order).</summary>
-[Collection(ProcessLanes.Loopback)]
+[Collection(ProcessLanes.Services)]
 public sealed class PackedLocalRunTests(ITestOutputHelper output) : IDisposable
 {
     readonly string _work = Directory.CreateTempSubdirectory("samcluster-pack-").FullName;

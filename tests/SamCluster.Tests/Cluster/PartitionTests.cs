@@ -12,7 +12,7 @@ namespace SamCluster.Tests.Cluster;
 /// node back in the cluster by itself once the link returns — and trials.csv holds every trial exactly once. Root only
 /// (namespaces); skipped through the runner otherwise. Timings go to the test output and artifacts/partition-timings.txt.
 /// </summary>
-[Collection(ProcessLanes.Partitions)]
+[Collection(ProcessLanes.PartitionsAndLoopback)]
 public sealed class PartitionTests(ITestOutputHelper output) : IDisposable
 {
     readonly string _work = Directory.CreateTempSubdirectory("samcluster-partition-").FullName;

@@ -17,7 +17,9 @@ namespace SamCluster.Tests.Cluster;
 /// temporary folder, its own PostgreSQL server (PostgresJournalTests), and kills only the processes it started
 /// (<see cref="ProcessTests.KillLeftovers"/>). The lanes are balanced by measured duration, the heaviest on the CPU
 /// (CheckpointResumeTests, PartitionTests, BallisticTests) in different lanes, and they start before the in-process
-/// tests, longest first: the suite lasts about as long as its longest lane. The in-process CLI tests run beside them
+/// tests, longest first: the suite lasts about as long as its longest lane. PartitionTests mostly waits for failure
+/// detectors, so LoopbackClusterTests shares its lane (behind the packed run and the node service it ended the suite,
+/// 40 s after the rest). The in-process CLI tests run beside them
 /// too (<see cref="ChildProcessRuntime"/> keeps what they set out of the processes started meanwhile); only
 /// <see cref="ProcessTests.Name"/> (the full-disk test, which fills a file system) runs alone after everything else.
 /// </summary>
@@ -25,9 +27,9 @@ public sealed class ProcessLanes : ITestCollectionOrderer
 {
     public const int Count = 5;
 
-    public const string Partitions = "process lane 1: partitions";
+    public const string PartitionsAndLoopback = "process lane 1: partitions, loopback cluster";
     public const string Faults = "process lane 2: faults";
-    public const string Loopback = "process lane 3: loopback";
+    public const string Services = "process lane 3: packed run, node service, remoting garbage";
     public const string Journal = "process lane 4: journal";
     public const string Resume = "process lane 5: resume";
 
@@ -61,6 +63,11 @@ public sealed class ProcessLanes : ITestCollectionOrderer
 /// JIT writes mapped twice (write, then execute: W^X): most of a coordinator's start is JIT work, and the remapping
 /// cost a coordinator that only reads its run back about 8 % of its CPU. What the processes do is the same; a value
 /// already set in the environment is kept.</item>
+/// <item>A lower CPU priority (nice 10) than the test host's. The in-process tests that share torch's process-wide
+/// state run one after another on the test host (<see cref="Training.TorchGlobalState"/>); that chain is the suite's
+/// longest, and while the lanes' coordinators and nodes ran beside it at the same priority it got a third of a core or
+/// so (SequentialReportTests: 15 s alone, 96 s in the suite), then finished alone on one of the two cores. The
+/// processes have slack (their limits are minutes); the chain has none.</item>
 /// <item>The test host's working folder and its values of the variables samcluster reads, as they were when the tests
 /// began: the in-process CLI tests (<see cref="BadInput.InProcessCli"/>) run beside the process tests and set both
 /// for the length of a command, and a process started meanwhile must not inherit them.</item>
@@ -74,6 +81,8 @@ public static class ChildProcessRuntime
 
     /// <summary>The variables samcluster (and the .NET host finding the user's folders) reads.</summary>
     static readonly string[] Pinned = ["SAMCLUSTER_JOURNAL", "SAMCLUSTER_LIBTORCH", "SAMCLUSTER_TLS_PASSWORD", "XDG_STATE_HOME", "HOME"];
+
+    const string Niceness = "10";
 
     static string StartingDirectory = "";
     static Dictionary<string, string?> PinnedValues = [];
@@ -96,6 +105,14 @@ public static class ChildProcessRuntime
             else start.Environment[name] = value;
         }
         if (string.IsNullOrEmpty(start.WorkingDirectory)) start.WorkingDirectory = StartingDirectory;
+        // nice execs the program: the process started is the program itself (same pid, same signals).
+        if (start.FileName != "nice")
+        {
+            start.ArgumentList.Insert(0, "-n");
+            start.ArgumentList.Insert(1, Niceness);
+            start.ArgumentList.Insert(2, start.FileName);
+            start.FileName = "nice";
+        }
         return start;
     }
 }

@@ -10,7 +10,7 @@ namespace SamCluster.Tests.Cluster;
 /// <summary>Issue 14, point 3: whatever reaches the coordinator's remoting port that is not Akka — random bytes, an
 /// HTTP request, well-framed nonsense, a frame that never ends, a connection that never speaks — costs that connection only: the coordinator
 /// keeps running and finishes its grid, every trial once, exit 0, and its console shows no stack trace and no error line.</summary>
-[Collection(ProcessLanes.Loopback)]
+[Collection(ProcessLanes.Services)]
 public sealed class RemotingGarbageTests(ITestOutputHelper output) : IDisposable
 {
     readonly string _work = Directory.CreateTempSubdirectory("samcluster-garbage-").FullName;
