@@ -253,6 +253,11 @@ public sealed class PackedTrainingTests : IDisposable
     [InlineData("small", 12)]
     public void The_packed_models_kernels_agree_with_each_member_in_float64(string stem, int size)
     {
+        // Every tensor made here stays reachable until the test ends. Without a scope the layers' temporaries (a
+        // convolution's output handed straight to BatchNorm) have no .NET reference during the native call, and a
+        // collection can finalize one mid-call: once, in a whole-suite run, BatchNorm read a freed input ("tensor does
+        // not have a device"). The training loop runs in scopes of its own (TrainingStep.ForwardBackward).
+        using var scope = NewDisposeScope();
         const int k = 3;
         var solos = Enumerable.Range(0, k).Select(m => { manual_seed(7 + m); return ModelFactory.Create("resnet18", 3, 5, stem); }).ToList();
         using var packed = ModelPacking.Pack(solos, "resnet18", 3, 5, stem);
