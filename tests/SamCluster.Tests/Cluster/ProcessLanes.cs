@@ -19,9 +19,9 @@ namespace SamCluster.Tests.Cluster;
 /// (CheckpointResumeTests, PartitionTests, BallisticTests) in different lanes, and they start before the in-process
 /// tests, longest first: the suite lasts about as long as its longest lane. PartitionTests mostly waits for failure
 /// detectors, so LoopbackClusterTests shares its lane (behind the packed run and the node service it ended the suite,
-/// 40 s after the rest). The in-process CLI tests run beside them
-/// too (<see cref="ChildProcessRuntime"/> keeps what they set out of the processes started meanwhile); only
-/// <see cref="ProcessTests.Name"/> (the full-disk test, which fills a file system) runs alone after everything else.
+/// 40 s after the rest). The in-process CLI tests run beside them too (<see cref="ChildProcessRuntime"/> keeps what
+/// they set out of the processes started meanwhile); only <see cref="ProcessTests.Name"/> (the full-disk test, which
+/// fills a file system) runs alone after everything else.
 /// </summary>
 public sealed class ProcessLanes : ITestCollectionOrderer
 {
