@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Cluster;
+using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using SamCluster.Hosting;
@@ -25,8 +26,16 @@ public static class GpuNodeHost
     {
         if (options.Member.Role != ClusterMember.GpuRole)
             throw new ArgumentException($"a GPU node's role is '{ClusterMember.GpuRole}', not '{options.Member.Role}'", nameof(options));
-        return ClusterMember.BuildHost(akkaLog, akka => akka.AddClusterMember(options.Member).AddGpuNodeRole(options.Role, executor));
+        return ClusterMember.BuildHost(akkaLog, akka => akka.AddClusterMember(options.Member)
+            .AddHocon(OneWayToStop, HoconAddMode.Prepend)
+            .AddGpuNodeRole(options.Role, executor));
     }
+
+    /// <summary>A node stops one way: <see cref="RunAsync"/>'s token (SIGTERM, Ctrl-C, `local` ending) stops its host.
+    /// Akka's own exit hook would also end the actor system on SIGTERM, beside that stop: a system the rejoin loop was
+    /// starting at that moment then failed its start ("Cannot create child while terminating", a critical line and a
+    /// trace for a clean stop).</summary>
+    const string OneWayToStop = "akka.coordinated-shutdown.run-by-clr-shutdown-hook = off";
 
     /// <summary>
     /// Runs the node until <paramref name="stop"/>: joins, works, and when the coordinator goes, leaves and waits for the
@@ -51,7 +60,9 @@ public static class GpuNodeHost
         while (!stop.IsCancellationRequested)
         {
             using var host = Build(options, executor, akkaLog);
-            await host.StartAsync(stop);
+            // Started whole even if the stop comes meanwhile (a second at most): the wait below then returns at once and
+            // the host stops in order, where a start cut short would leave a half-started actor system.
+            await host.StartAsync(CancellationToken.None);
             var system = current = host.Services.GetRequiredService<ActorSystem>();
             var join = await WaitUntilUp(system, everJoined ? Timeout.InfiniteTimeSpan : options.JoinTimeout, stop);
             var coordinatorLeft = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

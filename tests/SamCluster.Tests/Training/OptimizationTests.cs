@@ -87,6 +87,7 @@ public class OptimizationTests
     [InlineData(true)]
     public void SamsSecondStepReturnsToTheWeightsBitForBit(bool adaptive)
     {
+        using var scope = NewDisposeScope();   // holds every temporary: one nothing references could be finalized mid-call
         // As davda54/sam's p.data = old_p: the base step starts from w itself, not from w + e - e rounded.
         using var model = SmallConvNet(13);
         var before = AllParameters(model);
@@ -128,6 +129,7 @@ public class OptimizationTests
     [InlineData("looksam")]   // its first step is a SAM step, with a second pass
     public void RunningStatisticsMoveOnlyInTheFirstPass(string optimizer)
     {
+        using var scope = NewDisposeScope();   // holds every temporary: one nothing references could be finalized mid-call
         torch.manual_seed(3);
         var first = nn.Linear(3, 4);
         var norm = nn.BatchNorm1d(4);
@@ -187,6 +189,7 @@ public class OptimizationTests
     [Fact]
     public void FlatSgdStepsAsTorchSharpsSgd()
     {
+        using var scope = NewDisposeScope();   // holds every temporary: one nothing references could be finalized mid-call
         // The same model and batches: TorchSharp's own per-parameter SGD against TrainingStep's flat one, with momentum
         // and weight decay, over three steps (the first one starts the momentum buffers).
         using var reference = SmallConvNet(11);
@@ -212,6 +215,7 @@ public class OptimizationTests
     [Fact]
     public void FlatParametersShareStorageWithTheModelAndCollectGradients()
     {
+        using var scope = NewDisposeScope();   // holds every temporary: one nothing references could be finalized mid-call
         using var model = SmallConvNet(3);
         var before = AllParameters(model);
         using var flat = new FlatParameters(model.parameters());
