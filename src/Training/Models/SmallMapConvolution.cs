@@ -27,13 +27,14 @@ public static class SmallMapConvolution
         long pixelsIn = g.H * g.W, pixelsOut = g.OutH * g.OutW;
 
         // Entry (output pixel, input pixel) of the tap table holds the tap joining them. The taps are gathered from the
-        // weight as it lies, viewed [O, C, taps]: index_select's backward adds into a tensor of its input's shape, so the
+        // weight as it lies, [O, C, taps]: index_select's backward adds into a tensor of its input's shape, so the
         // weight's gradient arrives in the weight's own (contiguous) layout. Gathered from a tap-major copy instead, the
         // gradient came back permuted, and adding it into .grad (a cache miss per element) took three quarters of a
         // 512-channel layer's backward. The dense map is built transposed — row (output pixel, output channel), column
         // (input pixel, channel) — so that only each output channel's own few taps trade places, and is multiplied as a
         // transposed operand (no copy; its gradient then comes back in this layout).
-        var gathered = conv.weight!.view(o, c, g.KH * g.KW).index_select(2, TapTable(g, input.device));
+        // (A view of the weight, which is contiguous; a weight that is not would be copied, its gradient still its own.)
+        var gathered = conv.weight!.reshape(o, c, g.KH * g.KW).index_select(2, TapTable(g, input.device));
         var mapTransposed = gathered.view(o, c, pixelsOut, pixelsIn).permute(2, 0, 3, 1).reshape(pixelsOut * o, pixelsIn * c);
         // Pixel-major rows: a view of a channels-last input.
         var output = input.permute(0, 2, 3, 1).reshape(n, pixelsIn * c).mm(mapTransposed.t());
