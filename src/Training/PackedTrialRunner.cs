@@ -158,20 +158,8 @@ public static class PackedTrialRunner
         public Tensor?[] Momentum => States.Select(s => s.momentum_buffer).ToArray();
 
         /// <summary>Takes the member's slices of the pack (weights, BatchNorm buffers, momentum) into the shadow.</summary>
-        public void TakeFrom(ResNet packed, int member, IReadOnlyList<Tensor?> packedMomentum)
-        {
-            ModelPacking.CopyOut(packed, member, Model);
-            var states = States;
-            var parameters = Model.parameters().ToArray();
-            using var noGrad = no_grad();
-            for (int i = 0; i < states.Count; i++)
-            {
-                if (packedMomentum[i] is not { } buffer) continue;
-                states[i].momentum_buffer ??= zeros_like(parameters[i]).DetachFromDisposeScope();
-                using var scope = NewDisposeScope();
-                states[i].momentum_buffer!.copy_(ModelPacking.Slice(buffer, packed.Members, member, parameters[i]));
-            }
-        }
+        public void TakeFrom(ResNet packed, int member, IReadOnlyList<Tensor?> packedMomentum) =>
+            ModelPacking.CopyOut(packed, member, Model, packedMomentum, States);
 
         void DisposeModel()
         {

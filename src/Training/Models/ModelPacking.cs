@@ -1,4 +1,5 @@
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace SamCluster.Training.Models;
@@ -44,6 +45,26 @@ public static class ModelPacking
         using var noGrad = no_grad();
         foreach (var (packedTensor, soloTensor) in Pairs(packed, solo))
             soloTensor.copy_(Slice(packedTensor, packed.Members, member, soloTensor));
+    }
+
+    /// <summary>Writes member <paramref name="member"/>'s slices of the pack into <paramref name="solo"/> (as
+    /// <see cref="CopyOut(ResNet, int, ResNet)"/>) and its SGD momentum into <paramref name="soloStates"/>, the solo SGD's
+    /// per-parameter states: what the member's solo trial would hold, momentum included. A parameter without packed
+    /// momentum (before the pack's first step) is left as it is.</summary>
+    /// <param name="packedMomentum">The pack's SGD momentum buffers, in parameter order (null before its first step).</param>
+    public static void CopyOut(ResNet packed, int member, ResNet solo, IReadOnlyList<Tensor?> packedMomentum,
+        IReadOnlyList<SGD.State> soloStates)
+    {
+        CopyOut(packed, member, solo);
+        var parameters = solo.parameters().ToArray();
+        using var noGrad = no_grad();
+        for (int i = 0; i < soloStates.Count; i++)
+        {
+            if (packedMomentum[i] is not { } buffer) continue;
+            soloStates[i].momentum_buffer ??= zeros_like(parameters[i]).DetachFromDisposeScope();
+            using var scope = NewDisposeScope();
+            soloStates[i].momentum_buffer!.copy_(Slice(buffer, packed.Members, member, parameters[i]));
+        }
     }
 
     /// <summary>Member <paramref name="member"/>'s view of a packed tensor laid out member-major.</summary>

@@ -134,7 +134,12 @@ public sealed class PackedTrainingTests : IDisposable
             {
                 var (inputs, targets) = batches[step];
                 // Float32: each solo network starts the step where its member stands.
-                if (!inFloat64) for (int m = 0; m < k; m++) SetToMember(solos[m], soloSteps[m], packed, packStep, m);
+                if (!inFloat64)
+                {
+                    var packedMomentum = FlatSgd.States(packStep.Optimizer).Select(s => s.momentum_buffer).ToList();
+                    for (int m = 0; m < k; m++)
+                        ModelPacking.CopyOut(packed, m, solos[m], packedMomentum, FlatSgd.States(soloSteps[m].Optimizer));
+                }
                 var (logits, _) = packStep.Run(cat(inputs, 1), stack(targets, 0));
                 for (int m = 0; m < k; m++)
                 {
@@ -166,20 +171,6 @@ public sealed class PackedTrainingTests : IDisposable
         {
             set_num_threads(threads);
         }
-    }
-
-    /// <summary>Sets a solo network and its SGD's momentum to member <paramref name="member"/>'s slices of the pack.</summary>
-    static void SetToMember(ResNet solo, TrainingStep soloStep, ResNet packed, TrainingStep packStep, int member)
-    {
-        ModelPacking.CopyOut(packed, member, solo);
-        var soloStates = FlatSgd.States(soloStep.Optimizer);
-        var packStates = FlatSgd.States(packStep.Optimizer);
-        var parameters = solo.parameters().ToArray();
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        for (int i = 0; i < soloStates.Count; i++)
-            if (packStates[i].momentum_buffer is { } packedMomentum)
-                soloStates[i].momentum_buffer!.copy_(ModelPacking.Slice(packedMomentum, packed.Members, member, parameters[i]));
     }
 
     [Fact]
